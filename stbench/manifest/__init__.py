@@ -1,0 +1,1 @@
+"""Manifests: the product users download, cite and train on."""
