@@ -36,7 +36,9 @@ def zip_bytes(members):
 
 
 def test_template_rendering_matches_the_amos_layout():
-    assert render_template(TEMPLATE_PATH, 17603, 2019, 3) == "/amos/2019/03/7603/00017603/2019.03.zip"
+    assert (
+        render_template(TEMPLATE_PATH, 17603, 2019, 3) == "/amos/2019/03/7603/00017603/2019.03.zip"
+    )
     assert month_url(17603, 2019, 1).startswith("http://amosweb.cse.wustl.edu/zipfiles/2019/03/")
     early = month_url(17603, 2013, 8)
     assert early == render_template(AMOS_EARLY_URL_TEMPLATE, 17603, 2013, 8)
@@ -63,7 +65,7 @@ def test_cameras_csv_reader_is_flexible_and_strict(tmp_path):
     text = "camera_id,title,latitude,longitude,extra\n90,Tower,48.85,2.35,x\n7,,,,\n"
     cameras = read_cameras_csv("x.csv", text)
     assert cameras[90].name == "Tower" and cameras[90].lat == 48.85 and cameras[7].lat is None
-    with pytest.raises(DataError, match="line 2: coordinate 95.0"):
+    with pytest.raises(DataError, match=r"line 2: coordinate 95\.0"):
         read_cameras_csv("x.csv", "id,lat,lon\n1,95,0\n")
     with pytest.raises(DataError, match="no id column"):
         read_cameras_csv("x.csv", "name,lat\nA,1\n")
