@@ -48,16 +48,20 @@ def capture(
         detail = record["file"] or result.reason
         console.print(f"{record['fetch_time_utc']} {result.status}: {detail}", highlight=False)
 
-    camera_dir = run_capture(
-        url,
-        camera_id,
-        root=root,
-        every_s=parse_duration(every),
-        until=end,
-        max_frames=max_frames,
-        config=CaptureConfig(read_timeout_s=timeout),
-        on_poll=report,
-    )
+    camera_dir = root / f"{camera_id:08d}"
+    try:
+        run_capture(
+            url,
+            camera_id,
+            root=root,
+            every_s=parse_duration(every),
+            until=end,
+            max_frames=max_frames,
+            config=CaptureConfig(read_timeout_s=timeout),
+            on_poll=report,
+        )
+    except KeyboardInterrupt:
+        console.print("interrupted: run the same command again to resume", highlight=False)
     typer.echo(str(camera_dir))
 
 

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from stbench import __version__
 from stbench.atomic import write_bytes_atomic
 from stbench.errors import ConfigError
 
@@ -60,7 +61,7 @@ class CaptureConfig:
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 30.0
     max_bytes: int = 32 << 20
-    user_agent: str = "stbench-capture"
+    user_agent: str = f"stbench-capture/{__version__}"
 
 
 @dataclasses.dataclass

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from stbench import __version__
 from stbench.errors import DataError, StbenchError
 
 #: ``on_progress(done_bytes, total_bytes_or_None)``; called after every chunk.
@@ -65,7 +66,7 @@ class DownloadConfig:
     backoff_factor_s: float = 1.0
     backoff_max_s: float = 60.0
     chunk_bytes: int = 1 << 20
-    user_agent: str = "stbench-fetch (+https://github.com/stbench)"
+    user_agent: str = f"stbench-fetch/{__version__}"
 
 
 @dataclasses.dataclass(frozen=True)

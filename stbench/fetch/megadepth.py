@@ -176,6 +176,8 @@ def _fetch_part(
             "move it aside (or delete it) and run again"
         )
     source_url = part_url(part, url)
+    if check_size and not archive.exists():
+        _check_free_space(archive, part.size)
     result = _download(archive, source_url, part, entry, config, check_size, progress)
     if result.status == "downloaded" or "sha256" not in entry:
         entry = log.set(
@@ -212,7 +214,8 @@ def _download(
     check_size: bool,
     progress: ByteProgress | None,
 ) -> DownloadResult:
-    on_progress = progress.task(f"{part.archive}", part.size) if progress else None
+    action = "verify" if archive.exists() else "download"
+    on_progress = progress.task(f"{action} {part.archive}", part.size) if progress else None
     return download(
         source_url,
         archive,
@@ -249,6 +252,20 @@ def _extract(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def _check_free_space(archive: Path, size: int) -> None:
+    """Fail early when the disk cannot hold the rest of the archive."""
+    partial = archive.with_name(archive.name + ".part")
+    needed = size - (partial.stat().st_size if partial.exists() else 0)
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(archive.parent).free
+    if free < needed:
+        raise DataError(
+            f"{archive.parent} has {free / 1e9:,.1f} GB free but {archive.name} needs "
+            f"{needed / 1e9:,.1f} GB more (and extraction about as much again); free space or "
+            "choose another --root"
+        )
 
 
 def _say(progress: ByteProgress | None, message: str) -> None:

@@ -162,3 +162,21 @@ def test_unreachable_server_is_retried_then_fails(tmp_path):
             download(
                 f"http://127.0.0.1:{port}/x", tmp_path / "x", config=FAST, sleep=lambda s: None
             )
+
+
+def test_retry_after_is_honoured_within_the_cap(server, tmp_path):
+    server.routes["/f.bin"] = FileRoute(DATA, fail_first=1, fail_status=429)
+    sleeps = []
+    result = download(server.url("/f.bin"), tmp_path / "f.bin", config=FAST, sleep=sleeps.append)
+    assert result.sha256 == SHA and sleeps == [0.001]
+
+    def busy(handler, count):
+        if count == 0:
+            send(handler, 503, b"busy", {"Retry-After": "5"})
+        else:
+            FileRoute(DATA)(handler, count)
+
+    server.routes["/g.bin"] = busy
+    sleeps.clear()
+    download(server.url("/g.bin"), tmp_path / "g.bin", config=FAST, sleep=sleeps.append)
+    assert sleeps == [FAST.backoff_max_s]  # Retry-After 5 s, capped at backoff_max_s

@@ -105,11 +105,25 @@ def test_deleted_archives_still_skip_and_existing_targets_are_not_clobbered(mirr
         fetch_megadepth(other, ["depth"], url=mirror.url("/md"), config=FAST)
 
 
-def test_public_sizes_are_enforced_for_the_default_url(mirror, tmp_path):
-    # A mirror serving a file of another size fails the size check when asked to.
+def test_public_sizes_are_enforced_when_asked(mirror, tmp_path, monkeypatch):
+    from collections import namedtuple
+
+    from stbench.errors import DataError
+    from stbench.fetch import megadepth
     from stbench.fetch.download import DownloadError
 
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(megadepth.shutil, "disk_usage", lambda p: usage(0, 0, 10**13))
+    # A mirror serving a file of another size fails the size check.
     with pytest.raises(DownloadError, match="but 666,570,101,304 are expected"):
         fetch_megadepth(
             tmp_path / "r", ["sfm"], url=mirror.url("/md"), config=FAST, check_size=True
         )
+    # Not enough disk for the published size: a clear error before any request.
+    monkeypatch.setattr(megadepth.shutil, "disk_usage", lambda p: usage(0, 0, 10**9))
+    hits = mirror.hits("/md/MegaDepth_SfM/MegaDepth_SfM_v1.tar.xz")
+    with pytest.raises(DataError, match=r"1\.0 GB free but MegaDepth_SfM_v1.tar.xz needs 666"):
+        fetch_megadepth(
+            tmp_path / "r2", ["sfm"], url=mirror.url("/md"), config=FAST, check_size=True
+        )
+    assert mirror.hits("/md/MegaDepth_SfM/MegaDepth_SfM_v1.tar.xz") == hits
