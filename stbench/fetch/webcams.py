@@ -338,6 +338,8 @@ def _fetch_month(
         except ChecksumError as exc:
             return "corrupt", str(exc)
         return "ok", "verified"
+    if final.exists():
+        return _adopt_existing(log, key, final, url, limits)
     if entry.get("status") in ("missing", "invalid") and not retry_failed:
         return entry["status"], f"recorded {entry.get('updated_utc')}: {entry.get('reason', '')}"
     staged = root / ".partial" / key
@@ -373,3 +375,31 @@ def _fetch_month(
     )
     detail = f"{len(check.jpeg_members)} frames"
     return "ok", detail + (f", {len(skipped)} members skipped" if skipped else "")
+
+
+def _adopt_existing(
+    log: FetchLog, key: str, final: Path, url: str, limits: ZipLimits | None
+) -> tuple[str, str]:
+    """A zip already in place without an ``ok`` record: validate and record it, never replace it."""
+    check = check_zip(final, limits)
+    if not check.valid:
+        reason = "; ".join(f"{m or '(archive)'}: {r}" for m, r in check.errors)
+        return (
+            "invalid",
+            f"existing {final} fails validation ({reason}); delete it to download again",
+        )
+    result = download(url, final)  # hashes the existing file, no request
+    skipped = [f"{member}: {reason}" for member, reason in check.report.skipped]
+    log.set(
+        key,
+        status="ok",
+        url=url,
+        size=result.size,
+        sha256=result.sha256,
+        completed_utc=utc_now_iso(),
+        source="existing file",
+        jpeg_members=len(check.jpeg_members),
+        skipped_members=len(skipped),
+        skipped_examples=skipped[:SKIPPED_EXAMPLES],
+    )
+    return "ok", f"existing file recorded, {len(check.jpeg_members)} frames"

@@ -177,3 +177,27 @@ def test_network_failure_is_recorded_and_retried_next_run(amos, tmp_path):
         on_month=lambda *e: events.append(e[:2]),
     )
     assert events == [("00017603/2019.05.zip", "ok")]
+
+
+def test_existing_zips_are_adopted_or_reported_never_replaced(amos, tmp_path):
+    root = tmp_path / "w"
+    good = zip_bytes([("20190101_000000.jpg", jpeg_bytes(9))])
+    (root / "00017603").mkdir(parents=True)
+    (root / "00017603/2019.01.zip").write_bytes(good)
+    (root / "00017603/2019.02.zip").write_bytes(b"not a zip")
+    events = []
+    fetch_webcams(
+        root,
+        [17603],
+        [(2019, 1), (2019, 2)],
+        url_template=amos.url(TEMPLATE_PATH),
+        config=FAST,
+        on_month=lambda *e: events.append(e),
+    )
+    assert [e[1] for e in events] == ["ok", "invalid"]
+    assert "delete it to download again" in events[1][2]
+    assert (root / "00017603/2019.01.zip").read_bytes() == good
+    assert (root / "00017603/2019.02.zip").read_bytes() == b"not a zip"
+    assert amos.hits(amos.path(2019, 1)) == 0 and amos.hits(amos.path(2019, 2)) == 0
+    log = json.loads((root / "fetch_log.json").read_text())["entries"]
+    assert log["00017603/2019.01.zip"]["source"] == "existing file"
