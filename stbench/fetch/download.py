@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import re
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from stbench import __version__
+from stbench.atomic import write_text_atomic
 from stbench.errors import DataError, StbenchError
 
 #: ``on_progress(done_bytes, total_bytes_or_None)``; called after every chunk.
@@ -207,12 +209,12 @@ def _download_with_retries(
     sleep: Callable[[float], None],
 ) -> DownloadResult:
     part = part_path(dest)
-    state = _PartState()
+    state = _PartState(part)
     failures = 0
     attempts = 0
     while True:
         before = part.stat().st_size if part.exists() else 0
-        state.sync(part, config.chunk_bytes)
+        state.sync(part, config.chunk_bytes, on_progress)
         attempts += 1
         try:
             _attempt(url, part, state, expected_size, config, session, on_progress)
@@ -230,7 +232,7 @@ def _download_with_retries(
                 backoff = min(config.backoff_max_s, max(backoff, exc.wait_s))
             sleep(backoff)
             continue
-        state.sync(part, config.chunk_bytes)
+        state.sync(part, config.chunk_bytes, on_progress)
         digest = state.hasher.hexdigest()
         if expected_sha256 is not None and digest != expected_sha256:
             part.unlink()
@@ -241,22 +243,53 @@ def _download_with_retries(
         with open(part, "rb+") as stream:
             os.fsync(stream.fileno())
         os.replace(part, dest)
+        state.forget()
         return DownloadResult(dest, state.hashed, digest, "downloaded", attempts)
 
 
 class _PartState:
-    """A sha256 hasher over the first ``hashed`` bytes of the partial file."""
+    """A sha256 hasher over the first ``hashed`` bytes of the partial file, and the validator
+    (ETag / Last-Modified / total) of the response that started it, kept in ``<part>.json`` so a
+    resume in a later run can send ``If-Range`` and never splice two versions of a file."""
 
-    def __init__(self) -> None:
+    def __init__(self, part: Path) -> None:
         self.hasher: Any = hashlib.sha256()
         self.hashed = 0
+        self.sidecar = part.with_name(part.name + ".json")
+        self.validator: dict[str, Any] = {}
+        if self.sidecar.exists():
+            try:
+                self.validator = json.loads(self.sidecar.read_text())
+            except ValueError:
+                self.validator = {}
 
-    def sync(self, part: Path, chunk_bytes: int) -> None:
+    def sync(self, part: Path, chunk_bytes: int, on_progress: ProgressCallback | None) -> None:
         """Make the hasher cover exactly the bytes now in ``part`` (rehash if they differ)."""
         size = part.stat().st_size if part.exists() else 0
         if size != self.hashed:
-            self.hasher = hash_file(part, chunk_bytes) if size else hashlib.sha256()
+            report = (lambda done, _total: on_progress(done, None)) if on_progress else None
+            self.hasher = hash_file(part, chunk_bytes, report) if size else hashlib.sha256()
             self.hashed = size
+
+    def if_range(self) -> str | None:
+        """The ``If-Range`` value for a resume: a strong ETag, else Last-Modified."""
+        etag = self.validator.get("etag")
+        if etag and not etag.startswith("W/"):
+            return etag
+        return self.validator.get("last_modified")
+
+    def remember(self, headers: Any, total: int | None) -> None:
+        """Record the validator of a response that starts the file from byte 0."""
+        self.validator = {
+            "etag": headers.get("ETag"),
+            "last_modified": headers.get("Last-Modified"),
+            "total": total,
+        }
+        write_text_atomic(self.sidecar, json.dumps(self.validator))
+
+    def forget(self) -> None:
+        self.validator = {}
+        self.sidecar.unlink(missing_ok=True)
 
     def reset(self) -> None:
         self.hasher = hashlib.sha256()
@@ -284,6 +317,8 @@ def _attempt(
     headers = {"User-Agent": config.user_agent, "Accept-Encoding": "identity"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
+        if state.if_range():
+            headers["If-Range"] = state.if_range()
     timeout = (config.connect_timeout_s, config.read_timeout_s)
     try:
         response = session.get(url, headers=headers, stream=True, timeout=timeout)
@@ -312,6 +347,11 @@ def _attempt(
         if expected_size is not None and total is not None and total != expected_size:
             _restart(part, state)
             raise _Retry(f"server announces {total:,} bytes but {expected_size:,} are expected")
+        if offset and state.validator.get("total") not in (None, total):
+            _restart(part, state)
+            raise _Retry(f"the file changed size on the server ({total}): restarting")
+        if offset == 0:
+            state.remember(response.headers, total)
         limit = total if total is not None else expected_size
         try:
             with open(part, "ab") as stream:
@@ -339,6 +379,7 @@ def _blocks(response: Any, chunk_bytes: int) -> Iterator[bytes]:
 def _restart(part: Path, state: _PartState) -> None:
     part.unlink(missing_ok=True)
     state.reset()
+    state.forget()
 
 
 def _response_range(response: Any, status: int) -> tuple[int, int | None]:

@@ -55,7 +55,9 @@ class FileRoute:
         start = 0
         match = re.match(r"bytes=(\d+)-$", requested or "")
         status = 200
-        if match and not self.ignore_range:
+        if_range = handler.headers.get("If-Range")
+        fresh = if_range is None or if_range == self.headers.get("ETag")
+        if match and not self.ignore_range and fresh:
             start = int(match.group(1))
             if start >= total:
                 send(handler, 416, b"", {"Content-Range": f"bytes */{total}"})

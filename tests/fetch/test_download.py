@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 
 import pytest
@@ -180,3 +181,32 @@ def test_retry_after_is_honoured_within_the_cap(server, tmp_path):
     sleeps.clear()
     download(server.url("/g.bin"), tmp_path / "g.bin", config=FAST, sleep=sleeps.append)
     assert sleeps == [FAST.backoff_max_s]  # Retry-After 5 s, capped at backoff_max_s
+
+
+def test_file_changed_between_runs_is_not_spliced(server, tmp_path):
+    old = FileRoute(DATA, drop_after=30_000, drop_times=1, headers={"ETag": '"v1"'})
+    server.routes["/f.bin"] = old
+    dest = tmp_path / "f.bin"
+    no_retry = dataclasses.replace(FAST, retries=0)
+    with pytest.raises(DownloadError, match="run again to resume"):
+        download(server.url("/f.bin"), dest, config=no_retry)
+    assert part_path(dest).stat().st_size == 30_000
+    new_data = DATA[::-1]
+    new = FileRoute(new_data, headers={"ETag": '"v2"'})
+    server.routes["/f.bin"] = new
+    result = download(server.url("/f.bin"), dest, config=FAST)
+    assert new.ranges == ["bytes=30000-"]  # asked to resume, If-Range "v1" -> whole new file
+    assert dest.read_bytes() == new_data and result.sha256 == hashlib.sha256(new_data).hexdigest()
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_unchanged_file_resumes_across_runs_with_if_range(server, tmp_path):
+    route = FileRoute(DATA, drop_after=30_000, drop_times=1, headers={"ETag": '"v1"'})
+    server.routes["/f.bin"] = route
+    dest = tmp_path / "f.bin"
+    with pytest.raises(DownloadError):
+        download(server.url("/f.bin"), dest, config=dataclasses.replace(FAST, retries=0))
+    seen = []
+    server.routes["/f.bin"] = lambda h, n: (seen.append(h.headers.get("If-Range")), route(h, n))
+    assert download(server.url("/f.bin"), dest, config=FAST).sha256 == SHA
+    assert seen == ['"v1"'] and route.ranges[-1] == "bytes=30000-"
