@@ -87,7 +87,10 @@ def extract_tar(
             reader = _CountingReader(raw, on_progress)
             with tarfile.open(fileobj=reader, mode="r|*") as tar:  # type: ignore[call-overload]
                 for member in tar:
-                    _extract_member(tar, member, dest, rename, report, chunk_bytes)
+                    try:
+                        _extract_member(tar, member, dest, rename, report, chunk_bytes)
+                    except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+                        report.skip(member.name, f"conflicts with an earlier member: {exc}")
     except (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(
             f"{archive} is not a readable tar archive or is truncated ({exc}); delete it and "
@@ -124,8 +127,8 @@ def _extract_member(
         report.skip(member.name, "parent directory resolves outside the target (via a link)")
         return
     if member.isdir():
-        if path.is_symlink():
-            report.skip(member.name, "directory name taken by a symbolic link")
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            report.skip(member.name, "directory name taken by a file or link")
             return
         path.mkdir(parents=True, exist_ok=True)
     elif member.issym():

@@ -124,3 +124,16 @@ def test_truncated_or_non_tar_archive_is_a_clear_error(tmp_path):
     (tmp_path / "junk.tar.gz").write_bytes(b"<html>not a tar</html>")
     with pytest.raises(DataError, match="not a readable tar"):
         extract_tar(tmp_path / "junk.tar.gz", tmp_path / "out2")
+
+
+def test_conflicting_members_are_skipped_not_fatal(tmp_path):
+    def build(tar):
+        add_file(tar, "a", b"file first")
+        add_special(tar, "a", tarfile.DIRTYPE)  # a directory over a file
+        add_file(tar, "a/b.txt", b"under a file")  # parent is a file
+        add_file(tar, "c.txt", b"kept")
+
+    report = extract_tar(make_tar(tmp_path / "t.tar", build, "w"), tmp_path / "out")
+    assert (tmp_path / "out/a").read_bytes() == b"file first"
+    assert (tmp_path / "out/c.txt").read_bytes() == b"kept"
+    assert [name for name, _ in report.skipped] == ["a", "a/b.txt"]
