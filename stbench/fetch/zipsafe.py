@@ -155,17 +155,19 @@ def _iter_members(
                 continue
             try:
                 name = _classify(info, limits, seen)
-                data = _read_capped(archive, info, limits, limits.max_total_bytes - total)
+                data, size = _read_capped(
+                    archive, info, limits, limits.max_total_bytes - total, keep_data
+                )
             except _Skip as exc:
                 check.report.skip(info.filename, str(exc))
                 continue
             except _Fatal as exc:
                 check.errors.append((info.filename, str(exc)))
                 raise
-            total += len(data)
+            total += size
             check.report.files += 1
-            check.report.bytes += len(data)
-            yield name, data if keep_data else b""
+            check.report.bytes += size
+            yield name, data
 
 
 def _classify(info: zipfile.ZipInfo, limits: ZipLimits, seen: set[str]) -> str:
@@ -189,9 +191,12 @@ def _classify(info: zipfile.ZipInfo, limits: ZipLimits, seen: set[str]) -> str:
 
 
 def _read_capped(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits, total_left: int
-) -> bytes:
-    """Decompress one member, enforcing the limits on the bytes actually produced."""
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits, total_left: int, keep: bool
+) -> tuple[bytes, int]:
+    """Decompress one member, enforcing the limits on the bytes actually produced.
+
+    Returns ``(data or b"" when not kept, uncompressed size)``.
+    """
     cap = min(limits.max_member_bytes, max(total_left, 0))
     chunks: list[bytes] = []
     produced = 0
@@ -207,11 +212,12 @@ def _read_capped(
                     ratio = produced / max(info.compress_size, 1)
                     if ratio > limits.max_ratio:
                         raise _Fatal(f"compression ratio above {limits.max_ratio:g}: zip bomb")
-                chunks.append(block)
+                if keep:
+                    chunks.append(block)
                 if produced == len(block) and not block.startswith(JPEG_MAGIC):
                     raise _Skip(f"not a JPEG (starts with {block[:16]!r})")
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
         raise _Skip(f"corrupt member: {exc}") from None
     if produced == 0:
         raise _Skip("empty member")
-    return b"".join(chunks)
+    return b"".join(chunks), produced
