@@ -1,0 +1,273 @@
+"""``stbench fetch megadepth``: download and extract the MegaDepth v1 archives.
+
+Two archives are published (no official checksums):
+
+==========  ===========================================  ======================  ======================
+part        archive (under :data:`MEGADEPTH_BASE_URL`)   size (bytes)            extracted to
+==========  ===========================================  ======================  ======================
+``depth``   ``Megadepth_v1/MegaDepth_v1.tar.gz``         213,461,598,257         ``ROOT/MegaDepth_v1``
+``sfm``     ``MegaDepth_SfM/MegaDepth_SfM_v1.tar.xz``    666,570,101,304         ``ROOT/MegaDepth_v1_SfM``
+==========  ===========================================  ======================  ======================
+
+Archives go to ``ROOT/archives/``; the fetch log ``ROOT/fetch_log.json`` records each archive's
+URL, size and sha256 (computed while streaming, at the first complete download) and whether it was
+extracted. A second run verifies the archive against the recorded sha256 and skips the work.
+
+Inside the depth archive the tree sits under ``phoenix/S6/zl548/MegaDepth_v1/``; extraction
+re-roots every member at its first ``MegaDepth_v1`` component (and the SfM archive's top folder,
+``MegaDepth_v1_SfM`` or ``MegaDepth_SfM_v1``, at ``MegaDepth_v1_SfM``), so ROOT gets the layout
+the indexer reads. Members outside those folders are skipped and reported. Extraction is built in
+``ROOT/.extract-<part>.part/`` and renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from stbench.errors import ConfigError, DataError, OutputExistsError
+from stbench.fetch.download import DownloadConfig, DownloadResult, download
+from stbench.fetch.fetchlog import FetchLog, utc_now_iso
+from stbench.fetch.members import ExtractReport
+from stbench.fetch.progress import ByteProgress
+from stbench.fetch.tarsafe import extract_tar
+
+#: The public MegaDepth download location (Cornell). Mirrors: ``--url``.
+MEGADEPTH_BASE_URL = "https://www.cs.cornell.edu/projects/megadepth/dataset"
+
+#: How many skipped members are kept in the fetch log (all are counted).
+SKIPPED_EXAMPLES = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class MegaDepthPart:
+    """One MegaDepth archive.
+
+    Attributes:
+        name: the part's name on the command line.
+        path: the archive's path relative to the base URL.
+        size: the published size in bytes.
+        folder: the folder it yields under ROOT.
+        aliases: top-level folder names accepted inside the archive (re-rooted at ``folder``).
+    """
+
+    name: str
+    path: str
+    size: int
+    folder: str
+    aliases: tuple[str, ...]
+
+    @property
+    def archive(self) -> str:
+        """The archive's file name."""
+        return self.path.rsplit("/", 1)[-1]
+
+
+PARTS: dict[str, MegaDepthPart] = {
+    "depth": MegaDepthPart(
+        "depth",
+        "Megadepth_v1/MegaDepth_v1.tar.gz",
+        213_461_598_257,
+        "MegaDepth_v1",
+        ("MegaDepth_v1",),
+    ),
+    "sfm": MegaDepthPart(
+        "sfm",
+        "MegaDepth_SfM/MegaDepth_SfM_v1.tar.xz",
+        666_570_101_304,
+        "MegaDepth_v1_SfM",
+        ("MegaDepth_v1_SfM", "MegaDepth_SfM_v1"),
+    ),
+}
+
+
+def part_url(part: MegaDepthPart, url: str | None = None) -> str:
+    """The URL of ``part``: ``url`` may hold ``{path}`` / ``{archive}`` or be a base URL."""
+    base = url or MEGADEPTH_BASE_URL
+    if "{path}" in base or "{archive}" in base:
+        return base.format(path=part.path, archive=part.archive)
+    return f"{base.rstrip('/')}/{part.path}"
+
+
+def reroot(name: str, aliases: Sequence[str], folder: str) -> str | None:
+    """Map an archive member name to its path under ROOT, or None when outside the part.
+
+    ``phoenix/S6/zl548/MegaDepth_v1/0015/x.jpg`` -> ``MegaDepth_v1/0015/x.jpg``.
+    """
+    parts = name.split("/")
+    for index, component in enumerate(parts):
+        if component in aliases:
+            return "/".join([folder, *parts[index + 1 :]])
+    return None
+
+
+def fetch_megadepth(
+    root: str | Path,
+    parts: Sequence[str] = ("depth", "sfm"),
+    *,
+    url: str | None = None,
+    config: DownloadConfig | None = None,
+    verify: bool = True,
+    keep_archives: bool = True,
+    check_size: bool | None = None,
+    progress: ByteProgress | None = None,
+) -> Path:
+    """Download and extract MegaDepth parts into ``root``; idempotent and resumable.
+
+    Args:
+        root: the MegaDepth root (gets ``MegaDepth_v1/`` and ``MegaDepth_v1_SfM/``).
+        parts: any of ``depth``, ``sfm``.
+        url: a mirror: a base URL (the part's path is appended) or a template with ``{path}``
+            or ``{archive}``. Default: :data:`MEGADEPTH_BASE_URL`.
+        config: network settings.
+        verify: re-hash existing archives against the fetch log on later runs.
+        keep_archives: keep ``ROOT/archives/*`` after extraction (needed to verify later).
+        check_size: require the published sizes (default: only for the public URL).
+        progress: byte progress bars (None: silent).
+
+    Returns:
+        ``root``.
+
+    Raises:
+        ConfigError: an unknown part.
+        DataError / ChecksumError / DownloadError: see :func:`stbench.fetch.download.download`.
+        OutputExistsError: a target folder exists but was not extracted by a recorded run.
+    """
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ConfigError(f"unknown MegaDepth part(s) {unknown}; choose from {sorted(PARTS)}")
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    log = FetchLog(root)
+    check_size = url is None if check_size is None else check_size
+    for name in parts:
+        _fetch_part(
+            root, PARTS[name], log, url, config, verify, keep_archives, check_size, progress
+        )
+    return root
+
+
+def _fetch_part(
+    root: Path,
+    part: MegaDepthPart,
+    log: FetchLog,
+    url: str | None,
+    config: DownloadConfig | None,
+    verify: bool,
+    keep_archives: bool,
+    check_size: bool,
+    progress: ByteProgress | None,
+) -> None:
+    key = f"archives/{part.archive}"
+    archive = root / "archives" / part.archive
+    entry = log.get(key) or {}
+    target = root / part.folder
+    if entry.get("extracted") and target.is_dir():
+        if archive.exists() and verify:
+            _download(archive, entry.get("url", ""), part, entry, config, check_size, progress)
+        _say(progress, f"{part.folder}: already extracted from {part.archive}; skipping")
+        return
+    if target.exists():
+        raise OutputExistsError(
+            f"{target} exists but the fetch log {log.path} does not record extracting it; "
+            "move it aside (or delete it) and run again"
+        )
+    source_url = part_url(part, url)
+    if check_size and not archive.exists():
+        _check_free_space(archive, part.size)
+    result = _download(archive, source_url, part, entry, config, check_size, progress)
+    if result.status == "downloaded" or "sha256" not in entry:
+        entry = log.set(
+            key,
+            status="downloaded",
+            url=source_url,
+            size=result.size,
+            sha256=result.sha256,
+            completed_utc=utc_now_iso(),
+        )
+    report = _extract(root, part, archive, progress)
+    log.update(
+        key,
+        extracted=True,
+        extracted_utc=utc_now_iso(),
+        extracted_files=report.files,
+        extracted_bytes=report.bytes,
+        skipped_members=len(report.skipped),
+        skipped_examples=[f"{m}: {r}" for m, r in report.skipped[:SKIPPED_EXAMPLES]],
+    )
+    for member, reason in report.skipped[:SKIPPED_EXAMPLES]:
+        _say(progress, f"skipped {member}: {reason}")
+    if not keep_archives:
+        archive.unlink()
+        log.update(key, archive_deleted=True)
+
+
+def _download(
+    archive: Path,
+    source_url: str,
+    part: MegaDepthPart,
+    entry: dict[str, Any],
+    config: DownloadConfig | None,
+    check_size: bool,
+    progress: ByteProgress | None,
+) -> DownloadResult:
+    action = "verify" if archive.exists() else "download"
+    on_progress = progress.task(f"{action} {part.archive}", part.size) if progress else None
+    return download(
+        source_url,
+        archive,
+        expected_size=part.size if check_size else None,
+        expected_sha256=entry.get("sha256"),
+        config=config,
+        on_progress=on_progress,
+    )
+
+
+def _extract(
+    root: Path, part: MegaDepthPart, archive: Path, progress: ByteProgress | None
+) -> ExtractReport:
+    staging = root / f".extract-{part.name}.part"
+    shutil.rmtree(staging, ignore_errors=True)
+    on_progress = None
+    if progress is not None:
+        update = progress.task(f"extract {part.archive}", archive.stat().st_size)
+        on_progress = lambda done: update(done)  # noqa: E731
+    try:
+        report = extract_tar(
+            archive,
+            staging,
+            rename=lambda name: reroot(name, part.aliases, part.folder),
+            on_progress=on_progress,
+        )
+        built = staging / part.folder
+        if not built.is_dir():
+            raise DataError(
+                f"{archive} holds no {' or '.join(part.aliases)} folder; is it the MegaDepth "
+                f"{part.name} archive? ({len(report.skipped)} members skipped)"
+            )
+        built.rename(root / part.folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report
+
+
+def _check_free_space(archive: Path, size: int) -> None:
+    """Fail early when the disk cannot hold the rest of the archive."""
+    partial = archive.with_name(archive.name + ".part")
+    needed = size - (partial.stat().st_size if partial.exists() else 0)
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(archive.parent).free
+    if free < needed:
+        raise DataError(
+            f"{archive.parent} has {free / 1e9:,.1f} GB free but {archive.name} needs "
+            f"{needed / 1e9:,.1f} GB more (and extraction about as much again); free space or "
+            "choose another --root"
+        )
+
+
+def _say(progress: ByteProgress | None, message: str) -> None:
+    if progress is not None:
+        progress.print(message)
