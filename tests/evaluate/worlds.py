@@ -29,10 +29,19 @@ R1 = np.array([[np.cos(ANGLE), 0, np.sin(ANGLE)], [0, 1, 0], [-np.sin(ANGLE), 0,
 T1 = np.array([0.4, 0.1, 0.2])
 
 
-def plane_homography() -> np.ndarray:
-    """H mapping pixels of image 0 to image 1 for the plane z = PLANE_DEPTH in camera 0."""
+ANGLE2 = np.radians(-4.0)
+R2 = np.array(
+    [[1, 0, 0], [0, np.cos(ANGLE2), -np.sin(ANGLE2)], [0, np.sin(ANGLE2), np.cos(ANGLE2)]]
+)
+T2 = np.array([-0.3, 0.2, -0.1])
+#: world-to-camera poses of the plane cameras (camera 0 is the world frame).
+POSES = [(np.eye(3), np.zeros(3)), (R1, T1), (R2, T2)]
+
+
+def plane_homography(R: np.ndarray = R1, t: np.ndarray = T1) -> np.ndarray:
+    """H mapping pixels of image 0 to a camera (R, t) for the plane z = PLANE_DEPTH of camera 0."""
     normal = np.array([0.0, 0.0, 1.0])
-    return K @ (R1 + np.outer(T1, normal) / PLANE_DEPTH) @ np.linalg.inv(K)
+    return K @ (R + np.outer(t, normal) / PLANE_DEPTH) @ np.linalg.inv(K)
 
 
 def apply_homography(H: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -49,12 +58,12 @@ def _texture(seed: int = 0) -> np.ndarray:
     return cv2.normalize(blurred, None, 0, 255, cv2.NORM_MINMAX)
 
 
-def _depth1() -> np.ndarray:
-    # Plane in camera 1: (R1 n)^T X1 = d + (R1 n)^T t1; along the ray K^-1 p, z solves it.
-    normal1 = R1 @ np.array([0.0, 0.0, 1.0])
+def _depth1(R: np.ndarray = R1, t: np.ndarray = T1) -> np.ndarray:
+    # Plane in camera (R, t): (R n)^T X = d + (R n)^T t; along the ray K^-1 p, z solves it.
+    normal1 = R @ np.array([0.0, 0.0, 1.0])
     u, v = np.meshgrid(np.arange(WIDTH), np.arange(HEIGHT))
     rays = np.stack([u, v, np.ones_like(u)], -1).reshape(-1, 3) @ np.linalg.inv(K).T
-    z = (PLANE_DEPTH + normal1 @ T1) / (rays @ normal1)
+    z = (PLANE_DEPTH + normal1 @ t) / (rays @ normal1)
     return z.reshape(HEIGHT, WIDTH).astype(np.float32)
 
 
@@ -112,8 +121,9 @@ def _posed(image_id: str, path: str, depth_path: str, R: np.ndarray, t: np.ndarr
     }
 
 
-def make_plane_world(root: Path) -> Path:
-    """A MegaDepth-layout root with the two plane images; returns the manifest directory."""
+def make_plane_world(root: Path, n_images: int = 2) -> Path:
+    """A MegaDepth-layout root with 2 or 3 plane images and all their pairs; returns the
+    manifest directory."""
     import cv2
 
     data = root / "megadepth"
@@ -121,12 +131,10 @@ def make_plane_world(root: Path) -> Path:
     (scene / "imgs").mkdir(parents=True)
     (scene / "depths").mkdir(parents=True)
     image0 = _texture()
-    image1 = cv2.warpPerspective(image0, plane_homography(), (WIDTH, HEIGHT))
-    depths = [np.full((HEIGHT, WIDTH), PLANE_DEPTH, np.float32), _depth1()]
     rows = []
-    for index, (image, depth, R, t) in enumerate(
-        [(image0, depths[0], np.eye(3), np.zeros(3)), (image1, depths[1], R1, T1)]
-    ):
+    for index, (R, t) in enumerate(POSES[:n_images]):
+        image = cv2.warpPerspective(image0, plane_homography(R, t), (WIDTH, HEIGHT))
+        depth = _depth1(R, t)
         (scene / "imgs" / f"{index}.png").write_bytes(_encode(image))
         with h5py.File(scene / "depths" / f"{index}.h5", "w") as handle:
             handle.create_dataset("depth", data=depth)
@@ -139,17 +147,23 @@ def make_plane_world(root: Path) -> Path:
                 t,
             )
         )
-    pair = {
-        "pair_id": make_pair_id(rows[0]["image_id"], rows[1]["image_id"]),
-        "image_id0": rows[0]["image_id"],
-        "image_id1": rows[1]["image_id"],
-        "scene": "0015",
-        "kind": "spatial",
-        "split": "test",
-        "overlap_bin": "0.5-0.7",
-    }
+    pairs = []
+    for i in range(n_images):
+        for j in range(i + 1, n_images):
+            a, b = rows[i]["image_id"], rows[j]["image_id"]
+            pairs.append(
+                {
+                    "pair_id": make_pair_id(a, b),
+                    "image_id0": a,
+                    "image_id1": b,
+                    "scene": "0015",
+                    "kind": "spatial",
+                    "split": "test",
+                    "overlap_bin": "0.5-0.7" if i == 0 else "0.3-0.5",
+                }
+            )
     sources = {"megadepth": {"root": str(data)}}
-    return _write_manifest(root / "manifests" / "plane", rows, [pair], sources)
+    return _write_manifest(root / "manifests" / "plane", rows, pairs, sources)
 
 
 WEBCAM_TIMES = {
