@@ -12,6 +12,7 @@ as UTC), kept behind the same function name.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -35,14 +36,19 @@ class _FallbackTimestamp:
     trust_flags: list[str] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=1)
+def _timezone_finder() -> Any:
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
 def _offset_from_location(when_utc: pd.Timestamp, lat, lon) -> int | None:
     if lat is None or lon is None or not np.isfinite(lat) or not np.isfinite(lon):
         return None
     from zoneinfo import ZoneInfo
 
-    from timezonefinder import TimezoneFinder
-
-    zone = TimezoneFinder().timezone_at(lat=float(lat), lng=float(lon))
+    zone = _timezone_finder().timezone_at(lat=float(lat), lng=float(lon))
     if zone is None:
         return None
     offset = when_utc.tz_convert(ZoneInfo(zone)).utcoffset()

@@ -187,7 +187,14 @@ def test_temporal_methods_on_webcam_manifest(tmp_path):
     assert metrics["time_accuracy_season"]["value"] == pytest.approx(2 / 3)
     assert metrics["num_matches"]["n"] == 0  # temporal-only manifest: nothing matched
     assert (run / "plots" / "confusion_month.png").is_file()
-    colorstats = evaluate(manifest, "colorstats", out=tmp_path / "cs", n_bootstrap=50)
+    colorstats = evaluate(
+        manifest,
+        "colorstats",
+        out=tmp_path / "cs",
+        method_options={"n_estimators": 10},
+        n_bootstrap=50,
+        write_plots=False,
+    )
     per_image = pd.read_parquet(colorstats / "per_image.parquet")
     assert len(per_image) == 3 and (per_image["status"] == "ok").all()
     assert _metrics(colorstats)["time_accuracy_hour"]["n"] == 3
