@@ -40,7 +40,7 @@ def test_add_replace_and_schema(runs, tmp_path):
     text.to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(DataError, match="line 2: column 'precision_3px' is not a number"):
         read_board(tmp_path / "bad.csv")
-    with pytest.raises(DataError, match="summary.json is missing"):
+    with pytest.raises(DataError, match=r"summary\.json is missing"):
         leaderboard_add(tmp_path, board)
 
 
@@ -64,7 +64,7 @@ def test_compare_runs_and_board(runs, tmp_path):
 
 
 def test_cli_evaluate_and_leaderboard(runs, tmp_path):
-    root, manifest, sift, orb = runs
+    _, manifest, sift, orb = runs
     app = build_app()
     runner = CliRunner()
     result = runner.invoke(
