@@ -17,7 +17,7 @@ from stbench.errors import ConfigError
 from stbench.evaluate.cache import PredictionCache
 from stbench.evaluate.config import SPLITS, EvaluateConfig, PredictionIdentity
 from stbench.evaluate.export import ImageLoader, export_matches, export_time
-from stbench.evaluate.score import DepthLoader, score_images, score_pairs
+from stbench.evaluate.score import score_images, score_pairs_parallel
 from stbench.evaluate.selection import manifest_identity, select
 from stbench.evaluate.summary import summarize
 from stbench.methods.base import supports_matching, supports_time
@@ -140,16 +140,16 @@ def evaluate(
             )
         export_s = time.perf_counter() - started
         time_labels = cache.read_time() if times else None
-        depths = DepthLoader(selection.images, roots) if matches else None
-        per_pair = score_pairs(
+        per_pair = score_pairs_parallel(
             selection,
             cache,
-            depths,
+            roots if matches else None,
             time_labels,
-            tau,
-            config.pose_threshold_px,
-            config.pose_confidence,
-            progress.task("scoring", len(selection.pairs)),
+            workers,
+            progress=progress.task("scoring", len(selection.pairs)),
+            tau=tau,
+            pose_threshold_px=config.pose_threshold_px,
+            pose_confidence=config.pose_confidence,
         )
     if not matches:
         per_pair["status"] = "not_matched"
@@ -173,7 +173,7 @@ def evaluate(
         ms_per_pair=float(matched["time_s"].mean() * 1000) if len(matched) else None,
         export_counts=counts,
         export_seconds=export_s,
-        depth_problems=len(depths.problems) if depths else 0,
+        n_pairs_without_depth=int((matched["status"] == "ok").sum() - matched["has_depth"].sum()),
         date=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         stbench_version=__version__,
         config=dataclasses.asdict(config),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from pathlib import Path
 
@@ -193,3 +194,44 @@ def score_images(
         else:
             out[f"pred_{span}"] = pd.array([pd.NA] * len(ids), dtype="Int64")
     return out
+
+
+def _score_chunk(args: tuple) -> pd.DataFrame:
+    selection, cache_dir, roots, time_labels, settings = args
+    depths = DepthLoader(selection.images, roots) if roots is not None else None
+    return score_pairs(selection, PredictionCache(cache_dir), depths, time_labels, **settings)
+
+
+def score_pairs_parallel(
+    selection: Selection,
+    cache: PredictionCache,
+    roots: dict[str, Path] | None,
+    time_labels: pd.DataFrame | None,
+    workers: int,
+    progress=None,
+    **settings,
+) -> pd.DataFrame:
+    """:func:`score_pairs` over contiguous chunks of pairs in ``workers`` processes.
+
+    ``roots`` None means the method does not match (no depth maps are read).
+    """
+    pairs = selection.pairs
+    if workers <= 1 or len(pairs) < 2 * workers:
+        depths = DepthLoader(selection.images, roots) if roots is not None else None
+        return score_pairs(selection, cache, depths, time_labels, progress=progress, **settings)
+    from concurrent.futures import ProcessPoolExecutor
+
+    n_chunks = min(len(pairs), workers * 4)
+    bounds = np.linspace(0, len(pairs), n_chunks + 1).astype(int)
+    tasks = []
+    for start, stop in itertools.pairwise(bounds):
+        chunk = Selection(pairs.iloc[start:stop], selection.images, selection.time_images)
+        tasks.append((chunk, cache.directory, roots, time_labels, settings))
+    frames = []
+    with ProcessPoolExecutor(workers) as pool:
+        for task, frame in zip(tasks, pool.map(_score_chunk, tasks), strict=True):
+            frames.append(frame)
+            if progress is not None:
+                for _ in range(len(task[0].pairs)):
+                    progress()
+    return pd.concat(frames)

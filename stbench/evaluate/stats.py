@@ -7,6 +7,7 @@ seeded generator and reports the 2.5 and 97.5 percentiles (the percentile interv
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,10 +57,18 @@ def ratio_statistic(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarra
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
+@functools.lru_cache(maxsize=4)
 def bootstrap_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
-    """(n_boot, n) resampling indices from a seeded generator."""
+    """(n_boot, n) resampling indices from a seeded generator (cached, read-only).
+
+    Every metric over the same items uses the same resamples, so intervals of metrics on the
+    same pairs are computed on the same bootstrap replicates.
+    """
     rng = np.random.default_rng(seed)
-    return rng.integers(0, n, size=(n_boot, n))
+    dtype = np.int32 if n < 2**31 else np.int64
+    index = rng.integers(0, n, size=(n_boot, n), dtype=dtype)
+    index.flags.writeable = False
+    return index
 
 
 def estimate(

@@ -114,3 +114,26 @@ def test_pose_recovered_on_exact_3d_points():
     assert error_R < 0.1 and error_t < 0.5
     # fewer than 5 matches: failure
     assert pose_errors(pix0, pix1, matches[:4], geometry) == (np.inf, np.inf)
+
+
+def _loftr_auc(errors, threshold):
+    # The LoFTR / SuperGlue reference: sort, prepend 0, trapezoid up to the threshold.
+    errors = np.sort(errors)
+    recall = (np.arange(len(errors)) + 1) / len(errors)
+    errors = np.r_[0.0, errors]
+    recall = np.r_[0.0, recall]
+    last = np.searchsorted(errors, threshold)
+    y = np.r_[recall[:last], recall[last - 1]]
+    x = np.r_[errors[:last], threshold]
+    return np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2) / threshold
+
+
+def test_pose_auc_closed_form_equals_trapezoid_reference():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        errors = rng.exponential(8.0, rng.integers(1, 60))
+        errors[rng.random(len(errors)) < 0.1] = np.inf
+        for threshold in (5, 10, 20):
+            assert pose_auc_statistic(errors, threshold) == pytest.approx(
+                _loftr_auc(errors, threshold), abs=1e-12
+            )
