@@ -16,7 +16,7 @@ import pandas as pd
 
 from stbench.errors import DataError
 from stbench.evaluate.leaderboard import load_summary, read_board, row_from_summary
-from stbench.evaluate.stats import paired_comparison
+from stbench.evaluate.stats import paired_comparison, single_threaded_blas
 from stbench.evaluate.summary import METRICS, metric_columns
 
 COMPARISON_COLUMNS = (
@@ -72,14 +72,15 @@ def compare_runs(
         common = frame_a.index.intersection(frame_b.index)
         if len(common) and not frame_a.index.has_duplicates:
             frame_a, frame_b = frame_a.loc[common], frame_b.loc[common]
-            result = paired_comparison(
-                statistic,
-                tuple(frame_a[c].to_numpy() for c in frame_a.columns),
-                tuple(frame_b[c].to_numpy() for c in frame_b.columns),
-                n_boot=n_bootstrap,
-                n_permutations=n_bootstrap,
-                seed=seed,
-            )
+            with single_threaded_blas():
+                result = paired_comparison(
+                    statistic,
+                    tuple(frame_a[c].to_numpy() for c in frame_a.columns),
+                    tuple(frame_b[c].to_numpy() for c in frame_b.columns),
+                    n_boot=n_bootstrap,
+                    n_permutations=n_bootstrap,
+                    seed=seed,
+                )
             row.update(
                 delta=result.delta,
                 delta_ci_low=result.ci_low,

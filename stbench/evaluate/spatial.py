@@ -177,8 +177,10 @@ def pose_errors(
     return angle_between_rotations_deg(R, R_true), angle_between_translations_deg(t, t_true)
 
 
-def pose_auc_statistic(errors: np.ndarray, threshold: float) -> np.ndarray:
-    """Pose AUC at ``threshold`` (LoFTR / SuperGlue trapezoid), vectorised over rows.
+def pose_auc_statistic(
+    errors: np.ndarray, threshold: float, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Pose AUC at ``threshold`` (LoFTR / SuperGlue trapezoid).
 
     LoFTR integrates the recall curve through (0, 0) and (e_(k), k / n) for the sorted errors
     e_(k) < threshold with the trapezoid rule, holds it flat from the last such error up to
@@ -188,16 +190,21 @@ def pose_auc_statistic(errors: np.ndarray, threshold: float) -> np.ndarray:
 
     Args:
         errors: (..., n) pose errors in degrees (inf = failure).
+        weights: (B, n) item counts of resamples (stbench.evaluate.stats); None = each item
+            once (then the result has the leading shape of ``errors``).
     Returns:
-        (...) AUC in [0, 1]; NaN when n == 0.
+        AUC in [0, 1] per row / resample; NaN when n == 0.
     """
     errors = np.asarray(errors, dtype=np.float64)
-    n = errors.shape[-1]
-    if n == 0:
-        return np.full(errors.shape[:-1], np.nan)
+    if weights is None:
+        weights = np.ones(errors.shape)
+    n = weights.sum(axis=-1)
+    if errors.shape[-1] == 0:
+        return np.full(np.shape(n), np.nan)
     below = errors < threshold
     kept = np.where(below, errors, 0.0)
-    count = below.sum(axis=-1)
-    total = kept.sum(axis=-1)
-    largest = kept.max(axis=-1)
-    return count / n - (2 * total - largest) / (2 * n * threshold)
+    count = np.sum(weights * below, axis=-1)
+    total = np.sum(weights * kept, axis=-1)
+    largest = np.max(np.where(weights > 0, kept, 0.0), axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # n == 0: NaN
+        return count / n - (2 * total - largest) / (2 * n * threshold)

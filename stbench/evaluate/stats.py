@@ -1,21 +1,33 @@
 """Summary statistics with seeded 95 % bootstrap intervals, and paired tests between two runs.
 
-Every summary number is a statistic of per-pair (or per-image) values: a mean, a ratio of sums or
-the pose AUC. The bootstrap resamples pairs (or images) with replacement ``n_boot`` times with a
-seeded generator and reports the 2.5 and 97.5 percentiles (the percentile interval).
+Every summary number is a statistic of per-pair (or per-image) values: a mean, a ratio of sums,
+F1 or the pose AUC. The bootstrap resamples pairs (or images) with replacement ``n_boot`` times
+with a seeded generator and reports the 2.5 and 97.5 percentiles (the percentile interval).
+
+A resample is represented by its count weights (how often each item was drawn), so statistics
+that are sums become matrix-vector products: (B, n) weights @ (n,) values.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-#: A statistic of per-item columns, vectorised over bootstrap replicates:
-#: takes (B, n) arrays (one per column, the same resampling) and returns (B,).
+#: A statistic of per-item columns, vectorised over resamples: ``statistic(weights, *columns)``
+#: with weights (B, n) (item counts of each resample) and columns (n,) or (B, n) -> (B,).
 Statistic = Callable[..., np.ndarray]
+
+
+def weighted_sum(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over items weighted by each row of ``weights`` -> (B,)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        return weights @ values
+    return np.sum(weights * values, axis=-1)
 
 
 @dataclass(frozen=True)
@@ -44,53 +56,81 @@ class Estimate:
 NAN_ESTIMATE = Estimate(float("nan"), float("nan"), float("nan"), 0)
 
 
-def mean_statistic(values: np.ndarray) -> np.ndarray:
-    """Mean over the last axis."""
-    return values.mean(axis=-1)
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit BLAS to one thread while computing summaries.
+
+    The bootstrap's (1000, n) matrix-vector products are small; multi-threaded BLAS makes them
+    several times slower on shared cores. The limit applies only inside this context.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
 
 
-def ratio_statistic(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """Ratio of sums over the last axis (NaN where the denominator sums to 0)."""
-    num = numerator.sum(axis=-1)
-    den = denominator.sum(axis=-1)
+def mean_statistic(weights: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Weighted mean of the items (NaN for a resample that drew none of them)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return weighted_sum(weights, values) / weights.sum(axis=-1)
+
+
+def ratio_statistic(
+    weights: np.ndarray, numerator: np.ndarray, denominator: np.ndarray
+) -> np.ndarray:
+    """Ratio of weighted sums (NaN where the denominator sums to 0)."""
+    num = weighted_sum(weights, numerator)
+    den = weighted_sum(weights, denominator)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
-@functools.lru_cache(maxsize=4)
-def bootstrap_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
-    """(n_boot, n) resampling indices from a seeded generator (cached, read-only).
+@functools.lru_cache(maxsize=2)
+def bootstrap_weights(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, n) float64 item counts of seeded resamples with replacement (cached, read-only).
 
-    Every metric over the same items uses the same resamples, so intervals of metrics on the
-    same pairs are computed on the same bootstrap replicates.
+    Every metric over the same items uses the same resamples.
     """
     rng = np.random.default_rng(seed)
-    dtype = np.int32 if n < 2**31 else np.int64
-    index = rng.integers(0, n, size=(n_boot, n), dtype=dtype)
-    index.flags.writeable = False
-    return index
+    index = rng.integers(0, n, size=(n_boot, n))
+    flat = (index + n * np.arange(n_boot)[:, None]).ravel()
+    weights = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+    weights = np.asfortranarray(weights)  # item columns contiguous: cheap subsets
+    weights.flags.writeable = False
+    return weights
 
 
 def estimate(
-    statistic: Statistic, *columns: np.ndarray, n_boot: int = 1000, seed: int = 0
+    statistic: Statistic,
+    *columns: np.ndarray,
+    n_boot: int = 1000,
+    seed: int = 0,
+    weights: np.ndarray | None = None,
 ) -> Estimate:
     """A statistic of per-item columns with a seeded percentile bootstrap interval.
 
     Args:
-        statistic: vectorised statistic, (B, n) arrays -> (B,).
-        columns: (n,) arrays, one per argument of ``statistic``; items are resampled jointly.
+        statistic: vectorised statistic (see :data:`Statistic`).
+        columns: (n,) arrays, one per column argument of ``statistic``; items are resampled
+            jointly.
         n_boot: bootstrap replicates (0 disables the interval).
         seed: generator seed (same seed + same data = same interval).
+        weights: (B, n) resample counts to use instead of drawing new ones (e.g. the columns
+            of a resample of a larger item set restricted to the items the metric applies to).
     """
     columns = tuple(np.asarray(c, dtype=np.float64) for c in columns)
     n = len(columns[0])
     if n == 0:
         return NAN_ESTIMATE
-    value = float(statistic(*(c[None, :] for c in columns))[0])
+    value = float(statistic(np.ones((1, n)), *columns)[0])
     if n_boot <= 0:
         return Estimate(value, float("nan"), float("nan"), n)
-    index = bootstrap_indices(n, n_boot, seed)
-    replicates = statistic(*(c[index] for c in columns))
+    if weights is None:
+        weights = bootstrap_weights(n, n_boot, seed)
+    replicates = statistic(weights, *columns)
     replicates = replicates[np.isfinite(replicates)]
     if replicates.size == 0:
         return Estimate(value, float("nan"), float("nan"), n)
@@ -124,7 +164,7 @@ def paired_comparison(
     probability 1/2, and p = (1 + #{|delta_perm| >= |delta|}) / (1 + n_permutations).
 
     Args:
-        statistic: vectorised statistic, (B, n) arrays -> (B,).
+        statistic: vectorised statistic (see :data:`Statistic`).
         columns_a, columns_b: the per-item columns of each method, aligned item by item.
     """
     a = tuple(np.asarray(c, dtype=np.float64) for c in columns_a)
@@ -132,16 +172,18 @@ def paired_comparison(
     n = len(a[0])
     if n == 0:
         return PairedComparison(float("nan"), float("nan"), float("nan"), float("nan"), 0)
-    delta = float(statistic(*(c[None] for c in b))[0] - statistic(*(c[None] for c in a))[0])
-    rng = np.random.default_rng(seed)
-    index = rng.integers(0, n, size=(n_boot, n))
-    boot = statistic(*(c[index] for c in b)) - statistic(*(c[index] for c in a))
+    ones = np.ones((1, n))
+    delta = float(statistic(ones, *b)[0] - statistic(ones, *a)[0])
+    weights = bootstrap_weights(n, n_boot, seed)
+    boot = statistic(weights, *b) - statistic(weights, *a)
+    rng = np.random.default_rng(seed + 1)
     boot = boot[np.isfinite(boot)]
     low, high = np.percentile(boot, [2.5, 97.5]) if boot.size else (np.nan, np.nan)
     swap = rng.random((n_permutations, n)) < 0.5
     perm_a = tuple(np.where(swap, cb[None], ca[None]) for ca, cb in zip(a, b, strict=True))
     perm_b = tuple(np.where(swap, ca[None], cb[None]) for ca, cb in zip(a, b, strict=True))
-    perm_delta = statistic(*perm_b) - statistic(*perm_a)
+    uniform = np.ones((n_permutations, n))
+    perm_delta = statistic(uniform, *perm_b) - statistic(uniform, *perm_a)
     extreme = np.sum(np.abs(perm_delta) >= abs(delta) - 1e-12)
     p_value = float((1 + extreme) / (1 + n_permutations)) if np.isfinite(delta) else float("nan")
     return PairedComparison(delta, float(low), float(high), p_value, n)

@@ -13,7 +13,14 @@ from stbench.evaluate.spatial import (
     THRESHOLDS_PX,
     pose_auc_statistic,
 )
-from stbench.evaluate.stats import Estimate, estimate, mean_statistic, ratio_statistic
+from stbench.evaluate.stats import (
+    Estimate,
+    bootstrap_weights,
+    estimate,
+    mean_statistic,
+    ratio_statistic,
+    single_threaded_blas,
+)
 from stbench.evaluate.temporal import (
     confusion_matrix,
     f1_statistic,
@@ -49,8 +56,8 @@ METRICS: tuple[str, ...] = (*SPATIAL_METRICS, *TEMPORAL_METRICS, "image_failure_
 
 
 def _auc(threshold: float):
-    def statistic(errors: np.ndarray) -> np.ndarray:
-        return pose_auc_statistic(errors, threshold)
+    def statistic(weights: np.ndarray, errors: np.ndarray) -> np.ndarray:
+        return pose_auc_statistic(errors, threshold, weights)
 
     return statistic
 
@@ -152,11 +159,38 @@ def metric_columns(per_pair: pd.DataFrame, per_image: pd.DataFrame) -> Columns:
     return out
 
 
-def _estimates(columns: dict[str, tuple], n_boot: int, seed: int) -> dict[str, dict]:
+#: Metrics whose items are images (all others are pairs).
+IMAGE_METRIC_PREFIXES = ("time_", "image_")
+
+
+def _estimates(
+    columns: Columns, universes: dict[str, pd.Index], n_boot: int, seed: int
+) -> dict[str, dict]:
+    """Estimates of every metric; resamples are drawn once per item universe (pairs, images).
+
+    Each metric uses the columns of the universe's resample weights for the items it applies
+    to: one bootstrap over pairs (or images) serves every metric, as in resampling the
+    evaluation set and recomputing the whole summary.
+    """
+    weights = {
+        name: bootstrap_weights(len(index), n_boot, seed) if len(index) and n_boot > 0 else None
+        for name, index in universes.items()
+    }
     out = {}
+    subsets: dict[tuple[str, bytes], np.ndarray] = {}
     for name, (statistic, frame) in columns.items():
+        universe = "images" if name.startswith(IMAGE_METRIC_PREFIXES) else "pairs"
+        sub_weights = None
+        if weights[universe] is not None and len(frame):
+            positions = universes[universe].get_indexer(frame.index)
+            key = (universe, positions.tobytes())
+            if key not in subsets and (positions >= 0).all():
+                full = len(positions) == len(universes[universe])
+                identity = full and np.array_equal(positions, np.arange(len(positions)))
+                subsets[key] = weights[universe] if identity else weights[universe][:, positions]
+            sub_weights = subsets.get(key)
         cols = [frame[c].to_numpy() for c in frame.columns]
-        result: Estimate = estimate(statistic, *cols, n_boot=n_boot, seed=seed)
+        result: Estimate = estimate(statistic, *cols, n_boot=n_boot, seed=seed, weights=sub_weights)
         out[name] = result.as_dict()
     return out
 
@@ -165,7 +199,18 @@ def summarize(
     per_pair: pd.DataFrame, per_image: pd.DataFrame, n_boot: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
     """All summary numbers: ``metrics``, ``by_overlap_bin`` and ``confusion`` matrices."""
-    metrics = _estimates(metric_columns(per_pair, per_image), n_boot, seed)
+    with single_threaded_blas():
+        return _summarize(per_pair, per_image, n_boot, seed)
+
+
+def _summarize(
+    per_pair: pd.DataFrame, per_image: pd.DataFrame, n_boot: int, seed: int
+) -> dict[str, Any]:
+    universes = {
+        "pairs": pd.Index(per_pair["pair_id"]),
+        "images": pd.Index(per_image["image_id"]),
+    }
+    metrics = _estimates(metric_columns(per_pair, per_image), universes, n_boot, seed)
     by_bin = {}
     if "overlap_bin" in per_pair.columns:
         matched = per_pair[per_pair["status"].isin(["ok", "failed"])]
@@ -174,7 +219,7 @@ def summarize(
             for span in CLASS_SPANS:
                 st_name = f"st_precision_{span}"
                 columns[st_name] = span_columns(group, per_image.iloc[:0], span)[st_name]
-            by_bin[str(name)] = _estimates(columns, n_boot, seed)
+            by_bin[str(name)] = _estimates(columns, universes, n_boot, seed)
     confusion = {}
     for span in CLASS_SPANS:
         rows = per_image[per_image[f"true_{span}"].notna() & per_image[f"pred_{span}"].notna()]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stbench.evaluate.stats import ratio_statistic, weighted_sum
 from stbench.spans import get_span
 
 
@@ -55,27 +56,21 @@ def precision_recall_f1(declared: np.ndarray, truth: np.ndarray) -> tuple[float,
     return precision, recall, f1
 
 
-def f1_statistic(declared: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """F1 over the last axis of float 0/1 arrays (bootstrap-ready)."""
-    tp = np.sum(declared * truth, axis=-1)
-    fp = np.sum(declared * (1 - truth), axis=-1)
-    fn = np.sum((1 - declared) * truth, axis=-1)
+def f1_statistic(weights: np.ndarray, declared: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """F1 of 0/1 decisions against 0/1 truth, per resample (see stbench.evaluate.stats)."""
+    tp = weighted_sum(weights, declared * truth)
+    fp = weighted_sum(weights, declared * (1 - truth))
+    fn = weighted_sum(weights, (1 - declared) * truth)
     den = 2 * tp + fp + fn
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), np.nan)
 
 
-def precision_statistic(declared: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Precision of decisions over the last axis (bootstrap-ready)."""
-    tp = np.sum(declared * truth, axis=-1)
-    den = np.sum(declared, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, tp / np.where(den > 0, den, 1), np.nan)
+def precision_statistic(weights: np.ndarray, declared: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Precision of decisions per resample."""
+    return ratio_statistic(weights, declared * truth, declared)
 
 
-def recall_statistic(declared: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Recall of decisions over the last axis (bootstrap-ready)."""
-    tp = np.sum(declared * truth, axis=-1)
-    den = np.sum(truth, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, tp / np.where(den > 0, den, 1), np.nan)
+def recall_statistic(weights: np.ndarray, declared: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Recall of decisions per resample."""
+    return ratio_statistic(weights, declared * truth, truth)
