@@ -146,7 +146,9 @@ class PredictionCache:
         out = {}
         try:
             for name0, name1 in names:
-                key = names_to_pair(name0, name1)
+                key, reversed_ = names_to_pair(name0, name1), False
+                if key not in matches_file and names_to_pair(name1, name0) in matches_file:
+                    key, reversed_ = names_to_pair(name1, name0), True  # hloc allows both
                 if key not in matches_file:
                     continue
                 group = matches_file[key]
@@ -155,18 +157,21 @@ class PredictionCache:
                     entry["failure"] = str(group.attrs["failure"])
                     out[(name0, name1)] = entry
                     continue
+                first, second = (name1, name0) if reversed_ else (name0, name1)
                 if "keypoints0" in group:
-                    keypoints0, keypoints1 = group["keypoints0"][()], group["keypoints1"][()]
+                    keypoints_a, keypoints_b = group["keypoints0"][()], group["keypoints1"][()]
                 else:
-                    keypoints0 = features[name0]["keypoints"][()]
-                    keypoints1 = features[name1]["keypoints"][()]
+                    keypoints_a = features[first]["keypoints"][()]
+                    keypoints_b = features[second]["keypoints"][()]
                 matches0 = group["matches0"][()]
-                index0 = np.flatnonzero(matches0 >= 0)
+                index_a = np.flatnonzero(matches0 >= 0)
+                pairs = np.stack([index_a, matches0[index_a]], axis=1).astype(np.int64)
+                scores = group["matching_scores0"][()][index_a].astype(np.float32)
+                if reversed_:
+                    keypoints_a, keypoints_b = keypoints_b, keypoints_a
+                    pairs = pairs[:, ::-1].copy()
                 entry.update(
-                    keypoints0=keypoints0,
-                    keypoints1=keypoints1,
-                    matches=np.stack([index0, matches0[index0]], axis=1).astype(np.int64),
-                    scores=group["matching_scores0"][()][index0].astype(np.float32),
+                    keypoints0=keypoints_a, keypoints1=keypoints_b, matches=pairs, scores=scores
                 )
                 out[(name0, name1)] = entry
         finally:

@@ -216,3 +216,17 @@ def test_template_runs_as_is(tmp_path):
     assert (run / "plots" / "confusion_hour.png").is_file()
     assert (run / "plots" / "temporal.png").is_file()
     assert os.path.exists(run / "summary.md")
+
+
+def test_predictions_cache_reads_reversed_hloc_pairs(tmp_path):
+    from stbench.evaluate.cache import PredictionCache
+
+    keypoints_a = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], np.float32)
+    keypoints_b = np.array([[5.0, 5.0], [6.0, 6.0]], np.float32)
+    with PredictionCache(tmp_path) as cache:  # stored as (b, a): b's keypoint 1 -> a's 2
+        cache.write_pair("img/b", "img/a", keypoints_b, keypoints_a, np.array([[1, 2]]),
+                         np.array([0.5]), 0.1)  # fmt: skip
+    entry = PredictionCache(tmp_path).read_pairs([("img/a", "img/b")])[("img/a", "img/b")]
+    assert entry["matches"].tolist() == [[2, 1]]
+    np.testing.assert_array_equal(entry["keypoints0"], keypoints_a)
+    np.testing.assert_array_equal(entry["keypoints1"], keypoints_b)
