@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stbench.errors import DataError
 from stbench.evaluate.cache import PredictionCache, names_to_pair
 from stbench.evaluate.selection import Selection, labels_of
 from stbench.imageio import decode_image, read_image_bytes
@@ -51,6 +52,8 @@ class ImageLoader:
 
     def read_bytes(self, image_id: str) -> bytes:
         row = self.images.loc[image_id]
+        if row["source"] not in self.roots:
+            raise DataError(f"the manifest names no data root for source {row['source']!r}")
         return read_image_bytes(self.roots[row["source"]], row["path"])
 
     def image(self, image_id: str) -> np.ndarray:

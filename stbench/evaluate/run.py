@@ -34,7 +34,9 @@ def default_run_dir(manifest_name: str, method_name: str) -> Path:
     return stbench_home() / "runs" / manifest_name / safe
 
 
-def _roots(manifest: Any, sources: set[str]) -> dict[str, Path]:
+def _roots(manifest: Any) -> dict[str, Path]:
+    """Data roots of the sources the manifest names (a source without one fails when read)."""
+    sources = set(manifest.images["source"].dropna()) & set(manifest.meta.get("sources", {}))
     return {source: manifest.root(source) for source in sorted(sources)}
 
 
@@ -107,11 +109,7 @@ def evaluate(
     selection = select(manifest, split, max_pairs, max_images, seed)
     matches = supports_matching(method)
     times = supports_time(method)
-    pair_sources = set(selection.images.loc[list(selection.pairs["image_id0"])]["source"])
-    time_sources = set(selection.images.loc[selection.time_images]["source"])
-    roots = _roots(
-        manifest, (pair_sources if matches else set()) | (time_sources if times else set())
-    )
+    roots = _roots(manifest)
     loader = ImageLoader(selection.images, roots)
     cache = PredictionCache(cache_dir)
     started = time.perf_counter()
@@ -154,8 +152,8 @@ def evaluate(
     if not matches:
         per_pair["status"] = "not_matched"
     per_image = score_images(selection, cache.read_time(), cache.read_failures())
-    if not times:
-        per_image["status"] = "not_predicted"
+    if not times:  # a matcher only: no temporal results at all (not zeros)
+        per_image = per_image.iloc[:0]
     _write_parquet(per_pair, run_dir / PER_PAIR_FILE)
     _write_parquet(per_image, run_dir / PER_IMAGE_FILE)
     summary = summarize(per_pair, per_image, n_bootstrap, seed)

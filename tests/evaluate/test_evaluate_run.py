@@ -230,3 +230,14 @@ def test_predictions_cache_reads_reversed_hloc_pairs(tmp_path):
     assert entry["matches"].tolist() == [[2, 1]]
     np.testing.assert_array_equal(entry["keypoints0"], keypoints_a)
     np.testing.assert_array_equal(entry["keypoints1"], keypoints_b)
+
+
+def test_matcher_without_time_has_no_temporal_metrics(tmp_path):
+    manifest = make_webcam_world(tmp_path)
+    run = evaluate(manifest, "sift", out=tmp_path / "run", n_bootstrap=10, write_plots=False)
+    metrics = _metrics(run)
+    assert (
+        metrics["time_accuracy_hour"]["n"] == 0 and metrics["time_accuracy_hour"]["value"] is None
+    )
+    assert metrics["num_matches"]["n"] == 0
+    assert len(pd.read_parquet(run / "per_image.parquet")) == 0
