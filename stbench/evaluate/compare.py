@@ -92,7 +92,10 @@ def compare_runs(
             row.update(delta=_delta(entry_a, entry_b), n_paired=0)
         rows.append(row)
     table = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
-    return table[table[["a", "b"]].notna().any(axis=1)].reset_index(drop=True)
+    table = table[table[["a", "b"]].notna().any(axis=1)].reset_index(drop=True)
+    table.attrs["a"] = f"{summary_a['method']} ({Path(run_a).name})"
+    table.attrs["b"] = f"{summary_b['method']} ({Path(run_b).name})"
+    return table
 
 
 def _side(prefix: str, entry: dict) -> dict:
@@ -233,5 +236,7 @@ def print_board(
             if low is not None and not pd.isna(low):
                 cell += f" [{_fmt(low)}, {_fmt(row[f'{metric}_ci_high'])}]"
             cells.append(cell)
-        table.add_row(str(row["method"]), str(row["manifest"]), str(row["split"]), *cells)
+        name, _, content_hash = str(row["manifest"]).partition("@")
+        short = f"{name}@{content_hash[:8]}" if content_hash else name
+        table.add_row(str(row["method"]), short, str(row["split"]), *cells)
     console().print(table)

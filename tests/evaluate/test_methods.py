@@ -136,3 +136,34 @@ def test_sift_matches_an_image_with_itself():
     kp0 = result.keypoints0[result.matches[:, 0]]
     kp1 = result.keypoints1[result.matches[:, 1]]
     assert np.median(np.linalg.norm(kp0 - kp1, axis=1)) < 0.5
+
+
+def test_reference_wraps_the_model_contract(monkeypatch):
+    # stbench.model is owned by the model branch; its contract: load_matcher(weights, device)
+    # -> Matcher with match() -> dict and predict_time(image) -> {span: probabilities}.
+    calls = {}
+
+    class FakeMatcher:
+        version = "7"
+
+        def match(self, image0, image1):
+            points = np.array([[1.0, 2.0]], np.float32)
+            return {"keypoints0": points, "keypoints1": points, "matches": np.array([[0, 0]]),
+                    "scores": np.array([0.5], np.float32)}  # fmt: skip
+
+        def predict_time(self, image):
+            return {"season": np.array([0.1, 0.7, 0.1, 0.1], np.float32)}
+
+    def load_matcher(weights=None, device="cpu"):
+        calls["args"] = (weights, device)
+        return FakeMatcher()
+
+    monkeypatch.setitem(
+        sys.modules, "stbench.model", types.SimpleNamespace(load_matcher=load_matcher)
+    )
+    method = resolve_method("reference", {"device": "cpu"})
+    assert calls["args"] == (None, "cpu") and method.version == "7"
+    image = np.zeros((8, 8, 3), np.uint8)
+    result, _ = validate_match_result(method.match(image, image))
+    assert result.matches.tolist() == [[0, 0]]
+    assert validate_time_prediction(method.predict_time(image, {})) == {"season": 1}
