@@ -110,6 +110,8 @@ def span_columns(per_pair: pd.DataFrame, per_image: pd.DataFrame, span: str) -> 
     per_image = per_image.set_index("image_id", drop=False)
     out: Columns = {}
     labelled = per_image[per_image[f"true_{span}"].notna()]
+    if per_image[f"pred_{span}"].isna().all():  # the method does not predict this span
+        labelled = labelled.iloc[:0]
     predicted = labelled[labelled[f"pred_{span}"].notna()]
     hit = (labelled[f"pred_{span}"] == labelled[f"true_{span}"]).fillna(False)
     out[f"time_accuracy_{span}"] = (mean_statistic, _frame(labelled.index, value=hit))

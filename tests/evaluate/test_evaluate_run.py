@@ -213,6 +213,7 @@ def test_template_runs_as_is(tmp_path):
     webcam = make_webcam_world(tmp_path / "w")
     run = evaluate(webcam, spec, out=tmp_path / "run_w", n_bootstrap=10)
     assert _metrics(run)["time_coverage_hour"]["value"] == 1.0
+    assert _metrics(run)["time_accuracy_month"]["n"] == 0  # the template predicts hours only
     assert (run / "plots" / "confusion_hour.png").is_file()
     assert (run / "plots" / "temporal.png").is_file()
     assert os.path.exists(run / "summary.md")
