@@ -100,3 +100,19 @@ def test_cli_evaluate_and_leaderboard(runs, tmp_path):
     assert compared.exit_code == 0 and "num_matches" in compared.output
     out = runner.invoke(app, ["new-method", "mine", "--out", str(tmp_path)])
     assert out.exit_code == 0 and (tmp_path / "mine.py").is_file()
+
+
+def test_option_parsing_and_bad_split(runs):
+    from stbench.cli.evaluate import parse_options
+    from stbench.errors import ConfigError
+
+    assert parse_options(["a=1", "b=false", "c=text", "d=[1, 2]"]) == {
+        "a": 1, "b": False, "c": "text", "d": [1, 2]
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_options(["novalue"])
+    _, manifest, _, _ = runs
+    with pytest.raises(ConfigError, match="no split 'val'"):
+        evaluate(manifest, "sift", split="val")
+    with pytest.raises(ConfigError, match="unknown split"):
+        evaluate(manifest, "sift", split="dev")
