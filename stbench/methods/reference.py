@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,25 @@ import numpy as np
 
 from stbench.errors import ConfigError
 from stbench.methods.base import MatchResult, Method
+
+
+def _weights_file(weights: str | None) -> Path:
+    if weights is None:
+        from importlib import resources
+
+        return Path(str(resources.files("stbench") / "weights" / "reference.safetensors"))
+    path = Path(weights)
+    return path / "model.safetensors" if path.is_dir() else path
+
+
+def _digest(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()[:16]
 
 
 class Reference(Method):
@@ -30,11 +51,22 @@ class Reference(Method):
         self.weights = weights
         self.device = device
         self.matcher = load_matcher(Path(weights) if weights else None, device=device)
-        self.version = str(getattr(self.matcher, "version", "bundled"))
+        meta = getattr(self.matcher, "meta", None) or {}
+        self.version = str(getattr(self.matcher, "version", None) or meta.get("version", "bundled"))
+        self._weights_digest = _digest(_weights_file(weights))
+        self._meta_digest = hashlib.sha256(
+            json.dumps(meta, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
 
     def config(self) -> dict[str, Any]:
-        """Weights path (None = bundled) and version; the device does not change results."""
-        return {"weights": self.weights, "model_version": self.version}
+        """Weights path (None = bundled), version and digests of the weights and their
+        metadata (retrained weights invalidate cached predictions); the device does not."""
+        return {
+            "weights": self.weights,
+            "model_version": self.version,
+            "weights_sha256_16": self._weights_digest,
+            "meta_sha256_16": self._meta_digest,
+        }
 
     def match(self, image0: np.ndarray, image1: np.ndarray) -> MatchResult:
         """Match with the co-attention matcher."""
