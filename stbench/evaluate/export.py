@@ -24,6 +24,7 @@ from stbench.methods.base import (
     RECORD_FIELDS,
     MethodOutputError,
     call_match,
+    call_predict_time,
     validate_match_result,
     validate_time_prediction,
 )
@@ -203,7 +204,7 @@ def export_time(
     for count, image_id in enumerate(todo, start=1):
         try:
             image = loader.image(image_id) if needs_images else None
-            output = method.predict_time(image, loader.record(image_id, with_data=True))
+            output = call_predict_time(method, image, loader.record(image_id, with_data=True))
             labels = validate_time_prediction(output)
             if not labels:
                 raise MethodOutputError("no span predicted")

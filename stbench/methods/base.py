@@ -244,3 +244,24 @@ def call_match(method: Any, image0, image1, record0: dict, record1: dict) -> Any
     if callable(hook):
         return hook(image0, image1, record0, record1)
     return method.match(image0, image1)
+
+
+def call_predict_time(method: Any, image: np.ndarray | None, record: dict[str, Any]) -> Any:
+    """Call ``predict_time(image, record)``, or ``predict_time(image)`` for methods whose
+    ``predict_time`` takes the image only (as ``stbench.model``'s Matcher does)."""
+    import inspect
+
+    predict = method.predict_time
+    try:
+        parameters = list(inspect.signature(predict).parameters.values())
+    except (TypeError, ValueError):
+        return predict(image, record)
+    positional = [
+        p
+        for p in parameters
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    variadic = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
+    if len(positional) >= 2 or variadic:
+        return predict(image, record)
+    return predict(image)

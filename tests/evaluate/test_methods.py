@@ -167,3 +167,18 @@ def test_reference_wraps_the_model_contract(monkeypatch):
     result, _ = validate_match_result(method.match(image, image))
     assert result.matches.tolist() == [[0, 0]]
     assert validate_time_prediction(method.predict_time(image, {})) == {"season": 1}
+
+
+def test_predict_time_with_or_without_record():
+    from stbench.methods.base import call_predict_time
+
+    class ImageOnly:
+        def predict_time(self, image):
+            return {"hour": image}
+
+    class WithRecord:
+        def predict_time(self, image, record):
+            return {"hour": record["x"]}
+
+    assert call_predict_time(ImageOnly(), 1, {"x": 2}) == {"hour": 1}
+    assert call_predict_time(WithRecord(), 1, {"x": 2}) == {"hour": 2}
