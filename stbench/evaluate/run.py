@@ -109,6 +109,15 @@ def evaluate(
     selection = select(manifest, split, max_pairs, max_images, seed)
     matches = supports_matching(method)
     times = supports_time(method)
+    n_matchable = int(selection.pairs["matchable"].sum()) if len(selection.pairs) else 0
+    if not (matches and n_matchable) and not (times and selection.time_images):
+        raise ConfigError(
+            f"nothing to evaluate: {method_name!r} "
+            + ("matches images" if matches else "predicts time")
+            + f", but split {split!r} of {manifest.directory} has "
+            + ("no pairs with poses" if matches else "no images with trusted timestamps")
+            + (" and the method predicts no time" if not times else "")
+        )
     roots = _roots(manifest)
     loader = ImageLoader(selection.images, roots)
     cache = PredictionCache(cache_dir)

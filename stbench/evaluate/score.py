@@ -139,7 +139,8 @@ def score_pairs(
         rows.append(row)
         if progress is not None:
             progress()
-    table = pd.DataFrame(rows, index=pairs.index)
+    columns = [*SPATIAL_COLUMNS, "status", "failure_reason", "has_depth"]
+    table = pd.DataFrame(rows, index=pairs.index, columns=columns)
     keep = ["pair_id", "image_id0", "image_id1", "scene", "kind", "overlap_bin", "matchable"]
     out = pd.concat([pairs[[c for c in keep if c in pairs.columns]], table], axis=1)
     return _add_same_span(out, pairs, time_labels)
