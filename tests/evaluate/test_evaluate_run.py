@@ -234,11 +234,13 @@ def test_predictions_cache_reads_reversed_hloc_pairs(tmp_path):
 
 
 def test_matcher_without_time_has_no_temporal_metrics(tmp_path):
-    manifest = make_webcam_world(tmp_path)
+    from stbench.errors import ConfigError
+
+    manifest = make_plane_world(tmp_path, n_images=2)
     run = evaluate(manifest, "sift", out=tmp_path / "run", n_bootstrap=10, write_plots=False)
-    metrics = _metrics(run)
-    assert (
-        metrics["time_accuracy_hour"]["n"] == 0 and metrics["time_accuracy_hour"]["value"] is None
-    )
-    assert metrics["num_matches"]["n"] == 0
+    hour = _metrics(run)["time_accuracy_hour"]
+    assert hour["n"] == 0 and hour["value"] is None
     assert len(pd.read_parquet(run / "per_image.parquet")) == 0
+    webcam = make_webcam_world(tmp_path / "w")  # temporal-only: nothing a matcher can do
+    with pytest.raises(ConfigError, match="nothing to evaluate"):
+        evaluate(webcam, "sift", out=tmp_path / "run_w")
