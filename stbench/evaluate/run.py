@@ -99,13 +99,6 @@ def evaluate(
         method_config=method.config(),
         manifest=manifest_identity(manifest),
     )
-    cache_dir = run_dir / PREDICTIONS_DIR
-    if overwrite or not check_config_matches(identity, cache_dir, overwrite=False):
-        shutil.rmtree(cache_dir, ignore_errors=True)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    save_config(identity, cache_dir)
-    save_config(config, run_dir)
-
     selection = select(manifest, split, max_pairs, max_images, seed)
     matches = supports_matching(method)
     times = supports_time(method)
@@ -118,6 +111,13 @@ def evaluate(
             + ("no pairs with poses" if matches else "no images with trusted timestamps")
             + (" and the method predicts no time" if not times else "")
         )
+    cache_dir = run_dir / PREDICTIONS_DIR
+    if overwrite or not check_config_matches(identity, cache_dir, overwrite=False):
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    save_config(identity, cache_dir)
+    save_config(config, run_dir)
+
     roots = _roots(manifest)
     loader = ImageLoader(selection.images, roots)
     cache = PredictionCache(cache_dir)
