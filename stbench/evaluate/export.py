@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,9 @@ def export_time(
         return counts
     needs_images = getattr(method, "needs_images", True)
     if callable(getattr(method, "fit", None)):
-        method.fit(_training_images(selection, loader, max_train_images, needs_images))
+        training = TrainingImages(selection, loader, max_train_images)
+        training.needs_images = needs_images
+        method.fit(training)
     rows = predicted.to_dict("records")
     failure_rows = failures.to_dict("records")
 
@@ -201,38 +204,55 @@ def export_time(
         cache.write_failures(pd.DataFrame(failure_rows, columns=["kind", "item", "reason"]))
 
     cache.directory.mkdir(parents=True, exist_ok=True)
-    for count, image_id in enumerate(todo, start=1):
-        try:
-            image = loader.image(image_id) if needs_images else None
-            output = call_predict_time(method, image, loader.record(image_id, with_data=True))
-            labels = validate_time_prediction(output)
-            if not labels:
-                raise MethodOutputError("no span predicted")
-            rows.append({"image_id": image_id, **labels})
-        except Exception as exc:
-            failure_rows.append({"kind": "image", "item": image_id, "reason": _describe(exc)})
-            counts["failed"] += 1
-        counts["computed"] += 1
-        if progress is not None:
-            progress()
-        if count % CHECKPOINT_IMAGES == 0:
-            checkpoint()
-    checkpoint()
+    try:
+        for count, image_id in enumerate(todo, start=1):
+            try:
+                image = loader.image(image_id) if needs_images else None
+                record = loader.record(image_id, with_data=True)
+                labels = validate_time_prediction(call_predict_time(method, image, record))
+                if not labels:
+                    raise MethodOutputError("no span predicted")
+                rows.append({"image_id": image_id, **labels})
+            except Exception as exc:
+                failure_rows.append({"kind": "image", "item": image_id, "reason": _describe(exc)})
+                counts["failed"] += 1
+            counts["computed"] += 1
+            if progress is not None:
+                progress()
+            if count % CHECKPOINT_IMAGES == 0:
+                checkpoint()
+    finally:  # even when interrupted: keep every prediction made so far
+        checkpoint()
     return counts
 
 
-def _training_images(
-    selection: Selection, loader: ImageLoader, limit: int, needs_images: bool
-) -> list[tuple[Any, dict, dict[str, int]]]:
-    images = selection.images
-    train = images[(images["split"] == "train")]
-    spans = [s for s in CLASS_SPANS if s in train.columns]
-    train = train[train[spans].notna().any(axis=1)].sort_index()
-    if len(train) > limit:
-        keep = np.sort(np.random.default_rng(0).choice(len(train), limit, replace=False))
-        train = train.iloc[keep]
-    out = []
-    for image_id in train.index:
-        image = loader.image(image_id) if needs_images else None
-        out.append((image, loader.record(image_id, with_data=True), labels_of(images, image_id)))
-    return out
+class TrainingImages(Sequence):
+    """The train split's labelled images for ``fit``, loaded lazily one at a time.
+
+    Items are ``(image, record, {span: label})``; images being evaluated are never included
+    (no training on what is scored).
+    """
+
+    def __init__(self, selection: Selection, loader: ImageLoader, limit: int) -> None:
+        images = selection.images
+        train = images[(images["split"] == "train") & ~images.index.isin(selection.time_images)]
+        spans = [s for s in CLASS_SPANS if s in train.columns]
+        train = train[train[spans].notna().any(axis=1)].sort_index()
+        if len(train) > limit:
+            keep = np.sort(np.random.default_rng(0).choice(len(train), limit, replace=False))
+            train = train.iloc[keep]
+        self.ids = list(train.index)
+        self.images = images
+        self.loader = loader
+        self.needs_images = True
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        image_id = self.ids[index]
+        image = self.loader.image(image_id) if self.needs_images else None
+        record = self.loader.record(image_id, with_data=True)
+        return image, record, labels_of(self.images, image_id)

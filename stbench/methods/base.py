@@ -10,8 +10,9 @@ A method is an object with:
 - optionally ``predict_time(image, record) -> {span: (n_classes,) probabilities}``; ``record``
   holds the image's metadata (see :data:`RECORD_FIELDS`, plus ``data``: the encoded file bytes)
   and never its true time;
-- optionally ``fit(train_images)`` for learned temporal baselines: ``train_images`` is a list
-  of ``(image, record, labels)`` with ``labels = {span: int}`` from the manifest's train split.
+- optionally ``fit(train_images)`` for learned temporal baselines: ``train_images`` is a
+  sequence of ``(image, record, labels)`` with ``labels = {span: int}`` from the manifest's
+  train split, loaded lazily (iterate it; images under evaluation are never in it).
 
 Subclassing :class:`Method` is optional (any object with these attributes works), but it gives
 defaults and the ``match_pair`` hook that methods reading precomputed results override.

@@ -10,6 +10,7 @@ and standard deviations, a 8-bin brightness histogram and the sky/ground brightn
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -69,31 +70,31 @@ class ColorStats(Method):
         """The resolved settings."""
         return asdict(self.settings)
 
-    def fit(self, train_images: list[tuple[np.ndarray, dict, dict[str, int]]]) -> None:
-        """Fit one classifier per span on (image, record, labels) triples.
+    def fit(self, train_images: Iterable[tuple[np.ndarray, dict, dict[str, int]]]) -> None:
+        """Fit one classifier per span on (image, record, labels) triples (read one at a time).
 
         Raises:
             DataError: no training image has a label.
         """
         from sklearn.ensemble import RandomForestClassifier
 
-        train_images = list(train_images)[: self.settings.max_train_images]
-        features = (
-            np.stack([color_features(image) for image, _, _ in train_images])
-            if train_images
-            else None
-        )
+        features, labels = [], []
+        for count, (image, _, image_labels) in enumerate(train_images):
+            if count >= self.settings.max_train_images:
+                break
+            features.append(color_features(image))
+            labels.append(image_labels)
         for span_name in CLASS_SPANS:
-            rows = [i for i, (_, _, labels) in enumerate(train_images) if span_name in labels]
-            if not rows or features is None:
+            rows = [i for i, image_labels in enumerate(labels) if span_name in image_labels]
+            if not rows:
                 continue
-            targets = np.array([train_images[i][2][span_name] for i in rows])
+            targets = np.array([labels[i][span_name] for i in rows])
             classifier = RandomForestClassifier(
                 n_estimators=self.settings.n_estimators,
                 random_state=self.settings.seed,
                 n_jobs=1,
             )
-            classifier.fit(features[rows], targets)
+            classifier.fit(np.stack([features[i] for i in rows]), targets)
             self.classifiers[span_name] = classifier
         if not self.classifiers:
             raise DataError(
