@@ -244,3 +244,12 @@ def test_matcher_without_time_has_no_temporal_metrics(tmp_path):
     webcam = make_webcam_world(tmp_path / "w")  # temporal-only: nothing a matcher can do
     with pytest.raises(ConfigError, match="nothing to evaluate"):
         evaluate(webcam, "sift", out=tmp_path / "run_w")
+
+
+def test_learned_baseline_never_trains_on_evaluated_images(tmp_path):
+    from stbench.errors import DataError
+
+    manifest = make_webcam_world(tmp_path)
+    # split "all" evaluates every labelled image, so no training image is left.
+    with pytest.raises(DataError, match="no training images"):
+        evaluate(manifest, "colorstats", split="all", out=tmp_path / "run", n_bootstrap=10)
