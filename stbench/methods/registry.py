@@ -19,6 +19,7 @@ import difflib
 import importlib
 import importlib.util
 import sys
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,13 @@ def _attribute(module: Any, name: str, where: str) -> Any:
 def resolve_factory(spec: str) -> Any:
     """The factory (class or function) named by ``spec``; see the module docstring."""
     if spec in BUILTINS:
+        clash = entry_points().get(spec)
+        if clash is not None:
+            warnings.warn(
+                f"method name {spec!r} is both a built-in and an entry point ({clash.value}); "
+                f"the built-in is used; pass --method {clash.value} for the plugin",
+                stacklevel=2,
+            )
         module_name, attr = BUILTINS[spec].split(":")
         return getattr(importlib.import_module(module_name), attr)
     if ":" not in spec:

@@ -114,6 +114,10 @@ def test_registry_file_module_and_entry_point(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "entry_points", lambda: {"mine": entry})
     assert resolve_method("mine").name == "tiny"
     assert "mine" in registry.available_methods()
+    clash = types.SimpleNamespace(name="sift", value="tiny_plugin:Tiny", load=entry.load)
+    monkeypatch.setattr(registry, "entry_points", lambda: {"sift": clash})
+    with pytest.warns(UserWarning, match="both a built-in and an entry point"):
+        assert resolve_method("sift").name == "sift"
 
 
 def test_registry_is_lazy():
