@@ -15,7 +15,12 @@ from stbench import __version__
 from stbench.errors import StbenchError
 
 #: Modules that register commands, in the order they appear in ``stbench --help``.
-COMMAND_MODULES: tuple[str, ...] = ("stbench.cli.fetch", "stbench.cli.capture")
+COMMAND_MODULES: tuple[str, ...] = (
+    "stbench.cli.fetch",
+    "stbench.cli.capture",
+    "stbench.cli.evaluate",
+    "stbench.cli.leaderboard",
+)
 
 
 def _version_callback(value: bool) -> None:

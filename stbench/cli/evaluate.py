@@ -1,0 +1,104 @@
+"""``stbench evaluate`` and ``stbench new-method``: thin wrappers over stbench.evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from stbench.errors import ConfigError
+
+
+def parse_options(values: list[str]) -> dict[str, Any]:
+    """``key=value`` strings to a dict; values are JSON when they parse, else strings."""
+    options: dict[str, Any] = {}
+    for item in values:
+        if "=" not in item:
+            raise ConfigError(f"--option {item!r} is not key=value")
+        key, raw = item.split("=", 1)
+        try:
+            options[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key.strip()] = raw
+    return options
+
+
+def _default_manifest() -> Path:
+    from stbench.paths import stbench_home
+
+    return stbench_home() / "manifests" / "default"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evaluate`` and ``new-method`` to the app."""
+
+    @app.command("evaluate")
+    def evaluate_command(
+        method: str = typer.Option(
+            ...,
+            "--method",
+            "-m",
+            help="Method: built-in name (sift, orb, reference, exif, colorstats, predictions), entry point, package.module:Factory or path/to/file.py:Factory.",
+        ),
+        manifest: Path | None = typer.Option(
+            None,
+            "--manifest",
+            help="Manifest directory [default: $STBENCH_HOME/manifests/default].",
+        ),
+        split: str = typer.Option("test", "--split", help="test, val, train or all."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Run directory [default: $STBENCH_HOME/runs/<manifest>/<method>]."
+        ),
+        option: list[str] = typer.Option(
+            [], "--option", "-o", help="Method option key=value (repeatable)."
+        ),
+        workers: int = typer.Option(1, "--workers", help="Processes running the method."),
+        max_pairs: int | None = typer.Option(
+            None, "--max-pairs", help="Evaluate a seeded random subset of pairs."
+        ),
+        max_images: int | None = typer.Option(
+            None, "--max-images", help="Cap the images given a temporal prediction."
+        ),
+        n_bootstrap: int = typer.Option(
+            1000, "--bootstrap", help="Bootstrap replicates for the 95 % intervals."
+        ),
+        seed: int = typer.Option(0, "--seed", help="Seed of the subset and the bootstrap."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cached predictions."),
+        no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
+    ) -> None:
+        """Evaluate a method on a manifest: matching precision, pose AUC, time by span."""
+        from stbench.evaluate.leaderboard import load_summary
+        from stbench.evaluate.report import print_summary
+        from stbench.evaluate.run import evaluate
+
+        run_dir = evaluate(
+            manifest or _default_manifest(),
+            method,
+            split,
+            out,
+            method_options=parse_options(option),
+            max_pairs=max_pairs,
+            max_images=max_images,
+            workers=workers,
+            overwrite=overwrite,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+            show_progress=True,
+            write_plots=not no_plots,
+        )
+        print_summary(load_summary(run_dir))
+        typer.echo(f"results: {run_dir}")
+
+    @app.command("new-method")
+    def new_method_command(
+        name: str = typer.Argument(..., help="Method name (a Python identifier, e.g. my_matcher)."),
+        out: Path = typer.Option(Path("."), "--out", help="Directory to write <name>.py into."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file."),
+    ) -> None:
+        """Write a documented method template that runs as is."""
+        from stbench.methods.template import write_template
+
+        path, spec = write_template(name, out, overwrite=overwrite)
+        typer.echo(f"wrote {path}\nrun it: stbench evaluate --method {spec}")

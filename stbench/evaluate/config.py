@@ -1,0 +1,56 @@
+"""The evaluation's strict configs: what is evaluated, and the identity of cached predictions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SPLITS = ("test", "val", "train", "all")
+
+
+@dataclass
+class EvaluateConfig:
+    """Settings of one ``stbench evaluate`` run (saved as ``<run>/config.json``).
+
+    Attributes:
+        method: the method spec (built-in name, entry point, ``module:Factory``, ``file.py:Factory``).
+        method_options: keyword arguments for the method's factory.
+        split: manifest split to evaluate (``test``, ``val``, ``train`` or ``all``).
+        max_pairs: evaluate a seeded random subset of at most this many pairs (None = all).
+        max_images: at most this many images for temporal prediction (None = all needed).
+        max_train_images: cap on train-split images given to a method's ``fit``.
+        tau: relative depth tolerance of a verifiable match (DESIGN: 0.05).
+        pose_threshold_px: RANSAC threshold in pixels, divided by the mean focal (LoFTR: 0.5).
+        pose_confidence: RANSAC confidence (LoFTR: 0.99999).
+        n_bootstrap: bootstrap replicates for the 95 % intervals.
+        seed: seed of the pair subset and of the bootstrap.
+        workers: processes running the method (1 = in this process).
+    """
+
+    method: str
+    method_options: dict[str, Any] = field(default_factory=dict)
+    split: str = "test"
+    max_pairs: int | None = None
+    max_images: int | None = None
+    max_train_images: int = 2000
+    tau: float = 0.05
+    pose_threshold_px: float = 0.5
+    pose_confidence: float = 0.99999
+    n_bootstrap: int = 1000
+    seed: int = 0
+    workers: int = 1
+
+
+@dataclass
+class PredictionIdentity:
+    """What the cached predictions depend on (``<run>/predictions/config.json``).
+
+    The split, pair subset and metric settings are not part of it: predictions are keyed by
+    pair and image, so another subset reuses (and extends) the same cache.
+    """
+
+    method: str
+    method_name: str
+    method_version: str
+    method_config: dict[str, Any]
+    manifest: str

@@ -1,0 +1,174 @@
+"""Reports of a run: summary.json, a one-row CSV, a Markdown table, PNG plots, a rich table."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stbench.atomic import atomic_path, write_text_atomic
+from stbench.evaluate.leaderboard import COLUMNS, row_from_summary
+from stbench.evaluate.spatial import THRESHOLDS_PX
+from stbench.evaluate.summary import METRICS
+from stbench.spans import CLASS_SPANS, SEASON_NAMES
+
+
+def _format(entry: dict | None, digits: int = 3) -> str:
+    if not entry or entry.get("value") is None:
+        return "–"
+    value = f"{entry['value']:.{digits}f}"
+    if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
+        value += f" [{entry['ci_low']:.{digits}f}, {entry['ci_high']:.{digits}f}]"
+    return value
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, int]]:
+    """(metric, 'value [low, high]', n) for every metric that applies to the run."""
+    rows = []
+    for name in METRICS:
+        entry = summary["metrics"].get(name)
+        if entry and entry.get("n"):
+            rows.append((name, _format(entry), int(entry["n"])))
+    return rows
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    """A Markdown report: header, metric table with intervals, and the overlap-bin breakdown."""
+    lines = [
+        f"# {summary['method']} on {summary['manifest']} ({summary['split']})",
+        "",
+        f"{summary['n_pairs']} pairs ({summary['n_matched_pairs']} matched), "
+        f"{summary['n_images']} images; ms per pair: "
+        + (f"{summary['ms_per_pair']:.1f}" if summary.get("ms_per_pair") else "–")
+        + f"; stbench {summary['stbench_version']}, {summary['date']}.",
+        "",
+        "| metric | value [95 % CI] | n |",
+        "| --- | --- | ---: |",
+    ]
+    lines += [f"| {name} | {value} | {n} |" for name, value, n in summary_rows(summary)]
+    bins = summary.get("by_overlap_bin") or {}
+    if bins:
+        names = ["precision_3px", "matching_score_3px", "pose_auc_10", "num_matches"]
+        lines += ["", "## By overlap bin", "", "| bin | " + " | ".join(names) + " | n |"]
+        lines.append("| --- |" + " --- |" * len(names) + " ---: |")
+        for bin_name, metrics in bins.items():
+            n = metrics.get("num_matches", {}).get("n", 0)
+            lines.append(
+                f"| {bin_name} | "
+                + " | ".join(_format(metrics.get(m)) for m in names)
+                + f" | {n} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _save_figure(figure: Any, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+
+
+def write_plots(summary: dict[str, Any], directory: Path) -> list[Path]:
+    """MMA curve, per-span accuracy and MSE, confusion matrices (matplotlib Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    metrics = summary["metrics"]
+    directory.mkdir(parents=True, exist_ok=True)
+    mma = [metrics.get(f"precision_{t}px") or {} for t in THRESHOLDS_PX]
+    if any(e.get("value") is not None for e in mma):
+        figure, axis = plt.subplots(figsize=(4, 3))
+        values = [e.get("value") if e.get("value") is not None else math.nan for e in mma]
+        low = [e.get("ci_low") if e.get("ci_low") is not None else math.nan for e in mma]
+        high = [e.get("ci_high") if e.get("ci_high") is not None else math.nan for e in mma]
+        axis.plot(THRESHOLDS_PX, values, marker="o", label=summary["method"])
+        axis.fill_between(THRESHOLDS_PX, low, high, alpha=0.25)
+        axis.set(xlabel="threshold (px)", ylabel="precision (MMA)", ylim=(0, 1), title="MMA")
+        axis.legend()
+        _save_figure(figure, directory / "mma.png")
+        plt.close(figure)
+        written.append(directory / "mma.png")
+    spans = [s for s in CLASS_SPANS if (metrics.get(f"time_accuracy_{s}") or {}).get("n")]
+    if spans:
+        figure, axes = plt.subplots(1, 2, figsize=(8, 3))
+        for axis, metric in zip(axes, ("time_accuracy", "time_mse"), strict=True):
+            entries = [metrics[f"{metric}_{s}"] for s in spans]
+            values = np.array([e["value"] if e["value"] is not None else np.nan for e in entries])
+            low = np.array([e["ci_low"] if e["ci_low"] is not None else np.nan for e in entries])
+            high = np.array([e["ci_high"] if e["ci_high"] is not None else np.nan for e in entries])
+            errors = np.nan_to_num(np.stack([values - low, high - values]), nan=0.0)
+            axis.bar(spans, values, yerr=np.clip(errors, 0, None), capsize=3)
+            axis.set(title=metric.replace("_", " "), xlabel="span")
+        _save_figure(figure, directory / "temporal.png")
+        plt.close(figure)
+        written.append(directory / "temporal.png")
+    for span, matrix in (summary.get("confusion") or {}).items():
+        matrix = np.asarray(matrix)
+        figure, axis = plt.subplots(figsize=(4, 4))
+        axis.imshow(matrix, cmap="Blues")
+        axis.set(xlabel="predicted", ylabel="true", title=f"{span} confusion")
+        if span == "season":
+            axis.set_xticks(range(4), SEASON_NAMES, rotation=45)
+            axis.set_yticks(range(4), SEASON_NAMES)
+        _save_figure(figure, directory / f"confusion_{span}.png")
+        plt.close(figure)
+        written.append(directory / f"confusion_{span}.png")
+    return written
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if not np.isfinite(value) else float(value)
+    return str(value)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: NaN/inf floats become None, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def write_reports(
+    summary: dict[str, Any],
+    per_pair: pd.DataFrame,
+    per_image: pd.DataFrame,
+    run_dir: Path,
+    with_plots: bool = True,
+) -> None:
+    """Write summary.json, summary.csv, summary.md and plots/ into ``run_dir`` (atomically)."""
+    text = json.dumps(_clean(summary), indent=2, sort_keys=True, default=_json_default)
+    write_text_atomic(run_dir / "summary.json", text + "\n")
+    row = pd.DataFrame([row_from_summary(summary)], columns=list(COLUMNS))
+    write_text_atomic(run_dir / "summary.csv", row.to_csv(index=False, float_format="%.6g"))
+    write_text_atomic(run_dir / "summary.md", markdown(summary))
+    if with_plots:
+        write_plots(summary, run_dir / "plots")
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """A rich table of the run's metrics on the terminal."""
+    from rich.table import Table
+
+    from stbench.cli.common import console
+
+    table = Table(title=f"{summary['method']} · {summary['manifest']} · {summary['split']}")
+    table.add_column("metric")
+    table.add_column("value [95 % CI]", justify="right")
+    table.add_column("n", justify="right")
+    for name, value, n in summary_rows(summary):
+        table.add_row(name, value, str(n))
+    console().print(table)

@@ -1,0 +1,217 @@
+"""``evaluate``: export a method's predictions on a manifest, score them, write the reports."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from stbench import __version__
+from stbench.atomic import atomic_path
+from stbench.config import check_config_matches, save_config
+from stbench.errors import ConfigError
+from stbench.evaluate.cache import PredictionCache
+from stbench.evaluate.config import SPLITS, EvaluateConfig, PredictionIdentity
+from stbench.evaluate.export import ImageLoader, export_matches, export_time
+from stbench.evaluate.score import score_images, score_pairs_parallel
+from stbench.evaluate.selection import manifest_identity, select
+from stbench.evaluate.summary import summarize
+from stbench.methods.base import supports_matching, supports_time
+from stbench.paths import stbench_home
+
+PREDICTIONS_DIR = "predictions"
+PER_PAIR_FILE = "per_pair.parquet"
+PER_IMAGE_FILE = "per_image.parquet"
+
+
+def default_run_dir(manifest_name: str, method_name: str) -> Path:
+    """``stbench_home()/runs/<manifest>/<method>``."""
+    safe = re.sub(r"[^A-Za-z0-9_.@-]+", "_", method_name)
+    return stbench_home() / "runs" / manifest_name / safe
+
+
+def _roots(manifest: Any) -> dict[str, Path]:
+    """Data roots of the sources the manifest names (a source without one fails when read)."""
+    sources = set(manifest.images["source"].dropna()) & set(manifest.meta.get("sources", {}))
+    return {source: manifest.root(source) for source in sorted(sources)}
+
+
+def _write_parquet(frame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def evaluate(
+    manifest_dir: str | Path,
+    method_name: str,
+    split: str = "test",
+    out: str | Path | None = None,
+    *,
+    method_options: dict[str, Any] | None = None,
+    max_pairs: int | None = None,
+    max_images: int | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    tau: float = 0.05,
+    show_progress: bool = False,
+    write_plots: bool = True,
+) -> Path:
+    """Evaluate a method on a manifest split; returns the run directory.
+
+    The run directory holds ``config.json``, ``predictions/`` (the cache, reused when the
+    method and manifest are unchanged), ``per_pair.parquet``, ``per_image.parquet``,
+    ``summary.json``, ``summary.csv`` (one leaderboard row), ``summary.md`` and ``plots/``.
+
+    Raises:
+        ConfigError: unknown method or split, a method that implements nothing usable.
+        OutputExistsError: cached predictions were made with another method config or
+            manifest and ``overwrite`` is False.
+    """
+    from stbench.manifest.io import load_manifest
+    from stbench.methods.registry import resolve_method
+
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    config = EvaluateConfig(
+        method=method_name,
+        method_options=dict(method_options or {}),
+        split=split,
+        max_pairs=max_pairs,
+        max_images=max_images,
+        tau=tau,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        workers=workers,
+    )
+    manifest = load_manifest(manifest_dir)
+    method = resolve_method(method_name, config.method_options)
+    run_dir = Path(out) if out else default_run_dir(manifest.name, str(method.name))
+    identity = PredictionIdentity(
+        method=method_name,
+        method_name=str(method.name),
+        method_version=str(method.version),
+        method_config=method.config(),
+        manifest=manifest_identity(manifest),
+    )
+    selection = select(manifest, split, max_pairs, max_images, seed)
+    matches = supports_matching(method)
+    times = supports_time(method)
+    n_matchable = int(selection.pairs["matchable"].sum()) if len(selection.pairs) else 0
+    if not (matches and n_matchable) and not (times and selection.time_images):
+        raise ConfigError(
+            f"nothing to evaluate: {method_name!r} "
+            + ("matches images" if matches else "predicts time")
+            + f", but split {split!r} of {manifest.directory} has "
+            + ("no pairs with poses" if matches else "no images with trusted timestamps")
+            + (" and the method predicts no time" if not times else "")
+        )
+    cache_dir = run_dir / PREDICTIONS_DIR
+    if overwrite or not check_config_matches(identity, cache_dir, overwrite=False):
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    save_config(identity, cache_dir)
+    save_config(config, run_dir)
+
+    roots = _roots(manifest)
+    loader = ImageLoader(selection.images, roots)
+    cache = PredictionCache(cache_dir)
+    started = time.perf_counter()
+    counts: dict[str, Any] = {}
+    with _Progress(show_progress) as progress:
+        if matches:
+            total = int(selection.pairs["matchable"].sum())
+            counts["pairs"] = export_matches(
+                method,
+                selection,
+                loader,
+                cache,
+                workers,
+                method_name,
+                config.method_options,
+                progress.task("matching", total),
+            )
+        if times:
+            counts["images"] = export_time(
+                method,
+                selection,
+                loader,
+                cache,
+                config.max_train_images,
+                progress.task("time", len(selection.time_images)),
+            )
+        export_s = time.perf_counter() - started
+        time_labels = cache.read_time() if times else None
+        per_pair = score_pairs_parallel(
+            selection,
+            cache,
+            roots if matches else None,
+            time_labels,
+            workers,
+            progress=progress.task("scoring", len(selection.pairs)),
+            tau=tau,
+            pose_threshold_px=config.pose_threshold_px,
+            pose_confidence=config.pose_confidence,
+        )
+    if not matches:
+        per_pair["status"] = "not_matched"
+    per_image = score_images(selection, cache.read_time(), cache.read_failures())
+    if not times:  # a matcher only: no temporal results at all (not zeros)
+        per_image = per_image.iloc[:0]
+    _write_parquet(per_pair, run_dir / PER_PAIR_FILE)
+    _write_parquet(per_image, run_dir / PER_IMAGE_FILE)
+    summary = summarize(per_pair, per_image, n_bootstrap, seed)
+    matched = per_pair[per_pair["status"].isin(["ok", "failed"])]
+    summary.update(
+        method=str(method.name),
+        method_spec=method_name,
+        method_version=str(method.version),
+        method_config=method.config(),
+        manifest=identity.manifest,
+        split=split,
+        n_pairs=len(per_pair),
+        n_matched_pairs=len(matched),
+        n_images=len(per_image),
+        ms_per_pair=float(matched["time_s"].mean() * 1000) if len(matched) else None,
+        export_counts=counts,
+        export_seconds=export_s,
+        n_pairs_without_depth=int((matched["status"] == "ok").sum() - matched["has_depth"].sum()),
+        date=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        stbench_version=__version__,
+        config=dataclasses.asdict(config),
+    )
+    from stbench.evaluate.report import write_reports
+
+    write_reports(summary, per_pair, per_image, run_dir, with_plots=write_plots)
+    return run_dir
+
+
+class _Progress:
+    """Rich progress bars when asked for; no-ops otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from stbench.cli.common import progress_bar
+
+            self.bar = progress_bar(transient=True)
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def task(self, description: str, total: int):
+        if self.bar is None:
+            return None
+        task_id = self.bar.add_task(description, total=total, status="")
+        return lambda: self.bar.advance(task_id)

@@ -1,0 +1,77 @@
+"""The bundled reference model (``stbench.model``) as an evaluation method."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stbench.errors import ConfigError
+from stbench.methods.base import MatchResult, Method
+
+
+def _weights_file(weights: str | None) -> Path:
+    if weights is None:
+        from importlib import resources
+
+        return Path(str(resources.files("stbench") / "weights" / "reference.safetensors"))
+    path = Path(weights)
+    return path / "model.safetensors" if path.is_dir() else path
+
+
+def _digest(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    hasher = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()[:16]
+
+
+class Reference(Method):
+    """Wraps ``stbench.model.load_matcher(weights, device)``: matching and time prediction.
+
+    Options: ``weights`` (a .safetensors path; default: the bundled weights), ``device``.
+    """
+
+    name = "reference"
+
+    def __init__(self, weights: str | None = None, device: str = "cpu") -> None:
+        try:
+            from stbench.model import load_matcher
+        except ImportError as exc:
+            raise ConfigError(
+                "the 'reference' method needs stbench.model (the reference model), which is "
+                f"not available in this installation: {exc}"
+            ) from exc
+        self.weights = weights
+        self.device = device
+        self.matcher = load_matcher(Path(weights) if weights else None, device=device)
+        meta = getattr(self.matcher, "meta", None) or {}
+        self.version = str(getattr(self.matcher, "version", None) or meta.get("version", "bundled"))
+        self._weights_digest = _digest(_weights_file(weights))
+        self._meta_digest = hashlib.sha256(
+            json.dumps(meta, sort_keys=True, default=str).encode()
+        ).hexdigest()[:16]
+
+    def config(self) -> dict[str, Any]:
+        """Weights path (None = bundled), version and digests of the weights and their
+        metadata (retrained weights invalidate cached predictions); the device does not."""
+        return {
+            "weights": self.weights,
+            "model_version": self.version,
+            "weights_sha256_16": self._weights_digest,
+            "meta_sha256_16": self._meta_digest,
+        }
+
+    def match(self, image0: np.ndarray, image1: np.ndarray) -> MatchResult:
+        """Match with the co-attention matcher."""
+        return MatchResult.from_any(self.matcher.match(image0, image1))
+
+    def predict_time(self, image: np.ndarray, record: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Per-span class probabilities from the temporal head."""
+        return self.matcher.predict_time(image)

@@ -1,0 +1,98 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from stbench.evaluate.summary import summarize
+from stbench.evaluate.temporal import confusion_matrix, precision_recall_f1, span_errors
+from stbench.spans import CLASS_SPANS
+
+
+def test_circular_errors_and_confusion():
+    np.testing.assert_array_equal(span_errors("month", [11, 0, 3], [0, 11, 5]), [1, 1, 2])
+    np.testing.assert_array_equal(span_errors("hour", [23, 1], [1, 23]), [2, 2])
+    matrix = confusion_matrix(np.array([0, 0, 1, 3]), np.array([0, 1, 1, 0]), 4)
+    assert matrix[0, 0] == 1 and matrix[0, 1] == 1 and matrix[1, 1] == 1 and matrix[3, 0] == 1
+    assert matrix.sum() == 4
+
+
+def test_precision_recall_f1_hand_computed():
+    declared = np.array([True, True, False, False, True])
+    truth = np.array([True, False, True, False, True])
+    # tp = 2, fp = 1, fn = 1
+    precision, recall, f1 = precision_recall_f1(declared, truth)
+    assert (precision, recall) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
+    assert f1 == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+
+
+def _per_image() -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "image_id": ["a", "b", "c", "d"],
+            "status": ["ok", "ok", "ok", "failed"],
+            "true_month": pd.array([0, 11, 5, 2], dtype="Int64"),
+            "pred_month": pd.array([11, 11, 8, pd.NA], dtype="Int64"),
+        }
+    )
+    for span in CLASS_SPANS:
+        for column in (f"true_{span}", f"pred_{span}"):
+            if column not in frame:
+                frame[column] = pd.array([pd.NA] * 4, dtype="Int64")
+    return frame
+
+
+def _per_pair() -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "pair_id": ["p", "q", "r"],
+            "status": ["ok", "ok", "failed"],
+            "overlap_bin": ["0.1-0.3", "0.1-0.3", "0.3-0.5"],
+            "has_depth": [True, True, False],
+            "n_matches": [10, 4, 0],
+            "n_verifiable": [8, 2, np.nan],
+            "n_reprojectable": [20, 10, np.nan],
+            "verifiable_fraction": [0.8, 0.5, np.nan],
+            "matching_score_3px": [0.3, 0.1, np.nan],
+            "pose_error_deg": [1.0, 3.0, np.inf],
+            "true_same_month": pd.array([True, False, True], dtype="boolean"),
+            "pred_same_month": pd.array([True, True, pd.NA], dtype="boolean"),
+        }
+    )
+    for t, values in zip((1, 2, 3, 5, 10), ([2, 0], [4, 1], [6, 1], [7, 2], [8, 2]), strict=True):
+        frame[f"n_correct_{t}px"] = [*values, np.nan]
+        frame[f"precision_{t}px"] = [values[0] / 8, values[1] / 2, np.nan]
+    for span in CLASS_SPANS:
+        for column in (f"true_same_{span}", f"pred_same_{span}"):
+            if column not in frame:
+                frame[column] = pd.array([pd.NA] * 3, dtype="boolean")
+    return frame
+
+
+def test_summary_hand_computed():
+    summary = summarize(_per_pair(), _per_image(), n_boot=200, seed=0)
+    m = summary["metrics"]
+    # labelled 4, predicted 3, correct 1 (b); circular errors 1, 0, 3
+    assert m["time_accuracy_month"]["value"] == pytest.approx(1 / 4)
+    assert m["time_accuracy_month"]["n"] == 4
+    assert m["time_coverage_month"]["value"] == pytest.approx(3 / 4)
+    assert m["time_mse_month"]["value"] == pytest.approx((1 + 0 + 9) / 3)
+    assert m["time_mae_month"]["value"] == pytest.approx(4 / 3)
+    assert m["image_failure_rate"]["value"] == pytest.approx(1 / 4)
+    # precision@3 over pairs with verifiable matches: (6/8 + 1/2) / 2
+    assert m["precision_3px"]["value"] == pytest.approx((0.75 + 0.5) / 2)
+    assert m["precision_3px"]["n"] == 2
+    assert m["num_matches"]["value"] == pytest.approx(14 / 3)  # the failure counts 0
+    assert m["pair_failure_rate"]["value"] == pytest.approx(1 / 3)
+    # pose errors 1, 3, inf at 5 deg: area 0.5*1/3 + 2*(1/3+2/3)/2 + 2*2/3 -> /5
+    assert m["pose_auc_5"]["value"] == pytest.approx((1 / 6 + 1 + 4 / 3) / 5)
+    # same-month decisions on p (tp) and q (fp); r undecided
+    assert m["same_precision_month"]["value"] == pytest.approx(0.5)
+    assert m["same_recall_month"]["value"] == pytest.approx(1.0)
+    # spatio-temporal: declared pairs p, q with verifiable matches; correct@3 in truly-same
+    # pairs: 6 (p); verifiable: 8 + 2
+    assert m["st_precision_month"]["value"] == pytest.approx(6 / 10)
+    assert summary["confusion"]["month"][0][11] == 1 and summary["confusion"]["month"][5][8] == 1
+    assert set(summary["by_overlap_bin"]) == {"0.1-0.3", "0.3-0.5"}
+    assert summary["by_overlap_bin"]["0.3-0.5"]["pair_failure_rate"]["value"] == 1.0
+    for name in ("precision_3px", "time_mse_month"):
+        low, high = m[name]["ci_low"], m[name]["ci_high"]
+        assert low <= m[name]["value"] <= high
