@@ -57,7 +57,7 @@ def index_component(
             _reject_row(scene, make_image_id(SOURCE, scene, r.item), "index", r.reason, r.detail)
         )
     keep, rows, depth_files = [], [], []
-    for k, row, depth_file in zip(files.keep, files.rows, files.depth_files):
+    for k, row, depth_file in zip(files.keep, files.rows, files.depth_files, strict=True):
         if row["image_id"] in seen_ids:  # the same name registered in two components
             detail = f"also registered in an earlier component; dropped from dense{component.index}"
             rejects.append(
@@ -74,7 +74,7 @@ def index_component(
     rotations = sub.rotations()
     load = DepthLoad(
         files=depth_files,
-        sizes=list(zip(sub.width.tolist(), sub.height.tolist())),
+        sizes=list(zip(sub.width.tolist(), sub.height.tolist(), strict=True)),
         invalid_depth=config.invalid_depth,
     )
     cache = load_depth_cache(load, sub.names, sub.K, rotations, sub.tvec, config)

@@ -106,6 +106,6 @@ def count_consistent(
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(run_group, starts, ends))
     else:
-        for start, end in zip(starts, ends):
+        for start, end in zip(starts, ends, strict=True):
             run_group(start, end)
     return n_consistent, n_sampled
