@@ -12,7 +12,7 @@ from stbench.megadepth.covis import candidate_pairs
 from stbench.megadepth.images import SOURCE, component_images
 from stbench.megadepth.layout import Component, find_components, list_scenes
 from stbench.megadepth.model import ComponentModel, read_component_model
-from stbench.megadepth.pairs import DepthLoad, load_depth_cache, pairs_frame, verify_candidates
+from stbench.megadepth.pairs import depth_verified_pairs, pairs_frame
 from stbench.records import Records
 from stbench.schema import make_image_id
 
@@ -72,18 +72,6 @@ def index_component(
         return [], [], rejects
     sub = _subset(model, np.asarray(keep, dtype=np.int64))
     rotations = sub.rotations()
-    load = DepthLoad(
-        files=depth_files,
-        sizes=list(zip(sub.width.tolist(), sub.height.tolist(), strict=True)),
-        invalid_depth=config.invalid_depth,
-    )
-    cache = load_depth_cache(load, sub.names, sub.K, rotations, sub.tvec, config)
-    image_ids = [row["image_id"] for row in rows]
-    for index, row in enumerate(rows):
-        row["depth_kind"] = load.kinds.get(index)
-        if index in cache.problems:
-            reason, detail = cache.problems[index]
-            rejects.append(_reject_row(scene, image_ids[index], "verify", reason, detail))
     candidates = candidate_pairs(
         sub.incidence,
         sub.points_xyz,
@@ -94,10 +82,10 @@ def index_component(
         min_covis_overlap=config.min_covis_overlap,
         max_scale_ratio=config.max_scale_ratio,
     )
-    verified = verify_candidates(
-        candidates, image_ids, scene, cache, rotations, sub.tvec, config, workers=workers
+    pairs, pair_rejects = depth_verified_pairs(
+        scene, rows, depth_files, sub.K, rotations, sub.tvec, candidates, config, workers
     )
-    return rows, verified.rows, rejects + verified.rejects
+    return rows, pairs, rejects + pair_rejects
 
 
 def index_scene(

@@ -183,6 +183,45 @@ def verify_candidates(
     return VerifiedPairs(rows=rows, rejects=rejects)
 
 
+def depth_verified_pairs(
+    scene: str,
+    rows: list[dict],
+    depth_files: list[Path | None],
+    K: np.ndarray,
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    candidates: CandidatePairs,
+    config: MegaDepthConfig,
+    workers: int = 1,
+) -> tuple[list[dict], list[dict]]:
+    """Load the depth maps of ``rows`` (filling their ``depth_kind``) and verify candidates.
+
+    Args:
+        rows: image rows (with image_id, width, height) of the images the candidates index.
+        depth_files: absolute depth path per image (None: no depth map).
+        K, rotations, translations: (N, 3, 3), (N, 3, 3), (N, 3) full-resolution cameras.
+    Returns:
+        pair rows and reject rows (depth problems of images, rejected pairs).
+    """
+    names = [row["image_id"] for row in rows]
+    load = DepthLoad(
+        files=depth_files,
+        sizes=[(int(row["width"]), int(row["height"])) for row in rows],
+        invalid_depth=config.invalid_depth,
+    )
+    cache = load_depth_cache(load, names, K, rotations, translations, config)
+    rejects = []
+    for index, row in enumerate(rows):
+        row["depth_kind"] = load.kinds.get(index)
+        if index in cache.problems:
+            reason, detail = cache.problems[index]
+            rejects.append(_reject(scene, names[index], reason, detail))
+    verified = verify_candidates(
+        candidates, names, scene, cache, rotations, translations, config, workers=workers
+    )
+    return verified.rows, rejects + verified.rejects
+
+
 def _reject(scene: str, item: str, reason: str, detail: str) -> dict:
     return dict(
         source="megadepth", scene=scene, item=item, stage="verify", reason=reason, detail=detail
