@@ -80,14 +80,17 @@ def stratified_samples(valid: np.ndarray, n_samples: int, rng: np.random.Generat
         (n, 2) int64 pixel coordinates (x, y), n = min(n_samples, valid.sum()).
     """
     ys, xs = np.nonzero(valid)
-    if len(xs) > 8 * n_samples:  # thin out uniformly first: the sort below stays small
-        keep = rng.random(len(xs)) < 8 * n_samples / len(xs)
-        ys, xs = ys[keep], xs[keep]
     if len(xs) <= n_samples:
         return np.stack([xs, ys], axis=1).astype(np.int64)
     h, w = valid.shape
     grid = int(np.ceil(np.sqrt(n_samples)))
     cell = (ys * grid // h) * grid + (xs * grid // w)
+    per_cell = np.bincount(cell, minlength=grid * grid)
+    # Keep a few random pixels per cell (enough for n_samples overall): the sort stays small.
+    cap = max(8, 2 * -(-n_samples // int(np.count_nonzero(per_cell))))
+    keep = rng.random(len(xs)) * per_cell[cell] < cap
+    if np.count_nonzero(keep) >= n_samples:
+        ys, xs, cell = ys[keep], xs[keep], cell[keep]
     order = np.argsort(cell + rng.random(len(xs)), kind="stable")
     sorted_cells = cell[order]
     starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
