@@ -74,8 +74,8 @@ def register_index(index_app: typer.Typer) -> None:
             settings,
             overwrite=overwrite,
             workers=workers,
-            scenes=list(scene) or None,
-            scene_info=list(scene_info) or None,
+            scenes=list(scene or []) or None,
+            scene_info=list(scene_info or []) or None,
             on_scene=report,
         )
         typer.echo(str(out))
