@@ -12,6 +12,7 @@ at the default 512 px, ~0.8 MB per image).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass, field
 
@@ -68,6 +69,14 @@ def working_stride(width: int, height: int, working_max_side: int) -> int:
     return max(1, -(-max(width, height) // working_max_side))
 
 
+@functools.lru_cache(maxsize=16)
+def _cell_map(height: int, width: int, grid: int) -> np.ndarray:
+    """(h * w,) int32 grid cell of each pixel (row-major), for a grid x grid partition."""
+    rows = (np.arange(height) * grid // height).astype(np.int32)
+    cols = (np.arange(width) * grid // width).astype(np.int32)
+    return (rows[:, None] * grid + cols[None, :]).reshape(-1)
+
+
 def stratified_samples(valid: np.ndarray, n_samples: int, rng: np.random.Generator) -> np.ndarray:
     """Pick up to ``n_samples`` valid pixels spread over a grid of about n_samples cells.
 
@@ -79,25 +88,30 @@ def stratified_samples(valid: np.ndarray, n_samples: int, rng: np.random.Generat
     Returns:
         (n, 2) int64 pixel coordinates (x, y), n = min(n_samples, valid.sum()).
     """
-    ys, xs = np.nonzero(valid)
-    if len(xs) <= n_samples:
-        return np.stack([xs, ys], axis=1).astype(np.int64)
     h, w = valid.shape
-    grid = int(np.ceil(np.sqrt(n_samples)))
-    cell = (ys * grid // h) * grid + (xs * grid // w)
-    per_cell = np.bincount(cell, minlength=grid * grid)
-    # Keep a few random pixels per cell (enough for n_samples overall): the sort stays small.
-    cap = max(8, 2 * -(-n_samples // int(np.count_nonzero(per_cell))))
-    keep = rng.random(len(xs)) * per_cell[cell] < cap
-    if np.count_nonzero(keep) >= n_samples:
-        ys, xs, cell = ys[keep], xs[keep], cell[keep]
-    order = np.argsort(cell + rng.random(len(xs)), kind="stable")
-    sorted_cells = cell[order]
-    starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
-    run_lengths = np.diff(np.r_[starts, len(order)])
-    rank = np.arange(len(order)) - np.repeat(starts, run_lengths)
-    chosen = order[np.argsort(rank + rng.random(len(order)), kind="stable")[:n_samples]]
-    return np.stack([xs[chosen], ys[chosen]], axis=1).astype(np.int64)
+    flat = np.flatnonzero(valid)
+    if len(flat) > n_samples:
+        grid = int(np.ceil(np.sqrt(n_samples)))
+        cell = _cell_map(h, w, grid)[flat]
+        per_cell = np.bincount(cell, minlength=grid * grid)
+        # Keep a few random pixels per cell (enough for n_samples overall): the sorts stay small.
+        cap = max(8, 2 * -(-n_samples // int(np.count_nonzero(per_cell))))
+        keep = rng.random(len(flat), dtype=np.float32) * per_cell[cell] < cap
+        if np.count_nonzero(keep) >= n_samples:
+            flat, cell = flat[keep], cell[keep]
+        shuffle = rng.permutation(len(flat))  # random order within each cell ...
+        order = shuffle[np.argsort(cell[shuffle], kind="stable")]  # ... grouped by cell (radix)
+        sorted_cells = cell[order]
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        # Take whole rounds (rank < last) and a random part of the last round.
+        per_round = np.cumsum(np.bincount(rank))
+        last = int(np.searchsorted(per_round, n_samples))
+        taken = order[rank < last]
+        in_last = order[rank == last]
+        extra = in_last[rng.permutation(len(in_last))[: n_samples - len(taken)]]
+        flat = flat[np.sort(np.concatenate([taken, extra]))]  # chosen pixels, row-major
+    return np.stack([flat % w, flat // w], axis=1).astype(np.int64)
 
 
 def image_seed(seed: int, name: str) -> int:
