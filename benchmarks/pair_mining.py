@@ -29,11 +29,11 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stbench.depth import read_depth  # noqa: E402
-from stbench.megadepth.config import MegaDepthConfig  # noqa: E402
-from stbench.megadepth.covis import candidate_pairs  # noqa: E402
-from stbench.megadepth.pairs import DepthLoad, load_depth_cache, verify_candidates  # noqa: E402
-from stbench.warp import warp_keypoints  # noqa: E402
+from stbench.depth import read_depth
+from stbench.megadepth.config import MegaDepthConfig
+from stbench.megadepth.covis import candidate_pairs
+from stbench.megadepth.pairs import DepthLoad, load_depth_cache, verify_candidates
+from stbench.warp import warp_keypoints
 
 WIDTH, HEIGHT, FOCAL = 640, 480, 500.0
 WALL_Z, FLOOR_Y = 24.0, 4.0
@@ -43,12 +43,17 @@ SPACING = 0.3  # metres between consecutive cameras along the wall
 def cameras(n_views: int, seed: int = 0):
     """K (N,3,3), R (N,3,3), t (N,3) of cameras moving along x, looking at the wall."""
     rng = np.random.default_rng(seed)
-    K = np.tile(np.array([[FOCAL, 0, WIDTH / 2 - 0.5], [0, FOCAL, HEIGHT / 2 - 0.5], [0, 0, 1]]), (n_views, 1, 1))
+    K = np.tile(
+        np.array([[FOCAL, 0, WIDTH / 2 - 0.5], [0, FOCAL, HEIGHT / 2 - 0.5], [0, 0, 1]]),
+        (n_views, 1, 1),
+    )
     K[:, 0, 0] *= rng.uniform(0.8, 1.4, n_views)  # zoom: scale changes
     K[:, 1, 1] = K[:, 0, 0]
     yaw = np.radians(rng.uniform(-15, 15, n_views))
     pitch = np.radians(rng.uniform(-12, 0, n_views))
-    centers = np.c_[np.arange(n_views) * SPACING, rng.uniform(-1, 1, n_views), rng.uniform(0, 8, n_views)]
+    centers = np.c_[
+        np.arange(n_views) * SPACING, rng.uniform(-1, 1, n_views), rng.uniform(0, 8, n_views)
+    ]
     R = np.empty((n_views, 3, 3))
     for k in range(n_views):
         cy, sy, cp, sp_ = np.cos(yaw[k]), np.sin(yaw[k]), np.cos(pitch[k]), np.sin(pitch[k])
@@ -81,8 +86,16 @@ def sfm_points(n_views: int, seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
     length = n_views * SPACING + 40
     n_wall, n_floor = int(6 * length * 16), int(6 * length * 10)
-    wall = np.c_[rng.uniform(-20, length - 20, n_wall), rng.uniform(-12, FLOOR_Y, n_wall), np.full(n_wall, WALL_Z)]
-    floor = np.c_[rng.uniform(-20, length - 20, n_floor), np.full(n_floor, FLOOR_Y), rng.uniform(8, WALL_Z, n_floor)]
+    wall = np.c_[
+        rng.uniform(-20, length - 20, n_wall),
+        rng.uniform(-12, FLOOR_Y, n_wall),
+        np.full(n_wall, WALL_Z),
+    ]
+    floor = np.c_[
+        rng.uniform(-20, length - 20, n_floor),
+        np.full(n_floor, FLOOR_Y),
+        rng.uniform(8, WALL_Z, n_floor),
+    ]
     return np.concatenate([wall, floor])
 
 
@@ -149,7 +162,6 @@ def baseline(files, K, R, t, pairs, n_pairs, samples, tau, seed=0):
 
 def ours(files, K, R, t, pairs, config, workers):
     names = [f"img_{k:05d}.jpg" for k in range(len(files))]
-    rows = [dict(image_id=n, width=WIDTH, height=HEIGHT) for n in names]
     wall0, cpu0 = time.perf_counter(), time.process_time()
     load = DepthLoad(files=list(files), sizes=[(WIDTH, HEIGHT)] * len(files))
     cache = load_depth_cache(load, names, K, R, t, config)
@@ -173,11 +185,13 @@ def main() -> None:
     for n in [int(v) for v in args.scaling.split(",")]:
         pairs, seconds, A = candidates_for(n, config)
         track = A.nnz / max(1, np.count_nonzero(A.getnnz(axis=0)))
-        print(f"views={n:5d} observations={A.nnz:8d} (mean track {track:4.1f}) "
-              f"candidates={len(pairs):7d} "
-              f"time={seconds:6.3f}s  ({1e6 * seconds / max(1, len(pairs)):.2f} us/candidate)")
+        print(
+            f"views={n:5d} observations={A.nnz:8d} (mean track {track:4.1f}) "
+            f"candidates={len(pairs):7d} "
+            f"time={seconds:6.3f}s  ({1e6 * seconds / max(1, len(pairs)):.2f} us/candidate)"
+        )
 
-    K, R, t, centers = cameras(args.views)
+    K, R, t, _ = cameras(args.views)
     pairs, cand_seconds, _ = candidates_for(args.views, config)
     with tempfile.TemporaryDirectory(prefix="stbench_pair_mining_") as tmp:
         start = time.perf_counter()
@@ -187,8 +201,10 @@ def main() -> None:
             with h5py.File(path, "w") as handle:
                 handle.create_dataset("depth", data=render_depth(K[k], R[k], t[k]))
             files.append(path)
-        print(f"\n== scene: {args.views} views, depth {WIDTH}x{HEIGHT}, {len(pairs)} candidates, "
-              f"{args.samples} samples/direction (written in {time.perf_counter() - start:.1f}s) ==")
+        print(
+            f"\n== scene: {args.views} views, depth {WIDTH}x{HEIGHT}, {len(pairs)} candidates, "
+            f"{args.samples} samples/direction (written in {time.perf_counter() - start:.1f}s) =="
+        )
 
         cache, verified, (load_wall, load_cpu), (ver_wall, ver_cpu) = ours(
             files, K, R, t, pairs, config, args.workers
@@ -196,23 +212,33 @@ def main() -> None:
         total_wall = load_wall + ver_wall + cand_seconds
         total_cpu = load_cpu + ver_cpu + cand_seconds
         n = len(pairs)
-        print(f"stbench : load+sample {load_wall:6.2f}s wall ({load_cpu:6.2f}s cpu), "
-              f"verify {ver_wall:6.2f}s wall ({ver_cpu:6.2f}s cpu), candidates {cand_seconds:.2f}s")
-        print(f"stbench : {n / total_wall:9.0f} verified pairs/s end to end (wall), "
-              f"{n / ver_wall:9.0f} pairs/s verification only; per CPU-second: "
-              f"{n / total_cpu:9.0f} / {n / ver_cpu:9.0f}")
-        print(f"stbench : {len(verified.rows)} pairs kept, {len(verified.rejects)} rejected; "
-              f"cache {cache.flat.nbytes / 2**20:.0f} MiB depth + "
-              f"{cache.samples_world.nbytes / 2**20:.0f} MiB samples")
+        print(
+            f"stbench : load+sample {load_wall:6.2f}s wall ({load_cpu:6.2f}s cpu), "
+            f"verify {ver_wall:6.2f}s wall ({ver_cpu:6.2f}s cpu), candidates {cand_seconds:.2f}s"
+        )
+        print(
+            f"stbench : {n / total_wall:9.0f} verified pairs/s end to end (wall), "
+            f"{n / ver_wall:9.0f} pairs/s verification only; per CPU-second: "
+            f"{n / total_cpu:9.0f} / {n / ver_cpu:9.0f}"
+        )
+        print(
+            f"stbench : {len(verified.rows)} pairs kept, {len(verified.rejects)} rejected; "
+            f"cache {cache.flat.nbytes / 2**20:.0f} MiB depth + "
+            f"{cache.samples_world.nbytes / 2**20:.0f} MiB samples"
+        )
 
         m, base_seconds, chosen, base_overlap = baseline(
             files, K, R, t, pairs, args.baseline_pairs, args.samples, config.tau
         )
         base_rate = m / base_seconds
-        print(f"baseline: {m} pairs in {base_seconds:.2f}s = {base_rate:9.1f} pairs/s "
-              "(reload both .h5 per pair, full resolution, no batching)")
-        print(f"speed-up: {n / total_wall / base_rate:6.1f}x end to end, "
-              f"{n / ver_wall / base_rate:6.1f}x verification only")
+        print(
+            f"baseline: {m} pairs in {base_seconds:.2f}s = {base_rate:9.1f} pairs/s "
+            "(reload both .h5 per pair, full resolution, no batching)"
+        )
+        print(
+            f"speed-up: {n / total_wall / base_rate:6.1f}x end to end, "
+            f"{n / ver_wall / base_rate:6.1f}x verification only"
+        )
 
         # agreement of the two estimates of the same quantity on the baseline's pairs
         ids = {r["pair_id"]: r for r in verified.rows}
@@ -223,15 +249,19 @@ def main() -> None:
             if row is not None:
                 diffs += [row["depth_overlap_01"] - o01, row["depth_overlap_10"] - o10]
         if diffs:
-            print(f"agreement: mean |stbench - baseline| depth overlap = {np.mean(np.abs(diffs)):.4f} "
-                  f"over {len(diffs) // 2} kept pairs")
+            print(
+                f"agreement: mean |stbench - baseline| depth overlap = {np.mean(np.abs(diffs)):.4f} "
+                f"over {len(diffs) // 2} kept pairs"
+            )
 
         tracemalloc.start()
         ours(files, K, R, t, pairs, config, args.workers)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        print(f"memory  : peak traced during load+verify {peak / 2**20:.0f} MiB; "
-              f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        print(
+            f"memory  : peak traced during load+verify {peak / 2**20:.0f} MiB; "
+            f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":
