@@ -178,8 +178,12 @@ def surface_attributes(
         idx = np.nonzero(poly)[0]
         pk = prim[idx]
         material[idx] = town.material[pk]
-        for name in sorted(set(town.texture[k] for k in np.unique(pk))):
-            sel = idx[np.array([town.texture[k] == name for k in pk])]
+        names = sorted(set(town.texture))
+        texture_id = np.array([names.index(name) for name in town.texture])
+        pk_texture = texture_id[pk]
+        for tid in np.unique(pk_texture):
+            name = names[tid]
+            sel = idx[pk_texture == tid]
             tile = town.tile_m[prim[sel]]
             # Coordinates scaled per primitive so that one texture repeat covers tile_m metres.
             detail = triplanar(name, points[sel] / tile[:, None], normals[sel], 1.0, footprint_m[sel] / tile)

@@ -109,11 +109,15 @@ def cast(
     plane = np.zeros(n, dtype=np.int64)
     with np.errstate(divide="ignore"):
         inv = 1.0 / dirs
+    n_planes = town.n_planes
     for k in range(town.n_polyhedra):
         cand = np.nonzero(_slab(town.box_min[k], town.box_max[k], origins, inv, t_min, best))[0]
         if len(cand) == 0:
             continue
-        t, pl = hit_polyhedron(town.normals[k], town.offsets[k], origins[cand], dirs[cand], t_min[cand])
+        m = n_planes[k]
+        t, pl = hit_polyhedron(
+            town.normals[k, :m], town.offsets[k, :m], origins[cand], dirs[cand], t_min[cand]
+        )
         closer = t < best[cand]
         idx = cand[closer]
         best[idx] = t[closer]
@@ -134,6 +138,39 @@ def cast(
     return best, prim, plane
 
 
+def _hit_parallel(normals: np.ndarray, offsets: np.ndarray, origins: np.ndarray, sun: np.ndarray):
+    """(N,) bool: rays ``origins + t * sun`` (t > 0) hit the convex polyhedron."""
+    den = normals @ sun
+    num = offsets - origins @ normals.T
+    blocked = np.zeros(len(origins), dtype=bool)
+    zero = np.nonzero(den == 0)[0]
+    if len(zero):
+        blocked = (num[:, zero] < 0).any(axis=1)
+    enter = np.nonzero(den < 0)[0]
+    leave = np.nonzero(den > 0)[0]
+    t_in = (num[:, enter] / den[enter]).max(axis=1) if len(enter) else np.full(len(origins), -np.inf)
+    t_out = (num[:, leave] / den[leave]).min(axis=1) if len(leave) else np.full(len(origins), np.inf)
+    return (t_in <= t_out) & (t_out > 0) & ~blocked
+
+
+def _reachable(c1, c2, radius, top, a1, a2, along, cells: int = 24) -> np.ndarray:
+    """(K,) bool: projected discs (c1, c2, radius) that cover at least one point, sunward of it."""
+    lo1, hi1, lo2, hi2 = a1.min(), a1.max(), a2.min(), a2.max()
+    size1 = max(hi1 - lo1, 1e-6) / cells
+    size2 = max(hi2 - lo2, 1e-6) / cells
+    i = np.minimum(((a1 - lo1) / size1).astype(np.int64), cells - 1)
+    j = np.minimum(((a2 - lo2) / size2).astype(np.int64), cells - 1)
+    occupancy = np.zeros((cells + 1, cells + 1), dtype=np.int64)
+    np.add.at(occupancy, (i + 1, j + 1), 1)
+    table = occupancy.cumsum(0).cumsum(1)
+    i0 = np.clip(np.floor((c1 - radius - lo1) / size1), 0, cells).astype(np.int64)
+    i1 = np.clip(np.floor((c1 + radius - lo1) / size1) + 1, 0, cells).astype(np.int64)
+    j0 = np.clip(np.floor((c2 - radius - lo2) / size2), 0, cells).astype(np.int64)
+    j1 = np.clip(np.floor((c2 + radius - lo2) / size2) + 1, 0, cells).astype(np.int64)
+    count = table[i1, j1] - table[i0, j1] - table[i1, j0] + table[i0, j0]
+    return (count > 0) & (top > along.min())
+
+
 def sun_transmittance(
     town: Town, points: np.ndarray, sun: np.ndarray, leaf_cover: float, offset: float = 0.02
 ) -> np.ndarray:
@@ -141,7 +178,8 @@ def sun_transmittance(
 
     Rays towards the sun all share one direction, so each primitive is tested only against the
     points whose projection along the sun falls in the primitive's projected bounding disc
-    (points sorted along one axis of that projection plane).
+    (points sorted along one axis of that projection plane); primitives whose disc covers no
+    point at all are dropped first with a coarse occupancy grid.
 
     Args:
         town: the scene.
@@ -166,31 +204,29 @@ def sun_transmittance(
     along = origins @ sun
     order = np.argsort(a1, kind="stable")
     a1_sorted = a1[order]
-    dirs1 = sun[None, :]
 
-    def candidates(center: np.ndarray, radius: float) -> np.ndarray:
-        c1, c2 = center @ e1, center @ e2
-        lo, hi = np.searchsorted(a1_sorted, [c1 - radius, c1 + radius])
-        idx = order[lo:hi]
-        keep = (np.abs(a2[idx] - c2) <= radius) & (along[idx] < center @ sun + radius)
-        return idx[keep & (out[idx] > 0)]
-
-    centers = 0.5 * (town.box_min + town.box_max)
-    radii = 0.5 * np.linalg.norm(town.box_max - town.box_min, axis=1)
-    for k in range(town.n_polyhedra):
-        idx = candidates(centers[k], radii[k])
-        if len(idx) == 0:
-            continue
-        dirs = np.broadcast_to(dirs1, (len(idx), 3))
-        t, _ = hit_polyhedron(town.normals[k], town.offsets[k], origins[idx], dirs, 0.0)
-        out[idx[np.isfinite(t)]] = 0.0
+    centers = np.concatenate([0.5 * (town.box_min + town.box_max), town.ell_center])
+    radii = np.concatenate(
+        [0.5 * np.linalg.norm(town.box_max - town.box_min, axis=1), town.ell_radii.max(axis=1, initial=0)]
+    )
+    c1, c2, c_along = centers @ e1, centers @ e2, centers @ sun
+    keep = np.nonzero(_reachable(c1, c2, radii, c_along + radii, a1, a2, along))[0]
+    n_planes = town.n_planes
     crown_block = np.float32(0.85 * leaf_cover + 0.1)
-    for e in range(town.n_ellipsoids):
-        idx = candidates(town.ell_center[e], float(town.ell_radii[e].max()))
+    for k in keep:
+        lo, hi = np.searchsorted(a1_sorted, [c1[k] - radii[k], c1[k] + radii[k]])
+        idx = order[lo:hi]
+        idx = idx[(np.abs(a2[idx] - c2[k]) <= radii[k]) & (along[idx] < c_along[k] + radii[k])]
         if len(idx) == 0:
             continue
-        dirs = np.broadcast_to(dirs1, (len(idx), 3))
-        t = hit_ellipsoid(town.ell_center[e], town.ell_radii[e], origins[idx], dirs, 0.0)
-        hit = idx[np.isfinite(t)]
-        out[hit] *= 1 - crown_block
+        if k < town.n_polyhedra:
+            idx = idx[out[idx] > 0]
+            m = n_planes[k]
+            hit = _hit_parallel(town.normals[k, :m], town.offsets[k, :m], origins[idx], sun)
+            out[idx[hit]] = 0.0
+        else:
+            e = k - town.n_polyhedra
+            dirs = np.broadcast_to(sun, (len(idx), 3))
+            t = hit_ellipsoid(town.ell_center[e], town.ell_radii[e], origins[idx], dirs, 0.0)
+            out[idx[np.isfinite(t)]] *= 1 - crown_block
     return out

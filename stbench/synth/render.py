@@ -158,6 +158,7 @@ def _primary(town: Town, camera: Camera, rays: np.ndarray):
     prim = np.where(np.isfinite(best), GROUND_ID, NO_HIT).astype(np.int64)
     plane = np.zeros(h * w, dtype=np.int64)
     grid = np.arange(h * w).reshape(h, w)
+    n_planes = town.n_planes
     for k in range(town.n_polyhedra + town.n_ellipsoids):
         is_poly = k < town.n_polyhedra
         if is_poly:
@@ -173,7 +174,8 @@ def _primary(town: Town, camera: Camera, rays: np.ndarray):
         idx = grid[y0:y1, x0:x1].ravel()
         d = rays[idx]
         if is_poly:
-            t, pl = hit_polyhedron(town.normals[k], town.offsets[k], origin, d, 1e-6)
+            m = n_planes[k]
+            t, pl = hit_polyhedron(town.normals[k, :m], town.offsets[k, :m], origin, d, 1e-6)
         else:
             t = hit_ellipsoid(town.ell_center[e], town.ell_radii[e], origin, d, 1e-6)
             pl = np.zeros(len(idx), dtype=np.int64)

@@ -105,14 +105,28 @@ class _Light:
     local: dt.datetime
 
 
-def _light(town: Town, time_utc, weather: Weather) -> _Light:
-    from stbench.solar import sun_direction, sun_position
-
+def _utc(time_utc) -> dt.datetime:
     when = time_utc if isinstance(time_utc, dt.datetime) else time_utc.to_pydatetime()
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
-    elevation, azimuth = sun_position([when.astimezone(dt.timezone.utc)], town.site.lat, town.site.lon)
-    elevation, azimuth = float(elevation[0]), float(azimuth[0])
+    return when.astimezone(dt.timezone.utc)
+
+
+def sun_angles(site: Site, times_utc) -> np.ndarray:
+    """(N, 2) sun elevation and azimuth (degrees) at ``site`` for many UTC times (NREL SPA)."""
+    from stbench.solar import sun_position
+
+    elevation, azimuth = sun_position([_utc(t) for t in times_utc], site.lat, site.lon)
+    return np.stack([elevation, azimuth], axis=1)
+
+
+def _light(town: Town, time_utc, weather: Weather, sun: tuple[float, float] | None = None) -> _Light:
+    from stbench.solar import sun_direction
+
+    when = _utc(time_utc)
+    if sun is None:
+        sun = tuple(sun_angles(town.site, [when])[0])
+    elevation, azimuth = float(sun[0]), float(sun[1])
     sun = sun_direction(np.array([elevation]), np.array([azimuth]))[0]
     day = float(np.clip((elevation + 1.0) / 9.0, 0, 1)) ** 1.5
     warm = float(np.clip(elevation / 25.0, 0, 1))
@@ -125,7 +139,15 @@ def _light(town: Town, time_utc, weather: Weather) -> _Light:
     ) * (1.0 if weather.overcast else 0.5)
     local = to_local(when, town.site.tz)
     night = float(np.clip((2.0 - elevation) / 8.0, 0, 1))
-    return _Light(sun, elevation, sun_rgb * direct, sky_rgb, night, leaf_cover(local.date(), town.site), local)
+    return _Light(
+        sun,
+        elevation,
+        (sun_rgb * direct).astype(np.float32),
+        sky_rgb.astype(np.float32),
+        night,
+        leaf_cover(local.date(), town.site),
+        local,
+    )
 
 
 def _radiance(town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: Weather) -> np.ndarray:
@@ -166,9 +188,9 @@ def _radiance(town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: 
             v = lamp - p
             d2 = (v * v).sum(axis=1)
             facing = np.clip((n * v).sum(axis=1) / np.sqrt(d2 + 1e-9), 0.1, 1)
-            lamp_light += 6.0 * facing / (1.0 + d2 / 9.0)
+            lamp_light += 3.0 * facing / (1.0 + d2 / 3.0)
         irradiance = irradiance + light.night * lamp_light[:, None] * np.array([1.0, 0.72, 0.4])
-    radiance = albedo * irradiance
+    radiance = (albedo * irradiance).astype(np.float32)
     window = a.window[rows]
     if light.night > 0 and (window >= 0).any():
         hour = light.local.hour + light.local.minute / 60
@@ -208,7 +230,7 @@ def _sky(rays: np.ndarray, light: _Light, weather: Weather, rng: np.random.Gener
         noise = sample(texture_bank()["noise0"], u, v, np.full(len(u), 2.0))[:, 0]
         cloud = np.clip((noise - (1 - cover)) * 4, 0, 1)[:, None] * 0.9
         sky = (1 - cloud) * sky + cloud * grey * 1.2
-    return sky
+    return sky.astype(np.float32)
 
 
 def shade(
@@ -218,6 +240,7 @@ def shade(
     weather: Weather,
     rng: np.random.Generator,
     *,
+    sun: tuple[float, float] | None = None,
     exposure_ev: float = 0.0,
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0),
     noise: float = 1.0,
@@ -230,32 +253,39 @@ def shade(
         time_utc: tz-aware datetime (or naive meaning UTC) or pandas Timestamp.
         weather: clouds, fog and snow of the moment.
         rng: randomness of this frame (cloud pattern, sensor noise).
+        sun: precomputed (elevation, azimuth) in degrees for this time and site (see
+            :func:`sun_angles`, which does many times at once); computed when None.
         exposure_ev: exposure offset from the auto-exposure, in stops.
         white_balance: per-channel gains (R, G, B) of the camera.
         noise: sensor-noise multiplier (0 = none).
     Returns:
         (H, W, 3) uint8 RGB.
     """
-    light = _light(town, time_utc, weather)
+    light = _light(town, time_utc, weather, sun)
     h, w = gbuffer.shape
     front = gbuffer.front
-    image = _sky(gbuffer.rays, light, weather, rng)
+    image = np.empty((h * w, 3), dtype=np.float32)
     distance = np.full(h * w, np.inf, dtype=np.float32)
+    covered = np.zeros(h * w, dtype=bool)
     solid = leaf_solid(front.attrs, light.cover)
     rows = np.nonzero(solid)[0]
     image[front.index[rows]] = _radiance(town, front, rows, light, weather)
     distance[front.index[rows]] = front.distance[rows]
+    covered[front.index[rows]] = True
     if gbuffer.back_of.size:
-        through = ~solid[gbuffer.back_of]
-        brows = np.nonzero(through)[0]
+        brows = np.nonzero(~solid[gbuffer.back_of])[0]
         if len(brows):
             back = gbuffer.back
             image[back.index[brows]] = _radiance(town, back, brows, light, weather)
             distance[back.index[brows]] = back.distance[brows]
+            covered[back.index[brows]] = True
+    sky = np.nonzero(~covered)[0]
+    image[sky] = _sky(gbuffer.rays[sky], light, weather, rng)
     beta = weather.fog + 0.0012
     fog_rgb = light.sky_rgb * 0.9 + 0.02 * light.sun_rgb
     if weather.fog > 0:
         fog_rgb = np.maximum(fog_rgb, 0.6 * light.sky_rgb.mean())
+    fog_rgb = fog_rgb.astype(np.float32)
     # Sky pixels only fade into fog when there is fog (clear-air haze is in the sky colour).
     far = np.where(np.isfinite(distance), distance, 1e4 if weather.fog > 0 else 0.0)
     transmit = np.exp(-beta * far)[:, None]
@@ -277,15 +307,20 @@ def develop(
     Returns:
         (H, W, 3) uint8.
     """
-    lum = radiance.mean(axis=2)
-    key = float(np.exp(np.mean(np.log(lum[::2, ::2] + 1e-4))))
-    gain = float(np.clip((0.2 / key) ** 0.65, 0.05, 12.0)) * 2.0**exposure_ev
+    lum = radiance[::2, ::2].mean(axis=2)
+    key = float(np.exp(np.mean(np.log(lum + 1e-4))))
+    gain = float(np.clip((0.2 / key) ** 0.6, 0.05, 8.0)) * 2.0**exposure_ev
     x = radiance * (gain * np.asarray(white_balance, dtype=np.float32))
-    y = np.power(1.4 * x / (1.0 + x), 1 / 2.2)
+    # Filmic curve 1.4 x / (1 + x) then gamma 1/2.2, through a 4096-entry table.
+    code = np.minimum(1.4 * x / (1.0 + x), 1.0) * 4095.0
+    y = _TONE_LUT[code.astype(np.int32)]
     if noise > 0:
         sigma = noise * (0.006 + 0.0015 * np.sqrt(gain))
-        y = y + rng.normal(0.0, sigma, size=y.shape).astype(np.float32)
+        y = y + sigma * rng.standard_normal(size=y.shape, dtype=np.float32)
     return np.clip(y * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+_TONE_LUT = np.power(np.arange(4096, dtype=np.float32) / 4095.0, 1 / 2.2).astype(np.float32)
 
 
 def render(
@@ -296,7 +331,7 @@ def render(
     Returns:
         rgb (H, W, 3) uint8 and depth (H, W) float32 z-depth (0 for sky).
     """
-    when = time_utc if isinstance(time_utc, dt.datetime) else time_utc.to_pydatetime()
+    when = _utc(time_utc)
     cover = leaf_cover(town.site.local_date(when), town.site)
     gbuffer = render_geometry(town, camera, leaf_cover=cover)
     return shade(town, gbuffer, when, weather, rng, **develop_args), gbuffer.depth

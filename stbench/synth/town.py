@@ -86,6 +86,11 @@ class Town:
     landmark_top: float = 30.0
 
     @property
+    def n_planes(self) -> np.ndarray:
+        """(P,) number of real (non-padding) planes of each polyhedron (they come first)."""
+        return np.count_nonzero(np.any(self.normals != 0, axis=2), axis=1)
+
+    @property
     def n_polyhedra(self) -> int:
         return len(self.material)
 
