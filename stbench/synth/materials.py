@@ -56,11 +56,15 @@ def triplanar(name: str, points, normals, tile_m, footprint_m) -> np.ndarray:
     w = np.abs(normals) ** 4
     w = w / w.sum(axis=1, keepdims=True)
     x, y, z = points[:, 0], points[:, 1], points[:, 2]
-    return (
-        w[:, 0] * _tex(name, y, -z, tile_m, footprint_m)
-        + w[:, 1] * _tex(name, x, -z, tile_m, footprint_m)
-        + w[:, 2] * _tex(name, x, -y, tile_m, footprint_m)
-    ).astype(np.float32)
+    footprint_m = np.broadcast_to(footprint_m, x.shape)
+    out = np.zeros(len(points), dtype=np.float32)
+    for axis, (a, b) in enumerate(((y, -z), (x, -z), (x, -y))):
+        sel = np.nonzero(w[:, axis] > 0.02)[0]
+        if len(sel) == len(points):
+            out += w[:, axis] * _tex(name, a, b, tile_m, footprint_m)
+        elif len(sel):
+            out[sel] += w[sel, axis] * _tex(name, a[sel], b[sel], tile_m, footprint_m[sel])
+    return out / np.maximum(np.where(w > 0.02, w, 0).sum(axis=1), 1e-6)
 
 
 def _facade_coords(town: Town, prim, normals, points):
@@ -220,14 +224,16 @@ def surface_attributes(
         idx = np.nonzero(crown)[0]
         e = prim[idx] - n_poly
         material[idx] = FOLIAGE
-        detail = triplanar("grass", points[idx], normals[idx], 1.2, footprint_m[idx])
-        albedo[idx] = (town.ell_tint[e] * (0.35 + 1.3 * detail)[:, None]).astype(np.float32)
+        detail = triplanar("grass", points[idx], normals[idx], 0.8, footprint_m[idx])
+        clumps = triplanar("noise0", points[idx], normals[idx], 2.5, footprint_m[idx])
+        tone = (0.25 + 1.5 * detail) * (0.45 + 1.1 * clumps)
+        albedo[idx] = (town.ell_tint[e] * tone[:, None]).astype(np.float32)
         leaf[idx] = triplanar("noise1", points[idx], normals[idx], 3.0, footprint_m[idx] * 0 + 1e-3)
         twig = triplanar("noise0", points[idx], normals[idx], 2.0, footprint_m[idx] * 0 + 1e-3)
         branch[idx] = np.abs(twig - 0.5) < 0.035
         hue[idx] = town.ell_hue[e]
 
-    snow = triplanar("noise1", points, normals, 7.0, footprint_m)
+    snow = _tex("noise1", points[:, 0], points[:, 1], 7.0, footprint_m)
     return Attributes(
         material=material,
         albedo=np.clip(albedo, 0, 1).astype(np.float32),

@@ -17,6 +17,15 @@ GROUND_ID = -2
 NO_HIT = -1
 
 
+def _dot(vectors: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """(N, M) dot products of (N, 3) vectors with (M, 3) normals, without BLAS threads."""
+    return (
+        vectors[:, 0:1] * normals[:, 0]
+        + vectors[:, 1:2] * normals[:, 1]
+        + vectors[:, 2:3] * normals[:, 2]
+    )
+
+
 def hit_polyhedron(
     normals: np.ndarray, offsets: np.ndarray, origins: np.ndarray, dirs: np.ndarray, t_min
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -29,8 +38,8 @@ def hit_polyhedron(
     Returns:
         t (N,) (inf where missed) and the index (N,) of the entry plane.
     """
-    den = dirs @ normals.T
-    num = offsets - origins @ normals.T
+    den = _dot(dirs, normals)
+    num = offsets - (origins @ normals.T if origins.ndim == 1 else _dot(origins, normals))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = num / den
     t_enter = np.where(den < 0, ratio, -np.inf)
@@ -77,8 +86,10 @@ def _slab(box_min, box_max, origins, inv_dirs, t_min, t_max):
     with np.errstate(invalid="ignore"):
         t1 = (box_min - origins) * inv_dirs
         t2 = (box_max - origins) * inv_dirs
-    near = np.nanmax(np.minimum(t1, t2), axis=1)
-    far = np.nanmin(np.maximum(t1, t2), axis=1)
+    lo = np.fmin(t1, t2)
+    hi = np.fmax(t1, t2)
+    near = np.fmax(np.fmax(lo[:, 0], lo[:, 1]), lo[:, 2])
+    far = np.fmin(np.fmin(hi[:, 0], hi[:, 1]), hi[:, 2])
     return (near <= far) & (far > t_min) & (near < t_max)
 
 
@@ -141,7 +152,7 @@ def cast(
 def _hit_parallel(normals: np.ndarray, offsets: np.ndarray, origins: np.ndarray, sun: np.ndarray):
     """(N,) bool: rays ``origins + t * sun`` (t > 0) hit the convex polyhedron."""
     den = normals @ sun
-    num = offsets - origins @ normals.T
+    num = offsets - _dot(origins, normals)
     blocked = np.zeros(len(origins), dtype=bool)
     zero = np.nonzero(den == 0)[0]
     if len(zero):

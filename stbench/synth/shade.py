@@ -64,8 +64,8 @@ def sample_weather(date: dt.date, site: Site, rng: np.random.Generator) -> Weath
     else:
         cloud = float(rng.uniform(0.0, 0.6) ** 1.5)
     fog = 0.0
-    if rng.random() < site.fog * (1 + 0.6 * winter):
-        fog = float(rng.uniform(0.004, 0.03))
+    if rng.random() < 0.6 * site.fog * (1 + 0.6 * winter):
+        fog = float(rng.uniform(0.003, 0.02))
     return Weather(cloud_cover=cloud, fog=fog, snow=snow)
 
 
