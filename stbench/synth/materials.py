@@ -79,9 +79,14 @@ def _ground(points, footprint_m):
     x, y = points[:, 0], points[:, 1]
     r = np.hypot(x, y)
     var = _tex("noise0", x, y, 60.0, footprint_m)
-    paving = _tex("brick", x, y, 3.0, footprint_m)
+    # Setts (gravel photo) under metre-scale stains: no period a matcher could slip along.
+    paving = _tex("gravel", x, y, 3.0, footprint_m) * (
+        0.4 + 1.2 * _tex("noise1", x, y, 11.0, footprint_m)
+    )
     paving = np.where((r > 11) & (r < 12.5), 0.6 * paving, paving)
-    plaza = (np.array([0.55, 0.50, 0.44]) * (0.45 + 1.1 * paving)[:, None]) * (0.8 + 0.4 * var)[:, None]
+    plaza = (np.array([0.55, 0.50, 0.44]) * (0.45 + 1.1 * paving)[:, None]) * (0.8 + 0.4 * var)[
+        :, None
+    ]
     gravel = _tex("gravel", x, y, 2.5, footprint_m)
     road = np.array([0.20, 0.20, 0.21]) * (0.5 + 1.0 * gravel)[:, None]
     angle = np.arctan2(y, x)
@@ -143,7 +148,9 @@ def _decals(town: Town, prim, plane, normals, points, footprint_m, albedo):
         ph, pw = picture.shape
         tu = (u[sel] - decal.u0) / decal.width * pw
         tv = (decal.v0 + decal.height - z[sel]) / decal.height * ph
-        albedo[sel] = 0.85 * sample(picture, tu, tv, footprint_m[sel] * pw / decal.width, wrap=False)
+        albedo[sel] = 0.85 * sample(
+            picture, tu, tv, footprint_m[sel] * pw / decal.width, wrap=False
+        )
 
 
 def surface_attributes(
@@ -190,9 +197,14 @@ def surface_attributes(
             sel = idx[pk_texture == tid]
             tile = town.tile_m[prim[sel]]
             # Coordinates scaled per primitive so that one texture repeat covers tile_m metres.
-            detail = triplanar(name, points[sel] / tile[:, None], normals[sel], 1.0, footprint_m[sel] / tile)
+            detail = triplanar(
+                name, points[sel] / tile[:, None], normals[sel], 1.0, footprint_m[sel] / tile
+            )
+            # Weathering at metre scale and tone drift at tens of metres (1/f noise: blobs and
+            # stains that stay resolvable from across the plaza).
+            mid = triplanar("noise1", points[sel], normals[sel], 7.0, footprint_m[sel])
             coarse = triplanar("noise0", points[sel], normals[sel], 25.0, footprint_m[sel])
-            shade = (0.4 + 1.2 * detail) * (0.85 + 0.3 * coarse)
+            shade = (0.3 + 1.4 * detail) * (0.45 + 1.1 * mid) * (0.8 + 0.4 * coarse)
             albedo[sel] = town.tint[prim[sel]] * shade[:, None]
         roof = idx[material[idx] == ROOF]
         if len(roof):
@@ -212,7 +224,15 @@ def surface_attributes(
         facade = idx[np.isin(material[idx], (WALL, STONE))]
         if len(facade):
             sub = albedo[facade]
-            _decals(town, prim[facade], plane[facade], normals[facade], points[facade], footprint_m[facade], sub)
+            _decals(
+                town,
+                prim[facade],
+                plane[facade],
+                normals[facade],
+                points[facade],
+                footprint_m[facade],
+                sub,
+            )
             albedo[facade] = sub
         conifer = idx[material[idx] == FOLIAGE]
         evergreen[conifer] = True

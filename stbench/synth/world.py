@@ -93,7 +93,11 @@ def write_megadepth(world: Path, preset: str, seed: int, workers: int | None = N
     else:
         with _pool(n_workers) as pool:
             futures = [
-                (spec, len(chunk), pool.submit(md.render_views_task, str(root), spec, chunk, points))
+                (
+                    spec,
+                    len(chunk),
+                    pool.submit(md.render_views_task, str(root), spec, chunk, points),
+                )
                 for spec, chunk, points in chunks
             ]
             for spec, size, future in futures:
