@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 MAX_EXIF_READS = 20000
 MAX_EXIF_SECONDS = 0.05
 
-_DATETIME = re.compile(r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*$")
+_DATETIME = re.compile(
+    r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*$"
+)
 _OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
 _DATE = re.compile(r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})\s*$")
 
@@ -135,7 +137,9 @@ def _triple(tag) -> tuple[float, float, float] | None:
     out = []
     for value in values:
         try:
-            out.append(float(value.num) / float(value.den) if hasattr(value, "num") else float(value))
+            out.append(
+                float(value.num) / float(value.den) if hasattr(value, "num") else float(value)
+            )
         except (ZeroDivisionError, TypeError, ValueError, OverflowError):
             return None
     return out[0], out[1], out[2]

@@ -39,7 +39,9 @@ class ImageHeader:
     flags: list[str] = field(default_factory=list)
 
 
-def read_header_bytes(path: str | Path, max_bytes: int = DEFAULT_HEADER_BYTES) -> tuple[bytes, bytes]:
+def read_header_bytes(
+    path: str | Path, max_bytes: int = DEFAULT_HEADER_BYTES
+) -> tuple[bytes, bytes]:
     """The first ``max_bytes`` of a file and its last 2 bytes (for the end-of-image check)."""
     with open(path, "rb") as handle:
         head = handle.read(max_bytes)

@@ -29,7 +29,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], bool], ...] = (
     ("pixel", re.compile(r"^PXL_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})(\d{3})?", re.I), True),
     (
         "android",
-        re.compile(r"^(?:IMG|VID|PANO|MVIMG|BURST)_?(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})", re.I),
+        re.compile(
+            r"^(?:IMG|VID|PANO|MVIMG|BURST)_?(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})", re.I
+        ),
         False,
     ),
     (

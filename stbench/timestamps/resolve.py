@@ -7,8 +7,8 @@ source                 what it is                                               
 =====================  ==========================================================  =====
 exif_offset            DateTimeOriginal (+SubSecTimeOriginal) - OffsetTimeOriginal  0.85
 exif_local_zone        DateTimeOriginal in the IANA zone of the position (DST)     0.70
-exif_gps               GPSDateStamp + GPSTimeStamp (UTC)                           0.80
 exif_local_gps         DateTimeOriginal - (its difference to GPS time, to 15 min)  0.75
+exif_gps               GPSDateStamp + GPSTimeStamp (UTC)                           0.80
 exif_datetime_offset   IFD0 DateTime - OffsetTime                                  0.60
 exif_datetime_zone     IFD0 DateTime in the zone of the position                   0.50
 filename_utc           a UTC file-name pattern (AMOS download time, Pixel)         0.60
@@ -52,8 +52,8 @@ MIN_YEAR = 1970
 _PRECEDENCE = (
     "exif_offset",
     "exif_local_zone",
-    "exif_gps",
     "exif_local_gps",
+    "exif_gps",
     "exif_datetime_offset",
     "exif_datetime_zone",
     "filename_utc",
@@ -331,7 +331,9 @@ def _http_candidates(headers: Mapping[str, str] | None, flags: list[str]) -> lis
         if parsed is None or parsed.tzinfo is None:
             flags.append(f"{source}_invalid")
             continue
-        out.append(_Candidate(source, parsed.astimezone(dt.timezone.utc), trust=_BASE_TRUST[source]))
+        out.append(
+            _Candidate(source, parsed.astimezone(dt.timezone.utc), trust=_BASE_TRUST[source])
+        )
     return out
 
 

@@ -17,7 +17,9 @@ from stbench.timestamps import TRUST_THRESHOLD
 CLOCK_KINDS = ("local_time", "clock_offset", "clock_drift")
 
 
-def score_webcams(images: pd.DataFrame, truth_frames: pd.DataFrame, min_offset_s: float = 3600) -> dict:
+def score_webcams(
+    images: pd.DataFrame, truth_frames: pd.DataFrame, min_offset_s: float = 3600
+) -> dict:
     """Detection and accuracy numbers of webcam image records against truth frames.
 
     Args:
@@ -36,15 +38,13 @@ def score_webcams(images: pd.DataFrame, truth_frames: pd.DataFrame, min_offset_s
     frozen_truth = indexed["faults"].apply(lambda f: "frozen" in list(f))
     frozen_found = flags.apply(lambda f: "frozen" in f)
     trusted = (indexed["timestamp_trust"] >= TRUST_THRESHOLD) & indexed["timestamp_utc"].notna()
-    error_min = (
-        (indexed["timestamp_utc"] - indexed["capture_time_utc"]).dt.total_seconds() / 60.0
-    )
+    error_min = (indexed["timestamp_utc"] - indexed["capture_time_utc"]).dt.total_seconds() / 60.0
     offset_error_min = (
         indexed["clock_offset_s"].fillna(0) + indexed["name_error_s"]
     ) / 60.0  # applied correction vs the injected naming error
     return {
-        "frames": int(len(merged)),
-        "indexed": int(len(indexed)),
+        "frames": len(merged),
+        "indexed": len(indexed),
         "offset_frames": int(big.sum()),
         "offset_precision": _ratio((big & corrected).sum(), corrected.sum()),
         "offset_recall": _ratio((big & corrected).sum(), big.sum()),

@@ -84,7 +84,10 @@ def read_cameras(root: str | Path) -> dict[str, Camera]:
                 continue
             camera_id = f"{int(raw_id):08d}"
             cameras[camera_id] = Camera(
-                camera_id, (row.get("name") or "").strip(), _float(row.get("lat")), _float(row.get("lon"))
+                camera_id,
+                (row.get("name") or "").strip(),
+                _float(row.get("lat")),
+                _float(row.get("lon")),
             )
     return cameras
 
@@ -149,7 +152,13 @@ def _iter_zip(
                 continue
             try:
                 data = archive.read(info)
-            except (OSError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as exc:
+            except (
+                OSError,
+                zipfile.BadZipFile,
+                zlib.error,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:
                 skipped.append(Skipped(item, "unreadable_member", str(exc)))
                 continue
             yield FrameRef(item, info.filename, relative, order), data

@@ -75,7 +75,9 @@ def _frame_problem(data: bytes, config: WebcamConfig, repeated: bool) -> tuple[s
         return "duplicate_image_id", "another frame of this camera has the same file name"
     if not data:
         return "empty", "zero-byte frame"
-    header = parse_header(data[: config.max_header_bytes], data[-2:], len(data) <= config.max_header_bytes)
+    header = parse_header(
+        data[: config.max_header_bytes], data[-2:], len(data) <= config.max_header_bytes
+    )
     if header.kind != "jpeg":
         return "not_jpeg", f"content is {header.kind}, not a JPEG"
     if "truncated" in header.flags or "truncated_header" in header.flags:
@@ -202,7 +204,8 @@ def _image_row(frame, camera_id, lat, lon, offset_min, status, zone, config) -> 
     )
     if recorded is None:
         return row
-    corrected = recorded + pd.Timedelta(seconds=round(offset_min * 60, 3))
+    offset_us = int(round(offset_min * 60e6))
+    corrected = (recorded + pd.Timedelta(microseconds=offset_us)).floor("us")
     if "solar_verified" in status or "clock_corrected" in status:
         trust = TRUST_CORRECTED if "clock_corrected" in status else TRUST_VERIFIED
         row["timestamp_source"] = frame["source"] + "+solar"
@@ -216,10 +219,12 @@ def _image_row(frame, camera_id, lat, lon, offset_min, status, zone, config) -> 
         trust = min(trust, _SUSPECT_CAP)
     row.update(
         timestamp_utc=corrected,
-        utc_offset_min=None if zone is None else utc_offset_minutes(corrected.to_pydatetime(), zone),
+        utc_offset_min=None
+        if zone is None
+        else utc_offset_minutes(corrected.to_pydatetime(), zone),
         timestamp_trust=round(trust, 3),
         trust_flags=sorted(set(flags)),
-        clock_offset_s=round(offset_min * 60.0, 3),
+        clock_offset_s=offset_us / 1e6,
     )
     return row
 

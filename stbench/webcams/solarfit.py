@@ -57,7 +57,9 @@ class EraFit:
 
     def offset_at(self, times_s: np.ndarray) -> np.ndarray:
         """The era's offset (minutes) at recorded times (s since epoch)."""
-        return self.offset_min + self.slope_min_per_day * (np.asarray(times_s) - self.center_s) / 86400
+        return (
+            self.offset_min + self.slope_min_per_day * (np.asarray(times_s) - self.center_s) / 86400
+        )
 
 
 @dataclass
