@@ -159,7 +159,7 @@ def parse_exif_datetime(text: str) -> tuple[tuple[int, int, int, int, int, int, 
         return None, "invalid_time"
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
     fraction = match.group(7)
-    micro = int(round(float(fraction) * 1e6)) if fraction else 0
+    micro = round(float(fraction) * 1e6) if fraction else 0
     if not 1 <= month <= 12 or not 1 <= day <= 31 or hour > 24 or minute > 59 or second > 60:
         return None, "invalid_time"
     return (year, month, day, hour, minute, second, min(micro, 999999)), ""
@@ -196,4 +196,4 @@ def parse_subsec(text: str | None) -> int:
     digits = (text or "").strip()
     if not digits.isdigit():
         return 0
-    return int(round(float("0." + digits) * 1e6)) % 1000000
+    return round(float("0." + digits) * 1e6) % 1000000

@@ -71,4 +71,4 @@ def localize(local: dt.datetime, zone: ZoneInfo) -> tuple[dt.datetime | None, st
 def utc_offset_minutes(utc: dt.datetime, zone: ZoneInfo) -> int:
     """Minutes east of UTC of ``zone``'s civil time at the instant ``utc``."""
     offset = utc.astimezone(zone).utcoffset()
-    return int(round(offset.total_seconds() / 60)) if offset is not None else 0
+    return round(offset.total_seconds() / 60) if offset is not None else 0

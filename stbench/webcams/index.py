@@ -204,7 +204,7 @@ def _image_row(frame, camera_id, lat, lon, offset_min, status, zone, config) -> 
     )
     if recorded is None:
         return row
-    offset_us = int(round(offset_min * 60e6))
+    offset_us = round(offset_min * 60e6)
     corrected = (recorded + pd.Timedelta(microseconds=offset_us)).floor("us")
     if "solar_verified" in status or "clock_corrected" in status:
         trust = TRUST_CORRECTED if "clock_corrected" in status else TRUST_VERIFIED

@@ -19,6 +19,7 @@ brightness on the days around them.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,7 +100,7 @@ class _Statistics:
         self.brightness = np.asarray(brightness, dtype=np.float64)
         self.config = config
         step_min = config.grid_min
-        half = int(round(config.max_offset_h * 60 / step_min))
+        half = round(config.max_offset_h * 60 / step_min)
         self.offsets_min = np.arange(-half, half + 1) * step_min
         margin = config.max_offset_h * 3600 + 2 * _SUN_STEP_S
         grid = np.arange(self.times_s.min() - margin, self.times_s.max() + margin, _SUN_STEP_S)
@@ -344,7 +345,7 @@ def _frame_eras(stats: _Statistics, eras: list[EraFit], config: WebcamConfig) ->
     day = stats.day_of_frame
     boundary = np.zeros(n_frames, dtype=bool)
     firsts = [0]
-    for a, b in zip(eras[:-1], eras[1:], strict=True):
+    for a, b in itertools.pairwise(eras):
         # frames of the days around the cut may belong to either era
         reach = config.window_days // 2 + 1
         window = np.flatnonzero((day >= b.first - reach) & (day < b.first + reach))

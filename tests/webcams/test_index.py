@@ -57,7 +57,7 @@ def test_trusted_times_are_within_15_minutes_of_capture(indexed):
 
 
 def test_clean_camera_is_verified_not_corrected(indexed):
-    cam, records = indexed["00000002"]
+    _cam, records = indexed["00000002"]
     images = records.images
     fresh = images[~images["trust_flags"].apply(lambda f: "frozen" in f)]
     assert (fresh["clock_offset_s"] == 0).mean() >= 0.95
