@@ -79,38 +79,56 @@ def color_statistics(image: np.ndarray) -> np.ndarray:
     if scale < 1:
         size = (max(3, round(width * scale)), max(3, round(height * scale)))
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    rgb = image.astype(np.float32) / 255.0
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab) / np.array([100.0, 128.0, 128.0], np.float32)
+    image = np.ascontiguousarray(image)
+    rgb = image.astype(np.float32) * np.float32(1 / 255)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)  # H in degrees, S and V in 0..1
-    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-    sat = hsv[..., 1]
+    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # Rec. 601 weights
+    sat = np.ascontiguousarray(hsv[..., 1])
 
-    pixels = rgb.reshape(-1, 3)
-    hue = np.radians(hsv[..., 0]).ravel()
-    weight = sat.ravel() / max(float(sat.sum()), 1e-6)
+    rgb_mean, rgb_std = cv2.meanStdDev(rgb)
+    lab_mean, lab_std = cv2.meanStdDev(lab)
+    lab_scale = np.array([100.0, 128.0, 128.0])
+    hsv_mean, hsv_std = cv2.meanStdDev(hsv)
+    hue = np.radians(hsv[..., 0])
+    sat_total = max(float(sat.sum()), 1e-6)
     gy, gx = np.gradient(luma)
-    chroma = pixels / np.maximum(pixels.sum(axis=1, keepdims=True), 1e-3)
+    total = np.maximum(rgb.sum(axis=2, keepdims=True), 1e-3)
+    chroma_mean = cv2.mean(rgb / total)[:3]
 
     parts = [
-        pixels.mean(axis=0),
-        pixels.std(axis=0),
-        lab.reshape(-1, 3).mean(axis=0),
-        lab.reshape(-1, 3).std(axis=0),
-        [sat.mean(), sat.std(), hsv[..., 2].mean(), hsv[..., 2].std()],
-        [np.sum(weight * np.cos(hue)), np.sum(weight * np.sin(hue))],
-        np.percentile(luma, _PERCENTILES),
-        [np.mean(luma < DARK), np.mean(luma > BRIGHT), np.mean(np.hypot(gx, gy))],
-        chroma.mean(axis=0),
+        rgb_mean,
+        rgb_std,
+        lab_mean.ravel() / lab_scale,
+        lab_std.ravel() / lab_scale,
+        [hsv_mean[1, 0], hsv_std[1, 0], hsv_mean[2, 0], hsv_std[2, 0]],
+        [
+            float((sat * np.cos(hue)).sum()) / sat_total,
+            float((sat * np.sin(hue)).sum()) / sat_total,
+        ],
+        _percentiles(image),
+        [np.mean(luma < DARK), np.mean(luma > BRIGHT), cv2.mean(cv2.magnitude(gx, gy))[0]],
+        chroma_mean,
     ]
     third = max(1, rgb.shape[0] // 3)
     region_luma = []
     for rows in (slice(0, third), slice(rgb.shape[0] - third, None)):
-        region = rgb[rows].reshape(-1, 3)
-        region_luma.append(luma[rows].mean())
-        parts += [region.mean(axis=0), [region_luma[-1], sat[rows].mean()]]
+        region_luma.append(cv2.mean(luma[rows])[0])
+        parts += [cv2.mean(rgb[rows])[:3], [region_luma[-1], cv2.mean(sat[rows])[0]]]
     parts.append([region_luma[0] - region_luma[1]])
     parts.append(_grid_means(rgb).ravel())
     return np.concatenate([np.asarray(p, dtype=np.float32).ravel() for p in parts])
+
+
+def _percentiles(image: np.ndarray) -> np.ndarray:
+    """Luma percentiles (0..1) from the 256-bin histogram of the 8-bit luma (lower value)."""
+    import cv2
+
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    counts = np.bincount(gray.ravel(), minlength=256)
+    cumulative = np.cumsum(counts) / gray.size
+    levels = np.searchsorted(cumulative, np.array(_PERCENTILES) / 100.0)
+    return levels / 255.0
 
 
 def _grid_means(rgb: np.ndarray) -> np.ndarray:
