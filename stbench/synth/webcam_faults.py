@@ -95,6 +95,7 @@ class StreamSpec:
         daily_shift_min: the day's slot grid is shifted by this much more each day (mod interval),
             so a camera samples every hour of the day over a few days.
         scenario: injected faults.
+        day_step: capture on every ``day_step``-th day only (sparse streams for quick checks).
     """
 
     camera_id: str
@@ -104,6 +105,7 @@ class StreamSpec:
     interval_min: int
     daily_shift_min: int
     scenario: Scenario = field(default_factory=Scenario)
+    day_step: int = 1
 
 
 @dataclass
@@ -151,7 +153,7 @@ def standard_offset_s(tz: str, when: pd.Timestamp) -> int:
 
 
 def _schedule(spec: StreamSpec, rng: np.random.Generator) -> pd.DatetimeIndex:
-    days = pd.date_range(spec.start, spec.end, freq="D", inclusive="left")
+    days = pd.date_range(spec.start, spec.end, freq=f"{spec.day_step}D", inclusive="left")
     per_day = max(1, (24 * 60) // spec.interval_min)
     day_index = np.arange(len(days))
     shift = (day_index * spec.daily_shift_min) % spec.interval_min

@@ -73,11 +73,15 @@ def frame_features(
     return frames, np.concatenate(parts)
 
 
-def _classifier(seed: int):
+def _classifier(seed: int, n_estimators: int):
     from sklearn.ensemble import RandomForestClassifier
 
     return RandomForestClassifier(
-        n_estimators=100, min_samples_leaf=2, max_features="sqrt", n_jobs=1, random_state=seed
+        n_estimators=n_estimators,
+        min_samples_leaf=2,
+        max_features="sqrt",
+        n_jobs=1,
+        random_state=seed,
     )
 
 
@@ -86,6 +90,7 @@ def temporal_signal(
     features: np.ndarray,
     spans: tuple[str, ...] = ("season", "hour"),
     seed: int = 0,
+    n_estimators: int = 100,
 ) -> pd.DataFrame:
     """Leave-one-camera-out accuracy of a random forest on colour statistics, per span.
 
@@ -93,6 +98,8 @@ def temporal_signal(
         frames: from :func:`frame_features` (needs camera_id, content_time_utc, utc_offset_min, lat).
         features: (N, D) colour statistics of those frames.
         spans: span names (see :mod:`stbench.spans`).
+        seed: the forest's random state.
+        n_estimators: trees in the forest.
     Returns:
         One row per (span, held-out camera): ``span, camera_id, n, accuracy, chance, mae_steps``,
         where ``chance`` is the accuracy of always answering the training set's most frequent class
@@ -108,7 +115,7 @@ def temporal_signal(
         )
         for held_out in cameras:
             test = (frames["camera_id"] == held_out).to_numpy()
-            model = _classifier(seed).fit(features[~test], labels[~test])
+            model = _classifier(seed, n_estimators).fit(features[~test], labels[~test])
             predicted = model.predict(features[test])
             majority = np.bincount(labels[~test]).argmax()
             rows.append(

@@ -64,9 +64,12 @@ class SiteLike(Protocol):
     tz: str
 
 
-#: (site, site_index, view_index, width, height, seed) -> frame(time_utc, rng) -> (H, W, 3) uint8
+#: (site, site_index, view_index, width, height, seed, times_utc) -> frame(time_utc, rng) -> image.
+#: ``times_utc`` lists every time the frame function will be asked for (for batch sun positions);
+#: images are (height, width, 3) uint8 RGB.
 FrameSourceFactory = Callable[
-    [Any, int, int, int, int, int], Callable[[pd.Timestamp, np.random.Generator], np.ndarray]
+    [Any, int, int, int, int, int, pd.DatetimeIndex],
+    Callable[[pd.Timestamp, np.random.Generator], np.ndarray],
 ]
 
 
@@ -86,6 +89,7 @@ class WebcamPreset:
     height: int
     scenarios: tuple[Scenario, ...]
     jpeg_quality: tuple[int, int] = (70, 92)
+    day_step: int = 1
 
     @property
     def n_cameras(self) -> int:
@@ -103,7 +107,7 @@ PRESETS: dict[str, WebcamPreset] = {
         ),
     ),
     "default": WebcamPreset(
-        "2019-01-01", "2020-01-01", 180, 60, 256, 192,
+        "2019-01-01", "2020-01-01", 360, 60, 160, 120,
         (
             _CLEAN,
             Scenario(local_time_until=0.45, gaps=1, frozen_runs=1),
@@ -176,6 +180,7 @@ def write_webcam_streams(
             preset.interval_min,
             preset.daily_shift_min,
             scenario,
+            preset.day_step,
         )
         jobs.append((world_dir, spec, site, site_index, view_index, preset, seed, frame_source))
     workers = min(2, len(jobs)) if workers is None else workers
@@ -275,7 +280,10 @@ def _write_camera(
     camera_key = int(spec.camera_id)
     frames, faults = plan_stream(spec, np.random.default_rng([seed, camera_key, 1]))
     factory = frame_source or town_frame_source
-    render = factory(site, site_index, view_index, preset.width, preset.height, seed)
+    times = pd.DatetimeIndex(
+        [f.capture_utc for f in frames if f.content in ("render", "truncated")]
+    )
+    render = factory(site, site_index, view_index, preset.width, preset.height, seed, times)
     quality = int(np.random.default_rng([seed, camera_key, 2]).integers(*preset.jpeg_quality))
     payloads = _member_bytes(
         frames, render, quality, lambda i: np.random.default_rng([seed, camera_key, 3, i])
@@ -337,7 +345,13 @@ def _site_key(site: SiteLike) -> int:
 
 
 def town_frame_source(
-    site: SiteLike, site_index: int, view_index: int, width: int, height: int, seed: int
+    site: SiteLike,
+    site_index: int,
+    view_index: int,
+    width: int,
+    height: int,
+    seed: int,
+    times_utc: pd.DatetimeIndex,
 ) -> Callable[[pd.Timestamp, np.random.Generator], np.ndarray]:
     """Frames of the site's town seen by a fixed webcam (geometry rendered once).
 
@@ -346,4 +360,4 @@ def town_frame_source(
     """
     from stbench.synth.webcam_view import render_view
 
-    return render_view(site, _site_key(site), view_index, width, height, seed)
+    return render_view(site, _site_key(site), view_index, width, height, seed, times_utc)

@@ -28,7 +28,7 @@ def _sin_elevation(time_utc: pd.Timestamp, lat: float, lon: float) -> float:
     )
 
 
-def toy_frame_source(site, site_index, view_index, width, height, seed):
+def toy_frame_source(site, site_index, view_index, width, height, seed, times_utc):
     """Frames whose brightness follows the sun and whose ground colour follows the season."""
     rows = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
     texture = np.random.default_rng([seed, site_index, view_index]).uniform(
