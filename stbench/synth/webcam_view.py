@@ -10,6 +10,7 @@ Each camera has its own fixed colour response (white balance, exposure bias).
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Callable
 
 import numpy as np
@@ -61,6 +62,11 @@ def webcam_camera(town, view_index: int, width: int, height: int, seed: int):
     return Camera(width, height, K, R, t)
 
 
+def site_key(site) -> int:
+    """A stable integer of the site's name (Python's hash() is salted per process)."""
+    return zlib.crc32(site.name.encode("utf-8"))
+
+
 @functools.lru_cache(maxsize=8)
 def _town(site, seed: int):
     """The site's town, built once per process (cameras at one site share it)."""
@@ -71,7 +77,6 @@ def _town(site, seed: int):
 
 def render_view(
     site,
-    site_key: int,
     view_index: int,
     width: int,
     height: int,
@@ -80,7 +85,7 @@ def render_view(
 ) -> Callable[[pd.Timestamp, np.random.Generator], np.ndarray]:
     """A function rendering webcam ``view_index`` of ``site``'s town at a UTC time.
 
-    The weather is drawn once per site and local date from ``(seed, site_key, date)``, so
+    The weather is drawn once per site and local date from ``(seed, site_key(site), date)``, so
     cameras at one site share it. Sun positions for ``times_utc`` are computed in one batch;
     other times are computed when asked for.
 
@@ -92,7 +97,8 @@ def render_view(
 
     town = _town(site, seed)
     gbuffer = render_geometry(town, webcam_camera(town, view_index, width, height, seed))
-    look = np.random.default_rng([seed, 0xC010, site_key, view_index])
+    key = site_key(site)
+    look = np.random.default_rng([seed, 0xC010, key, view_index])
     white_balance = tuple(float(g) for g in look.uniform(0.9, 1.1, 3))
     exposure_ev = float(look.uniform(-0.3, 0.3))
     weather_of: dict = {}
@@ -104,7 +110,7 @@ def render_view(
     def frame(time_utc: pd.Timestamp, rng: np.random.Generator) -> np.ndarray:
         date = site.local_date(time_utc.to_pydatetime())
         if date not in weather_of:
-            day_rng = np.random.default_rng([seed, site_key, date.toordinal()])
+            day_rng = np.random.default_rng([seed, key, date.toordinal()])
             weather_of[date] = sample_weather(date, site, day_rng)
         return shade(
             town, gbuffer, time_utc, weather_of[date], rng, sun=sun_of.get(time_utc),

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -99,7 +98,7 @@ class WebcamPreset:
 _CLEAN = Scenario()
 PRESETS: dict[str, WebcamPreset] = {
     "small": WebcamPreset(
-        "2018-12-01", "2019-02-01", 180, 60, 128, 96,
+        "2018-12-01", "2019-02-01", 360, 60, 96, 72,
         (
             _CLEAN,
             Scenario(local_time_until=0.3, clock_offset=(0.4, 0.6, 3600), clock_drift=(0.65, 1.0, 1800),
@@ -340,10 +339,6 @@ def _fault_table(faults: list[Fault]) -> pd.DataFrame:
     return table[list(FAULT_COLUMNS)]
 
 
-def _site_key(site: SiteLike) -> int:
-    return zlib.crc32(site.name.encode("utf-8"))
-
-
 def town_frame_source(
     site: SiteLike,
     site_index: int,
@@ -360,4 +355,4 @@ def town_frame_source(
     """
     from stbench.synth.webcam_view import render_view
 
-    return render_view(site, _site_key(site), view_index, width, height, seed, times_utc)
+    return render_view(site, view_index, width, height, seed, times_utc)

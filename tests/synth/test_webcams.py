@@ -88,7 +88,7 @@ def test_names_are_download_times_a_few_minutes_after_capture(frames):
     parsed = pd.to_datetime(stamps, format="%Y%m%d_%H%M%S")
     assert (parsed == frames["recorded_name_time"]).all()
     clean = frames[frames["fault"] == ""]
-    assert len(clean) > 300
+    assert len(clean) > 200
     after = (
         clean["recorded_name_time"] - clean["capture_time_utc"].dt.tz_convert(None)
     ).dt.total_seconds()
@@ -103,7 +103,7 @@ def test_local_time_era_is_offset_by_the_zones_standard_offset(frames, faults):
     site = TOY_SITES[1]  # camera 1 watches site 1
     assert row["amount_s"] == standard_offset_s(site.tz, row["start_utc"]) == 3600
     inside = frames[frames["faults"].apply(lambda f: "local_time" in f)]
-    assert len(inside) > 100
+    assert len(inside) > 50
     assert (inside["capture_time_utc"] >= row["start_utc"]).all()
     assert (inside["capture_time_utc"] < row["end_utc"]).all()
     error = inside["recorded_name_time"] - inside["download_time_utc"].dt.tz_convert(None)
