@@ -191,7 +191,12 @@ def write_webcam_streams(
     if workers <= 1:
         results = [_write_camera(*job) for job in jobs]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        import multiprocessing
+
+        # fork shares the texture bank and imports already loaded here
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        context = multiprocessing.get_context(method)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             results = list(pool.map(_write_camera, *zip(*jobs, strict=True)))
 
     rows = []

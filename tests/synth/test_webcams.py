@@ -12,6 +12,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -149,6 +150,7 @@ def test_fault_sidecar_lists_every_injected_fault(frames, faults, members):
             assert data[:2] == b"\xff\xd8" and not data.endswith(b"\xff\xd9")
             with pytest.raises(OSError), Image.open(io.BytesIO(data)) as image:
                 image.load()
+            assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None
     # Everything else decodes.
     for path in frames.loc[~frames["fault"].str.contains("zero_byte|truncated"), "path"]:
         with Image.open(io.BytesIO(members[path])) as image:
