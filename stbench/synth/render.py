@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stbench.synth.materials import Attributes, surface_attributes
+from stbench.synth.materials import Attributes, crown_noise, surface_attributes
 from stbench.synth.raycast import GROUND_ID, NO_HIT, hit_ellipsoid, hit_ground, hit_polyhedron
 from stbench.synth.town import Town
 
@@ -319,22 +319,14 @@ def render_geometry(town: Town, camera: Camera, *, leaf_cover: float = 1.0) -> G
     focal = 0.5 * (camera.K[0, 0] + camera.K[1, 1])
     ray_len = np.linalg.norm(rays, axis=1)
     if leaf_cover < 1.0:
-        for _ in range(6):
+        for _ in range(8):
             crown = np.nonzero(prim >= town.n_polyhedra)[0]
             if len(crown) == 0:
                 break
-            s = _surface(
-                town,
-                camera,
-                crown,
-                t[crown],
-                prim[crown],
-                plane[crown],
-                rays[crown],
-                ray_len[crown],
-                focal,
-            )
-            holes = crown[~leaf_solid(s.attrs, leaf_cover)]
+            points = camera.center + t[crown, None] * rays[crown]
+            normals = _normals(town, prim[crown], plane[crown], points, rays[crown])
+            leaf, branch = crown_noise(points, normals)
+            holes = crown[~(branch | (leaf < leaf_cover))]
             if len(holes) == 0:
                 break
             t[holes], prim[holes], plane[holes] = _cast_camera(

@@ -122,7 +122,8 @@ def sample_views(
     names: set[str] = set()
     for i in range(n_views):
         R, t = _pose(town, rng, spots)
-        side = int(rng.integers(long_side[0], long_side[1] + 1)) // 2 * 2
+        # Long side skewed towards small sizes (as web photos; keeps the default build fast).
+        side = int(long_side[0] + (long_side[1] - long_side[0]) * rng.random() ** 2) // 2 * 2
         aspect = (3 / 4, 2 / 3, 9 / 16)[int(rng.integers(3))]
         short = round(side * aspect) // 2 * 2
         size = (short, side) if rng.random() < 0.25 else (side, short)
