@@ -128,6 +128,7 @@ def build_depth_cache(
     working_max_side: int,
     samples_per_direction: int,
     seed: int = 0,
+    sizes: list[tuple[int, int]] | None = None,
 ) -> DepthCache:
     """Build the cache from full-resolution depth maps (loaded by the caller, one at a time).
 
@@ -136,12 +137,21 @@ def build_depth_cache(
             May be a lazy sequence; each map is only held while it is subsampled.
         names: (N,) image names (sampling seeds).
         K: (N, 3, 3) full-resolution intrinsics; rotations (N, 3, 3), translations (N, 3).
+        sizes: (width, height) each map will have if valid: the flat array is then allocated
+            once (peak memory = the cache, not twice it); a map of another size is an error.
     """
     n = len(names)
     parts, bases, strides, widths, heights, scales = [], [], [], [], [], []
     pixel_parts, world_parts, counts = [], [], []
     Kw = np.array(K, dtype=np.float64, copy=True)
     offset = 0
+    flat = None
+    if sizes is not None:
+        total = 0
+        for width, height in sizes:
+            s = working_stride(width, height, working_max_side)
+            total += (-(-height // s) + 2) * (-(-width // s) + 2)
+        flat = np.full(total, np.nan, dtype=np.float32)
     for index in range(n):
         depth = depths[index]
         if depth is None:
@@ -157,9 +167,15 @@ def build_depth_cache(
         small = np.asarray(depth[::s, ::s], dtype=np.float32)
         small = np.where(np.isfinite(small) & (small > 0), small, np.float32(np.nan))
         h, w = small.shape
-        padded = np.full((h + 2, w + 2), np.nan, dtype=np.float32)
-        padded[1:-1, 1:-1] = small
-        parts.append(padded.reshape(-1))
+        if flat is None:
+            padded = np.full((h + 2, w + 2), np.nan, dtype=np.float32)
+            padded[1:-1, 1:-1] = small
+            parts.append(padded.reshape(-1))
+        else:
+            if (full_w, full_h) != tuple(sizes[index]):
+                raise ValueError(f"depth map {index} is {full_w}x{full_h}, expected {sizes[index]}")
+            padded = flat[offset : offset + (h + 2) * (w + 2)].reshape(h + 2, w + 2)
+            padded[1:-1, 1:-1] = small
         bases.append(offset + (w + 2) + 1)
         strides.append(w + 2)
         widths.append(w)
@@ -178,7 +194,8 @@ def build_depth_cache(
         pixel_parts.append(pixels.astype(np.float64))
         world_parts.append(np.c_[world, np.ones(len(world))])
         counts.append(len(pixels))
-    flat = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    if flat is None:
+        flat = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     usable = np.asarray(counts) > 0
     return DepthCache(
         flat=flat,

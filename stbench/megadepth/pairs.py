@@ -90,6 +90,7 @@ def load_depth_cache(
         working_max_side=config.working_max_side,
         samples_per_direction=config.samples_per_direction,
         seed=config.seed,
+        sizes=load.sizes,
     )
     for index, problem in load.problems.items():
         cache.problems[index] = problem
