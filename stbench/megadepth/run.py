@@ -7,7 +7,7 @@ from pathlib import Path
 
 from stbench.atomic import atomic_directory
 from stbench.config import check_config_matches, save_config
-from stbench.errors import ConfigError, DataError
+from stbench.errors import ConfigError, DataError, StbenchError
 from stbench.megadepth.config import MegaDepthConfig
 from stbench.records import RECORD_TABLES, Records, write_records
 
@@ -100,7 +100,14 @@ def index_megadepth(
             continue
         todo.append((kind, scene, item))
 
-    def store(scene: str, records: Records) -> None:
+    failures: list[str] = []
+
+    def store(scene: str, get_records: Callable[[], Records]) -> None:
+        try:
+            records = get_records()
+        except Exception as exc:  # one broken scene must not stop the others
+            failures.append(f"{scene}: {type(exc).__name__}: {exc}")
+            return
         with atomic_directory(out / scene, overwrite=True) as tmp:
             write_records(records, tmp)
         if on_scene:
@@ -108,7 +115,7 @@ def index_megadepth(
 
     if workers == 1:
         for kind, scene, item in todo:
-            store(scene, _task(kind, str(root), item, config, threads=1))
+            store(scene, lambda k=kind, i=item: _task(k, str(root), i, config, threads=1))
     else:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -118,5 +125,10 @@ def index_megadepth(
                 for kind, scene, item in todo
             ]
             for scene, future in futures:
-                store(scene, future.result())
+                store(scene, future.result)
+    if failures:
+        raise StbenchError(
+            f"{len(failures)} scene(s) failed and were not written (the others were; rerun to "
+            "retry them):\n" + "\n".join(failures)
+        )
     return out

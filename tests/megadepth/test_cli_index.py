@@ -57,3 +57,45 @@ def test_stage_in_processes_matches_in_process(pinhole_scene, tmp_path):
     a, b = read_records(one / "5001"), read_records(two / "5001")
     assert a.pairs.equals(b.pairs)
     assert np.array_equal(a.images.fx, b.images.fx)
+
+
+def test_a_failing_scene_does_not_stop_the_others(pinhole_scene, tmp_path):
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(pinhole_scene.root, root)
+    bad = root / "MegaDepth_v1_SfM" / "0001"
+    bad.mkdir()
+    (bad / "sparse").write_text("a file where a directory is expected")
+    config = MegaDepthConfig(timestamps=False, samples_per_direction=128)
+    written = []
+    index_megadepth(root, tmp_path / "out", config, on_scene=lambda s, r: written.append(s))
+    assert written == ["0001", "5001"]  # 0001: no model, a reject row; the scene goes on
+    records = read_records(tmp_path / "out" / "0001")
+    assert list(records.rejects.reason) == ["model_missing"]
+
+
+def test_an_unexpected_error_in_one_scene_is_reported_after_the_others(
+    pinhole_scene, tmp_path, monkeypatch
+):
+    import shutil
+
+    import stbench.megadepth.index as index_module
+    from stbench.errors import StbenchError
+
+    root = tmp_path / "root"
+    shutil.copytree(pinhole_scene.root, root)
+    (root / "MegaDepth_v1_SfM" / "0001").mkdir()
+    original = index_module.index_scene
+
+    def flaky(root_, scene, config=None, workers=1):
+        if scene == "0001":
+            raise RuntimeError("boom")
+        return original(root_, scene, config, workers)
+
+    monkeypatch.setattr(index_module, "index_scene", flaky)
+    config = MegaDepthConfig(timestamps=False, samples_per_direction=128)
+    with pytest.raises(StbenchError, match="0001: RuntimeError: boom"):
+        index_megadepth(root, tmp_path / "out", config)
+    assert (tmp_path / "out" / "5001" / "pairs.parquet").exists()
+    assert not (tmp_path / "out" / "0001").exists()
