@@ -189,7 +189,8 @@ def main() -> None:
         print(
             f"views={n:5d} observations={A.nnz:8d} (mean track {track:4.1f}) "
             f"candidates={len(pairs):7d} "
-            f"time={seconds:6.3f}s  ({1e6 * seconds / max(1, len(pairs)):.2f} us/candidate)"
+            f"time={seconds:6.3f}s wall {cpu_seconds:6.3f}s cpu "
+            f"({1e6 * cpu_seconds / max(1, len(pairs)):.2f} cpu-us/candidate)"
         )
 
     K, R, t, _ = cameras(args.views)
