@@ -205,7 +205,7 @@ def build_depth_cache(
 
         with ThreadPoolExecutor(workers) as pool:
             prepared = pool.map(prepare, range(n))
-            return _pack(list(prepared), K, flat)
+            return _pack(prepared, K, flat)  # packs each map as soon as it is ready
     return _pack((prepare(index) for index in range(n)), K, flat)
 
 

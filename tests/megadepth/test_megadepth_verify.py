@@ -3,7 +3,7 @@
 import h5py
 import numpy as np
 import pytest
-from conftest import look_rotation, render
+from megadepth_scenes import look_rotation, render
 
 from stbench.megadepth.covis import CandidatePairs
 from stbench.megadepth.depthcache import build_depth_cache, stratified_samples, working_stride
