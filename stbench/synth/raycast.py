@@ -17,6 +17,15 @@ GROUND_ID = -2
 NO_HIT = -1
 
 
+def _dot(vectors: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """(N, M) dot products of (N, 3) vectors with (M, 3) normals, without BLAS threads."""
+    return (
+        vectors[:, 0:1] * normals[:, 0]
+        + vectors[:, 1:2] * normals[:, 1]
+        + vectors[:, 2:3] * normals[:, 2]
+    )
+
+
 def hit_polyhedron(
     normals: np.ndarray, offsets: np.ndarray, origins: np.ndarray, dirs: np.ndarray, t_min
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -29,8 +38,8 @@ def hit_polyhedron(
     Returns:
         t (N,) (inf where missed) and the index (N,) of the entry plane.
     """
-    den = dirs @ normals.T
-    num = offsets - origins @ normals.T
+    den = _dot(dirs, normals)
+    num = offsets - (origins @ normals.T if origins.ndim == 1 else _dot(origins, normals))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = num / den
     t_enter = np.where(den < 0, ratio, -np.inf)
@@ -77,8 +86,10 @@ def _slab(box_min, box_max, origins, inv_dirs, t_min, t_max):
     with np.errstate(invalid="ignore"):
         t1 = (box_min - origins) * inv_dirs
         t2 = (box_max - origins) * inv_dirs
-    near = np.nanmax(np.minimum(t1, t2), axis=1)
-    far = np.nanmin(np.maximum(t1, t2), axis=1)
+    lo = np.fmin(t1, t2)
+    hi = np.fmax(t1, t2)
+    near = np.fmax(np.fmax(lo[:, 0], lo[:, 1]), lo[:, 2])
+    far = np.fmin(np.fmin(hi[:, 0], hi[:, 1]), hi[:, 2])
     return (near <= far) & (far > t_min) & (near < t_max)
 
 
@@ -130,7 +141,9 @@ def cast(
             cand = np.nonzero(_slab(lo[e], hi[e], origins, inv, t_min, best))[0]
             if len(cand) == 0:
                 continue
-            t = hit_ellipsoid(town.ell_center[e], town.ell_radii[e], origins[cand], dirs[cand], t_min[cand])
+            t = hit_ellipsoid(
+                town.ell_center[e], town.ell_radii[e], origins[cand], dirs[cand], t_min[cand]
+            )
             closer = t < best[cand]
             idx = cand[closer]
             best[idx] = t[closer]
@@ -141,15 +154,19 @@ def cast(
 def _hit_parallel(normals: np.ndarray, offsets: np.ndarray, origins: np.ndarray, sun: np.ndarray):
     """(N,) bool: rays ``origins + t * sun`` (t > 0) hit the convex polyhedron."""
     den = normals @ sun
-    num = offsets - origins @ normals.T
+    num = offsets - _dot(origins, normals)
     blocked = np.zeros(len(origins), dtype=bool)
     zero = np.nonzero(den == 0)[0]
     if len(zero):
         blocked = (num[:, zero] < 0).any(axis=1)
     enter = np.nonzero(den < 0)[0]
     leave = np.nonzero(den > 0)[0]
-    t_in = (num[:, enter] / den[enter]).max(axis=1) if len(enter) else np.full(len(origins), -np.inf)
-    t_out = (num[:, leave] / den[leave]).min(axis=1) if len(leave) else np.full(len(origins), np.inf)
+    t_in = (
+        (num[:, enter] / den[enter]).max(axis=1) if len(enter) else np.full(len(origins), -np.inf)
+    )
+    t_out = (
+        (num[:, leave] / den[leave]).min(axis=1) if len(leave) else np.full(len(origins), np.inf)
+    )
     return (t_in <= t_out) & (t_out > 0) & ~blocked
 
 
@@ -207,7 +224,10 @@ def sun_transmittance(
 
     centers = np.concatenate([0.5 * (town.box_min + town.box_max), town.ell_center])
     radii = np.concatenate(
-        [0.5 * np.linalg.norm(town.box_max - town.box_min, axis=1), town.ell_radii.max(axis=1, initial=0)]
+        [
+            0.5 * np.linalg.norm(town.box_max - town.box_min, axis=1),
+            town.ell_radii.max(axis=1, initial=0),
+        ]
     )
     c1, c2, c_along = centers @ e1, centers @ e2, centers @ sun
     keep = np.nonzero(_reachable(c1, c2, radii, c_along + radii, a1, a2, along))[0]

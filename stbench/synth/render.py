@@ -7,12 +7,12 @@ a fixed camera computes it once and re-lights it per frame with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from stbench.synth.materials import Attributes, surface_attributes
-from stbench.synth.raycast import GROUND_ID, NO_HIT, cast, hit_ellipsoid, hit_ground, hit_polyhedron
+from stbench.synth.materials import Attributes, crown_noise, surface_attributes
+from stbench.synth.raycast import GROUND_ID, NO_HIT, hit_ellipsoid, hit_ground, hit_polyhedron
 from stbench.synth.town import Town
 
 
@@ -48,9 +48,18 @@ class Camera:
 
     def pixel_rays(self) -> np.ndarray:
         """(H*W, 3) world ray directions whose camera-frame z is 1 (so ray t = z-depth)."""
-        u, v = np.meshgrid(np.arange(self.width), np.arange(self.height))
-        pix = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
-        return (pix @ np.linalg.inv(self.K).T) @ self.R
+        u, v = np.meshgrid(
+            np.arange(self.width, dtype=np.float64), np.arange(self.height, dtype=np.float64)
+        )
+        return pixels_to_rays(np.stack([u.ravel(), v.ravel()], axis=1), self.K, self.R)
+
+
+def pixels_to_rays(pixels: np.ndarray, K: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """(N, 3) world directions (camera-frame z = 1) of (N, 2) pixels (centres at integers)."""
+    k_inv = np.linalg.inv(K)
+    x = k_inv[0, 0] * pixels[:, 0] + k_inv[0, 1] * pixels[:, 1] + k_inv[0, 2]
+    y = k_inv[1, 1] * pixels[:, 1] + k_inv[1, 2]
+    return x[:, None] * R[0] + y[:, None] * R[1] + R[2]
 
 
 @dataclass
@@ -73,6 +82,7 @@ class Surface:
     normals: np.ndarray
     prim: np.ndarray
     attrs: Attributes
+    cache: dict = field(default_factory=dict)  # light-independent terms computed on first use
 
 
 @dataclass
@@ -133,51 +143,120 @@ def leaf_solid(attrs: Attributes, leaf_cover: float) -> np.ndarray:
     return attrs.branch | (attrs.leaf_noise < leaf_cover) | ~attrs.deciduous
 
 
-def _screen_box(camera: Camera, lo: np.ndarray, hi: np.ndarray):
-    """Pixel rectangle (x0, x1, y0, y1) that bounds an axis-aligned box, or None if not visible."""
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+_BOX_EDGES = np.array(
+    [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
+)
+_NEAR = 1e-3
+
+
+def _screen_boxes(camera: Camera, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Pixel rectangles (x0, x1, y0, y1) bounding axis-aligned boxes (K, 3); x0 = -1: unseen.
+
+    Each box is clipped against the plane z = near in front of the camera (edges crossing that
+    plane contribute their crossing points), so boxes beside the camera stay tight.
+    """
+    sel = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=bool)
+    corners = np.where(sel[None], hi[:, None, :], lo[:, None, :])  # (K, 8, 3)
     cam = corners @ camera.R.T + camera.t
-    if (cam[:, 2] <= 1e-3).all():
-        return None
-    if (cam[:, 2] <= 1e-3).any():
-        return 0, camera.width, 0, camera.height
-    uv = (cam @ camera.K.T)[:, :2] / cam[:, 2:3]
-    x0 = max(int(np.floor(uv[:, 0].min())) - 1, 0)
-    x1 = min(int(np.ceil(uv[:, 0].max())) + 2, camera.width)
-    y0 = max(int(np.floor(uv[:, 1].min())) - 1, 0)
-    y1 = min(int(np.ceil(uv[:, 1].max())) + 2, camera.height)
-    if x0 >= x1 or y0 >= y1:
-        return None
-    return x0, x1, y0, y1
+    z = cam[..., 2]
+    a, b = _BOX_EDGES[:, 0], _BOX_EDGES[:, 1]
+    za, zb = z[:, a], z[:, b]
+    crossing = (za > _NEAR) != (zb > _NEAR)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(crossing, (_NEAR - za) / (zb - za), 0.0)[..., None]
+    cut = cam[:, a] + s * (cam[:, b] - cam[:, a])  # (K, 12, 3)
+    points = np.concatenate([cam, cut], axis=1)
+    valid = np.concatenate([z > _NEAR, crossing], axis=1)
+    depth = np.maximum(points[..., 2], _NEAR)
+    u = (
+        camera.K[0, 0] * points[..., 0] / depth
+        + camera.K[0, 1] * points[..., 1] / depth
+        + camera.K[0, 2]
+    )
+    v = camera.K[1, 1] * points[..., 1] / depth + camera.K[1, 2]
+    u = np.clip(u, -1e6, 1e6)
+    v = np.clip(v, -1e6, 1e6)
+    x0 = np.floor(np.where(valid, u, np.inf).min(axis=1)) - 1
+    x1 = np.ceil(np.where(valid, u, -np.inf).max(axis=1)) + 2
+    y0 = np.floor(np.where(valid, v, np.inf).min(axis=1)) - 1
+    y1 = np.ceil(np.where(valid, v, -np.inf).max(axis=1)) + 2
+    with np.errstate(invalid="ignore"):
+        boxes = np.stack(
+            [
+                np.clip(x0, 0, camera.width),
+                np.clip(x1, 0, camera.width),
+                np.clip(y0, 0, camera.height),
+                np.clip(y1, 0, camera.height),
+            ],
+            axis=1,
+        )
+    seen = valid.any(axis=1) & (boxes[:, 0] < boxes[:, 1]) & (boxes[:, 2] < boxes[:, 3])
+    boxes = np.where(seen[:, None], np.nan_to_num(boxes), -1).astype(np.int64)
+    return boxes
 
 
-def _primary(town: Town, camera: Camera, rays: np.ndarray):
+def _all_screen_boxes(town: Town, camera: Camera) -> np.ndarray:
+    lo = np.concatenate([town.box_min, town.ell_center - town.ell_radii])
+    hi = np.concatenate([town.box_max, town.ell_center + town.ell_radii])
+    return _screen_boxes(camera, lo, hi)
+
+
+def _cast_camera(
+    town: Town,
+    camera: Camera,
+    rays: np.ndarray,
+    pixels: np.ndarray | None = None,
+    t_min: np.ndarray | float = 1e-6,
+    ellipsoids: bool = True,
+    boxes: np.ndarray | None = None,
+):
+    """Nearest hits of camera rays; each primitive is tested only inside its screen rectangle.
+
+    Args:
+        rays: (H*W, 3) pixel rays of the camera.
+        pixels: (N,) flat pixel indices to cast (default: all).
+        t_min: scalar or (N,): only hits beyond it count.
+        ellipsoids: include the tree crowns.
+        boxes: screen rectangles of all primitives (computed when None).
+    Returns:
+        t (N,), primitive ids (N,), entry planes (N,).
+    """
+    if boxes is None:
+        boxes = _all_screen_boxes(town, camera)
     h, w = camera.height, camera.width
     origin = camera.center
-    best = hit_ground(origin, rays, 1e-6)
+    full = pixels is None
+    if full:
+        pixels = np.arange(h * w)
+        posmap = pixels.reshape(h, w)
+    else:
+        posmap = np.full(h * w, -1, dtype=np.int64)
+        posmap[pixels] = np.arange(len(pixels))
+        posmap = posmap.reshape(h, w)
+    t_min = np.broadcast_to(np.asarray(t_min, dtype=np.float64), (len(pixels),))
+    dirs = rays[pixels]
+    best = hit_ground(origin, dirs, t_min)
     prim = np.where(np.isfinite(best), GROUND_ID, NO_HIT).astype(np.int64)
-    plane = np.zeros(h * w, dtype=np.int64)
-    grid = np.arange(h * w).reshape(h, w)
+    plane = np.zeros(len(pixels), dtype=np.int64)
     n_planes = town.n_planes
-    for k in range(town.n_polyhedra + town.n_ellipsoids):
-        is_poly = k < town.n_polyhedra
-        if is_poly:
-            lo, hi = town.box_min[k], town.box_max[k]
-        else:
-            e = k - town.n_polyhedra
-            lo = town.ell_center[e] - town.ell_radii[e]
-            hi = town.ell_center[e] + town.ell_radii[e]
-        box = _screen_box(camera, lo, hi)
-        if box is None:
+    count = town.n_polyhedra + (town.n_ellipsoids if ellipsoids else 0)
+    for k in range(count):
+        x0, x1, y0, y1 = boxes[k]
+        if x0 < 0:
             continue
-        x0, x1, y0, y1 = box
-        idx = grid[y0:y1, x0:x1].ravel()
-        d = rays[idx]
+        is_poly = k < town.n_polyhedra
+        e = k - town.n_polyhedra
+        idx = posmap[y0:y1, x0:x1].ravel()
+        if not full:
+            idx = idx[idx >= 0]
+        if len(idx) == 0:
+            continue
+        d = dirs[idx]
         if is_poly:
             m = n_planes[k]
-            t, pl = hit_polyhedron(town.normals[k, :m], town.offsets[k, :m], origin, d, 1e-6)
+            t, pl = hit_polyhedron(town.normals[k, :m], town.offsets[k, :m], origin, d, t_min[idx])
         else:
-            t = hit_ellipsoid(town.ell_center[e], town.ell_radii[e], origin, d, 1e-6)
+            t = hit_ellipsoid(town.ell_center[e], town.ell_radii[e], origin, d, t_min[idx])
             pl = np.zeros(len(idx), dtype=np.int64)
         closer = t < best[idx]
         sel = idx[closer]
@@ -236,28 +315,51 @@ def render_geometry(town: Town, camera: Camera, *, leaf_cover: float = 1.0) -> G
         The :class:`GBuffer`.
     """
     rays = camera.pixel_rays()
-    t, prim, plane = _primary(town, camera, rays)
+    boxes = _all_screen_boxes(town, camera)
+    t, prim, plane = _cast_camera(town, camera, rays, boxes=boxes)
     focal = 0.5 * (camera.K[0, 0] + camera.K[1, 1])
     ray_len = np.linalg.norm(rays, axis=1)
     if leaf_cover < 1.0:
-        for _ in range(6):
+        for _ in range(8):
             crown = np.nonzero(prim >= town.n_polyhedra)[0]
             if len(crown) == 0:
                 break
-            s = _surface(town, camera, crown, t[crown], prim[crown], plane[crown], rays[crown], ray_len[crown], focal)
-            holes = crown[~leaf_solid(s.attrs, leaf_cover)]
+            points = camera.center + t[crown, None] * rays[crown]
+            normals = _normals(town, prim[crown], plane[crown], points, rays[crown])
+            leaf, branch = crown_noise(points, normals)
+            holes = crown[~(branch | (leaf < leaf_cover))]
             if len(holes) == 0:
                 break
-            origins = np.broadcast_to(camera.center, (len(holes), 3))
-            t[holes], prim[holes], plane[holes] = cast(town, origins, rays[holes], t[holes] * (1 + 1e-7) + 1e-6)
+            t[holes], prim[holes], plane[holes] = _cast_camera(
+                town, camera, rays, holes, t[holes] * (1 + 1e-7) + 1e-6, boxes=boxes
+            )
     visible = np.nonzero(np.isfinite(t))[0]
-    front = _surface(town, camera, visible, t[visible], prim[visible], plane[visible], rays[visible], ray_len[visible], focal)
+    front = _surface(
+        town,
+        camera,
+        visible,
+        t[visible],
+        prim[visible],
+        plane[visible],
+        rays[visible],
+        ray_len[visible],
+        focal,
+    )
     back_of = np.nonzero(front.attrs.deciduous)[0]
     crown_px = visible[back_of]
-    origins = np.broadcast_to(camera.center, (len(crown_px), 3))
-    tb, pb, plb = cast(town, origins, rays[crown_px], t[crown_px] * (1 + 1e-7), ellipsoids=False)
+    tb, pb, plb = _cast_camera(town, camera, rays, crown_px, t[crown_px] * (1 + 1e-7), False, boxes)
     hit = np.isfinite(tb)
-    back = _surface(town, camera, crown_px[hit], tb[hit], pb[hit], plb[hit], rays[crown_px[hit]], ray_len[crown_px[hit]], focal)
+    back = _surface(
+        town,
+        camera,
+        crown_px[hit],
+        tb[hit],
+        pb[hit],
+        plb[hit],
+        rays[crown_px[hit]],
+        ray_len[crown_px[hit]],
+        focal,
+    )
     unit = (rays / ray_len[:, None]).astype(np.float32)
     return GBuffer(
         camera=camera,
@@ -269,7 +371,9 @@ def render_geometry(town: Town, camera: Camera, *, leaf_cover: float = 1.0) -> G
     )
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def look_at(
+    eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """World-to-camera pose (R (3, 3), t (3,)) of a camera at ``eye`` looking at ``target``.
 
     Camera axes: x right, y down, z forward (OpenCV); world z is up; ``roll_deg`` turns the

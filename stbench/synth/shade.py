@@ -64,8 +64,8 @@ def sample_weather(date: dt.date, site: Site, rng: np.random.Generator) -> Weath
     else:
         cloud = float(rng.uniform(0.0, 0.6) ** 1.5)
     fog = 0.0
-    if rng.random() < site.fog * (1 + 0.6 * winter):
-        fog = float(rng.uniform(0.004, 0.03))
+    if rng.random() < 0.6 * site.fog * (1 + 0.6 * winter):
+        fog = float(rng.uniform(0.003, 0.02))
     return Weather(cloud_cover=cloud, fog=fog, snow=snow)
 
 
@@ -80,7 +80,9 @@ def foliage_colour(date: dt.date, site: Site, hue: np.ndarray) -> np.ndarray:
     phase = season_phase(date, site.southern)
     spring = np.array([0.30, 0.48, 0.10])
     summer = np.array([0.15, 0.30, 0.06])
-    autumn = (1 - hue[:, None]) * np.array([0.70, 0.52, 0.06]) + hue[:, None] * np.array([0.60, 0.14, 0.04])
+    autumn = (1 - hue[:, None]) * np.array([0.70, 0.52, 0.06]) + hue[:, None] * np.array(
+        [0.60, 0.14, 0.04]
+    )
     green = spring + (summer - spring) * np.clip((phase - 0.33) / 0.1, 0, 1)
     turn = np.clip((phase - 0.70) / 0.1, 0, 1)
     return (1 - turn) * green + turn * autumn
@@ -98,6 +100,7 @@ def _grass_tint(date: dt.date, site: Site) -> np.ndarray:
 class _Light:
     sun: np.ndarray  # (3,) towards the sun
     elevation: float
+    azimuth: float
     sun_rgb: np.ndarray  # direct irradiance on a surface facing the sun
     sky_rgb: np.ndarray  # hemispherical sky irradiance
     night: float  # 0 day .. 1 night
@@ -120,7 +123,9 @@ def sun_angles(site: Site, times_utc) -> np.ndarray:
     return np.stack([elevation, azimuth], axis=1)
 
 
-def _light(town: Town, time_utc, weather: Weather, sun: tuple[float, float] | None = None) -> _Light:
+def _light(
+    town: Town, time_utc, weather: Weather, sun: tuple[float, float] | None = None
+) -> _Light:
     from stbench.solar import sun_direction
 
     when = _utc(time_utc)
@@ -142,6 +147,7 @@ def _light(town: Town, time_utc, weather: Weather, sun: tuple[float, float] | No
     return _Light(
         sun,
         elevation,
+        azimuth,
         (sun_rgb * direct).astype(np.float32),
         sky_rgb.astype(np.float32),
         night,
@@ -150,7 +156,60 @@ def _light(town: Town, time_utc, weather: Weather, sun: tuple[float, float] | No
     )
 
 
-def _radiance(town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: Weather) -> np.ndarray:
+_LAMP_RGB = np.array([1.0, 0.72, 0.4], dtype=np.float32)
+
+
+def _lamp_light(town: Town, s: Surface) -> np.ndarray:
+    """(N,) street-light irradiance of every sample of ``s`` (static: computed once, cached)."""
+    if "lamp_light" not in s.cache:
+        lamp_light = np.zeros(len(s.index), dtype=np.float32)
+        for lamp in town.lamps:
+            v = lamp - s.points
+            d2 = (v * v).sum(axis=1)
+            near = np.nonzero(d2 < 40.0**2)[0]
+            facing = np.clip(
+                (s.normals[near] * v[near]).sum(axis=1) / np.sqrt(d2[near] + 1e-9), 0.1, 1
+            )
+            lamp_light[near] += 3.0 * facing / (1.0 + d2[near] / 3.0)
+        s.cache["lamp_light"] = lamp_light
+    return s.cache["lamp_light"]
+
+
+SHADOW_STEP_DEG = 0.25
+_SHADOW_CACHE_SIZE = 128
+
+
+def _shadows(town: Town, s: Surface, light: _Light) -> np.ndarray:
+    """(N,) sun transmittance of every sample of ``s``.
+
+    Shadows are cast towards the sun direction rounded to a 0.25 deg grid of elevation and
+    azimuth (a shadow edge 10 m from its caster moves < 3 cm), which lets a fixed camera reuse
+    them across frames: they are cached on the surface. Results do not depend on the cache.
+    """
+    from stbench.solar import sun_direction
+
+    key = (
+        round(light.elevation / SHADOW_STEP_DEG),
+        round(light.azimuth / SHADOW_STEP_DEG),
+        round(light.cover, 3),
+    )
+    cache = s.cache.setdefault("shadows", {})
+    if key not in cache:
+        sun = sun_direction(
+            np.array([key[0] * SHADOW_STEP_DEG]), np.array([key[1] * SHADOW_STEP_DEG])
+        )[0]
+        out = np.zeros(len(s.index), dtype=np.float32)
+        lit = np.nonzero(s.normals @ sun > 0)[0]
+        out[lit] = sun_transmittance(town, s.points[lit] + 0.02 * s.normals[lit], sun, light.cover)
+        if len(cache) >= _SHADOW_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = out
+    return cache[key]
+
+
+def _radiance(
+    town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: Weather
+) -> np.ndarray:
     """(M, 3) linear radiance of ``rows`` of surface ``s`` (before fog)."""
     a = s.attrs
     n = s.normals[rows]
@@ -161,7 +220,9 @@ def _radiance(town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: 
         leaf = foliage_colour(date, town.site, a.hue[rows][crown])
         lum = albedo[crown].mean(axis=1, keepdims=True)
         bare = a.branch[rows][crown] & (a.leaf_noise[rows][crown] >= light.cover)
-        albedo[crown] = np.where(bare[:, None], np.array([0.16, 0.12, 0.09]) * lum * 2.5, leaf * lum * 2.2)
+        albedo[crown] = np.where(
+            bare[:, None], np.array([0.16, 0.12, 0.09]) * lum * 2.5, leaf * lum * 2.2
+        )
     grass = a.grass[rows]
     if (grass > 0).any():
         tint = _grass_tint(date, town.site)
@@ -176,25 +237,20 @@ def _radiance(town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: 
     irradiance = np.broadcast_to(light.sky_rgb * 0.5, (len(rows), 3)) * (1.2 + 0.8 * n[:, 2:3])
     if light.sun_rgb.max() > 1e-4:
         cosine = np.clip(n @ light.sun, 0, None)
-        lit = np.nonzero(cosine > 0)[0]
-        shadow = sun_transmittance(town, s.points[rows[lit]] + 0.02 * n[lit], light.sun, light.cover)
-        direct = np.zeros(len(rows), dtype=np.float32)
-        direct[lit] = cosine[lit] * shadow
+        direct = cosine * _shadows(town, s, light)[rows]
         irradiance = irradiance + direct[:, None] * light.sun_rgb
     if light.night > 0 and len(town.lamps):
-        p = s.points[rows]
-        lamp_light = np.zeros(len(rows))
-        for lamp in town.lamps:
-            v = lamp - p
-            d2 = (v * v).sum(axis=1)
-            facing = np.clip((n * v).sum(axis=1) / np.sqrt(d2 + 1e-9), 0.1, 1)
-            lamp_light += 3.0 * facing / (1.0 + d2 / 3.0)
-        irradiance = irradiance + light.night * lamp_light[:, None] * np.array([1.0, 0.72, 0.4])
+        lamp_light = _lamp_light(town, s)[rows]
+        irradiance = irradiance + light.night * lamp_light[:, None] * _LAMP_RGB
     radiance = (albedo * irradiance).astype(np.float32)
     window = a.window[rows]
     if light.night > 0 and (window >= 0).any():
         hour = light.local.hour + light.local.minute / 60
-        share = float(np.interp(hour, [0, 5, 6.5, 9, 16, 18, 22, 24], [0.2, 0.1, 0.4, 0.15, 0.2, 0.6, 0.45, 0.2]))
+        share = float(
+            np.interp(
+                hour, [0, 5, 6.5, 9, 16, 18, 22, 24], [0.2, 0.1, 0.4, 0.15, 0.2, 0.6, 0.45, 0.2]
+            )
+        )
         day_key = light.local.toordinal()
         is_win = np.nonzero(window >= 0)[0]
         on = hash01((window[is_win] * 1e6).astype(np.int64), day_key) < share
@@ -212,7 +268,9 @@ def _sky(rays: np.ndarray, light: _Light, weather: Weather, rng: np.random.Gener
     horizon = day * np.array([0.55, 0.65, 0.85]) + (1 - day) * np.array([0.08, 0.07, 0.10])
     toward = np.clip(rays @ light.sun, -1, 1)
     dusk = float(np.clip(1 - abs(light.elevation - 1) / 8, 0, 1))
-    horizon = horizon + dusk * np.clip(0.5 + 0.5 * toward, 0, 1)[:, None] * np.array([0.9, 0.35, 0.08])
+    horizon = horizon + dusk * np.clip(0.5 + 0.5 * toward, 0, 1)[:, None] * np.array(
+        [0.9, 0.35, 0.08]
+    )
     sky = horizon + (zenith - horizon) * (1 - (1 - height) ** 3)
     level = 0.02 + 1.3 * float(np.clip((light.elevation + 12) / 20, 0, 1)) ** 2
     sky = sky * level

@@ -84,7 +84,7 @@ def _equalise(grey: np.ndarray) -> np.ndarray:
     """Zero-mean, unit-ish contrast grey texture centred on 0.5 (keeps detail, drops the tone)."""
     g = grey if grey.ndim == 2 else grey.mean(axis=2)
     g = g - g.mean()
-    return np.clip(0.5 + 0.18 * g / (g.std() + 1e-6), 0, 1)
+    return np.clip(0.5 + 0.22 * g / (g.std() + 1e-6), 0, 1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -102,23 +102,24 @@ def texture_bank() -> dict[str, Pyramid]:
 
 
 def _bilinear(level: np.ndarray, u: np.ndarray, v: np.ndarray, wrap: bool) -> np.ndarray:
-    h, w = level.shape[:2]
+    h, w, channels = level.shape
+    flat = level.reshape(h * w, channels)
     x = u - 0.5
     y = v - 0.5
     x0 = np.floor(x)
     y0 = np.floor(y)
-    fx = (x - x0)[:, None].astype(np.float32)
-    fy = (y - y0)[:, None].astype(np.float32)
+    fx = (x - x0).astype(np.float32)[:, None]
+    fy = (y - y0).astype(np.float32)[:, None]
     x0 = x0.astype(np.int64)
     y0 = y0.astype(np.int64)
     if wrap:
         xa, xb = x0 % w, (x0 + 1) % w
-        ya, yb = y0 % h, (y0 + 1) % h
+        ya, yb = (y0 % h) * w, ((y0 + 1) % h) * w
     else:
         xa, xb = np.clip(x0, 0, w - 1), np.clip(x0 + 1, 0, w - 1)
-        ya, yb = np.clip(y0, 0, h - 1), np.clip(y0 + 1, 0, h - 1)
-    top = level[ya, xa] * (1 - fx) + level[ya, xb] * fx
-    bottom = level[yb, xa] * (1 - fx) + level[yb, xb] * fx
+        ya, yb = np.clip(y0, 0, h - 1) * w, np.clip(y0 + 1, 0, h - 1) * w
+    top = flat[ya + xa] * (1 - fx) + flat[ya + xb] * fx
+    bottom = flat[yb + xa] * (1 - fx) + flat[yb + xb] * fx
     return top * (1 - fy) + bottom * fy
 
 
@@ -136,12 +137,17 @@ def sample(
         (N, C) float32 samples in 0..1.
     """
     n_levels = len(pyramid.levels)
-    level = np.clip(np.log2(np.maximum(footprint, 1e-6)), 0, n_levels - 1)
-    level_index = np.round(level).astype(np.int64)
+    level_index = np.clip(np.log2(np.maximum(footprint, 1e-6)) + 0.5, 0, n_levels - 1).astype(
+        np.int64
+    )
     channels = pyramid.levels[0].shape[2]
+    present = np.nonzero(np.bincount(level_index, minlength=n_levels))[0]
+    if len(present) == 1:
+        k = int(present[0])
+        return _bilinear(pyramid.levels[k], u * 0.5**k, v * 0.5**k, wrap)
     out = np.empty((len(u), channels), dtype=np.float32)
-    for k in np.unique(level_index):
-        sel = level_index == k
+    for k in present:
+        sel = np.nonzero(level_index == k)[0]
         scale = 0.5**k
         out[sel] = _bilinear(pyramid.levels[k], u[sel] * scale, v[sel] * scale, wrap)
     return out
