@@ -107,7 +107,7 @@ PRESETS: dict[str, WebcamPreset] = {
         ),
     ),
     "default": WebcamPreset(
-        "2019-01-01", "2020-01-01", 360, 60, 128, 96,
+        "2019-01-01", "2020-01-01", 360, 60, 160, 120,
         (
             _CLEAN,
             Scenario(local_time_until=0.45, gaps=1, frozen_runs=1),
