@@ -355,7 +355,9 @@ def _merge_close(
     config: WebcamConfig,
     drifting: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
 ) -> list[EraFit]:
-    """Merge neighbouring eras whose fitted offsets differ by less than min_era_shift_min."""
+    """Merge neighbouring eras whose fitted offsets differ by less than min_era_shift_min, and
+    short inconclusive eras (a transition smeared by the estimation windows) into the neighbour
+    with the closest offset."""
     merged = True
     while merged and len(eras) > 1:
         merged = False
@@ -366,6 +368,19 @@ def _merge_close(
                 eras[i : i + 2] = [_fit_era(stats, a.first, b.stop, window, config, drifting)]
                 merged = True
                 break
+        if merged:
+            continue
+        for i, era in enumerate(eras):
+            if era.strong or era.n_days > 2 * config.min_era_days:
+                continue
+            neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(eras)]
+            j = min(neighbours, key=lambda k: abs(eras[k].offset_min - era.offset_min))
+            lo, hi = min(i, j), max(i, j)
+            eras[lo : hi + 1] = [
+                _fit_era(stats, eras[lo].first, eras[hi].stop, window, config, drifting)
+            ]
+            merged = True
+            break
     return eras
 
 
