@@ -415,20 +415,23 @@ def _best_split(
         return int(np.searchsorted(stats.day_of_frame, b.first)), frames
     t = stats.times_s[frames]
     y = stats.brightness[frames]
-    residual = []
+    predicted, contrast = [], []
     for era in (a, b):
         g_all = stats.model(stats.times_s, era.offset_at(stats.times_s))
         coef = np.polyfit(g_all, stats.brightness, 1)
-        g = stats.model(t, era.offset_at(t))
-        residual.append((y - np.polyval(coef, g)) ** 2)
-        contrast = abs(coef[0])
-    evidence = residual[1] - residual[0]  # > 0: era a explains the frame better
+        predicted.append(np.polyval(coef, stats.model(t, era.offset_at(t))))
+        contrast.append(abs(coef[0]))
+    evidence = (y - predicted[1]) ** 2 - (y - predicted[0]) ** 2  # > 0: era a fits better
     cost = np.r_[0.0, np.cumsum(-evidence)]  # cost of putting frames[:k] in a (relative)
     k = int(np.argmin(cost))
     split = int(frames[0]) + k
-    threshold = (0.25 * contrast) ** 2
-    clear_a = np.flatnonzero(evidence[:k] > threshold)
-    clear_b = np.flatnonzero(evidence[k:] < -threshold) + k
+    # a frame tells the side only where one era predicts day and the other night (not e.g. a
+    # high sun vs a lower sun, which weather can fake) and it clearly sides with one of them
+    scale = float(np.mean(contrast))
+    decisive = np.abs(predicted[0] - predicted[1]) > 0.3 * scale
+    threshold = (0.25 * scale) ** 2
+    clear_a = np.flatnonzero(decisive[:k] & (evidence[:k] > threshold))
+    clear_b = np.flatnonzero(decisive[k:] & (evidence[k:] < -threshold)) + k
     lo = clear_a[-1] + 1 if len(clear_a) else 0
     hi = clear_b[0] if len(clear_b) else len(frames)
     return split, frames[lo:hi]
