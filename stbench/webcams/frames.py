@@ -132,8 +132,16 @@ def iter_frames(
                 continue
             yield FrameRef(relative, path.name, None, order), data
             order += 1
-        elif path.is_file() and path.name != ".DS_Store":
+        elif path.is_file() and not _is_bookkeeping(path.name):
             skipped.append(Skipped(relative, "not_a_frame", "neither a .zip archive nor a JPEG"))
+
+
+def _is_bookkeeping(name: str) -> bool:
+    """Files that live beside frames but are not frames: hidden/temporary files
+    (``.name.part`` of an interrupted capture, ``.DS_Store``) and ``stbench capture``'s log."""
+    from stbench.fetch.capture import CAPTURE_LOG
+
+    return name.startswith(".") or name == CAPTURE_LOG
 
 
 def _iter_zip(

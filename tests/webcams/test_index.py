@@ -102,6 +102,9 @@ def test_bad_members_become_reject_rows(tmp_path):
         )
     (folder / "20190302_120000.jpg").write_bytes(jpeg)  # a loose frame
     (folder / "2019.04.zip").write_bytes(b"not a zip")
+    (folder / "capture.jsonl").write_text("{}\n")  # stbench capture's log: not a frame
+    (folder / ".20190302_130000.jpg.part").write_bytes(jpeg[:10])  # an interrupted capture
+    (folder / "readme.txt").write_text("x")
     records = index_camera(tmp_path, "00000009", WebcamConfig())
     reasons = dict(zip(records.rejects["item"], records.rejects["reason"], strict=True))
     assert reasons == {
@@ -112,6 +115,7 @@ def test_bad_members_become_reject_rows(tmp_path):
         "00000009/2019.03.zip/notes.txt": "not_jpeg_member",
         "00000009/2019.03.zip/bomb.jpg": "zip_bomb",
         "00000009/2019.04.zip": "bad_archive",
+        "00000009/readme.txt": "not_a_frame",
     }
     images = records.images.set_index("image_id")
     assert set(images.index) == {
