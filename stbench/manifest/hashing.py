@@ -38,7 +38,8 @@ def _string_parts(array: pa.Array) -> list[bytes]:
 def _column_parts(array: pa.Array) -> list[bytes]:
     kind = array.type
     valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.uint8)
-    parts = [str(kind).encode(), valid.tobytes()]
+    type_name = f"list<{kind.value_type}>" if pa.types.is_list(kind) else str(kind)
+    parts = [type_name.encode(), valid.tobytes()]
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         return parts + _string_parts(array)
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):

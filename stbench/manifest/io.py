@@ -111,7 +111,13 @@ def read_arrow_table(directory: Path, name: str) -> pa.Table:
         return table
     present = [c for c in schema.names if c in table.column_names]
     extra = [c for c in table.column_names if c not in schema.names]
-    return table.select(present + extra)
+    table = table.select(present + extra)
+    for index, name in enumerate(present):
+        expected = schema.field(name).type
+        actual = table.schema.field(name).type
+        if actual.equals(expected) and str(actual) != str(expected):  # list<element> vs <item>
+            table = table.set_column(index, name, table.column(name).cast(expected))
+    return table
 
 
 def sort_canonical(table: pa.Table, name: str) -> pa.Table:

@@ -144,8 +144,12 @@ def index_scene(root: Path, scene: str, config: dict) -> Records:
         )
     records = Records(images=images, pairs=pd.DataFrame(pair_rows))
     records.add_reject(
-        "megadepth", scene, f"MegaDepth_v1/{scene}/dense0/imgs/missing.jpg", "index",
-        "depth_missing", "no depth map for this image",
+        "megadepth",
+        scene,
+        f"MegaDepth_v1/{scene}/dense0/imgs/missing.jpg",
+        "index",
+        "depth_missing",
+        "no depth map for this image",
     )
     return records
 
@@ -227,5 +231,7 @@ FAKE_SOURCES = {
     "megadepth": SourceSpec(
         "megadepth", list_scenes, index_scene, None, _megadepth_paths, version="fake-1"
     ),
-    "webcam": SourceSpec("webcam", list_cameras, index_camera, None, _webcam_paths, version="fake-1"),
+    "webcam": SourceSpec(
+        "webcam", list_cameras, index_camera, None, _webcam_paths, version="fake-1"
+    ),
 }
