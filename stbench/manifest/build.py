@@ -107,12 +107,12 @@ def portable_config(config: BuildConfig) -> dict[str, Any]:
     return values
 
 
-def _sources_meta(config, roots, world, tasks, record_hashes) -> dict[str, Any]:
+def _sources_meta(config, roots, specs, world, tasks, record_hashes) -> dict[str, Any]:
     sources: dict[str, Any] = {}
     for source, root in sorted(roots.items()):
         mine = [t for t in tasks if t.source == source]
         sources[source] = {
-            "root": portable_root(root),
+            "root": portable_root(specs[source].paths_root(root)),
             "units": len(mine),
             "fingerprint": {
                 "files": json_hash([[t.unit, t.files_hash] for t in mine]),
@@ -258,6 +258,7 @@ def run_build(
     ]
     meta = _meta(
         config,
+        sources,
         stored_config,
         index_configs,
         roots,
@@ -293,6 +294,7 @@ def _no_sources_error(config: BuildConfig, world: Path | None) -> Exception:
 
 def _meta(
     config,
+    specs,
     stored_config,
     index_configs,
     roots,
@@ -311,7 +313,7 @@ def _meta(
         "stbench_version": __version__,
         "config": stored_config,
         "index_config": index_configs,
-        "sources": _sources_meta(config, roots, world, tasks, record_hashes),
+        "sources": _sources_meta(config, roots, specs, world, tasks, record_hashes),
         "counts": {
             **{name: tables[name].num_rows for name in TABLES},
             "images_by_source": count_by(tables["images"], "source"),

@@ -34,8 +34,20 @@ def resolve(ref: Ref) -> Any:
         raise DataError(f"cannot load {ref!r}: {exc}; is that part of stbench installed?") from exc
 
 
+#: The prefix of MegaDepth_v1 inside the original download (``phoenix/S6/zl548/MegaDepth_v1``).
+MEGADEPTH_PHOENIX_PREFIX = Path("phoenix/S6/zl548")
+
+
+def _megadepth_data_root(root: Path) -> Path:
+    """The directory record paths (``MegaDepth_v1/...``) are relative to."""
+    prefixed = root / MEGADEPTH_PHOENIX_PREFIX
+    if not (root / "MegaDepth_v1").is_dir() and (prefixed / "MegaDepth_v1").is_dir():
+        return prefixed
+    return root
+
+
 def _megadepth_unit_paths(root: Path, scene: str) -> list[Path]:
-    return [root / "MegaDepth_v1" / scene, root / "MegaDepth_v1_SfM" / scene]
+    return [_megadepth_data_root(root) / "MegaDepth_v1" / scene, root / "MegaDepth_v1_SfM" / scene]
 
 
 def _webcam_unit_paths(root: Path, camera_id: str) -> list[Path]:
@@ -54,6 +66,8 @@ class SourceSpec:
             the options dict as it is.
         unit_paths: ``(root, unit) -> list[Path]`` whose file listing fingerprints the unit.
         version: bump to invalidate cached task results after a change of the task's code.
+        data_root: ``(root) -> Path`` the directory record paths are relative to (stored as the
+            source's root in manifest.json); None = the root itself.
     """
 
     name: str
@@ -62,6 +76,11 @@ class SourceSpec:
     config_class: Ref | None
     unit_paths: Callable[[Path, str], list[Path]]
     version: str = "1"
+    data_root: Callable[[Path], Path] | None = None
+
+    def paths_root(self, root: Path) -> Path:
+        """The directory the records' ``path`` / ``depth_path`` are relative to."""
+        return self.data_root(root) if self.data_root is not None else root
 
     def make_config(self, values: dict[str, Any]) -> Any:
         """The index config built from ``values`` (strict: unknown keys are an error)."""
@@ -83,6 +102,7 @@ DEFAULT_SOURCES: dict[str, SourceSpec] = {
         index_unit="stbench.megadepth:index_scene",
         config_class="stbench.megadepth:MegaDepthConfig",
         unit_paths=_megadepth_unit_paths,
+        data_root=_megadepth_data_root,
     ),
     "webcam": SourceSpec(
         name="webcam",

@@ -29,7 +29,9 @@ def _scene_writer():
 def geometry_manifest(tmp_path_factory):
     writer = _scene_writer()
     base = tmp_path_factory.mktemp("md_geometry")
-    scene = writer.write_scene(base / "root", scene="0015", n_views=5, size=(112, 84), n_points=2000)
+    scene = writer.write_scene(
+        base / "root", scene="0015", n_views=5, size=(112, 84), n_points=2000
+    )
     config = base / "build.json"
     config.write_text(json.dumps({"megadepth": {"timestamps": False}}))
     result = subprocess.run(
