@@ -15,7 +15,11 @@ from stbench import __version__
 from stbench.errors import StbenchError
 
 #: Modules that register commands, in the order they appear in ``stbench --help``.
-COMMAND_MODULES: tuple[str, ...] = ("stbench.cli.index", "stbench.cli.manifest")
+COMMAND_MODULES: tuple[str, ...] = (
+    "stbench.cli.timestamp",
+    "stbench.cli.index",
+    "stbench.cli.manifest",
+)
 
 
 def _version_callback(value: bool) -> None:
