@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,8 @@ class BuildConfig:
     """Everything ``build-manifest`` needs besides the output directory.
 
     Attributes:
-        name: the manifest's name (default output ``stbench_home()/manifests/<name>``).
+        name: the manifest's name (default output ``stbench_home()/manifests/<name>``); None
+            resolves to the synthetic preset (``default``, ``small-seed3`` ...) or ``default``.
         megadepth_root, webcam_root: source roots; when both are None the embedded synthetic
             world ``synthetic_preset`` / ``synthetic_seed`` is used (generated on first use).
         megadepth, webcam: options of the per-scene / per-camera index tasks
@@ -96,7 +98,7 @@ class BuildConfig:
         partition_min_rows: tables with more rows are written hive-partitioned by scene.
     """
 
-    name: str = "default"
+    name: str | None = None
     megadepth_root: str | None = None
     webcam_root: str | None = None
     synthetic_preset: str = "default"
@@ -111,6 +113,9 @@ class BuildConfig:
     partition_min_rows: int = 1_000_000
 
     def __post_init__(self) -> None:
+        if self.name is None:
+            seed = f"-seed{self.synthetic_seed}" if self.synthetic_seed else ""
+            self.name = f"{self.synthetic_preset}{seed}" if self.synthetic else "default"
         check_build_config(self)
 
     @property
@@ -121,6 +126,8 @@ class BuildConfig:
 
 def check_build_config(config: BuildConfig) -> None:
     """Raise ConfigError for values that cannot be right."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", str(config.name)):
+        raise ConfigError(f"name {config.name!r}: use letters, digits, '.', '_' and '-' only")
     splits = config.splits
     if splits.webcam_mode not in ("camera", "time"):
         raise ConfigError(

@@ -217,3 +217,29 @@ def temporal_pairs(
     pairs["kind"] = "temporal"
     pairs = add_time_columns(pairs, frames, threshold)
     return pairs.sort_values("pair_id", kind="stable").reset_index(drop=True)
+
+
+def balanced_subset(pairs: pd.DataFrame, span: str, seed: int = 0) -> pd.DataFrame:
+    """The pairs with a known ``same_<span>``, balanced between same and different.
+
+    Temporal pairs are sampled balanced for each span separately; their union (the manifest)
+    is not balanced for any one span. This recovers a balanced set for ``span``: every pair of
+    the smaller class and as many of the larger one, chosen by a seeded key of the pair id
+    (independent of row order).
+
+    Args:
+        pairs: manifest pairs (any subset, e.g. one split and kind).
+        span: a span name (``hour``, ``month`` ...).
+    Returns:
+        the selected rows, in pair_id order.
+    """
+    column = f"same_{span}"
+    known = pairs[pairs[column].notna()]
+    same = known[column].astype(bool).to_numpy()
+    n = int(min(same.sum(), (~same).sum()))
+    keys = seeded_keys(seed, known["pair_id"])
+    keep = np.zeros(len(known), dtype=bool)
+    for mask in (same, ~same):
+        index = np.flatnonzero(mask)
+        keep[index[np.argsort(keys[index], kind="stable")[:n]]] = True
+    return known[keep].sort_values("pair_id", kind="stable")

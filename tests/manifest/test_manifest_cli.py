@@ -1,12 +1,11 @@
 import json
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from stbench.cli import build_app
+from stbench.cli import build_app, main
 
 
 @pytest.fixture(scope="module")
@@ -101,45 +100,24 @@ def test_export_hloc_and_scene_info(built, runner, tmp_path):
     assert np.allclose(info["poses"][:, 3], [0, 0, 0, 1])
 
 
-def test_export_refuses_webcam_pairs(built, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stbench",
-            "manifest",
-            "export",
-            "hloc",
-            str(built[0]),
-            "--out",
-            str(tmp_path / "p.txt"),
-            "--kind",
-            "temporal",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 2
-    stderr = " ".join(result.stderr.split())
+def _main(args, monkeypatch, capsys):
+    """Run the real entry point (with its error handling) in-process: (exit code, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["stbench", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    return exit_info.value.code, " ".join(capsys.readouterr().err.split())
+
+
+def test_export_refuses_webcam_pairs(built, tmp_path, monkeypatch, capsys):
+    args = ["manifest", "export", "hloc", str(built[0]), "--out", str(tmp_path / "p.txt")]
+    code, stderr = _main([*args, "--kind", "temporal"], monkeypatch, capsys)
+    assert code == 2
     assert "zip archives" in stderr and "Traceback" not in stderr
 
 
-def test_build_manifest_bad_root_is_a_clear_error(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "stbench",
-            "build-manifest",
-            "--megadepth",
-            str(tmp_path / "nope"),
-            "--out",
-            str(tmp_path / "m"),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 2
-    stderr = " ".join(result.stderr.split())
+def test_build_manifest_bad_root_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    args = ["build-manifest", "--megadepth", str(tmp_path / "nope"), "--out", str(tmp_path / "m")]
+    code, stderr = _main(args, monkeypatch, capsys)
+    assert code == 2
     assert "is not a directory" in stderr and "check --megadepth" in stderr
     assert not (tmp_path / "m").exists()
