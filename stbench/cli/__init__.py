@@ -16,6 +16,7 @@ from stbench.errors import StbenchError
 
 #: Modules that register commands, in the order they appear in ``stbench --help``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "stbench.cli.synth",
     "stbench.cli.timestamp",
     "stbench.cli.index",
     "stbench.cli.manifest",

@@ -29,7 +29,12 @@ EXIF_CASES: tuple[str, ...] = (
 )
 EXIF_CASE_WEIGHTS: tuple[float, ...] = (0.33, 0.15, 0.15, 0.1, 0.08, 0.05, 0.14)
 
-HOME_ZONES: tuple[str, ...] = ("America/New_York", "Asia/Shanghai", "Europe/London", "Australia/Sydney")
+HOME_ZONES: tuple[str, ...] = (
+    "America/New_York",
+    "Asia/Shanghai",
+    "Europe/London",
+    "Australia/Sydney",
+)
 CAMERAS: tuple[tuple[bytes, bytes], ...] = (
     (b"Canon", b"Canon EOS 550D"),
     (b"NIKON CORPORATION", b"NIKON D90"),
@@ -73,8 +78,9 @@ def make_exif(
     Returns:
         (bytes for PIL's ``exif=`` or None for no EXIF, DateTimeOriginal or None).
     """
-    import piexif
     from zoneinfo import ZoneInfo
+
+    import piexif
 
     if case not in EXIF_CASES:
         raise ValueError(f"unknown EXIF case {case!r}; known: {', '.join(EXIF_CASES)}")

@@ -67,21 +67,48 @@ def triplanar(name: str, points, normals, tile_m, footprint_m) -> np.ndarray:
     return out / np.maximum(np.where(w > 0.02, w, 0).sum(axis=1), 1e-6)
 
 
+def planar(name: str, points, normals, tile_m, footprint_m) -> np.ndarray:
+    """Grey texture on flat faces: along the face for walls (u = horizontal, v = down),
+    from above for roofs and other tilted faces. One sample per point (cheaper than triplanar)."""
+    wall = np.abs(normals[:, 2]) < 0.7
+    tangent_x = -normals[:, 1]
+    tangent_y = normals[:, 0]
+    norm = np.maximum(np.hypot(tangent_x, tangent_y), 1e-9)
+    along = (points[:, 0] * tangent_x + points[:, 1] * tangent_y) / norm
+    a = np.where(wall, along, points[:, 0])
+    b = np.where(wall, -points[:, 2], -points[:, 1])
+    return _tex(name, a, b, tile_m, footprint_m)
+
+
+def crown_noise(points: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leaf-hole noise (N,) and bare-branch mask (N,) of crown surface points (view-independent)."""
+    fine = np.full(len(points), 1e-3)
+    leaf = triplanar("noise1", points, normals, 3.0, fine)
+    twig = triplanar("noise0", points, normals, 2.0, fine)
+    return leaf.astype(np.float32), np.abs(twig - 0.5) < 0.035
+
+
 def _facade_coords(town: Town, prim, normals, points):
     """(u, v) on vertical faces: u rightwards along the face from its centre, v = height."""
-    tangent = np.stack([-normals[:, 1], normals[:, 0], np.zeros(len(prim))], axis=1)
-    tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-9)
+    tx, ty = -normals[:, 1], normals[:, 0]
+    norm = np.maximum(np.hypot(tx, ty), 1e-9)
     center = 0.5 * (town.box_min[prim] + town.box_max[prim])
-    return ((points - center) * tangent).sum(axis=1), points[:, 2]
+    u = ((points[:, 0] - center[:, 0]) * tx + (points[:, 1] - center[:, 1]) * ty) / norm
+    return u, points[:, 2]
 
 
 def _ground(points, footprint_m):
     x, y = points[:, 0], points[:, 1]
     r = np.hypot(x, y)
     var = _tex("noise0", x, y, 60.0, footprint_m)
-    paving = _tex("brick", x, y, 3.0, footprint_m)
+    # Setts (gravel photo) under metre-scale stains: no period a matcher could slip along.
+    paving = _tex("gravel", x, y, 3.0, footprint_m) * (
+        0.4 + 1.2 * _tex("noise1", x, y, 11.0, footprint_m)
+    )
     paving = np.where((r > 11) & (r < 12.5), 0.6 * paving, paving)
-    plaza = (np.array([0.55, 0.50, 0.44]) * (0.45 + 1.1 * paving)[:, None]) * (0.8 + 0.4 * var)[:, None]
+    plaza = (np.array([0.55, 0.50, 0.44]) * (0.45 + 1.1 * paving)[:, None]) * (0.8 + 0.4 * var)[
+        :, None
+    ]
     gravel = _tex("gravel", x, y, 2.5, footprint_m)
     road = np.array([0.20, 0.20, 0.21]) * (0.5 + 1.0 * gravel)[:, None]
     angle = np.arctan2(y, x)
@@ -126,24 +153,30 @@ def _windows(town: Town, prim, plane, normals, points, footprint_m):
 def _decals(town: Town, prim, plane, normals, points, footprint_m, albedo):
     if not town.decals:
         return
-    u, z = _facade_coords(town, prim, normals, points)
+    u_all, z_all = _facade_coords(town, prim, normals, points)
+    key = prim.astype(np.int64) * 64 + plane
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
     bank = texture_bank()
     for decal in town.decals:
-        sel = np.nonzero(
-            (prim == decal.polyhedron)
-            & (plane == decal.plane)
-            & (u >= decal.u0)
-            & (u <= decal.u0 + decal.width)
-            & (z >= decal.v0)
-            & (z <= decal.v0 + decal.height)
-        )[0]
+        target = decal.polyhedron * 64 + decal.plane
+        lo, hi = np.searchsorted(sorted_key, [target, target + 1])
+        if lo == hi:
+            continue
+        group = order[lo:hi]
+        u, z = u_all[group], z_all[group]
+        inside = (u >= decal.u0) & (u <= decal.u0 + decal.width)
+        inside &= (z >= decal.v0) & (z <= decal.v0 + decal.height)
+        sel = group[inside]
         if len(sel) == 0:
             continue
         picture = bank[decal.picture]
         ph, pw = picture.shape
-        tu = (u[sel] - decal.u0) / decal.width * pw
-        tv = (decal.v0 + decal.height - z[sel]) / decal.height * ph
-        albedo[sel] = 0.85 * sample(picture, tu, tv, footprint_m[sel] * pw / decal.width, wrap=False)
+        tu = (u[inside] - decal.u0) / decal.width * pw
+        tv = (decal.v0 + decal.height - z[inside]) / decal.height * ph
+        albedo[sel] = 0.85 * sample(
+            picture, tu, tv, footprint_m[sel] * pw / decal.width, wrap=False
+        )
 
 
 def surface_attributes(
@@ -190,9 +223,14 @@ def surface_attributes(
             sel = idx[pk_texture == tid]
             tile = town.tile_m[prim[sel]]
             # Coordinates scaled per primitive so that one texture repeat covers tile_m metres.
-            detail = triplanar(name, points[sel] / tile[:, None], normals[sel], 1.0, footprint_m[sel] / tile)
-            coarse = triplanar("noise0", points[sel], normals[sel], 25.0, footprint_m[sel])
-            shade = (0.4 + 1.2 * detail) * (0.85 + 0.3 * coarse)
+            detail = planar(
+                name, points[sel] / tile[:, None], normals[sel], 1.0, footprint_m[sel] / tile
+            )
+            # Weathering at metre scale and tone drift at tens of metres (1/f noise: blobs and
+            # stains that stay resolvable from across the plaza).
+            mid = planar("noise1", points[sel], normals[sel], 7.0, footprint_m[sel])
+            coarse = planar("noise0", points[sel], normals[sel], 25.0, footprint_m[sel])
+            shade = (0.3 + 1.4 * detail) * (0.45 + 1.1 * mid) * (0.8 + 0.4 * coarse)
             albedo[sel] = town.tint[prim[sel]] * shade[:, None]
         roof = idx[material[idx] == ROOF]
         if len(roof):
@@ -212,7 +250,15 @@ def surface_attributes(
         facade = idx[np.isin(material[idx], (WALL, STONE))]
         if len(facade):
             sub = albedo[facade]
-            _decals(town, prim[facade], plane[facade], normals[facade], points[facade], footprint_m[facade], sub)
+            _decals(
+                town,
+                prim[facade],
+                plane[facade],
+                normals[facade],
+                points[facade],
+                footprint_m[facade],
+                sub,
+            )
             albedo[facade] = sub
         conifer = idx[material[idx] == FOLIAGE]
         evergreen[conifer] = True

@@ -52,10 +52,15 @@ def sample_scene_points(town, views: list[ViewSpec], per_view: int, seed: int) -
     for spec in views:
         camera, _, _ = pinhole_camera(spec)
         pix = np.stack(
-            [rng.uniform(0, camera.width - 1, per_view), rng.uniform(0, camera.height - 1, per_view)],
+            [
+                rng.uniform(0, camera.width - 1, per_view),
+                rng.uniform(0, camera.height - 1, per_view),
+            ],
             axis=1,
         )
-        rays = (np.concatenate([pix, np.ones((per_view, 1))], 1) @ np.linalg.inv(camera.K).T) @ camera.R
+        rays = (
+            np.concatenate([pix, np.ones((per_view, 1))], 1) @ np.linalg.inv(camera.K).T
+        ) @ camera.R
         origins = np.broadcast_to(camera.center, rays.shape)
         t, _, _ = cast(town, origins, rays, 1e-6, ellipsoids=False)
         ok = np.isfinite(t) & (t < 250)
@@ -154,6 +159,7 @@ def visible_observations(
 
 
 def _render_view(root: Path, spec: SceneSpec, view: ViewSpec, points: np.ndarray) -> dict:
+    from stbench.geometry import rotation_to_quaternion
     from stbench.synth.exif import make_exif
     from stbench.synth.shade import leaf_cover, render, sun_angles
     from stbench.synth.sites import to_local
@@ -190,10 +196,13 @@ def _render_view(root: Path, spec: SceneSpec, view: ViewSpec, points: np.ndarray
     (sfm / "images" / view.name).write_bytes(encode_jpeg(raw_rgb, view.jpeg_quality, exif))
     ids, cam_points = visible_observations(points, camera, depth)
     xy_raw = raw.img_from_cam(cam_points) if len(ids) else np.zeros((0, 2))
-    pix = np.clip(np.round((cam_points @ camera.K.T)[:, :2] / cam_points[:, 2:3]).astype(int), 0, None)
+    pix = np.clip(
+        np.round((cam_points @ camera.K.T)[:, :2] / cam_points[:, 2:3]).astype(int), 0, None
+    )
     colours = rgb[np.minimum(pix[:, 1], camera.height - 1), np.minimum(pix[:, 0], camera.width - 1)]
     local = to_local(view.time_utc, town.site.tz)
     elevation = float(sun_angles(town.site, [view.time_utc])[0, 0])
+    qw, qx, qy, qz = rotation_to_quaternion(camera.R)
     return {
         "name": view.name,
         "ids": ids,
@@ -212,6 +221,17 @@ def _render_view(root: Path, spec: SceneSpec, view: ViewSpec, points: np.ndarray
             "depth_kind": view.depth_kind,
             "width": camera.width,
             "height": camera.height,
+            "fx": float(camera.K[0, 0]),
+            "fy": float(camera.K[1, 1]),
+            "cx": float(camera.K[0, 2]),
+            "cy": float(camera.K[1, 2]),
+            "qw": float(qw),
+            "qx": float(qx),
+            "qy": float(qy),
+            "qz": float(qz),
+            "tx": float(camera.t[0]),
+            "ty": float(camera.t[1]),
+            "tz": float(camera.t[2]),
             "raw_width": raw.width,
             "raw_height": raw.height,
             "sun_elevation_deg": elevation,
@@ -225,7 +245,9 @@ def _render_view(root: Path, spec: SceneSpec, view: ViewSpec, points: np.ndarray
     }
 
 
-def render_views_task(root: str, spec: SceneSpec, views: list[ViewSpec], points: np.ndarray) -> list[dict]:
+def render_views_task(
+    root: str, spec: SceneSpec, views: list[ViewSpec], points: np.ndarray
+) -> list[dict]:
     """Process-pool task: render and write a chunk of views of one scene."""
     return [_render_view(Path(root), spec, view, points) for view in views]
 
@@ -242,7 +264,11 @@ def plan_scene(spec: SceneSpec, seed: int) -> tuple[list[ViewSpec], np.ndarray]:
 
 def prepare_dirs(root: Path, scene: str) -> None:
     """Create the scene's MegaDepth directories."""
-    for sub in ("MegaDepth_v1/{s}/dense0/imgs", "MegaDepth_v1/{s}/dense0/depths", "MegaDepth_v1_SfM/{s}/images"):
+    for sub in (
+        "MegaDepth_v1/{s}/dense0/imgs",
+        "MegaDepth_v1/{s}/dense0/depths",
+        "MegaDepth_v1_SfM/{s}/images",
+    ):
         (root / sub.format(s=scene)).mkdir(parents=True, exist_ok=True)
 
 

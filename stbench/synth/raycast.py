@@ -141,7 +141,9 @@ def cast(
             cand = np.nonzero(_slab(lo[e], hi[e], origins, inv, t_min, best))[0]
             if len(cand) == 0:
                 continue
-            t = hit_ellipsoid(town.ell_center[e], town.ell_radii[e], origins[cand], dirs[cand], t_min[cand])
+            t = hit_ellipsoid(
+                town.ell_center[e], town.ell_radii[e], origins[cand], dirs[cand], t_min[cand]
+            )
             closer = t < best[cand]
             idx = cand[closer]
             best[idx] = t[closer]
@@ -159,8 +161,12 @@ def _hit_parallel(normals: np.ndarray, offsets: np.ndarray, origins: np.ndarray,
         blocked = (num[:, zero] < 0).any(axis=1)
     enter = np.nonzero(den < 0)[0]
     leave = np.nonzero(den > 0)[0]
-    t_in = (num[:, enter] / den[enter]).max(axis=1) if len(enter) else np.full(len(origins), -np.inf)
-    t_out = (num[:, leave] / den[leave]).min(axis=1) if len(leave) else np.full(len(origins), np.inf)
+    t_in = (
+        (num[:, enter] / den[enter]).max(axis=1) if len(enter) else np.full(len(origins), -np.inf)
+    )
+    t_out = (
+        (num[:, leave] / den[leave]).min(axis=1) if len(leave) else np.full(len(origins), np.inf)
+    )
     return (t_in <= t_out) & (t_out > 0) & ~blocked
 
 
@@ -218,7 +224,10 @@ def sun_transmittance(
 
     centers = np.concatenate([0.5 * (town.box_min + town.box_max), town.ell_center])
     radii = np.concatenate(
-        [0.5 * np.linalg.norm(town.box_max - town.box_min, axis=1), town.ell_radii.max(axis=1, initial=0)]
+        [
+            0.5 * np.linalg.norm(town.box_max - town.box_min, axis=1),
+            town.ell_radii.max(axis=1, initial=0),
+        ]
     )
     c1, c2, c_along = centers @ e1, centers @ e2, centers @ sun
     keep = np.nonzero(_reachable(c1, c2, radii, c_along + radii, a1, a2, along))[0]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stbench.synth.materials import Attributes, surface_attributes
+from stbench.synth.materials import Attributes, crown_noise, surface_attributes
 from stbench.synth.raycast import GROUND_ID, NO_HIT, hit_ellipsoid, hit_ground, hit_polyhedron
 from stbench.synth.town import Town
 
@@ -48,7 +48,9 @@ class Camera:
 
     def pixel_rays(self) -> np.ndarray:
         """(H*W, 3) world ray directions whose camera-frame z is 1 (so ray t = z-depth)."""
-        u, v = np.meshgrid(np.arange(self.width, dtype=np.float64), np.arange(self.height, dtype=np.float64))
+        u, v = np.meshgrid(
+            np.arange(self.width, dtype=np.float64), np.arange(self.height, dtype=np.float64)
+        )
         return pixels_to_rays(np.stack([u.ravel(), v.ravel()], axis=1), self.K, self.R)
 
 
@@ -165,7 +167,11 @@ def _screen_boxes(camera: Camera, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     points = np.concatenate([cam, cut], axis=1)
     valid = np.concatenate([z > _NEAR, crossing], axis=1)
     depth = np.maximum(points[..., 2], _NEAR)
-    u = camera.K[0, 0] * points[..., 0] / depth + camera.K[0, 1] * points[..., 1] / depth + camera.K[0, 2]
+    u = (
+        camera.K[0, 0] * points[..., 0] / depth
+        + camera.K[0, 1] * points[..., 1] / depth
+        + camera.K[0, 2]
+    )
     v = camera.K[1, 1] * points[..., 1] / depth + camera.K[1, 2]
     u = np.clip(u, -1e6, 1e6)
     v = np.clip(v, -1e6, 1e6)
@@ -313,24 +319,46 @@ def render_geometry(town: Town, camera: Camera, *, leaf_cover: float = 1.0) -> G
     focal = 0.5 * (camera.K[0, 0] + camera.K[1, 1])
     ray_len = np.linalg.norm(rays, axis=1)
     if leaf_cover < 1.0:
-        for _ in range(6):
+        for _ in range(8):
             crown = np.nonzero(prim >= town.n_polyhedra)[0]
             if len(crown) == 0:
                 break
-            s = _surface(town, camera, crown, t[crown], prim[crown], plane[crown], rays[crown], ray_len[crown], focal)
-            holes = crown[~leaf_solid(s.attrs, leaf_cover)]
+            points = camera.center + t[crown, None] * rays[crown]
+            normals = _normals(town, prim[crown], plane[crown], points, rays[crown])
+            leaf, branch = crown_noise(points, normals)
+            holes = crown[~(branch | (leaf < leaf_cover))]
             if len(holes) == 0:
                 break
             t[holes], prim[holes], plane[holes] = _cast_camera(
                 town, camera, rays, holes, t[holes] * (1 + 1e-7) + 1e-6, boxes=boxes
             )
     visible = np.nonzero(np.isfinite(t))[0]
-    front = _surface(town, camera, visible, t[visible], prim[visible], plane[visible], rays[visible], ray_len[visible], focal)
+    front = _surface(
+        town,
+        camera,
+        visible,
+        t[visible],
+        prim[visible],
+        plane[visible],
+        rays[visible],
+        ray_len[visible],
+        focal,
+    )
     back_of = np.nonzero(front.attrs.deciduous)[0]
     crown_px = visible[back_of]
     tb, pb, plb = _cast_camera(town, camera, rays, crown_px, t[crown_px] * (1 + 1e-7), False, boxes)
     hit = np.isfinite(tb)
-    back = _surface(town, camera, crown_px[hit], tb[hit], pb[hit], plb[hit], rays[crown_px[hit]], ray_len[crown_px[hit]], focal)
+    back = _surface(
+        town,
+        camera,
+        crown_px[hit],
+        tb[hit],
+        pb[hit],
+        plb[hit],
+        rays[crown_px[hit]],
+        ray_len[crown_px[hit]],
+        focal,
+    )
     unit = (rays / ray_len[:, None]).astype(np.float32)
     return GBuffer(
         camera=camera,
@@ -342,7 +370,9 @@ def render_geometry(town: Town, camera: Camera, *, leaf_cover: float = 1.0) -> G
     )
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def look_at(
+    eye: np.ndarray, target: np.ndarray, roll_deg: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """World-to-camera pose (R (3, 3), t (3,)) of a camera at ``eye`` looking at ``target``.
 
     Camera axes: x right, y down, z forward (OpenCV); world z is up; ``roll_deg`` turns the

@@ -80,7 +80,9 @@ def foliage_colour(date: dt.date, site: Site, hue: np.ndarray) -> np.ndarray:
     phase = season_phase(date, site.southern)
     spring = np.array([0.30, 0.48, 0.10])
     summer = np.array([0.15, 0.30, 0.06])
-    autumn = (1 - hue[:, None]) * np.array([0.70, 0.52, 0.06]) + hue[:, None] * np.array([0.60, 0.14, 0.04])
+    autumn = (1 - hue[:, None]) * np.array([0.70, 0.52, 0.06]) + hue[:, None] * np.array(
+        [0.60, 0.14, 0.04]
+    )
     green = spring + (summer - spring) * np.clip((phase - 0.33) / 0.1, 0, 1)
     turn = np.clip((phase - 0.70) / 0.1, 0, 1)
     return (1 - turn) * green + turn * autumn
@@ -120,7 +122,9 @@ def sun_angles(site: Site, times_utc) -> np.ndarray:
     return np.stack([elevation, azimuth], axis=1)
 
 
-def _light(town: Town, time_utc, weather: Weather, sun: tuple[float, float] | None = None) -> _Light:
+def _light(
+    town: Town, time_utc, weather: Weather, sun: tuple[float, float] | None = None
+) -> _Light:
     from stbench.solar import sun_direction
 
     when = _utc(time_utc)
@@ -150,7 +154,9 @@ def _light(town: Town, time_utc, weather: Weather, sun: tuple[float, float] | No
     )
 
 
-def _radiance(town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: Weather) -> np.ndarray:
+def _radiance(
+    town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: Weather
+) -> np.ndarray:
     """(M, 3) linear radiance of ``rows`` of surface ``s`` (before fog)."""
     a = s.attrs
     n = s.normals[rows]
@@ -161,7 +167,9 @@ def _radiance(town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: 
         leaf = foliage_colour(date, town.site, a.hue[rows][crown])
         lum = albedo[crown].mean(axis=1, keepdims=True)
         bare = a.branch[rows][crown] & (a.leaf_noise[rows][crown] >= light.cover)
-        albedo[crown] = np.where(bare[:, None], np.array([0.16, 0.12, 0.09]) * lum * 2.5, leaf * lum * 2.2)
+        albedo[crown] = np.where(
+            bare[:, None], np.array([0.16, 0.12, 0.09]) * lum * 2.5, leaf * lum * 2.2
+        )
     grass = a.grass[rows]
     if (grass > 0).any():
         tint = _grass_tint(date, town.site)
@@ -177,7 +185,9 @@ def _radiance(town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: 
     if light.sun_rgb.max() > 1e-4:
         cosine = np.clip(n @ light.sun, 0, None)
         lit = np.nonzero(cosine > 0)[0]
-        shadow = sun_transmittance(town, s.points[rows[lit]] + 0.02 * n[lit], light.sun, light.cover)
+        shadow = sun_transmittance(
+            town, s.points[rows[lit]] + 0.02 * n[lit], light.sun, light.cover
+        )
         direct = np.zeros(len(rows), dtype=np.float32)
         direct[lit] = cosine[lit] * shadow
         irradiance = irradiance + direct[:, None] * light.sun_rgb
@@ -194,7 +204,11 @@ def _radiance(town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: 
     window = a.window[rows]
     if light.night > 0 and (window >= 0).any():
         hour = light.local.hour + light.local.minute / 60
-        share = float(np.interp(hour, [0, 5, 6.5, 9, 16, 18, 22, 24], [0.2, 0.1, 0.4, 0.15, 0.2, 0.6, 0.45, 0.2]))
+        share = float(
+            np.interp(
+                hour, [0, 5, 6.5, 9, 16, 18, 22, 24], [0.2, 0.1, 0.4, 0.15, 0.2, 0.6, 0.45, 0.2]
+            )
+        )
         day_key = light.local.toordinal()
         is_win = np.nonzero(window >= 0)[0]
         on = hash01((window[is_win] * 1e6).astype(np.int64), day_key) < share
@@ -212,7 +226,9 @@ def _sky(rays: np.ndarray, light: _Light, weather: Weather, rng: np.random.Gener
     horizon = day * np.array([0.55, 0.65, 0.85]) + (1 - day) * np.array([0.08, 0.07, 0.10])
     toward = np.clip(rays @ light.sun, -1, 1)
     dusk = float(np.clip(1 - abs(light.elevation - 1) / 8, 0, 1))
-    horizon = horizon + dusk * np.clip(0.5 + 0.5 * toward, 0, 1)[:, None] * np.array([0.9, 0.35, 0.08])
+    horizon = horizon + dusk * np.clip(0.5 + 0.5 * toward, 0, 1)[:, None] * np.array(
+        [0.9, 0.35, 0.08]
+    )
     sky = horizon + (zenith - horizon) * (1 - (1 - height) ** 3)
     level = 0.02 + 1.3 * float(np.clip((light.elevation + 12) / 20, 0, 1)) ** 2
     sky = sky * level

@@ -84,7 +84,7 @@ def _equalise(grey: np.ndarray) -> np.ndarray:
     """Zero-mean, unit-ish contrast grey texture centred on 0.5 (keeps detail, drops the tone)."""
     g = grey if grey.ndim == 2 else grey.mean(axis=2)
     g = g - g.mean()
-    return np.clip(0.5 + 0.18 * g / (g.std() + 1e-6), 0, 1)
+    return np.clip(0.5 + 0.22 * g / (g.std() + 1e-6), 0, 1)
 
 
 @functools.lru_cache(maxsize=1)
@@ -137,7 +137,9 @@ def sample(
         (N, C) float32 samples in 0..1.
     """
     n_levels = len(pyramid.levels)
-    level_index = np.clip(np.log2(np.maximum(footprint, 1e-6)) + 0.5, 0, n_levels - 1).astype(np.int64)
+    level_index = np.clip(np.log2(np.maximum(footprint, 1e-6)) + 0.5, 0, n_levels - 1).astype(
+        np.int64
+    )
     channels = pyramid.levels[0].shape[2]
     present = np.nonzero(np.bincount(level_index, minlength=n_levels))[0]
     if len(present) == 1:

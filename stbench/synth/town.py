@@ -159,7 +159,9 @@ def _box(w: float, d: float, z0: float, z1: float):
         ((0, 0, 1), z1),
         ((0, 0, -1), -z0),
     ]
-    corners = np.array([[x, y, z] for x in (-w / 2, w / 2) for y in (-d / 2, d / 2) for z in (z0, z1)])
+    corners = np.array(
+        [[x, y, z] for x in (-w / 2, w / 2) for y in (-d / 2, d / 2) for z in (z0, z1)]
+    )
     return planes, corners
 
 
@@ -192,9 +194,8 @@ def _pyramid(w: float, d: float, z0: float, rise: float, sides: int = 4, top: fl
         n = (ax * rise, ay * rise, shrink)
         planes.append((n, h * rise + shrink * z0))
     planes.append(((0, 0, -1), -z0))
-    height = rise if top == 0 else rise
     if top > 0:
-        planes.append(((0, 0, 1), z0 + height))
+        planes.append(((0, 0, 1), z0 + rise))
     corners = np.array(
         [[x, y, z] for x in (-w / 2, w / 2) for y in (-d / 2, d / 2) for z in (z0, z0 + rise)]
     )
@@ -213,8 +214,18 @@ _WALL_TINTS = np.array(
         [0.90, 0.75, 0.65],
     ]
 )
-_ROOF_TINTS = np.array([[0.55, 0.22, 0.15], [0.30, 0.30, 0.33], [0.40, 0.28, 0.20], [0.22, 0.25, 0.30]])
-_PICTURES = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "colorwheel", "camera")
+_ROOF_TINTS = np.array(
+    [[0.55, 0.22, 0.15], [0.30, 0.30, 0.33], [0.40, 0.28, 0.20], [0.22, 0.25, 0.30]]
+)
+_PICTURES = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "immunohistochemistry",
+    "colorwheel",
+    "camera",
+)
 
 
 def _add_building(b: _Builder, rng: np.random.Generator, center, yaw, index, decals) -> None:
@@ -227,7 +238,16 @@ def _add_building(b: _Builder, rng: np.random.Generator, center, yaw, index, dec
     texture = ("brick", "gravel", "noise1", "moon")[rng.integers(4)]
     planes, corners = _box(w, d, 0.0, height)
     body = b.add(
-        planes, corners, center, yaw, WALL, wall_tint, texture, rng.uniform(3, 6), index, (w / 2, d / 2)
+        planes,
+        corners,
+        center,
+        yaw,
+        WALL,
+        wall_tint,
+        texture,
+        rng.uniform(5, 9),
+        index,
+        (w / 2, d / 2),
     )
     roof_tint = _ROOF_TINTS[rng.integers(len(_ROOF_TINTS))] * rng.uniform(0.85, 1.1, 3)
     rise = rng.uniform(2.5, 5.0)
@@ -237,11 +257,18 @@ def _add_building(b: _Builder, rng: np.random.Generator, center, yaw, index, dec
         planes, corners = _pyramid(w, d, height, rise)
     b.add(planes, corners, center, yaw, ROOF, roof_tint, "gravel", 2.5, index)
     # A shop sign or mural on the ground floor of the facade facing the plaza (plane 3: -y side).
-    if rng.random() < 0.8:
-        width = rng.uniform(2.5, 5.0)
-        u0 = rng.uniform(-w / 2 + 0.5, w / 2 - 0.5 - width)
-        picture = _PICTURES[rng.integers(len(_PICTURES))]
-        decals.append(Decal(body, 2, u0, rng.uniform(0.4, 0.9), width, width * 0.66, picture))
+    for plane in (2, 2, 0, 1, 3):
+        if rng.random() < 0.7:
+            half = w / 2 if plane >= 2 else d / 2
+            width = rng.uniform(2.0, min(4.5, 2 * half - 1.5))
+            u0 = rng.uniform(-half + 0.5, half - 0.5 - width)
+            picture = _PICTURES[rng.integers(len(_PICTURES))]
+            v0 = (
+                rng.uniform(0.4, 0.9)
+                if rng.random() < 0.6
+                else rng.uniform(3.5, max(3.6, height - 4))
+            )
+            decals.append(Decal(body, plane, u0, v0, width, width * 0.66, picture))
 
 
 def _add_landmark(b: _Builder, rng: np.random.Generator, decals: list[Decal]) -> float:
@@ -252,12 +279,22 @@ def _add_landmark(b: _Builder, rng: np.random.Generator, decals: list[Decal]) ->
         side = rng.uniform(6.5, 9.0)
         height = rng.uniform(24, 32)
         planes, corners = _box(side, side, 0.0, height)
-        tower = b.add(planes, corners, center, 0.0, STONE, stone, "brick", 3.5)
+        tower = b.add(planes, corners, center, 0.0, STONE, stone, "brick", 7.0)
         planes, corners = _pyramid(side + 1.0, side + 1.0, height, rng.uniform(8, 12))
         b.add(planes, corners, center, 0.0, ROOF, _ROOF_TINTS[1], "gravel", 2.0)
+        # Every face its own plaques and banners (distinct, so faces can be told apart).
+        pictures = [*_PICTURES, "text", "page", "coins", "clock"]
+        order = rng.permutation(len(pictures))
         for plane in range(4):
             decals.append(Decal(tower, plane, -2.0, height - 6.0, 4.0, 3.0, "clock"))
-            decals.append(Decal(tower, plane, -side / 2 + 0.6, 2.5, 2.6, 3.5, "text"))
+            first, second, third = (
+                pictures[order[(3 * plane + k) % len(pictures)]] for k in range(3)
+            )
+            decals.append(Decal(tower, plane, -side / 2 + 0.6, 2.5, 2.6, 3.5, first))
+            decals.append(Decal(tower, plane, 0.4, 3.0, side / 2 - 1.0, 2.2, second))
+            decals.append(
+                Decal(tower, plane, -side / 2 + 1.0, height * 0.45, side - 2.0, 3.2, third)
+            )
         return height + 10.0
     # obelisk on a plinth
     plinth = rng.uniform(9.0, 12.0)
@@ -265,9 +302,11 @@ def _add_landmark(b: _Builder, rng: np.random.Generator, decals: list[Decal]) ->
     base = b.add(planes, corners, center, 0.0, STONE, stone * 0.9, "brick", 3.0)
     shaft_h = rng.uniform(22, 30)
     planes, corners = _pyramid(3.6, 3.6, 3.0, shaft_h / 0.4, top=0.0)
-    planes = planes[:4] + [((0, 0, -1), -3.0), ((0, 0, 1), 3.0 + shaft_h)]
-    corners = np.array([[x, y, z] for x in (-1.8, 1.8) for y in (-1.8, 1.8) for z in (3.0, 3 + shaft_h)])
-    b.add(planes, corners, center, 0.0, STONE, stone, "moon", 4.0)
+    planes = [*planes[:4], ((0, 0, -1), -3.0), ((0, 0, 1), 3.0 + shaft_h)]
+    corners = np.array(
+        [[x, y, z] for x in (-1.8, 1.8) for y in (-1.8, 1.8) for z in (3.0, 3 + shaft_h)]
+    )
+    b.add(planes, corners, center, 0.0, STONE, stone, "moon", 6.0)
     top_w = 3.6 * (1 - 0.4)
     planes, corners = _pyramid(top_w, top_w, 3.0 + shaft_h, 2.5)
     b.add(planes, corners, center, 0.0, STONE, stone * 0.8, "moon", 2.0)
@@ -322,10 +361,19 @@ def build_town(site: Site, seed: int) -> Town:
     lamps = []
     for p, _ in _place_ring(rng, 10, 28, PLAZA_RADIUS - 3, 3.0, occupied):
         planes, corners = _box(0.16, 0.16, 0.0, 4.5)
-        b.add(planes, corners, np.array([p[0], p[1], 0.0]), 0.0, POLE, [0.12, 0.12, 0.13], "noise0", 1.0)
+        b.add(
+            planes,
+            corners,
+            np.array([p[0], p[1], 0.0]),
+            0.0,
+            POLE,
+            [0.12, 0.12, 0.13],
+            "noise0",
+            1.0,
+        )
         lamps.append([p[0], p[1], 4.4])
     ell_center, ell_radii, ell_tint, ell_hue = [], [], [], []
-    trees = _place_ring(rng, 14, 16, PLAZA_RADIUS - 4, 4.5, occupied)
+    trees = _place_ring(rng, 7, 24, PLAZA_RADIUS - 3, 6.0, occupied)
     trees += _place_ring(rng, 24, PLAZA_RADIUS + 18, PLAZA_RADIUS + 90, 4.0, occupied)
     for p, _ in trees:
         trunk_h = rng.uniform(2.0, 3.5)
@@ -333,10 +381,14 @@ def build_town(site: Site, seed: int) -> Town:
         base = np.array([p[0], p[1], 0.0])
         bark = np.array([0.32, 0.24, 0.18]) * rng.uniform(0.8, 1.2)
         if rng.random() < site.evergreen:
-            planes, corners = _pyramid(2 * trunk_r, 2 * trunk_r, 0.0, trunk_h + 1.0, sides=6, top=0.6)
+            planes, corners = _pyramid(
+                2 * trunk_r, 2 * trunk_r, 0.0, trunk_h + 1.0, sides=6, top=0.6
+            )
             b.add(planes, corners, base, rng.uniform(0, 1), TRUNK, bark, "gravel", 1.5)
             radius = rng.uniform(1.8, 3.0)
-            planes, corners = _pyramid(2 * radius, 2 * radius, trunk_h * 0.6, rng.uniform(6, 10), sides=8)
+            planes, corners = _pyramid(
+                2 * radius, 2 * radius, trunk_h * 0.6, rng.uniform(6, 10), sides=8
+            )
             green = np.array([0.10, 0.25, 0.10]) * rng.uniform(0.8, 1.2, 3)
             b.add(planes, corners, base, rng.uniform(0, 1), FOLIAGE, green, "grass", 1.5)
             continue
@@ -345,7 +397,7 @@ def build_town(site: Site, seed: int) -> Town:
         trunk_top = trunk_h + 1.2 * radii[2]
         planes, corners = _pyramid(2 * trunk_r, 2 * trunk_r, 0.0, trunk_top, sides=6, top=0.4)
         b.add(planes, corners, base, rng.uniform(0, 1), TRUNK, bark, "gravel", 1.5)
-        ell_center.append(base + [0, 0, trunk_h + radii[2] * 0.8])
+        ell_center.append(base + np.array([0, 0, trunk_h + radii[2] * 0.8]))
         ell_radii.append(radii)
         ell_tint.append(rng.uniform(0.85, 1.15, 3))
         ell_hue.append(rng.random())

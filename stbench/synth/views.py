@@ -56,7 +56,7 @@ def _hotspots(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _pose(town: Town, rng: np.random.Generator, spots: np.ndarray):
     for _ in range(200):
-        if rng.random() < 0.7:
+        if rng.random() < 0.8:
             xy = spots[rng.integers(len(spots))] + rng.normal(0, 3.0, 2)
         else:
             angle, radius = rng.uniform(0, 2 * np.pi), rng.uniform(12, PLAZA_RADIUS - 2)
@@ -95,9 +95,9 @@ def _capture_times(
         for s in rng.uniform(first, last, 12 * n)
     ]
     elevation = sun_angles(town.site, candidates)[:, 0]
-    day = [c for c, e in zip(candidates, elevation) if e > 8]
-    dusk = [c for c, e in zip(candidates, elevation) if -8 < e <= 8]
-    night = [c for c, e in zip(candidates, elevation) if e <= -8]
+    day = [c for c, e in zip(candidates, elevation, strict=True) if e > 8]
+    dusk = [c for c, e in zip(candidates, elevation, strict=True) if -8 < e <= 8]
+    night = [c for c, e in zip(candidates, elevation, strict=True) if e <= -8]
     out = []
     for _ in range(n):
         pool = (day, dusk, night)[int(rng.choice(3, p=[0.8, 0.13, 0.07]))] or day
@@ -116,15 +116,16 @@ def sample_views(
     from stbench.synth.exif import choose_case
 
     rng = np.random.default_rng(seed)
-    spots = _hotspots(rng, 6)
+    spots = _hotspots(rng, 4)
     times = _capture_times(town, rng, n_views, years)
     views = []
     names: set[str] = set()
     for i in range(n_views):
         R, t = _pose(town, rng, spots)
-        side = int(rng.integers(long_side[0], long_side[1] + 1)) // 2 * 2
+        # Long side skewed towards small sizes (as web photos; keeps the default build fast).
+        side = int(long_side[0] + (long_side[1] - long_side[0]) * rng.random() ** 2) // 2 * 2
         aspect = (3 / 4, 2 / 3, 9 / 16)[int(rng.integers(3))]
-        short = int(round(side * aspect)) // 2 * 2
+        short = round(side * aspect) // 2 * 2
         size = (short, side) if rng.random() < 0.25 else (side, short)
         focal = side * float(rng.uniform(0.75, 1.6))
         k1 = float(rng.uniform(-0.06, 0.03))

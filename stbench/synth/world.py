@@ -22,11 +22,10 @@ PRESETS: dict[str, tuple[SceneSpec, ...]] = {
         SceneSpec("0022", "christchurch", 2, 8, (256, 320), 80),
     ),
     "default": (
-        SceneSpec("0015", "innsbruck", 1, 60, (320, 640)),
-        SceneSpec("0022", "christchurch", 2, 56, (320, 640)),
-        SceneSpec("0008", "porto", 3, 52, (320, 640)),
-        SceneSpec("5001", "madison", 4, 52, (320, 640)),
-        SceneSpec("5002", "sapporo", 5, 52, (320, 640)),
+        SceneSpec("0015", "innsbruck", 1, 50, (320, 640)),
+        SceneSpec("0022", "christchurch", 2, 50, (320, 640)),
+        SceneSpec("0008", "porto", 3, 50, (320, 640)),
+        SceneSpec("5001", "madison", 4, 50, (320, 640)),
     ),
     "large": (
         SceneSpec("0015", "innsbruck", 1, 120, (320, 640)),
@@ -93,7 +92,11 @@ def write_megadepth(world: Path, preset: str, seed: int, workers: int | None = N
     else:
         with _pool(n_workers) as pool:
             futures = [
-                (spec, len(chunk), pool.submit(md.render_views_task, str(root), spec, chunk, points))
+                (
+                    spec,
+                    len(chunk),
+                    pool.submit(md.render_views_task, str(root), spec, chunk, points),
+                )
                 for spec, chunk, points in chunks
             ]
             for spec, size, future in futures:
