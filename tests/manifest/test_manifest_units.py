@@ -45,7 +45,9 @@ def test_time_splits_hand_computed():
         webcam_mode="time", time_val_start="2021-06-01", time_test_start="2021-09-01"
     )
     times = pd.Series(
-        pd.to_datetime(["2021-05-31 23:59:00", "2021-06-01 00:00:00", "2021-09-01 00:00:01", None], utc=True)
+        pd.to_datetime(
+            ["2021-05-31 23:59:00", "2021-06-01 00:00:00", "2021-09-01 00:00:01", None], utc=True
+        )
     )
     assert time_splits(times, config).tolist() == ["train", "val", "test", None]
 
