@@ -13,13 +13,15 @@ def _files(directory):
     }
 
 
-@pytest.mark.slow
-def test_local_cluster_gives_identical_manifest(built, sources, tmp_path):
+@pytest.mark.parametrize(
+    "processes", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["threads", "processes"]
+)
+def test_local_cluster_gives_identical_manifest(built, sources, tmp_path, processes):
     distributed = pytest.importorskip("distributed")
     reference, config = built
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
