@@ -7,7 +7,10 @@ Measures, in one run:
    memory of the build process (and its workers); the world itself is generated first if
    missing (timed separately, not part of the build);
 2. Parquet bytes per pair of the built manifest;
-3. a synthetic 1M-pair pairs table: bytes per pair and the time to read it with pyarrow,
+3. the assembly at scale without rendering: in-memory index records of ``--scale-scenes``
+   MegaDepth-like scenes (1000 images, 20k verified pairs each) and ``--scale-cameras`` webcams
+   (4000 frames each) through the same build, split by stage, with peak memory;
+4. a synthetic 1M-pair pairs table: bytes per pair and the time to read it with pyarrow,
    pandas, Polars and DuckDB, against a CSV of the same rows read with pandas (the baseline
    of the ratios), flat and hive-partitioned.
 
@@ -74,6 +77,134 @@ def bench_build(preset: str, workers: int) -> dict:
     pairs_bytes += sum(p.stat().st_size for p in out.glob("pairs/**/*.parquet"))
     result.update(world=str(world), world_seconds=world_seconds, pairs_bytes=pairs_bytes, out=out)
     return result
+
+
+def _scale_list(root: Path) -> list[str]:
+    kind, count = Path(root).name.split("-")
+    width = 4 if kind == "md" else 8
+    return [f"{9000 + i if kind == 'md' else i:0{width}d}" for i in range(int(count))]
+
+
+def _scale_scene(root: Path, scene: str, config: dict):
+    """Index records of a MegaDepth-like scene: 1000 images, 20k verified pairs."""
+    from stbench.records import Records
+    from stbench.schema import make_pair_id
+
+    rng = np.random.default_rng(int(scene))
+    n, m = 1000, 20_000
+    names = [f"{scene}_{i:06d}_abcdef_o.jpg" for i in range(n)]
+    ids = np.array([f"megadepth/{scene}/{name}" for name in names], dtype=object)
+    trusted = rng.random(n) < 0.3
+    images = pd.DataFrame(
+        {
+            "image_id": ids,
+            "source": "megadepth",
+            "dataset": "MegaDepth_v1",
+            "scene": scene,
+            "path": [f"MegaDepth_v1/{scene}/dense0/imgs/{name}" for name in names],
+            "width": 1600,
+            "height": 1200,
+            "fx": 1200.0,
+            "fy": 1200.0,
+            "cx": 799.5,
+            "cy": 599.5,
+            "qw": 1.0,
+            "qx": 0.0,
+            "qy": 0.0,
+            "qz": 0.0,
+            "tx": 0.0,
+            "ty": 0.0,
+            "tz": 0.0,
+            "depth_path": [f"MegaDepth_v1/{scene}/dense0/depths/{name[:-4]}.h5" for name in names],
+            "depth_kind": "metric",
+            "lat": 45.0,
+            "lon": 7.0,
+            "timestamp_utc": pd.Timestamp("2015-01-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 3e8, n), unit="s"),
+            "utc_offset_min": 60,
+            "timestamp_source": "exif_offset",
+            "timestamp_trust": np.where(trusted, 0.85, 0.3).astype(np.float32),
+        }
+    )
+    a = rng.integers(0, n, m)
+    b = (a + rng.integers(1, n, m)) % n
+    pairs = pd.DataFrame({"image_id0": ids[np.minimum(a, b)], "image_id1": ids[np.maximum(a, b)]})
+    pairs = pairs.drop_duplicates().reset_index(drop=True)
+    k = len(pairs)
+    overlap = rng.uniform(0.05, 1.0, (k, 2)).astype(np.float32)
+    pairs["pair_id"] = [
+        make_pair_id(x, y) for x, y in zip(pairs.image_id0, pairs.image_id1, strict=True)
+    ]
+    pairs = pairs.assign(
+        scene=scene,
+        kind="spatial",
+        covis_overlap_01=overlap[:, 0],
+        covis_overlap_10=overlap[:, 1],
+        depth_overlap_01=overlap[:, 0],
+        depth_overlap_10=overlap[:, 1],
+        n_consistent=rng.integers(16, 1024, k),
+        scale_ratio=np.float32(1.2),
+        view_angle_deg=np.float32(20.0),
+    )
+    return Records(images=images, pairs=pairs)
+
+
+def _scale_camera(root: Path, camera: str, config: dict):
+    """Index records of a webcam: 4000 frames every 2 h 11 min, 10 % untrusted."""
+    from stbench.records import Records
+
+    rng = np.random.default_rng(int(camera))
+    n = 4000
+    times = pd.Timestamp("2019-01-01", tz="UTC") + pd.to_timedelta(np.arange(n) * 131, unit="min")
+    members = times.strftime("%Y%m%d_%H%M%S.jpg")
+    images = pd.DataFrame(
+        {
+            "image_id": [f"webcam/{camera}/{m}" for m in members],
+            "source": "webcam",
+            "dataset": "AMOS",
+            "scene": camera,
+            "path": [f"{camera}/{t:%Y.%m}.zip/{m}" for t, m in zip(times, members, strict=True)],
+            "width": 320,
+            "height": 240,
+            "lat": 40.0,
+            "lon": -75.0,
+            "timestamp_utc": times,
+            "utc_offset_min": -300,
+            "timestamp_source": "filename_utc+solar",
+            "timestamp_trust": np.where(rng.random(n) < 0.9, 0.9, 0.2).astype(np.float32),
+            "clock_offset_s": 0.0,
+        }
+    )
+    return Records(images=images)
+
+
+def bench_scale(n_scenes: int, n_cameras: int) -> dict:
+    """The build at scale on in-memory records (no files, no rendering)."""
+    from stbench.manifest.build import run_build
+    from stbench.manifest.config import BuildConfig
+    from stbench.manifest.sources import SourceSpec
+
+    base = Path(tempfile.mkdtemp(prefix="stbench-bench-scale-"))
+    md, wc = base / f"md-{n_scenes}", base / f"wc-{n_cameras}"
+    md.mkdir()
+    wc.mkdir()
+    sources = {
+        "megadepth": SourceSpec("megadepth", _scale_list, _scale_scene, None, lambda r, u: []),
+        "webcam": SourceSpec("webcam", _scale_list, _scale_camera, None, lambda r, u: []),
+    }
+    config = BuildConfig(megadepth_root=str(md), webcam_root=str(wc))
+    start = time.perf_counter()
+    report = run_build(config, base / "manifest", sources=sources)
+    total = time.perf_counter() - start
+    size = sum(p.stat().st_size for p in (base / "manifest").glob("pairs*") if p.is_file())
+    shutil.rmtree(base, ignore_errors=True)
+    return dict(
+        total=total,
+        stages=report.stage_seconds,
+        counts=report.meta["counts"],
+        peak_mib=_peak_rss_mib(),
+        pairs_bytes=size,
+    )
 
 
 def synthetic_pairs(n_pairs: int, seed: int = 0) -> pa.Table:
@@ -182,12 +313,15 @@ def main() -> None:
     parser.add_argument("--large", action="store_true", help="also build the large preset")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--pairs", type=int, default=1_000_000, help="rows of the read benchmark")
+    parser.add_argument("--scale-scenes", type=int, default=20)
+    parser.add_argument("--scale-cameras", type=int, default=20)
+    parser.add_argument("--skip-world", action="store_true", help="skip the synthetic-world build")
     args = parser.parse_args()
     print(
         f"STBENCH_HOME={os.environ.get('STBENCH_HOME', '~/.cache/stbench')}  cpus={os.cpu_count()}"
     )
 
-    presets = [args.preset] + (["large"] if args.large else [])
+    presets = [] if args.skip_world else [args.preset] + (["large"] if args.large else [])
     for preset in presets:
         r = bench_build(preset, args.workers)
         stages = "  ".join(f"{k} {v:6.1f}s" for k, v in r["stages"].items())
@@ -207,6 +341,24 @@ def main() -> None:
         if r["failed"]:
             print(f"FAILED units: {r['failed']}")
         shutil.rmtree(r["out"].parent, ignore_errors=True)
+
+    if args.scale_scenes or args.scale_cameras:
+        r = bench_scale(args.scale_scenes, args.scale_cameras)
+        counts = r["counts"]
+        stages = "  ".join(f"{k} {v:6.1f}s" for k, v in r["stages"].items())
+        print(
+            f"\n== assembly at scale: {args.scale_scenes} scenes x (1000 images, 20k pairs), "
+            f"{args.scale_cameras} cameras x 4000 frames (in-memory records)"
+        )
+        print(f"build total {r['total']:.1f}s   {stages}")
+        print(
+            f"images {counts['images']:,d}  pairs {counts['pairs']:,d}  by kind {counts['pairs_by_kind']}"
+            f"  dropped {r.get('dropped', '')}"
+        )
+        print(
+            f"peak memory of this process so far: {r['peak_mib']:.0f} MiB;  pairs Parquet "
+            f"{r['pairs_bytes'] / max(1, counts['pairs']):.1f} bytes/pair"
+        )
 
     r = bench_read(args.pairs)
     baseline = r["pandas_csv_baseline"]

@@ -32,7 +32,6 @@ from stbench.manifest.write import (
     write_table,
 )
 from stbench.paths import stbench_home
-from stbench.records import Records
 from stbench.schema import SCHEMA_VERSION
 
 
@@ -192,19 +191,9 @@ def _assemble(tasks, cache, failures, config) -> tuple[list[UnitRows], dict]:
             error = f"{failure.error_type}: {failure.message}"
             units.append(failed_unit(task.source, task.unit, error))
             continue
-        records = cache.get(task)
-        record_hashes[(task.source, task.unit)] = _records_hash(records)
+        records, record_hashes[(task.source, task.unit)] = cache.get(task)
         units.append(FINALIZERS[task.source](task.unit, records, config))
     return units, record_hashes
-
-
-def _records_hash(records: Records) -> str:
-    from stbench.records import RECORD_TABLES
-    from stbench.schema import to_table
-
-    return tables_hash(
-        {name: to_table(getattr(records, name), schema) for name, schema in RECORD_TABLES.items()}
-    )
 
 
 def run_build(

@@ -17,7 +17,7 @@ import pandas as pd
 
 from stbench.manifest.config import SpatialPairConfig, TemporalPairConfig
 from stbench.manifest.splits import overlap_bins, seeded_keys
-from stbench.schema import make_pair_id
+from stbench.schema import PAIR_ID_SEPARATOR
 from stbench.spans import SPANS, span_labels
 
 #: Direction-dependent pair columns swapped when a pair is turned into canonical order.
@@ -55,10 +55,19 @@ def canonical_order(pairs: pd.DataFrame) -> pd.DataFrame:
             if a in pairs and b in pairs:
                 first, second = pairs.loc[swap, a].copy(), pairs.loc[swap, b].copy()
                 pairs.loc[swap, a], pairs.loc[swap, b] = second.to_numpy(), first.to_numpy()
-    pairs["pair_id"] = [
-        make_pair_id(a, b) for a, b in zip(pairs["image_id0"], pairs["image_id1"], strict=True)
-    ]
+    pairs["pair_id"] = pair_ids(pairs["image_id0"], pairs["image_id1"])
     return pairs
+
+
+def pair_ids(image_id0: pd.Series, image_id1: pd.Series) -> np.ndarray:
+    """(N,) ``make_pair_id`` of already ordered ids (image_id0 < image_id1), vectorised."""
+    ids0 = image_id0.astype(str).to_numpy(dtype=object)
+    ids1 = image_id1.astype(str).to_numpy(dtype=object)
+    return ids0 + PAIR_ID_SEPARATOR + ids1
+
+
+def _floats(values: pd.Series, index: np.ndarray) -> np.ndarray:
+    return pd.Series(values).astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)[index]
 
 
 def add_time_columns(pairs: pd.DataFrame, images: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -69,23 +78,26 @@ def add_time_columns(pairs: pd.DataFrame, images: pd.DataFrame, threshold: float
         images: labelled images (see :func:`label_images`).
     """
     pairs = pairs.copy()
-    table = images.set_index("image_id")
-    trusted = pd.Series(trusted_mask(images, threshold), index=table.index)
-    both = (
-        trusted.reindex(pairs["image_id0"]).to_numpy()
-        & trusted.reindex(pairs["image_id1"]).to_numpy()
-    )
-    times = pd.to_datetime(table["timestamp_utc"], utc=True)
-    t0 = times.reindex(pairs["image_id0"]).to_numpy()
-    t1 = times.reindex(pairs["image_id1"]).to_numpy()
-    dt = (t1 - t0) / np.timedelta64(1, "s")
+    images = images.reset_index(drop=True)
+    lookup = pd.Index(images["image_id"])
+    index0 = lookup.get_indexer(pairs["image_id0"])
+    index1 = lookup.get_indexer(pairs["image_id1"])
+    if (index0 < 0).any() or (index1 < 0).any():
+        raise ValueError("add_time_columns: a pair's image is not in images")
+    trusted = trusted_mask(images, threshold)
+    both = trusted[index0] & trusted[index1]
+    seconds = (
+        pd.to_datetime(images["timestamp_utc"], utc=True) - pd.Timestamp(0, tz="UTC")
+    ) / pd.Timedelta(seconds=1)
+    seconds = np.asarray(seconds, dtype=np.float64)
+    dt = seconds[index1] - seconds[index0]
     pairs["dt_seconds"] = pd.array(np.where(both, dt, np.nan), dtype="Float64")
     for name in SPANS:
-        label0 = table[name].reindex(pairs["image_id0"]).to_numpy(dtype=object)
-        label1 = table[name].reindex(pairs["image_id1"]).to_numpy(dtype=object)
-        known = both & pd.notna(label0) & pd.notna(label1)
-        same = pd.array([pd.NA] * len(pairs), dtype="boolean")
-        same[known] = label0[known] == label1[known]
+        label0 = _floats(images[name], index0)
+        label1 = _floats(images[name], index1)
+        known = both & np.isfinite(label0) & np.isfinite(label1)
+        same = pd.array(label0 == label1, dtype="boolean")
+        same[~known] = pd.NA
         pairs[f"same_{name}"] = same
     return pairs
 
@@ -210,9 +222,7 @@ def temporal_pairs(
     index0 = np.array([i for i, _ in chosen], dtype=np.int64)
     index1 = np.array([j for _, j in chosen], dtype=np.int64)
     pairs = pd.DataFrame({"image_id0": ids[index0], "image_id1": ids[index1]})
-    pairs["pair_id"] = [
-        make_pair_id(a, b) for a, b in zip(pairs["image_id0"], pairs["image_id1"], strict=True)
-    ]
+    pairs["pair_id"] = pair_ids(pairs["image_id0"], pairs["image_id1"])
     pairs["scene"] = camera
     pairs["kind"] = "temporal"
     pairs = add_time_columns(pairs, frames, threshold)

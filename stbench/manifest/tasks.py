@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from stbench.atomic import atomic_directory
 from stbench.errors import ConfigError, StbenchError
-from stbench.manifest.hashing import json_hash, listing_hash
+from stbench.manifest.hashing import json_hash, listing_hash, tables_hash
 from stbench.manifest.sources import Ref, resolve
-from stbench.records import Records, read_records, write_records
+from stbench.records import RECORD_TABLES, Records, write_records
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,12 @@ class TaskCache:
             write_records(records, tmp)
         return self.entry(task)
 
-    def get(self, task: Task) -> Records:
-        """The records stored for ``task``."""
-        return read_records(self.entry(task))
+    def get(self, task: Task) -> tuple[Records, str]:
+        """The records stored for ``task`` and their hash (:func:`tables_hash` of the tables)."""
+        entry = self.entry(task)
+        tables = {name: pq.read_table(entry / f"{name}.parquet") for name in RECORD_TABLES}
+        frames = {name: table.to_pandas() for name, table in tables.items()}
+        return Records(**frames), tables_hash(tables)
 
 
 def _local_results(tasks: list[Task], workers: int) -> Iterator[tuple[Task, Records | TaskFailure]]:
