@@ -55,6 +55,7 @@ def _build_child(preset: str, out: str, workers: int, queue) -> None:
             counts=report.meta["counts"],
             peak_mib=_peak_rss_mib(),
             failed=report.failed,
+            content_hash=report.meta["content_hash"],
         )
     )
 
@@ -338,6 +339,7 @@ def main() -> None:
             f"pairs Parquet: {r['pairs_bytes']:,d} bytes = "
             f"{r['pairs_bytes'] / max(1, counts['pairs']):.1f} bytes/pair"
         )
+        print(f"content hash {r['content_hash']}")
         if r["failed"]:
             print(f"FAILED units: {r['failed']}")
         shutil.rmtree(r["out"].parent, ignore_errors=True)
