@@ -74,7 +74,7 @@ def _naive_chunk(paths: list[Path]) -> int:
 
 
 def _rate(function, paths: list[Path], workers: int) -> float:
-    chunks = [paths[i::workers * 8] for i in range(workers * 8)]
+    chunks = [paths[i :: workers * 8] for i in range(workers * 8)]
     start = time.perf_counter()
     if workers == 1:
         done = sum(function(c) for c in chunks)
@@ -112,8 +112,12 @@ def main() -> None:
         header_n = _rate(_resolve_chunk, paths, args.workers)
         naive_n = _rate(_naive_chunk, paths[: max(200, args.n // 5)], args.workers)
         print(f"resolve_timestamp (header read), 1 process : {header_1:8.0f} images/s")
-        print(f"resolve_timestamp (header read), {args.workers} processes: {header_n:8.0f} images/s")
-        print(f"naive (full decode + exifread details=True), {args.workers} processes: {naive_n:8.0f} images/s")
+        print(
+            f"resolve_timestamp (header read), {args.workers} processes: {header_n:8.0f} images/s"
+        )
+        print(
+            f"naive (full decode + exifread details=True), {args.workers} processes: {naive_n:8.0f} images/s"
+        )
         print(f"speed-up header vs naive ({args.workers} processes): {header_n / naive_n:.1f}x")
         subset = paths[: max(200, args.n // 5)]
         reduced, full = _brightness_rates(subset)

@@ -35,6 +35,7 @@ def register_index(index_app: typer.Typer) -> None:
         ),
         no_timestamps: bool = typer.Option(False, "--no-timestamps", help="Skip EXIF times."),
         workers: int = typer.Option(1, "--workers", help="Scenes processed in parallel."),
+        threads: int = typer.Option(1, "--threads", help="Threads per scene (depth, verify)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Rebuild existing scenes."),
     ) -> None:
         """Index MegaDepth scenes: images, depth-verified pairs and rejects per scene."""
@@ -74,8 +75,9 @@ def register_index(index_app: typer.Typer) -> None:
             settings,
             overwrite=overwrite,
             workers=workers,
-            scenes=list(scene) or None,
-            scene_info=list(scene_info) or None,
+            threads=threads,
+            scenes=list(scene or []) or None,
+            scene_info=list(scene_info or []) or None,
             on_scene=report,
         )
         typer.echo(str(out))

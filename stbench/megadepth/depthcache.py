@@ -12,6 +12,7 @@ at the default 512 px, ~0.8 MB per image).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass, field
 
@@ -68,6 +69,14 @@ def working_stride(width: int, height: int, working_max_side: int) -> int:
     return max(1, -(-max(width, height) // working_max_side))
 
 
+@functools.lru_cache(maxsize=16)
+def _cell_map(height: int, width: int, grid: int) -> np.ndarray:
+    """(h * w,) int32 grid cell of each pixel (row-major), for a grid x grid partition."""
+    rows = (np.arange(height) * grid // height).astype(np.int32)
+    cols = (np.arange(width) * grid // width).astype(np.int32)
+    return (rows[:, None] * grid + cols[None, :]).reshape(-1)
+
+
 def stratified_samples(valid: np.ndarray, n_samples: int, rng: np.random.Generator) -> np.ndarray:
     """Pick up to ``n_samples`` valid pixels spread over a grid of about n_samples cells.
 
@@ -79,30 +88,66 @@ def stratified_samples(valid: np.ndarray, n_samples: int, rng: np.random.Generat
     Returns:
         (n, 2) int64 pixel coordinates (x, y), n = min(n_samples, valid.sum()).
     """
-    ys, xs = np.nonzero(valid)
-    if len(xs) <= n_samples:
-        return np.stack([xs, ys], axis=1).astype(np.int64)
     h, w = valid.shape
-    grid = int(np.ceil(np.sqrt(n_samples)))
-    cell = (ys * grid // h) * grid + (xs * grid // w)
-    per_cell = np.bincount(cell, minlength=grid * grid)
-    # Keep a few random pixels per cell (enough for n_samples overall): the sort stays small.
-    cap = max(8, 2 * -(-n_samples // int(np.count_nonzero(per_cell))))
-    keep = rng.random(len(xs)) * per_cell[cell] < cap
-    if np.count_nonzero(keep) >= n_samples:
-        ys, xs, cell = ys[keep], xs[keep], cell[keep]
-    order = np.argsort(cell + rng.random(len(xs)), kind="stable")
-    sorted_cells = cell[order]
-    starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
-    run_lengths = np.diff(np.r_[starts, len(order)])
-    rank = np.arange(len(order)) - np.repeat(starts, run_lengths)
-    chosen = order[np.argsort(rank + rng.random(len(order)), kind="stable")[:n_samples]]
-    return np.stack([xs[chosen], ys[chosen]], axis=1).astype(np.int64)
+    flat = np.flatnonzero(valid)
+    if len(flat) > n_samples:
+        grid = int(np.ceil(np.sqrt(n_samples)))
+        cell = _cell_map(h, w, grid)[flat]
+        per_cell = np.bincount(cell, minlength=grid * grid)
+        # Keep a few random pixels per cell (enough for n_samples overall): the sorts stay small.
+        cap = max(8, 2 * -(-n_samples // int(np.count_nonzero(per_cell))))
+        keep = rng.random(len(flat), dtype=np.float32) * per_cell[cell] < cap
+        if np.count_nonzero(keep) >= n_samples:
+            flat, cell = flat[keep], cell[keep]
+        shuffle = rng.permutation(len(flat))  # random order within each cell ...
+        order = shuffle[np.argsort(cell[shuffle], kind="stable")]  # ... grouped by cell (radix)
+        sorted_cells = cell[order]
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        # Take whole rounds (rank < last) and a random part of the last round.
+        per_round = np.cumsum(np.bincount(rank))
+        last = int(np.searchsorted(per_round, n_samples))
+        taken = order[rank < last]
+        in_last = order[rank == last]
+        extra = in_last[rng.permutation(len(in_last))[: n_samples - len(taken)]]
+        flat = flat[np.sort(np.concatenate([taken, extra]))]  # chosen pixels, row-major
+    return np.stack([flat % w, flat // w], axis=1).astype(np.int64)
 
 
 def image_seed(seed: int, name: str) -> int:
     """A per-image sampling seed, independent of the order images are processed in."""
     return (seed * 1_000_003 + zlib.crc32(name.encode())) % (2**32)
+
+
+@dataclass
+class _Prepared:
+    """One image's working map and samples (before they are packed into the cache)."""
+
+    small: np.ndarray  # (h, w) float32, NaN invalid
+    scale: int
+    K: np.ndarray  # (3, 3) working intrinsics
+    pixels: np.ndarray  # (n, 2) float64
+    world: np.ndarray  # (n, 4) float64 homogeneous
+
+
+def _prepare(
+    depth: np.ndarray, name: str, K, R, t, working_max_side: int, n_samples: int, seed: int
+) -> _Prepared:
+    full_h, full_w = depth.shape
+    s = working_stride(full_w, full_h, working_max_side)
+    small = np.asarray(depth[::s, ::s], dtype=np.float32)
+    small = np.where(np.isfinite(small) & (small > 0), small, np.float32(np.nan))
+    Kw = np.array(K, dtype=np.float64, copy=True)
+    Kw[:2, :] /= s
+    finite = np.isfinite(small)
+    valid4 = np.zeros_like(finite)
+    valid4[:-1, :-1] = finite[:-1, :-1] & finite[1:, :-1] & finite[:-1, 1:] & finite[1:, 1:]
+    rng = np.random.default_rng(image_seed(seed, name))
+    pixels = stratified_samples(valid4, n_samples, rng)
+    z = small[pixels[:, 1], pixels[:, 0]].astype(np.float64)
+    rays = np.c_[pixels.astype(np.float64), np.ones(len(pixels))] @ np.linalg.inv(Kw).T
+    world = (rays * z[:, None] - t) @ R
+    return _Prepared(small, s, Kw, pixels.astype(np.float64), np.c_[world, np.ones(len(world))])
 
 
 def build_depth_cache(
@@ -114,23 +159,64 @@ def build_depth_cache(
     working_max_side: int,
     samples_per_direction: int,
     seed: int = 0,
+    sizes: list[tuple[int, int]] | None = None,
+    workers: int = 1,
 ) -> DepthCache:
-    """Build the cache from full-resolution depth maps (loaded by the caller, one at a time).
+    """Build the cache from full-resolution depth maps (read by ``depths[index]``, once each).
 
     Args:
         depths: per image a (H, W) float32 metric depth (0 invalid) or None (no usable depth).
-            May be a lazy sequence; each map is only held while it is subsampled.
+            May be a lazy sequence (e.g. reading files); a full map is only held while it is
+            subsampled and sampled.
         names: (N,) image names (sampling seeds).
         K: (N, 3, 3) full-resolution intrinsics; rotations (N, 3, 3), translations (N, 3).
+        sizes: (width, height) of each map: the flat array is then allocated once (peak
+            memory = the cache, not twice it); a map of another size raises ValueError.
+        workers: threads reading and sampling maps (numpy releases the GIL).
     """
     n = len(names)
+
+    def prepare(index: int) -> _Prepared | None:
+        depth = depths[index]
+        if depth is None:
+            return None
+        if sizes is not None and (depth.shape[1], depth.shape[0]) != tuple(sizes[index]):
+            raise ValueError(f"depth map {index} is {depth.shape[::-1]}, expected {sizes[index]}")
+        return _prepare(
+            depth,
+            names[index],
+            K[index],
+            rotations[index],
+            translations[index],
+            working_max_side,
+            samples_per_direction,
+            seed,
+        )
+
+    flat = None
+    if sizes is not None:
+        total = 0
+        for width, height in sizes:
+            s = working_stride(width, height, working_max_side)
+            total += (-(-height // s) + 2) * (-(-width // s) + 2)
+        flat = np.full(total, np.nan, dtype=np.float32)
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            prepared = pool.map(prepare, range(n))
+            return _pack(prepared, K, flat)  # packs each map as soon as it is ready
+    return _pack((prepare(index) for index in range(n)), K, flat)
+
+
+def _pack(prepared, K: np.ndarray, flat: np.ndarray | None) -> DepthCache:
+    """Pack per-image working maps and samples into one cache (in image order)."""
     parts, bases, strides, widths, heights, scales = [], [], [], [], [], []
     pixel_parts, world_parts, counts = [], [], []
     Kw = np.array(K, dtype=np.float64, copy=True)
     offset = 0
-    for index in range(n):
-        depth = depths[index]
-        if depth is None:
+    for index, item in enumerate(prepared):
+        if item is None:
             bases.append(offset)
             strides.append(2)
             widths.append(0)
@@ -138,34 +224,25 @@ def build_depth_cache(
             scales.append(1)
             counts.append(0)
             continue
-        full_h, full_w = depth.shape
-        s = working_stride(full_w, full_h, working_max_side)
-        small = np.asarray(depth[::s, ::s], dtype=np.float32)
-        small = np.where(np.isfinite(small) & (small > 0), small, np.float32(np.nan))
-        h, w = small.shape
-        padded = np.full((h + 2, w + 2), np.nan, dtype=np.float32)
-        padded[1:-1, 1:-1] = small
-        parts.append(padded.reshape(-1))
+        h, w = item.small.shape
+        if flat is None:
+            padded = np.full((h + 2, w + 2), np.nan, dtype=np.float32)
+            parts.append(padded.reshape(-1))
+        else:
+            padded = flat[offset : offset + (h + 2) * (w + 2)].reshape(h + 2, w + 2)
+        padded[1:-1, 1:-1] = item.small
         bases.append(offset + (w + 2) + 1)
         strides.append(w + 2)
         widths.append(w)
         heights.append(h)
-        scales.append(s)
+        scales.append(item.scale)
         offset += padded.size
-        Kw[index, :2, :] /= s
-        finite = np.isfinite(small)
-        valid4 = np.zeros_like(finite)
-        valid4[:-1, :-1] = finite[:-1, :-1] & finite[1:, :-1] & finite[:-1, 1:] & finite[1:, 1:]
-        rng = np.random.default_rng(image_seed(seed, names[index]))
-        pixels = stratified_samples(valid4, samples_per_direction, rng)
-        z = small[pixels[:, 1], pixels[:, 0]].astype(np.float64)
-        rays = np.c_[pixels.astype(np.float64), np.ones(len(pixels))] @ np.linalg.inv(Kw[index]).T
-        world = (rays * z[:, None] - translations[index]) @ rotations[index]
-        pixel_parts.append(pixels.astype(np.float64))
-        world_parts.append(np.c_[world, np.ones(len(world))])
-        counts.append(len(pixels))
-    flat = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-    usable = np.asarray(counts) > 0
+        Kw[index] = item.K
+        pixel_parts.append(item.pixels)
+        world_parts.append(item.world)
+        counts.append(len(item.pixels))
+    if flat is None:
+        flat = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     return DepthCache(
         flat=flat,
         base=np.asarray(bases, dtype=np.int64),
@@ -174,7 +251,7 @@ def build_depth_cache(
         height=np.asarray(heights, dtype=np.int64),
         scale=np.asarray(scales, dtype=np.int64),
         K=Kw,
-        usable=usable,
+        usable=np.asarray(counts) > 0,
         sample_offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
         samples_pixel=np.concatenate(pixel_parts) if pixel_parts else np.zeros((0, 2)),
         samples_world=np.concatenate(world_parts) if world_parts else np.zeros((0, 4)),

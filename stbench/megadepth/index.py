@@ -97,7 +97,7 @@ def index_scene(
         root: MegaDepth root (holding ``MegaDepth_v1`` and ``MegaDepth_v1_SfM``).
         scene: scene id, e.g. ``"0015"``.
         config: settings (defaults if None).
-        workers: threads for the depth verification of this scene.
+        workers: threads for reading depth maps and verifying pairs of this scene.
     Returns:
         Records whose images, pairs and rejects follow stbench.schema (subset of columns).
     """

@@ -78,9 +78,15 @@ class VerifiedPairs:
 
 
 def load_depth_cache(
-    load: DepthLoad, names: list[str], K, rotations, translations, config: MegaDepthConfig
+    load: DepthLoad,
+    names: list[str],
+    K,
+    rotations,
+    translations,
+    config: MegaDepthConfig,
+    workers: int = 1,
 ) -> DepthCache:
-    """Read every depth map once and keep it at the working resolution."""
+    """Read every depth map once and keep it at the working resolution (``workers`` threads)."""
     cache = build_depth_cache(
         load,
         names,
@@ -90,6 +96,8 @@ def load_depth_cache(
         working_max_side=config.working_max_side,
         samples_per_direction=config.samples_per_direction,
         seed=config.seed,
+        sizes=load.sizes,
+        workers=workers,
     )
     for index, problem in load.problems.items():
         cache.problems[index] = problem
@@ -209,7 +217,7 @@ def depth_verified_pairs(
         sizes=[(int(row["width"]), int(row["height"])) for row in rows],
         invalid_depth=config.invalid_depth,
     )
-    cache = load_depth_cache(load, names, K, rotations, translations, config)
+    cache = load_depth_cache(load, names, K, rotations, translations, config, workers)
     rejects = []
     for index, row in enumerate(rows):
         row["depth_kind"] = load.kinds.get(index)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from stbench.atomic import atomic_directory
 from stbench.config import check_config_matches, save_config
-from stbench.errors import ConfigError, DataError
+from stbench.errors import ConfigError, DataError, StbenchError
 from stbench.megadepth.config import MegaDepthConfig
 from stbench.records import RECORD_TABLES, Records, write_records
 
@@ -46,6 +46,7 @@ def index_megadepth(
     config: MegaDepthConfig | None = None,
     overwrite: bool = False,
     workers: int = 1,
+    threads: int = 1,
     scenes: list[str] | None = None,
     scene_info: list[str | Path] | None = None,
     on_scene: Callable[[str, Records | None], None] | None = None,
@@ -61,6 +62,7 @@ def index_megadepth(
         config: settings (defaults if None); saved as ``megadepth_index_config.json`` in ``out``.
         overwrite: rebuild scenes that exist (and accept a changed config).
         workers: scenes indexed in parallel processes (1: in this process).
+        threads: threads per scene for reading depth maps and verifying pairs.
         scenes: scene ids to index (default: all of :func:`list_scenes`).
         scene_info: D2-Net / LoFTR ``.npz`` files to convert instead of reading COLMAP models
             (the scene id comes from each file name); found automatically when the root has
@@ -73,8 +75,8 @@ def index_megadepth(
     from stbench.megadepth.sceneinfo import scene_from_file_name
 
     config = config or MegaDepthConfig()
-    if workers < 1:
-        raise ConfigError("workers must be >= 1")
+    if workers < 1 or threads < 1:
+        raise ConfigError("workers and threads must be >= 1")
     root, out = Path(root), Path(out)
     if not root.is_dir():
         raise DataError(f"MegaDepth root {root} does not exist or is not a directory")
@@ -100,7 +102,14 @@ def index_megadepth(
             continue
         todo.append((kind, scene, item))
 
-    def store(scene: str, records: Records) -> None:
+    failures: list[str] = []
+
+    def store(scene: str, get_records: Callable[[], Records]) -> None:
+        try:
+            records = get_records()
+        except Exception as exc:  # one broken scene must not stop the others
+            failures.append(f"{scene}: {type(exc).__name__}: {exc}")
+            return
         with atomic_directory(out / scene, overwrite=True) as tmp:
             write_records(records, tmp)
         if on_scene:
@@ -108,15 +117,20 @@ def index_megadepth(
 
     if workers == 1:
         for kind, scene, item in todo:
-            store(scene, _task(kind, str(root), item, config, threads=1))
+            store(scene, lambda k=kind, i=item: _task(k, str(root), i, config, threads))
     else:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(workers) as pool:
             futures = [
-                (scene, pool.submit(_task, kind, str(root), item, config, 1))
+                (scene, pool.submit(_task, kind, str(root), item, config, threads))
                 for kind, scene, item in todo
             ]
             for scene, future in futures:
-                store(scene, future.result())
+                store(scene, future.result)
+    if failures:
+        raise StbenchError(
+            f"{len(failures)} scene(s) failed and were not written (the others were; rerun to "
+            "retry them):\n" + "\n".join(failures)
+        )
     return out

@@ -9,12 +9,15 @@
   its pairs are the candidates; LoFTR's single overlap score is written to both
   covis_overlap columns; scale_ratio and view_angle_deg stay null.
 
-Either way every candidate is then depth-verified like a COLMAP scene (depth maps under
+These files hold pickled objects, so loading one runs code it names: convert only files from a
+source you trust (the published D2-Net / LoFTR indices). Either way every candidate is then
+depth-verified like a COLMAP scene (depth maps under
 ``root``). Intrinsics in these files are COLMAP's (pixel corners): cx, cy lose 0.5 here.
 """
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
@@ -66,9 +69,9 @@ def index_scene_info(
     """
     config = config or MegaDepthConfig()
     npz, root = Path(npz), Path(root)
-    try:
+    try:  # object arrays (paths, dicts) need pickle: only convert files you trust
         data = dict(np.load(npz, allow_pickle=True))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         raise DataError(f"{npz}: not a readable .npz scene-info file: {exc}") from exc
     missing = {"image_paths", "depth_paths", "intrinsics", "poses"} - set(data)
     if missing:

@@ -25,18 +25,21 @@ def _count_block(
 ) -> np.ndarray:
     """Consistent samples of ``world`` (n, 4) in each of ``partners`` (m,); P (m, 3, 4)."""
     z = world @ P[:, 2, :].T  # (n, m) depth in each partner
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inverse_z = np.where(z > 0, 1 / z, np.nan)
-    u = world @ P[:, 0, :].T
-    u *= inverse_z
+    u = world @ P[:, 0, :].T  # homogeneous: pixel x = u / z
     v = world @ P[:, 1, :].T
-    v *= inverse_z
-    # Bilinear lookups need x0 in [0, w - 2] and y0 in [0, h - 2]: keep only those (NaN fails).
-    with np.errstate(invalid="ignore"):
-        inside = (u >= 0) & (u < cache.width[partners] - 1)
-        inside &= (v >= 0) & (v < cache.height[partners] - 1)
-    rows, cols = np.nonzero(inside)
-    u, v, z = u[rows, cols], v[rows, cols], z[rows, cols]
+    # A bilinear lookup needs x0 in [0, w - 2], y0 in [0, h - 2]: test on the homogeneous
+    # coordinates (no division yet) and divide only the samples that pass. A point that
+    # rounding puts on the last column reads the NaN border and fails, as it should.
+    inside = z > 0
+    inside &= u >= 0
+    inside &= v >= 0
+    inside &= u < z * (cache.width[partners] - 1)
+    inside &= v < z * (cache.height[partners] - 1)
+    keep = np.flatnonzero(inside)
+    cols = keep % len(partners)
+    z = z.ravel()[keep]
+    u = u.ravel()[keep] / z
+    v = v.ravel()[keep] / z
     x0 = np.floor(u)
     y0 = np.floor(v)
     stride = cache.stride[partners][cols]

@@ -15,8 +15,10 @@ class WebcamConfig:
         max_frame_bytes: larger archive members are rejected (``too_large``).
         max_compression_ratio: members expanding more than this are rejected (``zip_bomb``).
         thumb_size: side of the grey thumbnail (pixels) compared between consecutive frames.
-        frozen_max_diff: consecutive frames whose thumbnails differ by less than this mean absolute
-            grey level (0..255) are the same picture served again (``frozen``).
+        frozen_max_diff: consecutive frames whose full grey decodes differ by less than this mean
+            absolute grey level (0..255)...
+        frozen_min_detail_corr: ...and whose fine detail (noise pattern) correlates at least this
+            much are the same picture served again (``frozen``).
         ramp_deg: width (deg of sun elevation) of the initial day/night brightness ramp.
         shape_rounds: times the camera's own brightness curve (isotonic in elevation) is learnt
             under the current clock model and the fit repeated with it.
@@ -42,7 +44,8 @@ class WebcamConfig:
     max_frame_bytes: int = 32 * 1024 * 1024
     max_compression_ratio: float = 200.0
     thumb_size: int = 32
-    frozen_max_diff: float = 0.5
+    frozen_max_diff: float = 1.0
+    frozen_min_detail_corr: float = 0.5
     ramp_deg: float = 3.0
     shape_rounds: int = 2
     max_offset_h: float = 14.0

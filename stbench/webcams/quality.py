@@ -1,9 +1,13 @@
 """Stream checks that need no sun: stale (frozen) frames, duplicates, out-of-order times.
 
 Frames are compared with their predecessor in recorded-time order. Byte-identical or
-near-identical pictures (1/8-decode thumbnails close, then the full grey decodes within
-``frozen_max_diff`` mean absolute grey level) are the same picture served again: ``duplicate``
-when stored again within half the camera's usual interval, else ``frozen`` (a stalled camera).
+near-identical pictures are the same picture served again: ``duplicate`` when stored again within
+half the camera's usual interval, else ``frozen`` (a stalled camera). Near-identical means: the
+1/8-decode thumbnails are close, the full grey decodes differ by less than ``frozen_max_diff``
+mean absolute grey level, *and* their fine detail (image minus its 3x3 box blur: sensor noise and
+texture) correlates by at least ``frozen_min_detail_corr``. A re-encode keeps the noise pattern of
+its source (correlation ~0.85 and above), two real exposures of a dark, featureless night scene
+do not (~0.05) although they differ by less than half a grey level.
 """
 
 from __future__ import annotations
@@ -42,7 +46,19 @@ def same_picture(
     full_a, full_b = _full_grey(data_a), _full_grey(data_b)
     if full_a is None or full_b is None or full_a.shape != full_b.shape:
         return False
-    return float(np.abs(full_a - full_b).mean()) < config.frozen_max_diff
+    if float(np.abs(full_a - full_b).mean()) >= config.frozen_max_diff:
+        return False
+    return _detail_correlation(full_a, full_b) >= config.frozen_min_detail_corr
+
+
+def _detail_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of the fine detail (image minus 3x3 box blur) of two (H, W) grey images."""
+    import cv2
+
+    detail_a = a - cv2.blur(a, (3, 3))
+    detail_b = b - cv2.blur(b, (3, 3))
+    norm = float(np.sqrt((detail_a * detail_a).sum() * (detail_b * detail_b).sum()))
+    return float((detail_a * detail_b).sum()) / norm if norm > 0 else 1.0
 
 
 def stream_flags(

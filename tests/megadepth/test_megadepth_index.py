@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pycolmap
 import pytest
-from conftest import exact_overlap, write_scene
+from megadepth_scenes import exact_overlap, write_scene
 
 from stbench.megadepth import MegaDepthConfig, index_scene, list_scenes
 from stbench.megadepth.model import records_to_reconstruction

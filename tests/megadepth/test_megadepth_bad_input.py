@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pycolmap
 import pytest
-from conftest import write_scene
+from megadepth_scenes import write_scene
 
 from stbench.megadepth import MegaDepthConfig, index_scene
 

@@ -3,7 +3,7 @@
 import h5py
 import numpy as np
 import pytest
-from conftest import look_rotation, render
+from megadepth_scenes import look_rotation, render
 
 from stbench.megadepth.covis import CandidatePairs
 from stbench.megadepth.depthcache import build_depth_cache, stratified_samples, working_stride
@@ -60,6 +60,19 @@ def test_chunking_and_threads_do_not_change_counts(cache_and_views):
             cache, projections, source, target, chunk_elements=chunk, workers=workers
         )
         assert np.array_equal(result[0], reference[0])
+
+
+def test_threads_build_the_same_cache(pinhole_scene, cache_and_views):
+    cache, R, t = cache_and_views
+    n = len(R)
+    depths = [cache.working_depth(i) for i in range(n)]  # stride 1 from here on
+    names = [f"{i}.jpg" for i in range(n)]
+    one = build_depth_cache(depths, names, cache.K, R, t, 0, 200, sizes=None, workers=1)
+    sizes = [(d.shape[1], d.shape[0]) for d in depths]
+    two = build_depth_cache(depths, names, cache.K, R, t, 0, 200, sizes=sizes, workers=2)
+    np.testing.assert_array_equal(one.flat[: len(two.flat)], two.flat)
+    np.testing.assert_array_equal(one.samples_world, two.samples_world)
+    np.testing.assert_array_equal(one.base, two.base)
 
 
 def test_stratified_samples_cover_sparse_regions():
