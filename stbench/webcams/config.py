@@ -15,8 +15,8 @@ class WebcamConfig:
         max_frame_bytes: larger archive members are rejected (``too_large``).
         max_compression_ratio: members expanding more than this are rejected (``zip_bomb``).
         thumb_size: side of the grey thumbnail (pixels) compared between consecutive frames.
-        frozen_max_diff: consecutive frames whose full grey decodes differ by less than this mean
-            absolute grey level (0..255)...
+        frozen_max_change: consecutive frames whose full grey decodes differ (mean absolute) by
+            less than this fraction of their fine detail (mean absolute image minus 3x3 blur)...
         frozen_min_detail_corr: ...and whose fine detail (noise pattern) correlates at least this
             much are the same picture served again (``frozen``).
         ramp_deg: width (deg of sun elevation) of the initial day/night brightness ramp.
@@ -44,7 +44,7 @@ class WebcamConfig:
     max_frame_bytes: int = 32 * 1024 * 1024
     max_compression_ratio: float = 200.0
     thumb_size: int = 32
-    frozen_max_diff: float = 1.0
+    frozen_max_change: float = 0.15
     frozen_min_detail_corr: float = 0.5
     ramp_deg: float = 3.0
     shape_rounds: int = 2

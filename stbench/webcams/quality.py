@@ -3,11 +3,12 @@
 Frames are compared with their predecessor in recorded-time order. Byte-identical or
 near-identical pictures are the same picture served again: ``duplicate`` when stored again within
 half the camera's usual interval, else ``frozen`` (a stalled camera). Near-identical means: the
-1/8-decode thumbnails are close, the full grey decodes differ by less than ``frozen_max_diff``
-mean absolute grey level, *and* their fine detail (image minus its 3x3 box blur: sensor noise and
-texture) correlates by at least ``frozen_min_detail_corr``. A re-encode keeps the noise pattern of
-its source (correlation ~0.85 and above), two real exposures of a dark, featureless night scene
-do not (~0.05) although they differ by less than half a grey level.
+1/8-decode thumbnails are close, the full grey decodes differ (mean absolute) by less than
+``frozen_max_change`` times their fine detail (image minus its 3x3 box blur: noise and texture),
+*and* that fine detail correlates by at least ``frozen_min_detail_corr``. A re-encode keeps the
+noise pattern and texture of its source and changes it only by requantisation (change/detail
+<= 0.09 on the synthetic town); two exposures of a static scene differ at least by their noise
+(>= 0.2), and those of a dark, featureless night have uncorrelated detail (~0.05).
 """
 
 from __future__ import annotations
@@ -46,17 +47,23 @@ def same_picture(
     full_a, full_b = _full_grey(data_a), _full_grey(data_b)
     if full_a is None or full_b is None or full_a.shape != full_b.shape:
         return False
-    if float(np.abs(full_a - full_b).mean()) >= config.frozen_max_diff:
+    detail_a = full_a - _box3(full_a)
+    detail_b = full_b - _box3(full_b)
+    detail = float(np.abs(detail_a).mean() + np.abs(detail_b).mean())
+    change = float(np.abs(full_a - full_b).mean())
+    if change > config.frozen_max_change * max(detail, 1e-6):
         return False
-    return _detail_correlation(full_a, full_b) >= config.frozen_min_detail_corr
+    return _correlation(detail_a, detail_b) >= config.frozen_min_detail_corr
 
 
-def _detail_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Correlation of the fine detail (image minus 3x3 box blur) of two (H, W) grey images."""
+def _box3(image: np.ndarray) -> np.ndarray:
     import cv2
 
-    detail_a = a - cv2.blur(a, (3, 3))
-    detail_b = b - cv2.blur(b, (3, 3))
+    return cv2.blur(image, (3, 3))
+
+
+def _correlation(detail_a: np.ndarray, detail_b: np.ndarray) -> float:
+    """Correlation of two (H, W) fine-detail images (image minus its 3x3 box blur)."""
     norm = float(np.sqrt((detail_a * detail_a).sum() * (detail_b * detail_b).sum()))
     return float((detail_a * detail_b).sum()) / norm if norm > 0 else 1.0
 

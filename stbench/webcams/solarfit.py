@@ -192,11 +192,15 @@ def fit_clock(
     if len(times_s) < max(3, config.min_frames_per_day):
         return None
     stats = _Statistics(times_s, brightness, lat, lon, config)
+    drifting: set[tuple[int, int]] = set()
     for round_ in range(1 + config.shape_rounds):
         window = _window_estimates(stats, config)
         segments = _segments(window, config)
-        eras = [_fit_era(stats, lo, hi, window, config) for lo, hi in segments]
-        eras = _merge_close(stats, eras, window, config)
+        eras = [_fit_era(stats, lo, hi, window, config, drifting) for lo, hi in segments]
+        eras = _merge_close(stats, eras, window, config, drifting)
+        # a drift seen under the generic ramp stays a drift: the learnt curve would otherwise
+        # absorb part of it (it is learnt under the current clock model)
+        drifting |= {(e.first, e.stop) for e in eras if e.slope_min_per_day != 0.0}
         if round_ == config.shape_rounds:
             break
         # learn the camera's brightness curve under the current clock model, then refit
@@ -276,7 +280,12 @@ def _l1(values: np.ndarray) -> float:
 
 
 def _fit_era(
-    stats: _Statistics, lo: int, hi: int, window: np.ndarray, config: WebcamConfig
+    stats: _Statistics,
+    lo: int,
+    hi: int,
+    window: np.ndarray,
+    config: WebcamConfig,
+    drifting: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
 ) -> EraFit:
     """Fit one era over days [lo, hi): constant offset, or linear drift if the days show one."""
     n_days = len(stats.days)
@@ -286,23 +295,40 @@ def _fit_era(
     day_s = (stats.days[lo:hi].astype(np.float64) + 0.5) * 86400.0
     center = float(np.average(day_s, weights=stats.n[lo:hi]))
     slope = 0.0
-    valid = np.isfinite(window[lo:hi])
-    if valid.sum() >= 4 and np.isfinite(offset):
-        x = (day_s[valid] - center) / 86400.0
-        y = window[lo:hi][valid]
-        slope_fit, intercept = np.polyfit(x, y, 1)
-        span_change = abs(slope_fit) * (x.max() - x.min())
-        residual = y - (intercept + slope_fit * x)
-        noise = 1.4826 * np.median(np.abs(residual)) + 1e-6
-        stderr = noise / np.sqrt(np.sum((x - x.mean()) ** 2) + 1e-12)
-        if span_change >= config.min_drift_min and abs(slope_fit) > 3 * stderr:
-            slope = float(slope_fit)
-            offset = float(intercept)
+    drift = _drift(stats, lo, hi, config, (lo, hi) in drifting) if np.isfinite(offset) else None
+    if drift is not None:
+        slope, offset = drift[0], drift[1] + drift[0] * (center - drift[2]) / 86400.0
     sigma = _bootstrap_sigma(stats, lo, hi, config)
     strong = bool(
         np.isfinite(offset) and corr >= config.min_fit_corr and sigma <= config.max_fit_sigma_min
     )
     return EraFit(lo, hi, float(offset), slope, center, sigma, float(corr), hi - lo, strong)
+
+
+def _drift(stats: _Statistics, lo: int, hi: int, config: WebcamConfig, known: bool = False):
+    """(slope min/day, offset at t0, t0 s) when the era's two halves differ significantly
+    (or, if ``known``, whenever both halves have an estimate)."""
+    days = np.arange(lo, hi)[stats.n[lo:hi] > 0]
+    if len(days) < 2 * config.min_era_days:
+        return None
+    halves = (days[: len(days) // 2], days[len(days) // 2 :])
+    fits = []
+    for half in halves:
+        weights = np.zeros(len(stats.days))
+        weights[half] = 1.0
+        offset, _ = _peak(stats.offsets_min, stats.corr(weights))
+        sigma = _bootstrap_sigma(stats, int(half[0]), int(half[-1]) + 1, config)
+        center = float(np.average((stats.days[half] + 0.5) * 86400.0, weights=stats.n[half]))
+        fits.append((offset, sigma, center))
+    (o1, s1, c1), (o2, s2, c2) = fits
+    change = o2 - o1
+    if not (np.isfinite(change) and np.isfinite(s1) and np.isfinite(s2)):
+        return None
+    significant = abs(change) >= config.min_drift_min and abs(change) > 2 * np.hypot(s1, s2)
+    if not (significant or known):
+        return None
+    slope = change / ((c2 - c1) / 86400.0)
+    return float(slope), float(o1), c1
 
 
 def _bootstrap_sigma(stats: _Statistics, lo: int, hi: int, config: WebcamConfig) -> float:
@@ -323,9 +349,15 @@ def _bootstrap_sigma(stats: _Statistics, lo: int, hi: int, config: WebcamConfig)
 
 
 def _merge_close(
-    stats: _Statistics, eras: list[EraFit], window: np.ndarray, config: WebcamConfig
+    stats: _Statistics,
+    eras: list[EraFit],
+    window: np.ndarray,
+    config: WebcamConfig,
+    drifting: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
 ) -> list[EraFit]:
-    """Merge neighbouring eras whose fitted offsets differ by less than min_era_shift_min."""
+    """Merge neighbouring eras whose fitted offsets differ by less than min_era_shift_min, and
+    short inconclusive eras (a transition smeared by the estimation windows) into the neighbour
+    with the closest offset."""
     merged = True
     while merged and len(eras) > 1:
         merged = False
@@ -333,9 +365,22 @@ def _merge_close(
             a, b = eras[i], eras[i + 1]
             diff = abs(a.offset_at(b.center_s) - b.offset_at(b.center_s))
             if not diff >= config.min_era_shift_min:  # also merges eras without an estimate
-                eras[i : i + 2] = [_fit_era(stats, a.first, b.stop, window, config)]
+                eras[i : i + 2] = [_fit_era(stats, a.first, b.stop, window, config, drifting)]
                 merged = True
                 break
+        if merged:
+            continue
+        for i, era in enumerate(eras):
+            if era.strong or era.n_days > 2 * config.min_era_days:
+                continue
+            neighbours = [j for j in (i - 1, i + 1) if 0 <= j < len(eras)]
+            j = min(neighbours, key=lambda k: abs(eras[k].offset_min - era.offset_min))
+            lo, hi = min(i, j), max(i, j)
+            eras[lo : hi + 1] = [
+                _fit_era(stats, eras[lo].first, eras[hi].stop, window, config, drifting)
+            ]
+            merged = True
+            break
     return eras
 
 

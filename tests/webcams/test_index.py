@@ -141,7 +141,7 @@ def test_index_webcams_stage_writes_resumes_and_guards_config(webcam_world, tmp_
     index_webcams(small, out, WebcamConfig())  # resumes: nothing to redo
     assert (out / "00000002" / "images.parquet").stat().st_mtime_ns == stamp
     with pytest.raises(OutputExistsError):
-        index_webcams(small, out, WebcamConfig(frozen_max_diff=2.0))
+        index_webcams(small, out, WebcamConfig(frozen_max_change=0.3))
     cli = [
         sys.executable,
         "-m",
