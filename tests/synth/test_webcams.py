@@ -20,6 +20,7 @@ from PIL import Image
 from webcam_helpers import TOY_SITES, toy_frame_source
 
 from stbench.errors import ConfigError
+from stbench.imageio import read_image
 from stbench.synth.webcam_faults import FAULT_KINDS, standard_offset_s
 from stbench.synth.webcams import (
     FAULT_COLUMNS,
@@ -80,6 +81,9 @@ def test_layout_camera_list_and_member_names(world, frames, members):
         stamp = NAME.fullmatch(member).group(1)
         assert archive == f"{stamp[:4]}.{stamp[4:6]}.zip"
     assert list(frames.columns) == list(FRAME_COLUMNS)
+    # manifest paths resolve through the foundation's reader, relative to the webcam root
+    clean = frames[frames["fault"] == ""]["path"].iloc[0]
+    assert read_image(world / "webcams", clean).shape == (72, 96, 3)
     # the small preset spans a year boundary
     assert {"2018.12.zip", "2019.01.zip"} <= {p.split("/")[1] for p in members}
 
