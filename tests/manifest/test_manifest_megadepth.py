@@ -17,8 +17,8 @@ from stbench.manifest.validate import validate_manifest
 
 
 def _scene_writer():
-    path = Path(__file__).parents[1] / "megadepth" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("megadepth_scene_writer", path)
+    path = Path(__file__).parents[1] / "megadepth" / "megadepth_scenes.py"
+    spec = importlib.util.spec_from_file_location("megadepth_scenes", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
