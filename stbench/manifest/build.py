@@ -43,7 +43,8 @@ class BuildReport:
         out: the manifest directory.
         world: the synthetic world used (None for user sources).
         meta: the content of manifest.json.
-        stage_seconds: wall time per stage (list, index, assemble, write).
+        stage_seconds: wall time per stage (world: finding or generating the synthetic world,
+            list, index, assemble, write).
         n_tasks, n_cached: units in total / taken from the cache of an earlier build.
         failed: units whose index task raised (``source``, ``unit``, ``error``).
         up_to_date: nothing was built: the manifest in ``out`` already matched.
@@ -215,6 +216,9 @@ def run_build(
     roots, world = resolve_roots(config)
     if not roots:
         raise _no_sources_error(config, world)
+    if world is not None:
+        seconds["world"] = time.perf_counter() - start
+        start = time.perf_counter()
     tasks, index_configs = plan_tasks(config, roots, sources)
     stored_config = portable_config(config)
     build_key = _build_key(stored_config, index_configs, tasks)
