@@ -140,16 +140,16 @@ def _build_key(config: dict, index_configs: dict, tasks: list[Task]) -> str:
     )
 
 
-def _existing_build_key(out: Path) -> str | None:
+def _existing_meta(out: Path) -> dict[str, Any] | None:
     import json
 
     path = out / MANIFEST_FILE
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text()).get("build_key")
+        return json.loads(path.read_text())
     except ValueError:
-        return None
+        return {}
 
 
 def _progress(enabled: bool):
@@ -224,14 +224,14 @@ def run_build(
     build_key = _build_key(stored_config, index_configs, tasks)
     seconds["list"] = time.perf_counter() - start
     check_output(out, overwrite=True)
-    existing = _existing_build_key(out)
+    existing = _existing_meta(out)
     if existing is not None and not overwrite:
-        if existing == build_key:
-            from stbench.manifest.io import load_manifest
-
-            meta = load_manifest(out).meta
-            return BuildReport(out, world, meta, seconds, len(tasks), len(tasks), [], True)
-        check_output(out, overwrite=False)
+        same = existing.get("build_key") == build_key
+        if same and not existing.get("failed_units"):
+            return BuildReport(out, world, existing, seconds, len(tasks), len(tasks), [], True)
+        if not same:
+            check_output(out, overwrite=False)
+        # Same inputs and config, but some units failed last time: retry them in place.
 
     cache = TaskCache(out / CACHE_DIR)
     n_cached = sum(cache.has(t) for t in tasks)

@@ -21,6 +21,7 @@ from stbench.schema import make_image_id, make_pair_id
 
 INDEX_FILE = "fake_index.json"
 KILL_FILE = "KILL_AT"
+FAIL_FILE = "FAIL_AT"
 LOG_FILE = "calls.log"
 
 
@@ -83,7 +84,8 @@ def index_scene(root: Path, scene: str, config: dict) -> Records:
     root = Path(root)
     _check_kill(root, scene)
     _log_call(root, scene)
-    if scene in config.get("broken", []):
+    fail = root / FAIL_FILE
+    if scene in config.get("broken", []) or (fail.exists() and fail.read_text() == scene):
         raise DataError(f"scene {scene}: sparse model unreadable")
     index = json.loads((root / "MegaDepth_v1" / scene / INDEX_FILE).read_text())
     rows = []

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from manifest_fakes import KILL_FILE, Killed, calls
+from manifest_fakes import FAIL_FILE, KILL_FILE, Killed, calls
 
 from stbench.errors import OutputExistsError
 from stbench.manifest.build import build_manifest, run_build
@@ -153,8 +153,9 @@ def test_killed_build_resumes_and_matches_uninterrupted(config, sources, tmp_pat
     assert _files(tmp_path / "m") == _files(reference)
 
 
-def test_failed_unit_becomes_reject_and_is_retried(config, sources, tmp_path):
-    config.megadepth = {"broken": ["5001"]}
+def test_failed_unit_becomes_reject_and_is_retried(config, sources, roots, tmp_path):
+    megadepth, _ = roots
+    (megadepth / FAIL_FILE).write_text("5001")  # a transient failure (outside config and files)
     report = run_build(config, tmp_path / "m", sources=sources)
     assert report.failed == [
         {
@@ -170,6 +171,14 @@ def test_failed_unit_becomes_reject_and_is_retried(config, sources, tmp_path):
     ]
     assert not (manifest.images["scene"] == "5001").any()
     assert (tmp_path / "m" / ".cache").exists()  # kept so a rerun retries only the failure
+    # The same command again retries only the failed unit (no --overwrite needed).
+    (megadepth / FAIL_FILE).unlink()
+    before = calls(megadepth)
+    report = run_build(config, tmp_path / "m", sources=sources)
+    assert not report.up_to_date and report.failed == []
+    assert calls(megadepth) == [*before, "5001"]
+    assert (load_manifest(report.out).images["scene"] == "5001").any()
+    assert not (tmp_path / "m" / ".cache").exists()
 
 
 def test_existing_output_up_to_date_or_refused(config, sources, tmp_path):
