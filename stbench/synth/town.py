@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from stbench.synth.shapes import Builder, box, gable, pyramid
 from stbench.synth.sites import Site
-
-MAX_PLANES = 10
 
 # Material ids (0 = sky, no surface).
 SKY, GROUND, WALL, ROOF, STONE, TRUNK, FOLIAGE, POLE = range(8)
@@ -105,103 +104,6 @@ class Town:
         return not inside.any() and not (np.sum(q * q, axis=1) <= 1).any()
 
 
-class _Builder:
-    def __init__(self) -> None:
-        self.planes: list[np.ndarray] = []
-        self.corners: list[np.ndarray] = []
-        self.material: list[int] = []
-        self.tint: list[np.ndarray] = []
-        self.texture: list[str] = []
-        self.tile: list[float] = []
-        self.building: list[int] = []
-        self.half: list[tuple[float, float]] = []
-
-    def add(
-        self,
-        planes_local: list[tuple[tuple[float, float, float], float]],
-        corners_local: np.ndarray,
-        center: np.ndarray,
-        yaw: float,
-        material: int,
-        tint: np.ndarray,
-        texture: str,
-        tile_m: float,
-        building: int = -1,
-        half: tuple[float, float] = (0.0, 0.0),
-    ) -> int:
-        c, s = np.cos(yaw), np.sin(yaw)
-        rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-        planes = np.zeros((MAX_PLANES, 4))
-        planes[:, 3] = 1.0
-        for k, (n, d) in enumerate(planes_local):
-            n_local = np.asarray(n, dtype=np.float64)
-            norm = np.linalg.norm(n_local)
-            n_world = rot @ (n_local / norm)
-            planes[k, :3] = n_world
-            planes[k, 3] = d / norm + n_world @ center
-        self.planes.append(planes)
-        self.corners.append(corners_local @ rot.T + center)
-        self.material.append(material)
-        self.tint.append(np.asarray(tint, dtype=np.float64))
-        self.texture.append(texture)
-        self.tile.append(tile_m)
-        self.building.append(building)
-        self.half.append(half)
-        return len(self.material) - 1
-
-
-def _box(w: float, d: float, z0: float, z1: float):
-    planes = [
-        ((1, 0, 0), w / 2),
-        ((-1, 0, 0), w / 2),
-        ((0, 1, 0), d / 2),
-        ((0, -1, 0), d / 2),
-        ((0, 0, 1), z1),
-        ((0, 0, -1), -z0),
-    ]
-    corners = np.array(
-        [[x, y, z] for x in (-w / 2, w / 2) for y in (-d / 2, d / 2) for z in (z0, z1)]
-    )
-    return planes, corners
-
-
-def _gable(w: float, d: float, z0: float, rise: float):
-    """Prism roof with its ridge along local x."""
-    planes = [
-        ((0, rise, d / 2), rise * d / 2 + d / 2 * z0),
-        ((0, -rise, d / 2), rise * d / 2 + d / 2 * z0),
-        ((1, 0, 0), w / 2),
-        ((-1, 0, 0), w / 2),
-        ((0, 0, -1), -z0),
-    ]
-    corners = np.array(
-        [[x, y, z] for x in (-w / 2, w / 2) for y in (-d / 2, d / 2) for z in (z0, z0 + rise)]
-    )
-    return planes, corners
-
-
-def _pyramid(w: float, d: float, z0: float, rise: float, sides: int = 4, top: float = 0.0):
-    """Pyramid (or frustum when ``top`` > 0, a ratio of the base) over a w x d base."""
-    planes = []
-    if sides == 4:
-        half = [(w / 2, (1, 0)), (w / 2, (-1, 0)), (d / 2, (0, 1)), (d / 2, (0, -1))]
-    else:
-        r = w / 2
-        half = [(r, (np.cos(a), np.sin(a))) for a in np.arange(sides) * 2 * np.pi / sides]
-    for h, (ax, ay) in half:
-        # Plane through the base edge at distance h (height z0) rising to the axis at z0 + rise.
-        shrink = h * (1 - top)
-        n = (ax * rise, ay * rise, shrink)
-        planes.append((n, h * rise + shrink * z0))
-    planes.append(((0, 0, -1), -z0))
-    if top > 0:
-        planes.append(((0, 0, 1), z0 + rise))
-    corners = np.array(
-        [[x, y, z] for x in (-w / 2, w / 2) for y in (-d / 2, d / 2) for z in (z0, z0 + rise)]
-    )
-    return planes, corners
-
-
 _WALL_TINTS = np.array(
     [
         [0.80, 0.72, 0.60],
@@ -228,7 +130,7 @@ _PICTURES = (
 )
 
 
-def _add_building(b: _Builder, rng: np.random.Generator, center, yaw, index, decals) -> None:
+def _add_building(b: Builder, rng: np.random.Generator, center, yaw, index, decals) -> None:
     w = rng.uniform(9, 18)
     d = rng.uniform(8, 13)
     floors = int(rng.integers(2, 6))
@@ -236,7 +138,7 @@ def _add_building(b: _Builder, rng: np.random.Generator, center, yaw, index, dec
     height = floors * floor_h
     wall_tint = _WALL_TINTS[rng.integers(len(_WALL_TINTS))] * rng.uniform(0.85, 1.05, 3)
     texture = ("brick", "gravel", "noise1", "moon")[rng.integers(4)]
-    planes, corners = _box(w, d, 0.0, height)
+    planes, corners = box(w, d, 0.0, height)
     body = b.add(
         planes,
         corners,
@@ -252,9 +154,9 @@ def _add_building(b: _Builder, rng: np.random.Generator, center, yaw, index, dec
     roof_tint = _ROOF_TINTS[rng.integers(len(_ROOF_TINTS))] * rng.uniform(0.85, 1.1, 3)
     rise = rng.uniform(2.5, 5.0)
     if rng.random() < 0.65:
-        planes, corners = _gable(w, d, height, rise)
+        planes, corners = gable(w, d, height, rise)
     else:
-        planes, corners = _pyramid(w, d, height, rise)
+        planes, corners = pyramid(w, d, height, rise)
     b.add(planes, corners, center, yaw, ROOF, roof_tint, "gravel", 2.5, index)
     # A shop sign or mural on the ground floor of the facade facing the plaza (plane 3: -y side).
     for plane in (2, 2, 0, 1, 3):
@@ -271,16 +173,16 @@ def _add_building(b: _Builder, rng: np.random.Generator, center, yaw, index, dec
             decals.append(Decal(body, plane, u0, v0, width, width * 0.66, picture))
 
 
-def _add_landmark(b: _Builder, rng: np.random.Generator, decals: list[Decal]) -> float:
+def _add_landmark(b: Builder, rng: np.random.Generator, decals: list[Decal]) -> float:
     stone = np.array([0.82, 0.76, 0.66]) * rng.uniform(0.9, 1.05, 3)
     center = np.zeros(3)
     kind = rng.integers(2)
     if kind == 0:  # clock tower with a spire
         side = rng.uniform(6.5, 9.0)
         height = rng.uniform(24, 32)
-        planes, corners = _box(side, side, 0.0, height)
+        planes, corners = box(side, side, 0.0, height)
         tower = b.add(planes, corners, center, 0.0, STONE, stone, "brick", 7.0)
-        planes, corners = _pyramid(side + 1.0, side + 1.0, height, rng.uniform(8, 12))
+        planes, corners = pyramid(side + 1.0, side + 1.0, height, rng.uniform(8, 12))
         b.add(planes, corners, center, 0.0, ROOF, _ROOF_TINTS[1], "gravel", 2.0)
         # Every face its own plaques and banners (distinct, so faces can be told apart).
         pictures = [*_PICTURES, "text", "page", "coins", "clock"]
@@ -298,17 +200,17 @@ def _add_landmark(b: _Builder, rng: np.random.Generator, decals: list[Decal]) ->
         return height + 10.0
     # obelisk on a plinth
     plinth = rng.uniform(9.0, 12.0)
-    planes, corners = _box(plinth, plinth, 0.0, 3.0)
+    planes, corners = box(plinth, plinth, 0.0, 3.0)
     base = b.add(planes, corners, center, 0.0, STONE, stone * 0.9, "brick", 3.0)
     shaft_h = rng.uniform(22, 30)
-    planes, corners = _pyramid(3.6, 3.6, 3.0, shaft_h / 0.4, top=0.0)
+    planes, corners = pyramid(3.6, 3.6, 3.0, shaft_h / 0.4, top=0.0)
     planes = [*planes[:4], ((0, 0, -1), -3.0), ((0, 0, 1), 3.0 + shaft_h)]
     corners = np.array(
         [[x, y, z] for x in (-1.8, 1.8) for y in (-1.8, 1.8) for z in (3.0, 3 + shaft_h)]
     )
     b.add(planes, corners, center, 0.0, STONE, stone, "moon", 6.0)
     top_w = 3.6 * (1 - 0.4)
-    planes, corners = _pyramid(top_w, top_w, 3.0 + shaft_h, 2.5)
+    planes, corners = pyramid(top_w, top_w, 3.0 + shaft_h, 2.5)
     b.add(planes, corners, center, 0.0, STONE, stone * 0.8, "moon", 2.0)
     for plane in range(4):
         decals.append(Decal(base, plane, -2.5, 0.5, 5.0, 2.0, ("page", "text")[plane % 2]))
@@ -338,7 +240,7 @@ def build_town(site: Site, seed: int) -> Town:
     ring the plaza facing it, trees and street lights stand in the plaza and between buildings.
     """
     rng = np.random.default_rng([seed, _name_key(site.name)])
-    b = _Builder()
+    b = Builder()
     decals: list[Decal] = []
     landmark_top = _add_landmark(b, rng, decals)
     occupied: list[tuple[np.ndarray, float]] = [(np.zeros(2), 8.0)]
@@ -360,7 +262,7 @@ def build_town(site: Site, seed: int) -> Town:
             floor_h[b.building[k]] = height / floors
     lamps = []
     for p, _ in _place_ring(rng, 10, 28, PLAZA_RADIUS - 3, 3.0, occupied):
-        planes, corners = _box(0.16, 0.16, 0.0, 4.5)
+        planes, corners = box(0.16, 0.16, 0.0, 4.5)
         b.add(
             planes,
             corners,
@@ -381,12 +283,12 @@ def build_town(site: Site, seed: int) -> Town:
         base = np.array([p[0], p[1], 0.0])
         bark = np.array([0.32, 0.24, 0.18]) * rng.uniform(0.8, 1.2)
         if rng.random() < site.evergreen:
-            planes, corners = _pyramid(
+            planes, corners = pyramid(
                 2 * trunk_r, 2 * trunk_r, 0.0, trunk_h + 1.0, sides=6, top=0.6
             )
             b.add(planes, corners, base, rng.uniform(0, 1), TRUNK, bark, "gravel", 1.5)
             radius = rng.uniform(1.8, 3.0)
-            planes, corners = _pyramid(
+            planes, corners = pyramid(
                 2 * radius, 2 * radius, trunk_h * 0.6, rng.uniform(6, 10), sides=8
             )
             green = np.array([0.10, 0.25, 0.10]) * rng.uniform(0.8, 1.2, 3)
@@ -395,7 +297,7 @@ def build_town(site: Site, seed: int) -> Town:
         radii = np.array([rng.uniform(2.0, 3.5), 0, rng.uniform(2.5, 4.5)])
         radii[1] = radii[0] * rng.uniform(0.85, 1.15)
         trunk_top = trunk_h + 1.2 * radii[2]
-        planes, corners = _pyramid(2 * trunk_r, 2 * trunk_r, 0.0, trunk_top, sides=6, top=0.4)
+        planes, corners = pyramid(2 * trunk_r, 2 * trunk_r, 0.0, trunk_top, sides=6, top=0.4)
         b.add(planes, corners, base, rng.uniform(0, 1), TRUNK, bark, "gravel", 1.5)
         ell_center.append(base + np.array([0, 0, trunk_h + radii[2] * 0.8]))
         ell_radii.append(radii)

@@ -110,7 +110,12 @@ def iter_frames(
     """
     folder = Path(root) / camera_id
     order = 0
-    for path in sorted(folder.iterdir()):
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        skipped.append(Skipped(camera_id, "unreadable_folder", str(exc)))
+        return
+    for path in entries:
         relative = f"{camera_id}/{path.name}"
         if path.is_file() and path.suffix.lower() == ".zip":
             for ref, data in _iter_zip(path, relative, config, skipped, order):

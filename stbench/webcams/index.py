@@ -166,6 +166,7 @@ def _clock(frames, times_s, lat, lon, config: WebcamConfig):
         return offsets, status
     starts = np.array([fit_index[e.first] for e in fit.eras])
     boundary = set(fit_index[fit.boundary].tolist())
+    zone = zone_at(lat, lon)
     for i in np.flatnonzero(timed):
         era = fit.eras[max(0, int(np.searchsorted(starts, i, side="right")) - 1)]
         offset = float(era.offset_at(times_s[i]))
@@ -175,11 +176,24 @@ def _clock(frames, times_s, lat, lon, config: WebcamConfig):
         threshold = max(config.min_correction_min, 3 * era.sigma_min)
         if abs(offset) >= threshold:
             offsets[i], status[i] = offset, ["clock_corrected"]
+            if zone is not None and _names_local_time(times_s[i], offset, zone, threshold):
+                status[i].append("era_local_time")
         else:
             status[i] = ["solar_verified"]
         if i in boundary:
             status[i].append("era_boundary")
     return offsets, status
+
+
+def _names_local_time(time_s: float, offset_min: float, zone, tolerance_min: float) -> bool:
+    """Whether a correction undoes naming in the zone's civil or standard time (e.g. an AMOS era
+    in Central Time): recorded = true + zone offset."""
+    import datetime as dt
+
+    local = dt.datetime.fromtimestamp(time_s, dt.timezone.utc).astimezone(zone)
+    civil = local.utcoffset().total_seconds() / 60
+    standard = civil - (local.dst() or dt.timedelta(0)).total_seconds() / 60
+    return min(abs(offset_min + civil), abs(offset_min + standard)) <= max(5.0, tolerance_min)
 
 
 def _image_row(frame, camera_id, lat, lon, offset_min, status, zone, config) -> dict:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from stbench.webcams.config import WebcamConfig
+from stbench.webcams.sunstats import SunStatistics, fit_shape, peak
 
-_SUN_STEP_S = 300.0  # solar elevation is tabulated every 5 min and interpolated
 _SHAPE_MIN_CORR = 0.5  # eras that teach the brightness curve
 
 
@@ -76,105 +76,6 @@ class ClockFit:
     boundary: np.ndarray
 
 
-#: Elevation knots (deg) of the camera's brightness curve.
-SHAPE_KNOTS = np.r_[-90.0, np.arange(-18.0, 20.0, 2.0), np.arange(20.0, 91.0, 5.0)]
-
-
-def ramp_shape(width_deg: float) -> np.ndarray:
-    """The initial brightness curve at :data:`SHAPE_KNOTS`: a logistic ramp across twilight."""
-    return 1.0 / (1.0 + np.exp(-SHAPE_KNOTS / width_deg))
-
-
-class _Statistics:
-    """Per-(offset, solar day) sums for the correlation of brightness with the sun model.
-
-    The model is ``shape`` (brightness curve at :data:`SHAPE_KNOTS`, non-decreasing) at the sun's
-    elevation; see :func:`fit_shape`.
-    """
-
-    def __init__(self, times_s, brightness, lat, lon, config: WebcamConfig, shape=None) -> None:
-        from stbench.solar import sun_position
-
-        self.shape = ramp_shape(config.ramp_deg) if shape is None else np.asarray(shape)
-        self.times_s = np.asarray(times_s, dtype=np.float64)
-        self.brightness = np.asarray(brightness, dtype=np.float64)
-        self.config = config
-        step_min = config.grid_min
-        half = round(config.max_offset_h * 60 / step_min)
-        self.offsets_min = np.arange(-half, half + 1) * step_min
-        margin = config.max_offset_h * 3600 + 2 * _SUN_STEP_S
-        grid = np.arange(self.times_s.min() - margin, self.times_s.max() + margin, _SUN_STEP_S)
-        elevation, _ = sun_position(grid.astype("datetime64[s]"), lat, lon)
-        solar_day = np.floor((self.times_s + lon / 15.0 * 3600) / 86400).astype(np.int64)
-        self.days, self.day_of_frame = np.unique(solar_day, return_inverse=True)
-        starts = np.flatnonzero(np.r_[True, np.diff(self.day_of_frame) != 0])
-        b = self.brightness
-        self.n = np.add.reduceat(np.ones_like(b), starts)
-        self.sb = np.add.reduceat(b, starts)
-        self.sbb = np.add.reduceat(b * b, starts)
-        k, d = len(self.offsets_min), len(self.days)
-        self.sg, self.sgg, self.sgb = np.empty((k, d)), np.empty((k, d)), np.empty((k, d))
-        for lo in range(0, k, 64):
-            shifted = self.times_s[None, :] + self.offsets_min[lo : lo + 64, None] * 60.0
-            g = np.interp(np.interp(shifted, grid, elevation), SHAPE_KNOTS, self.shape)
-            self.sg[lo : lo + 64] = np.add.reduceat(g, starts, axis=1)
-            self.sgg[lo : lo + 64] = np.add.reduceat(g * g, starts, axis=1)
-            self.sgb[lo : lo + 64] = np.add.reduceat(g * b[None, :], starts, axis=1)
-        self._grid, self._elevation = grid, elevation
-
-    def elevation(self, times_s: np.ndarray, offset_min: np.ndarray) -> np.ndarray:
-        """Sun elevation (deg) at recorded times shifted by per-frame offsets (minutes)."""
-        shifted = np.asarray(times_s) + np.asarray(offset_min) * 60.0
-        return np.interp(shifted, self._grid, self._elevation)
-
-    def model(self, times_s: np.ndarray, offset_min: np.ndarray) -> np.ndarray:
-        """The model curve at recorded times shifted by per-frame offsets."""
-        return np.interp(self.elevation(times_s, offset_min), SHAPE_KNOTS, self.shape)
-
-    def corr(self, weights: np.ndarray) -> np.ndarray:
-        """(K,) correlation of brightness with the model per offset, for day weights (D,) or
-        (D, M) -> (K, M)."""
-        n = self.n @ weights
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mb, mg = (self.sb @ weights) / n, (self.sg @ weights) / n
-            cov = (self.sgb @ weights) / n - mg * mb
-            var_g = (self.sgg @ weights) / n - mg * mg
-            var_b = (self.sbb @ weights) / n - mb * mb
-            r = cov / np.sqrt(np.clip(var_g, 1e-12, None) * np.clip(var_b, 1e-12, None))
-        r = np.where((var_g > 1e-4) & (var_b > 1e-6) & (n >= 3), r, np.nan)
-        return r
-
-
-def fit_shape(elevation: np.ndarray, brightness: np.ndarray) -> np.ndarray | None:
-    """The camera's brightness curve: isotonic (non-decreasing) regression of brightness on sun
-    elevation, read at :data:`SHAPE_KNOTS`; None when it is flat (no day/night contrast)."""
-    from sklearn.isotonic import IsotonicRegression
-
-    if len(elevation) < 10:
-        return None
-    fit = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(elevation, brightness)
-    shape = fit.predict(np.clip(SHAPE_KNOTS, elevation.min(), elevation.max()))
-    span = shape[-1] - shape[0]
-    if not np.isfinite(span) or span <= 1e-6:
-        return None
-    return (shape - shape[0]) / span
-
-
-def _peak(offsets: np.ndarray, r: np.ndarray) -> tuple[float, float]:
-    """(offset at the maximum of r refined by a parabola, r there); (nan, nan) if r is all nan."""
-    if r.ndim != 1 or np.all(np.isnan(r)):
-        return float("nan"), float("nan")
-    i = int(np.nanargmax(r))
-    best = float(offsets[i])
-    if 0 < i < len(r) - 1 and np.isfinite(r[i - 1]) and np.isfinite(r[i + 1]):
-        denom = r[i - 1] - 2 * r[i] + r[i + 1]
-        if denom < 0:
-            best += float(np.clip(0.5 * (r[i - 1] - r[i + 1]) / denom, -0.5, 0.5)) * (
-                offsets[1] - offsets[0]
-            )
-    return best, float(r[i])
-
-
 def fit_clock(
     times_s: np.ndarray, brightness: np.ndarray, lat: float, lon: float, config: WebcamConfig
 ) -> ClockFit | None:
@@ -191,7 +92,7 @@ def fit_clock(
     """
     if len(times_s) < max(3, config.min_frames_per_day):
         return None
-    stats = _Statistics(times_s, brightness, lat, lon, config)
+    stats = SunStatistics(times_s, brightness, lat, lon, config)
     drifting: set[tuple[int, int]] = set()
     for round_ in range(1 + config.shape_rounds):
         window = _window_estimates(stats, config)
@@ -209,12 +110,12 @@ def fit_clock(
         shape = fit_shape(stats.elevation(times_s[strong], offsets[strong]), brightness[strong])
         if shape is None:
             break
-        stats = _Statistics(times_s, brightness, lat, lon, config, shape)
+        stats = SunStatistics(times_s, brightness, lat, lon, config, shape)
     # eras hold day ranges so far; turn them into frame ranges with refined boundaries
     return _frame_eras(stats, eras, config)
 
 
-def _day_offsets(stats: _Statistics, eras: list[EraFit]) -> np.ndarray:
+def _day_offsets(stats: SunStatistics, eras: list[EraFit]) -> np.ndarray:
     """(N,) offset of each frame under day-range eras (nan in weak eras)."""
     offsets = np.full(len(stats.times_s), np.nan)
     for era in eras:
@@ -224,7 +125,7 @@ def _day_offsets(stats: _Statistics, eras: list[EraFit]) -> np.ndarray:
     return offsets
 
 
-def _window_estimates(stats: _Statistics, config: WebcamConfig) -> np.ndarray:
+def _window_estimates(stats: SunStatistics, config: WebcamConfig) -> np.ndarray:
     """(D,) offset estimated on the window of days centred on each day (nan where weak)."""
     n_days = len(stats.days)
     half = config.window_days // 2
@@ -237,8 +138,8 @@ def _window_estimates(stats: _Statistics, config: WebcamConfig) -> np.ndarray:
     for d in range(n_days):
         if stats.n @ weights[:, d] < config.min_frames_per_day:
             continue
-        offset, peak = _peak(stats.offsets_min, r[:, d])
-        if np.isfinite(offset) and peak >= config.min_day_corr:
+        offset, best = peak(stats.offsets_min, r[:, d])
+        if np.isfinite(offset) and best >= config.min_day_corr:
             estimates[d] = offset
     return estimates
 
@@ -280,7 +181,7 @@ def _l1(values: np.ndarray) -> float:
 
 
 def _fit_era(
-    stats: _Statistics,
+    stats: SunStatistics,
     lo: int,
     hi: int,
     window: np.ndarray,
@@ -291,7 +192,7 @@ def _fit_era(
     n_days = len(stats.days)
     weights = np.zeros(n_days)
     weights[lo:hi] = 1.0
-    offset, corr = _peak(stats.offsets_min, stats.corr(weights))
+    offset, corr = peak(stats.offsets_min, stats.corr(weights))
     day_s = (stats.days[lo:hi].astype(np.float64) + 0.5) * 86400.0
     center = float(np.average(day_s, weights=stats.n[lo:hi]))
     slope = 0.0
@@ -305,7 +206,7 @@ def _fit_era(
     return EraFit(lo, hi, float(offset), slope, center, sigma, float(corr), hi - lo, strong)
 
 
-def _drift(stats: _Statistics, lo: int, hi: int, config: WebcamConfig, known: bool = False):
+def _drift(stats: SunStatistics, lo: int, hi: int, config: WebcamConfig, known: bool = False):
     """(slope min/day, offset at t0, t0 s) when the era's two halves differ significantly
     (or, if ``known``, whenever both halves have an estimate)."""
     days = np.arange(lo, hi)[stats.n[lo:hi] > 0]
@@ -316,7 +217,7 @@ def _drift(stats: _Statistics, lo: int, hi: int, config: WebcamConfig, known: bo
     for half in halves:
         weights = np.zeros(len(stats.days))
         weights[half] = 1.0
-        offset, _ = _peak(stats.offsets_min, stats.corr(weights))
+        offset, _ = peak(stats.offsets_min, stats.corr(weights))
         sigma = _bootstrap_sigma(stats, int(half[0]), int(half[-1]) + 1, config)
         center = float(np.average((stats.days[half] + 0.5) * 86400.0, weights=stats.n[half]))
         fits.append((offset, sigma, center))
@@ -331,7 +232,7 @@ def _drift(stats: _Statistics, lo: int, hi: int, config: WebcamConfig, known: bo
     return float(slope), float(o1), c1
 
 
-def _bootstrap_sigma(stats: _Statistics, lo: int, hi: int, config: WebcamConfig) -> float:
+def _bootstrap_sigma(stats: SunStatistics, lo: int, hi: int, config: WebcamConfig) -> float:
     days = np.arange(lo, hi)
     days = days[stats.n[days] > 0]
     if len(days) < 2:
@@ -341,7 +242,7 @@ def _bootstrap_sigma(stats: _Statistics, lo: int, hi: int, config: WebcamConfig)
     weights = np.zeros((len(stats.days), config.bootstrap))
     weights[days, :] = counts.T
     r = stats.corr(weights)
-    peaks = np.array([_peak(stats.offsets_min, r[:, m])[0] for m in range(config.bootstrap)])
+    peaks = np.array([peak(stats.offsets_min, r[:, m])[0] for m in range(config.bootstrap)])
     peaks = peaks[np.isfinite(peaks)]
     if len(peaks) < config.bootstrap // 2:
         return float("inf")
@@ -349,7 +250,7 @@ def _bootstrap_sigma(stats: _Statistics, lo: int, hi: int, config: WebcamConfig)
 
 
 def _merge_close(
-    stats: _Statistics,
+    stats: SunStatistics,
     eras: list[EraFit],
     window: np.ndarray,
     config: WebcamConfig,
@@ -384,7 +285,7 @@ def _merge_close(
     return eras
 
 
-def _frame_eras(stats: _Statistics, eras: list[EraFit], config: WebcamConfig) -> ClockFit:
+def _frame_eras(stats: SunStatistics, eras: list[EraFit], config: WebcamConfig) -> ClockFit:
     """Turn day-range eras into frame-range eras, splitting boundary days at the best frame."""
     n_frames = len(stats.times_s)
     day = stats.day_of_frame
@@ -408,27 +309,30 @@ def _frame_eras(stats: _Statistics, eras: list[EraFit], config: WebcamConfig) ->
 
 
 def _best_split(
-    stats: _Statistics, frames: np.ndarray, a: EraFit, b: EraFit
+    stats: SunStatistics, frames: np.ndarray, a: EraFit, b: EraFit
 ) -> tuple[int, np.ndarray]:
     """First frame of era b among ``frames`` and the frames whose side is not clear."""
     if len(frames) == 0:
         return int(np.searchsorted(stats.day_of_frame, b.first)), frames
     t = stats.times_s[frames]
     y = stats.brightness[frames]
-    residual = []
+    predicted, contrast = [], []
     for era in (a, b):
         g_all = stats.model(stats.times_s, era.offset_at(stats.times_s))
         coef = np.polyfit(g_all, stats.brightness, 1)
-        g = stats.model(t, era.offset_at(t))
-        residual.append((y - np.polyval(coef, g)) ** 2)
-        contrast = abs(coef[0])
-    evidence = residual[1] - residual[0]  # > 0: era a explains the frame better
+        predicted.append(np.polyval(coef, stats.model(t, era.offset_at(t))))
+        contrast.append(abs(coef[0]))
+    evidence = (y - predicted[1]) ** 2 - (y - predicted[0]) ** 2  # > 0: era a fits better
     cost = np.r_[0.0, np.cumsum(-evidence)]  # cost of putting frames[:k] in a (relative)
     k = int(np.argmin(cost))
     split = int(frames[0]) + k
-    threshold = (0.25 * contrast) ** 2
-    clear_a = np.flatnonzero(evidence[:k] > threshold)
-    clear_b = np.flatnonzero(evidence[k:] < -threshold) + k
+    # a frame tells the side only where one era predicts day and the other night (not e.g. a
+    # high sun vs a lower sun, which weather can fake) and it clearly sides with one of them
+    scale = float(np.mean(contrast))
+    decisive = np.abs(predicted[0] - predicted[1]) > 0.3 * scale
+    threshold = (0.25 * scale) ** 2
+    clear_a = np.flatnonzero(decisive[:k] & (evidence[:k] > threshold))
+    clear_b = np.flatnonzero(decisive[k:] & (evidence[k:] < -threshold)) + k
     lo = clear_a[-1] + 1 if len(clear_a) else 0
     hi = clear_b[0] if len(clear_b) else len(frames)
     return split, frames[lo:hi]

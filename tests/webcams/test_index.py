@@ -45,6 +45,7 @@ def test_injected_two_hour_offset_is_found_and_corrected(indexed):
     assert residual_min.abs().max() <= 15
     flags = frames.loc[injected & corrected, "trust_flags"]
     assert flags.apply(lambda f: "clock_corrected" in f).all()
+    assert not flags.apply(lambda f: "era_local_time" in f).any()  # 2 h early is not CET/CEST
 
 
 def test_trusted_times_are_within_15_minutes_of_capture(indexed):

@@ -26,3 +26,10 @@ def test_fault_sidecar_precision_recall_and_trust(tmp_path):
     assert score["offset_error_abs_max_min"] <= 15
     assert score["trusted_without_time"] == 0
     assert score["trusted_error_abs_max_min"] <= 15
+    # the era named in local standard time is recognised as such, the +1 h clock error is not
+    frames = load_truth(tmp_path).merge(images, on="path")
+    corrected = frames["trust_flags"].apply(lambda f: "clock_corrected" in f)
+    local = frames["trust_flags"].apply(lambda f: "era_local_time" in f)
+    named_local = frames["faults"].apply(lambda f: "local_time" in list(f))
+    assert (local[named_local & corrected]).mean() >= 0.95
+    assert not (local & ~named_local).any()

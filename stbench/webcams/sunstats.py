@@ -1,0 +1,111 @@
+"""Sufficient statistics of the sun model: per (clock offset, solar day) sums of brightness and
+the model curve, so that any set of days (a window, an era, a bootstrap resample) is a weighted
+sum of day columns. See :mod:`stbench.webcams.solarfit` for the model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stbench.webcams.config import WebcamConfig
+
+_SUN_STEP_S = 300.0  # solar elevation is tabulated every 5 min and interpolated
+
+
+#: Elevation knots (deg) of the camera's brightness curve.
+SHAPE_KNOTS = np.r_[-90.0, np.arange(-18.0, 20.0, 2.0), np.arange(20.0, 91.0, 5.0)]
+
+
+def ramp_shape(width_deg: float) -> np.ndarray:
+    """The initial brightness curve at :data:`SHAPE_KNOTS`: a logistic ramp across twilight."""
+    return 1.0 / (1.0 + np.exp(-SHAPE_KNOTS / width_deg))
+
+
+class SunStatistics:
+    """Per-(offset, solar day) sums for the correlation of brightness with the sun model.
+
+    The model is ``shape`` (brightness curve at :data:`SHAPE_KNOTS`, non-decreasing) at the sun's
+    elevation; see :func:`fit_shape`.
+    """
+
+    def __init__(self, times_s, brightness, lat, lon, config: WebcamConfig, shape=None) -> None:
+        from stbench.solar import sun_position
+
+        self.shape = ramp_shape(config.ramp_deg) if shape is None else np.asarray(shape)
+        self.times_s = np.asarray(times_s, dtype=np.float64)
+        self.brightness = np.asarray(brightness, dtype=np.float64)
+        self.config = config
+        step_min = config.grid_min
+        half = round(config.max_offset_h * 60 / step_min)
+        self.offsets_min = np.arange(-half, half + 1) * step_min
+        margin = config.max_offset_h * 3600 + 2 * _SUN_STEP_S
+        grid = np.arange(self.times_s.min() - margin, self.times_s.max() + margin, _SUN_STEP_S)
+        elevation, _ = sun_position(grid.astype("datetime64[s]"), lat, lon)
+        solar_day = np.floor((self.times_s + lon / 15.0 * 3600) / 86400).astype(np.int64)
+        self.days, self.day_of_frame = np.unique(solar_day, return_inverse=True)
+        starts = np.flatnonzero(np.r_[True, np.diff(self.day_of_frame) != 0])
+        b = self.brightness
+        self.n = np.add.reduceat(np.ones_like(b), starts)
+        self.sb = np.add.reduceat(b, starts)
+        self.sbb = np.add.reduceat(b * b, starts)
+        k, d = len(self.offsets_min), len(self.days)
+        self.sg, self.sgg, self.sgb = np.empty((k, d)), np.empty((k, d)), np.empty((k, d))
+        for lo in range(0, k, 64):
+            shifted = self.times_s[None, :] + self.offsets_min[lo : lo + 64, None] * 60.0
+            g = np.interp(np.interp(shifted, grid, elevation), SHAPE_KNOTS, self.shape)
+            self.sg[lo : lo + 64] = np.add.reduceat(g, starts, axis=1)
+            self.sgg[lo : lo + 64] = np.add.reduceat(g * g, starts, axis=1)
+            self.sgb[lo : lo + 64] = np.add.reduceat(g * b[None, :], starts, axis=1)
+        self._grid, self._elevation = grid, elevation
+
+    def elevation(self, times_s: np.ndarray, offset_min: np.ndarray) -> np.ndarray:
+        """Sun elevation (deg) at recorded times shifted by per-frame offsets (minutes)."""
+        shifted = np.asarray(times_s) + np.asarray(offset_min) * 60.0
+        return np.interp(shifted, self._grid, self._elevation)
+
+    def model(self, times_s: np.ndarray, offset_min: np.ndarray) -> np.ndarray:
+        """The model curve at recorded times shifted by per-frame offsets."""
+        return np.interp(self.elevation(times_s, offset_min), SHAPE_KNOTS, self.shape)
+
+    def corr(self, weights: np.ndarray) -> np.ndarray:
+        """(K,) correlation of brightness with the model per offset, for day weights (D,) or
+        (D, M) -> (K, M)."""
+        n = self.n @ weights
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mb, mg = (self.sb @ weights) / n, (self.sg @ weights) / n
+            cov = (self.sgb @ weights) / n - mg * mb
+            var_g = (self.sgg @ weights) / n - mg * mg
+            var_b = (self.sbb @ weights) / n - mb * mb
+            r = cov / np.sqrt(np.clip(var_g, 1e-12, None) * np.clip(var_b, 1e-12, None))
+        r = np.where((var_g > 1e-4) & (var_b > 1e-6) & (n >= 3), r, np.nan)
+        return r
+
+
+def fit_shape(elevation: np.ndarray, brightness: np.ndarray) -> np.ndarray | None:
+    """The camera's brightness curve: isotonic (non-decreasing) regression of brightness on sun
+    elevation, read at :data:`SHAPE_KNOTS`; None when it is flat (no day/night contrast)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    if len(elevation) < 10:
+        return None
+    fit = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(elevation, brightness)
+    shape = fit.predict(np.clip(SHAPE_KNOTS, elevation.min(), elevation.max()))
+    span = shape[-1] - shape[0]
+    if not np.isfinite(span) or span <= 1e-6:
+        return None
+    return (shape - shape[0]) / span
+
+
+def peak(offsets: np.ndarray, r: np.ndarray) -> tuple[float, float]:
+    """(offset at the maximum of r refined by a parabola, r there); (nan, nan) if r is all nan."""
+    if r.ndim != 1 or np.all(np.isnan(r)):
+        return float("nan"), float("nan")
+    i = int(np.nanargmax(r))
+    best = float(offsets[i])
+    if 0 < i < len(r) - 1 and np.isfinite(r[i - 1]) and np.isfinite(r[i + 1]):
+        denom = r[i - 1] - 2 * r[i] + r[i + 1]
+        if denom < 0:
+            best += float(np.clip(0.5 * (r[i - 1] - r[i + 1]) / denom, -0.5, 0.5)) * (
+                offsets[1] - offsets[0]
+            )
+    return best, float(r[i])
