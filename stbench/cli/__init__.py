@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "stbench.cli.capture",
     "stbench.cli.timestamp",
     "stbench.cli.index",
+    "stbench.cli.manifest",
     "stbench.cli.evaluate",
     "stbench.cli.leaderboard",
 )

@@ -1,1 +1,15 @@
-"""Manifests: the product users download, cite and train on."""
+"""Manifests: the product users download, cite and train on (``docs/manifest.md``).
+
+Modules (import what you need; nothing heavy happens at import):
+
+- :mod:`~stbench.manifest.build`: ``build_manifest(config, out, overwrite, workers, scheduler)``,
+  ``run_build(...) -> BuildReport``.
+- :mod:`~stbench.manifest.config`: ``BuildConfig`` (strict), ``load_build_config(file, overrides)``.
+- :mod:`~stbench.manifest.io`: ``load_manifest(dir) -> Manifest``, ``read_arrow_table``.
+- :mod:`~stbench.manifest.validate`: ``validate_manifest(dir, check_files=True) -> list[str]``.
+- :mod:`~stbench.manifest.stats`: ``manifest_stats(manifest)``, ``write_plots(manifest, dir)``.
+- :mod:`~stbench.manifest.export`: ``export_hloc_pairs``, ``export_scene_info``, ``scene_info``.
+- :mod:`~stbench.manifest.pairs`: pair kinds, ``balanced_subset(pairs, span, seed)``.
+- internals: ``sources`` (index tasks per source), ``tasks`` (cache, executors), ``assemble``
+  (per-unit rows), ``splits``, ``hashing``, ``write``.
+"""
