@@ -7,6 +7,8 @@ and ``write`` (deterministic Parquet + manifest.json, published atomically).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import shutil
 import time
 from collections import Counter
@@ -78,6 +80,13 @@ def resolve_roots(config: BuildConfig) -> tuple[dict[str, Path], Path | None]:
     if config.webcam_root is not None:
         roots["webcam"] = check_root("webcam", Path(config.webcam_root))
     return roots, None
+
+
+def world_scene_locations(world: Path) -> dict[str, list[float]]:
+    """Scene id -> [lat, lon] of the synthetic world's sites (from its ``world.json``)."""
+    meta = json.loads((world / "world.json").read_text())
+    sites = {site["name"]: [float(site["lat"]), float(site["lon"])] for site in meta["sites"]}
+    return {scene["scene"]: sites[scene["site"]] for scene in meta.get("scenes", [])}
 
 
 def plan_tasks(
@@ -219,6 +228,10 @@ def run_build(
     if world is not None:
         seconds["world"] = time.perf_counter() - start
         start = time.perf_counter()
+    if world is not None and "scene_locations" not in config.megadepth:
+        config = dataclasses.replace(
+            config, megadepth={**config.megadepth, "scene_locations": world_scene_locations(world)}
+        )
     tasks, index_configs = plan_tasks(config, roots, sources)
     stored_config = portable_config(config)
     build_key = _build_key(stored_config, index_configs, tasks)

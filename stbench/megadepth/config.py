@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from stbench.errors import ConfigError
 
@@ -34,6 +34,9 @@ class MegaDepthConfig:
         undistort: undistort non-PINHOLE cameras with pycolmap (as COLMAP's image_undistorter
             did for the dense images); False only accepts PINHOLE-family models.
         timestamps: read EXIF timestamps (via stbench.timestamps) for the image records.
+        scene_locations: scene id -> [lat, lon] in degrees of the place the scene shows.
+            MegaDepth has no positions; with one, EXIF local times without an offset tag resolve
+            to UTC through the place's time zone, and seasons know their hemisphere.
         seed: seed of the pixel sampling (with the image name, so samples do not depend on order).
     """
 
@@ -49,6 +52,7 @@ class MegaDepthConfig:
     invalid_depth: str = "reject"
     undistort: bool = True
     timestamps: bool = True
+    scene_locations: dict[str, list[float]] = field(default_factory=dict)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -71,6 +75,18 @@ class MegaDepthConfig:
                 f"invalid_depth must be one of {INVALID_DEPTH_POLICIES}",
             ),
         ]
+        for scene, location in self.scene_locations.items():
+            checks.append(
+                (_valid_location(location), f"scene_locations[{scene!r}] must be [lat, lon]")
+            )
         for ok, message in checks:
             if not ok:
                 raise ConfigError(f"MegaDepthConfig: {message}")
+
+
+def _valid_location(location: object) -> bool:
+    try:
+        lat, lon = (float(v) for v in location)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90 and abs(lon) <= 180

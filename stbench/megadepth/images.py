@@ -50,7 +50,7 @@ def unresolved_timestamp() -> dict:
     )
 
 
-def timestamp_fields(path: Path, name: str) -> dict:
+def timestamp_fields(path: Path, name: str, location: tuple[float, float] | None = None) -> dict:
     """Timestamp columns from the EXIF of ``path`` via :mod:`stbench.timestamps`.
 
     Internet-photo times are only trusted when the resolver maps them to UTC; until the shared
@@ -60,7 +60,8 @@ def timestamp_fields(path: Path, name: str) -> dict:
         from stbench.timestamps import resolve_timestamp
     except ImportError:
         return unresolved_timestamp()
-    result = resolve_timestamp(path, name=name)
+    lat, lon = location if location is not None else (None, None)
+    result = resolve_timestamp(path, name=name, lat=lat, lon=lon)
     return dict(
         timestamp_utc=result.timestamp_utc,
         utc_offset_min=result.utc_offset_min,
@@ -71,7 +72,11 @@ def timestamp_fields(path: Path, name: str) -> dict:
 
 
 def component_images(
-    root: Path, component: Component, model: ComponentModel, read_timestamps: bool = True
+    root: Path,
+    component: Component,
+    model: ComponentModel,
+    read_timestamps: bool = True,
+    location: tuple[float, float] | None = None,
 ) -> ComponentImages:
     """Check each model image against the files on disk and build its record row.
 
@@ -124,10 +129,12 @@ def component_images(
             tz=t[2],
             depth_path=f"{component.dense_prefix}/depths/{depth_file.name}" if has_depth else None,
             depth_kind=None,
+            lat=location[0] if location is not None else None,
+            lon=location[1] if location is not None else None,
         )
         if read_timestamps:
             raw = component.raw_images_dir / name
-            row.update(timestamp_fields(raw if raw.is_file() else path, name))
+            row.update(timestamp_fields(raw if raw.is_file() else path, name, location))
         else:
             row.update(unresolved_timestamp())
             row["trust_flags"] = ["not_read"]

@@ -51,7 +51,14 @@ def index_component(
         rejects.append(_reject_row(scene, item, "index", r.reason, r.detail))
     if len(model) == 0:
         return [], [], rejects
-    files = component_images(root, component, model, read_timestamps=config.timestamps)
+    location = config.scene_locations.get(scene)
+    files = component_images(
+        root,
+        component,
+        model,
+        read_timestamps=config.timestamps,
+        location=(float(location[0]), float(location[1])) if location else None,
+    )
     for r in files.rejects:
         rejects.append(
             _reject_row(scene, make_image_id(SOURCE, scene, r.item), "index", r.reason, r.detail)
