@@ -89,6 +89,36 @@ def world_scene_locations(world: Path) -> dict[str, list[float]]:
     return {scene["scene"]: sites[scene["site"]] for scene in meta.get("scenes", [])}
 
 
+def world_webcam_splits(world: Path) -> tuple[list[str], list[str]]:
+    """Held-out cameras of a synthetic world: (val, test) camera ids.
+
+    Hashing camera ids into splits leaves a world of six cameras with none in val; instead the
+    last camera (by id) of each hemisphere goes to test and the next northern one to val, so both
+    held-out splits exist and test covers both hemispheres.
+    """
+    meta = json.loads((world / "world.json").read_text())
+    cameras = sorted(meta.get("cameras", []), key=lambda camera: str(camera["id"]))
+    north = [str(c["id"]) for c in cameras if float(c["lat"]) >= 0]
+    south = [str(c["id"]) for c in cameras if float(c["lat"]) < 0]
+    test = [ids[-1] for ids in (north, south) if len(ids) >= 2]
+    rest = [i for i in north if i not in test]
+    val = rest[-1:] if len(rest) >= 2 else []
+    return val, test
+
+
+def with_world_defaults(config: BuildConfig, world: Path) -> BuildConfig:
+    """Fill what a synthetic world knows and the user left unset: scene locations, camera splits."""
+    if "scene_locations" not in config.megadepth:
+        megadepth = {**config.megadepth, "scene_locations": world_scene_locations(world)}
+        config = dataclasses.replace(config, megadepth=megadepth)
+    splits = config.splits
+    if not (splits.webcam_train or splits.webcam_val or splits.webcam_test):
+        val, test = world_webcam_splits(world)
+        splits = dataclasses.replace(splits, webcam_val=val, webcam_test=test)
+        config = dataclasses.replace(config, splits=splits)
+    return config
+
+
 def plan_tasks(
     config: BuildConfig, roots: dict[str, Path], sources: dict[str, SourceSpec]
 ) -> tuple[list[Task], dict[str, dict[str, Any]]]:
@@ -228,10 +258,8 @@ def run_build(
     if world is not None:
         seconds["world"] = time.perf_counter() - start
         start = time.perf_counter()
-    if world is not None and "scene_locations" not in config.megadepth:
-        config = dataclasses.replace(
-            config, megadepth={**config.megadepth, "scene_locations": world_scene_locations(world)}
-        )
+    if world is not None:
+        config = with_world_defaults(config, world)
     tasks, index_configs = plan_tasks(config, roots, sources)
     stored_config = portable_config(config)
     build_key = _build_key(stored_config, index_configs, tasks)
