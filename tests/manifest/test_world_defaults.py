@@ -1,7 +1,6 @@
 import json
 
 from stbench.config import config_from_dict
-
 from stbench.manifest.build import with_world_defaults, world_webcam_splits
 from stbench.manifest.config import BuildConfig
 
