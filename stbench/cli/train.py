@@ -24,11 +24,13 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
         seed: int = typer.Option(0, "--seed", help="Seeds initialisation and data order."),
         epochs: int | None = typer.Option(None, "--epochs", help="Override the preset's epochs."),
+        threads: int | None = typer.Option(
+            None, "--threads", help="CPU threads per process (default: torch's; 1 under torchrun)."
+        ),
     ) -> None:
         """Train the reference matcher + temporal head; multi-GPU with torchrun (DDP)."""
         from stbench.errors import DataError
-        from stbench.model.presets import preset_config
-        from stbench.model.train import default_manifest_dir, run
+        from stbench.model.presets import default_manifest_dir, preset_config
         from stbench.paths import stbench_home
 
         overrides: dict = {"seed": seed}
@@ -43,12 +45,15 @@ def register(app: typer.Typer) -> None:
                     "`stbench build-manifest` or pass --manifest DIR"
                 )
         out = out or stbench_home() / "models" / preset
+        from stbench.model.train import run
+
         result = run(
             manifest,
             out,
             config,
             device=device,
             resume=resume,
+            threads=threads,
             command=" ".join(["stbench", *sys.argv[1:]]),
         )
         typer.echo(f"weights written to {result / 'model.safetensors'}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from stbench.config import config_from_dict
@@ -111,3 +112,24 @@ def preset_config(name: str, overrides: dict[str, Any] | None = None) -> TrainCo
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return config_from_dict(TrainConfig, {**PRESETS[name], **(overrides or {})}, f"preset {name}")
+
+
+def default_manifest_dir() -> Path:
+    """The manifest ``train-baseline`` uses when ``--manifest`` is not given.
+
+    Looked up lazily: ``stbench.manifest.default_manifest_dir()`` when the manifest package
+    provides it (the embedded default world's manifest), else ``$STBENCH_HOME/manifests/default``.
+    """
+    import importlib
+
+    try:
+        provider = getattr(
+            importlib.import_module("stbench.manifest"), "default_manifest_dir", None
+        )
+    except ImportError:
+        provider = None
+    if provider is not None:
+        return Path(provider())
+    from stbench.paths import stbench_home
+
+    return stbench_home() / "manifests" / "default"

@@ -34,28 +34,7 @@ from stbench.model.distributed import (
     resolve_device,
     shard_indices,
 )
-from stbench.model.presets import TrainConfig
-
-
-def default_manifest_dir() -> Path:
-    """The manifest ``train-baseline`` uses when ``--manifest`` is not given.
-
-    Looked up lazily: ``stbench.manifest.default_manifest_dir()`` when the manifest package
-    provides it (the embedded default world's manifest), else ``$STBENCH_HOME/manifests/default``.
-    """
-    import importlib
-
-    try:
-        provider = getattr(
-            importlib.import_module("stbench.manifest"), "default_manifest_dir", None
-        )
-    except ImportError:
-        provider = None
-    if provider is not None:
-        return Path(provider())
-    from stbench.paths import stbench_home
-
-    return stbench_home() / "manifests" / "default"
+from stbench.model.presets import TrainConfig, default_manifest_dir  # noqa: F401 (re-export)
 
 
 class TrainStep(torch.nn.Module):
@@ -153,6 +132,7 @@ def run(
     show_progress: bool = True,
     stop_after_epochs: int | None = None,
     command: str | None = None,
+    threads: int | None = None,
 ) -> Path:
     """Train the reference model; returns ``out_dir`` (weights, checkpoint, config, history).
 
@@ -165,12 +145,19 @@ def run(
         resume: continue from ``out_dir/checkpoint.pt`` (same config; ``epochs`` may grow).
         stop_after_epochs: stop after this many epochs in *this* call (simulates an interrupt).
         command: the command line, recorded in the weights' metadata.
+        threads: intra-op CPU threads (``torch.set_num_threads``); None keeps torch's default,
+            except 1 per process for multi-process CPU training. On a busy machine 1 thread
+            can be much faster than 2 (threads spin waiting for each other).
     Raises:
         DataError: the manifest lacks the needed pairs/images or files. ConfigError: an
         incompatible checkpoint. OutputExistsError: a checkpoint exists and not ``resume``.
     """
     context = context_from_env()
     torch_device = resolve_device(device, context)
+    if threads is None and context.enabled and torch_device.type == "cpu":
+        threads = 1
+    if threads is not None:
+        torch.set_num_threads(max(1, int(threads)))
     out_dir = Path(out_dir)
     checkpoint_path = out_dir / CHECKPOINT_FILE
     config_dict = config_to_dict(config)
@@ -232,8 +219,9 @@ def run(
                 metrics = validate(model, val_pairs, val_images, torch_device, config.val_top_k)
                 history.append({"epoch": epoch + 1, **timings, **metrics})
                 _save_outputs(
-                    out_dir, model, optimizer, config, config_dict, history, manifest, command
-                )
+                    out_dir, model, optimizer, config, config_dict, history, manifest, command,
+                    context.world_size,
+                )  # fmt: skip
                 progress_bar.console.print(_summary(history[-1]))
             barrier(context)
     if context.enabled:
@@ -288,7 +276,9 @@ def _train_epoch(
     return {**means, "load_s": load_time, "compute_s": compute_time}
 
 
-def _save_outputs(out_dir, model, optimizer, config, config_dict, history, manifest, command):
+def _save_outputs(
+    out_dir, model, optimizer, config, config_dict, history, manifest, command, world_size
+):
     import stbench
 
     last = history[-1]
@@ -300,6 +290,7 @@ def _save_outputs(out_dir, model, optimizer, config, config_dict, history, manif
             "optimizer": optimizer.state_dict(),
             "epoch": last["epoch"],
             "history": json.dumps(history),
+            "world_size": world_size,
         },
     )
     inference = {
@@ -314,6 +305,7 @@ def _save_outputs(out_dir, model, optimizer, config, config_dict, history, manif
         "manifest_name": manifest.name,
         "epochs": last["epoch"],
         "seed": config.seed,
+        "world_size": world_size,
         "validation": {k: v for k, v in last.items() if not k.startswith("train_")},
         "untrained_validation": history[0],
     }
