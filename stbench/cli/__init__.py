@@ -15,7 +15,13 @@ from stbench import __version__
 from stbench.errors import StbenchError
 
 #: Modules that register commands, in the order they appear in ``stbench --help``.
-COMMAND_MODULES: tuple[str, ...] = ("stbench.cli.train",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "stbench.cli.synth",
+    "stbench.cli.timestamp",
+    "stbench.cli.index",
+    "stbench.cli.manifest",
+    "stbench.cli.train",
+)
 
 
 def _version_callback(value: bool) -> None:

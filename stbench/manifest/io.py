@@ -9,13 +9,29 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from stbench.errors import DataError
 from stbench.paths import HOME_ENV, stbench_home
+from stbench.schema import IMAGES_SCHEMA, PAIRS_SCHEMA, REJECTS_SCHEMA
 
 MANIFEST_FILE = "manifest.json"
 TABLES = ("images", "pairs", "rejects")
+SCHEMAS: dict[str, pa.Schema] = {
+    "images": IMAGES_SCHEMA,
+    "pairs": PAIRS_SCHEMA,
+    "rejects": REJECTS_SCHEMA,
+}
+#: The column large tables are hive-partitioned by (``<table>/scene=<value>/part-0.parquet``).
+PARTITION_COLUMN = "scene"
+#: The canonical row order of each table (manifests are written sorted by these columns).
+SORT_KEYS: dict[str, list[str]] = {
+    "images": ["image_id"],
+    "pairs": ["pair_id"],
+    "rejects": list(REJECTS_SCHEMA.names),
+}
 
 
 def expand_root(root: str) -> Path:
@@ -58,12 +74,78 @@ class Manifest:
         return str(self.meta.get("name", self.directory.name))
 
 
-def read_table(directory: Path, name: str) -> pd.DataFrame:
-    """Read ``<name>.parquet`` or a hive-partitioned ``<name>/`` directory."""
+def table_location(directory: Path, name: str) -> Path:
+    """``<name>.parquet`` or the hive-partitioned ``<name>/`` directory of a manifest table.
+
+    Raises:
+        DataError: neither exists.
+    """
     for candidate in (directory / f"{name}.parquet", directory / name):
         if candidate.exists():
-            return pq.read_table(candidate).to_pandas()
+            return candidate
     raise DataError(f"manifest {directory} has no {name}.parquet; rebuild it with build-manifest")
+
+
+def read_arrow_table(directory: Path, name: str) -> pa.Table:
+    """Read a manifest table as Arrow, in schema column order, from either layout.
+
+    A hive-partitioned table gets its ``scene`` column back from the directory names (as a
+    string: scene ids such as ``0015`` are not numbers). Columns outside the schema are kept
+    after the schema's columns, so checks can report them.
+    """
+    import pyarrow.dataset as ds
+
+    location = table_location(Path(directory), name)
+    try:
+        if location.is_dir():
+            partitioning = ds.partitioning(
+                pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive"
+            )
+            table = ds.dataset(location, format="parquet", partitioning=partitioning).to_table()
+        else:
+            table = pq.read_table(location)
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"cannot read {location}: {exc}") from exc
+    schema = SCHEMAS.get(name)
+    if schema is None:
+        return table
+    present = [c for c in schema.names if c in table.column_names]
+    extra = [c for c in table.column_names if c not in schema.names]
+    table = table.select(present + extra)
+    for index, name in enumerate(present):
+        expected = schema.field(name).type
+        actual = table.schema.field(name).type
+        if actual.equals(expected) and str(actual) != str(expected):  # list<element> vs <item>
+            table = table.set_column(index, name, table.column(name).cast(expected))
+    return table
+
+
+def sort_canonical(table: pa.Table, name: str) -> pa.Table:
+    """``table`` in the canonical row order of manifest table ``name`` (nulls first)."""
+    keys = [k for k in SORT_KEYS[name] if k in table.column_names]
+    if not keys or table.num_rows <= 1:
+        return table
+    columns, sort_keys = {}, []
+    for i, key in enumerate(keys):
+        column = table.column(key)
+        if column.null_count:
+            columns[f"v{i}"] = pc.is_valid(column)
+            sort_keys.append((f"v{i}", "ascending"))
+            column = pc.fill_null(
+                column, pa.scalar("", type=column.type) if pa.types.is_string(column.type) else 0
+            )
+        columns[f"k{i}"] = column
+        sort_keys.append((f"k{i}", "ascending"))
+    order = pc.sort_indices(pa.table(columns), sort_keys=sort_keys)
+    return table.take(order)
+
+
+def read_table(directory: Path, name: str) -> pd.DataFrame:
+    """Read ``<name>.parquet`` or a hive-partitioned ``<name>/`` directory as pandas."""
+    table = read_arrow_table(Path(directory), name)
+    if name in SORT_KEYS and Path(directory, name).is_dir():
+        table = sort_canonical(table, name)
+    return table.to_pandas()
 
 
 def load_manifest(directory: str | Path) -> Manifest:

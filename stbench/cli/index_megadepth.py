@@ -1,0 +1,81 @@
+"""``stbench index megadepth ROOT --out DIR``: MegaDepth scenes to per-scene Parquet records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def register_index(index_app: typer.Typer) -> None:
+    """Add the ``megadepth`` command to the ``stbench index`` group."""
+
+    @index_app.command("megadepth")
+    def index_megadepth_command(
+        root: Path = typer.Argument(
+            ..., help="MegaDepth root (holds MegaDepth_v1, MegaDepth_v1_SfM)."
+        ),
+        out: Path = typer.Option(..., "--out", help="Output directory: <out>/<scene>/*.parquet."),
+        scene: list[str] = typer.Option(
+            None, "--scene", help="Scene id(s) to index (default all)."
+        ),
+        scene_info: list[Path] = typer.Option(
+            None,
+            "--scene-info",
+            help="D2-Net / LoFTR .npz index(es) to convert instead of the COLMAP models.",
+        ),
+        config: Path = typer.Option(
+            None, "--config", help="JSON file with MegaDepthConfig keys (strict)."
+        ),
+        samples: int = typer.Option(None, "--samples", help="Samples per direction (1,024)."),
+        tau: float = typer.Option(None, "--tau", help="Relative depth tolerance (0.05)."),
+        min_depth_overlap: float = typer.Option(
+            None, "--min-depth-overlap", help="Reject pairs below this overlap (0.05)."
+        ),
+        no_timestamps: bool = typer.Option(False, "--no-timestamps", help="Skip EXIF times."),
+        workers: int = typer.Option(1, "--workers", help="Scenes processed in parallel."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Rebuild existing scenes."),
+    ) -> None:
+        """Index MegaDepth scenes: images, depth-verified pairs and rejects per scene."""
+        from stbench.cli.common import console_err
+        from stbench.config import config_from_dict
+        from stbench.errors import ConfigError
+        from stbench.megadepth.config import MegaDepthConfig
+        from stbench.megadepth.run import index_megadepth
+
+        values = {}
+        if config is not None:
+            try:
+                values = json.loads(Path(config).read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ConfigError(f"cannot read config {config}: {exc}") from exc
+        overrides = dict(
+            samples_per_direction=samples, tau=tau, min_depth_overlap=min_depth_overlap
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if no_timestamps:
+            values["timestamps"] = False
+        settings = config_from_dict(MegaDepthConfig, values, where="megadepth config")
+        err = console_err()
+
+        def report(scene_id: str, records) -> None:
+            if records is None:
+                err.print(f"{scene_id}: already indexed with this config, kept")
+            else:
+                err.print(
+                    f"{scene_id}: {len(records.images)} images, {len(records.pairs)} pairs, "
+                    f"{len(records.rejects)} rejects"
+                )
+
+        index_megadepth(
+            root,
+            out,
+            settings,
+            overwrite=overwrite,
+            workers=workers,
+            scenes=list(scene) or None,
+            scene_info=list(scene_info) or None,
+            on_scene=report,
+        )
+        typer.echo(str(out))

@@ -1,0 +1,33 @@
+"""``stbench index webcams ROOT --out DIR``: per-camera image records with trusted timestamps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register_index(index_app: typer.Typer) -> None:
+    """Add the ``webcams`` command to the ``stbench index`` sub-app."""
+
+    @index_app.command("webcams")
+    def webcams(
+        root: Path = typer.Argument(..., help="Webcam root: cameras.csv and <id>/<YYYY>.<MM>.zip."),
+        out: Path = typer.Option(..., "--out", help="Output directory (one folder per camera)."),
+        cameras: str | None = typer.Option(
+            None, "--cameras", help="Comma-separated camera ids (default: all under ROOT)."
+        ),
+        workers: int = typer.Option(1, "--workers", min=1, help="Processes."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Rebuild indexed cameras."),
+    ) -> None:
+        """Index webcam frames: timestamps from names, checked and corrected against the sun.
+
+        Writes <out>/<camera_id>/{images,pairs,rejects}.parquet and <out>/config.json.
+        """
+        from stbench.webcams import WebcamConfig, index_webcams
+
+        ids = [c.strip() for c in cameras.split(",") if c.strip()] if cameras else None
+        path = index_webcams(
+            root, out, WebcamConfig(), overwrite=overwrite, workers=workers, cameras=ids
+        )
+        typer.echo(str(path))

@@ -1,0 +1,67 @@
+"""``stbench timestamp``: resolve and print the UTC capture time of image files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``timestamp`` command to ``app``."""
+
+    @app.command("timestamp")
+    def timestamp(
+        files: list[Path] = typer.Argument(..., help="Image files (JPEG) to date."),
+        json_lines: bool = typer.Option(
+            False, "--json", help="One JSON object per line instead of a table."
+        ),
+        lat: float | None = typer.Option(
+            None, "--lat", help="Camera latitude (deg), used when the EXIF has no GPS position."
+        ),
+        lon: float | None = typer.Option(None, "--lon", help="Camera longitude (deg, east +)."),
+    ) -> None:
+        """Resolve each file's UTC capture time from its header (EXIF, GPS, zone, file name).
+
+        Prints path, timestamp_utc (ISO 8601 with Z), utc_offset_min, timestamp_source,
+        timestamp_trust and trust_flags. Bad files give flags, never an error.
+        """
+        import json
+
+        from stbench.timestamps import resolve_timestamp
+
+        rows = []
+        for path in files:
+            result = resolve_timestamp(path, lat=lat, lon=lon)
+            rows.append({"path": str(path), **result.to_dict()})
+            if json_lines:
+                typer.echo(json.dumps(rows[-1]))
+        if not json_lines:
+            _print_table(rows)
+
+
+def _print_table(rows: list[dict]) -> None:
+    from rich.table import Table
+
+    from stbench.cli.common import console
+
+    table = Table(show_lines=False)
+    for column in (
+        "path",
+        "timestamp_utc",
+        "utc_offset_min",
+        "timestamp_source",
+        "timestamp_trust",
+        "trust_flags",
+    ):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["path"],
+            row["timestamp_utc"] or "-",
+            "-" if row["utc_offset_min"] is None else str(row["utc_offset_min"]),
+            row["timestamp_source"],
+            f"{row['timestamp_trust']:.2f}",
+            ",".join(row["trust_flags"]),
+        )
+    console().print(table)

@@ -1,0 +1,150 @@
+"""Colour and brightness statistics of an image: the content baseline for telling time.
+
+:func:`color_statistics` maps an RGB image to a fixed-length vector of global appearance
+statistics (:data:`COLOR_STAT_NAMES` names every entry). They carry the signals a photo has about
+its time without any matching: overall brightness and contrast (day / night / twilight), colour
+temperature of the light and the sky (noon vs golden hour), saturation and greenness (foliage,
+snow), and where the light is (sky region vs ground region, a coarse 3x3 layout).
+
+The image is first reduced by area averaging to at most :data:`MAX_SIDE` pixels on its long side,
+so the cost is bounded and the statistics barely depend on resolution. All values are in 0..1
+units (fractions or normalised intensities) except the Lab channels, scaled to roughly -1..1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Long side (px) the image is reduced to before the statistics are taken.
+MAX_SIDE = 160
+#: Luminance below this is "dark", above :data:`BRIGHT` is "bright" (0..1 units).
+DARK = 0.1
+BRIGHT = 0.9
+_PERCENTILES = (5, 25, 50, 75, 95)
+_GRID = 3
+
+
+def _names() -> tuple[str, ...]:
+    names = [f"rgb_mean_{c}" for c in "rgb"] + [f"rgb_std_{c}" for c in "rgb"]
+    names += [f"lab_mean_{c}" for c in "Lab"] + [f"lab_std_{c}" for c in "Lab"]
+    names += ["hsv_sat_mean", "hsv_sat_std", "hsv_val_mean", "hsv_val_std"]
+    names += ["hue_cos", "hue_sin"]
+    names += [f"luma_p{p:02d}" for p in _PERCENTILES]
+    names += ["dark_fraction", "bright_fraction", "gradient_mean"]
+    names += ["chroma_r", "chroma_g", "chroma_b"]
+    for region in ("sky", "ground"):
+        names += [f"{region}_mean_{c}" for c in "rgb"] + [f"{region}_luma", f"{region}_sat"]
+    names += ["sky_minus_ground_luma"]
+    names += [f"grid{r}{c}_{ch}" for r in range(_GRID) for c in range(_GRID) for ch in "rgb"]
+    return tuple(names)
+
+
+#: Name of each entry of the :func:`color_statistics` vector, in order.
+COLOR_STAT_NAMES: tuple[str, ...] = _names()
+
+
+def color_statistics(image: np.ndarray) -> np.ndarray:
+    """Colour and brightness statistics of one RGB image.
+
+    Entries (see :data:`COLOR_STAT_NAMES`): per-channel mean and std of RGB (0..1) and CIE Lab
+    (L/100, a/128, b/128); mean and std of HSV saturation and value; the saturation-weighted
+    circular mean hue as (cos, sin); luminance (Rec. 601 luma) percentiles 5/25/50/75/95; the
+    fraction of dark (< 0.1) and bright (> 0.9) pixels; mean gradient magnitude of luma (haze and
+    night flatten it); mean rg-chromaticity r/(r+g+b) etc.; for the top third ("sky") and bottom
+    third ("ground") of the frame: mean RGB, luma and saturation, and their luma difference; the
+    mean RGB of each cell of a 3x3 grid (row-major).
+
+    Args:
+        image: (H, W, 3) uint8 RGB, H, W >= 3.
+    Returns:
+        (D,) float32, D = ``len(COLOR_STAT_NAMES)``.
+    Raises:
+        ValueError: the image is not (H, W, 3) uint8 with H, W >= 3.
+    """
+    import cv2
+
+    image = np.asarray(image)
+    if (
+        image.ndim != 3
+        or image.shape[2] != 3
+        or image.dtype != np.uint8
+        or min(image.shape[:2]) < 3
+    ):
+        raise ValueError(
+            f"color_statistics expects an (H, W, 3) uint8 RGB image with H, W >= 3, "
+            f"got shape {image.shape} dtype {image.dtype}"
+        )
+    height, width = image.shape[:2]
+    scale = MAX_SIDE / max(height, width)
+    if scale < 1:
+        size = (max(3, round(width * scale)), max(3, round(height * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    image = np.ascontiguousarray(image)
+    rgb = image.astype(np.float32) * np.float32(1 / 255)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)  # H in degrees, S and V in 0..1
+    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # Rec. 601 weights
+    sat = np.ascontiguousarray(hsv[..., 1])
+
+    rgb_mean, rgb_std = cv2.meanStdDev(rgb)
+    lab_mean, lab_std = cv2.meanStdDev(lab)
+    lab_scale = np.array([100.0, 128.0, 128.0])
+    hsv_mean, hsv_std = cv2.meanStdDev(hsv)
+    hue = np.radians(hsv[..., 0])
+    sat_total = max(float(sat.sum()), 1e-6)
+    gy, gx = np.gradient(luma)
+    total = np.maximum(rgb.sum(axis=2, keepdims=True), 1e-3)
+    chroma_mean = cv2.mean(rgb / total)[:3]
+
+    parts = [
+        rgb_mean,
+        rgb_std,
+        lab_mean.ravel() / lab_scale,
+        lab_std.ravel() / lab_scale,
+        [hsv_mean[1, 0], hsv_std[1, 0], hsv_mean[2, 0], hsv_std[2, 0]],
+        [
+            float((sat * np.cos(hue)).sum()) / sat_total,
+            float((sat * np.sin(hue)).sum()) / sat_total,
+        ],
+        _percentiles(image),
+        [np.mean(luma < DARK), np.mean(luma > BRIGHT), cv2.mean(cv2.magnitude(gx, gy))[0]],
+        chroma_mean,
+    ]
+    third = max(1, rgb.shape[0] // 3)
+    region_luma = []
+    for rows in (slice(0, third), slice(rgb.shape[0] - third, None)):
+        region_luma.append(cv2.mean(luma[rows])[0])
+        parts += [cv2.mean(rgb[rows])[:3], [region_luma[-1], cv2.mean(sat[rows])[0]]]
+    parts.append([region_luma[0] - region_luma[1]])
+    parts.append(_grid_means(rgb).ravel())
+    return np.concatenate([np.asarray(p, dtype=np.float32).ravel() for p in parts])
+
+
+def _percentiles(image: np.ndarray) -> np.ndarray:
+    """Luma percentiles (0..1) from the 256-bin histogram of the 8-bit luma (lower value)."""
+    import cv2
+
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    counts = np.bincount(gray.ravel(), minlength=256)
+    cumulative = np.cumsum(counts) / gray.size
+    levels = np.searchsorted(cumulative, np.array(_PERCENTILES) / 100.0)
+    return levels / 255.0
+
+
+def _grid_means(rgb: np.ndarray) -> np.ndarray:
+    """(3, 3, 3) mean RGB of each cell of a 3x3 grid (cells split as evenly as possible)."""
+    rows = np.array_split(np.arange(rgb.shape[0]), _GRID)
+    cols = np.array_split(np.arange(rgb.shape[1]), _GRID)
+    row_sums = np.add.reduceat(rgb, [r[0] for r in rows], axis=0)
+    cell_sums = np.add.reduceat(row_sums, [c[0] for c in cols], axis=1)
+    counts = (
+        np.array([len(r) for r in rows])[:, None, None]
+        * np.array([len(c) for c in cols])[None, :, None]
+    )
+    return cell_sums / counts
+
+
+def color_statistics_batch(images) -> np.ndarray:
+    """:func:`color_statistics` of each image, stacked to (N, D) float32."""
+    rows = [color_statistics(image) for image in images]
+    return np.stack(rows) if rows else np.zeros((0, len(COLOR_STAT_NAMES)), np.float32)

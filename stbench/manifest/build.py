@@ -1,0 +1,360 @@
+"""``build-manifest``: index every unit of every source, assemble, write atomically.
+
+Stages (timed in :class:`BuildReport`): ``list`` (units and their file fingerprints), ``index``
+(the per-unit tasks, cached under ``<out>/.cache``), ``assemble`` (splits, labels, pairs, caps)
+and ``write`` (deterministic Parquet + manifest.json, published atomically).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stbench import __version__
+from stbench.config import config_to_dict
+from stbench.errors import DataError
+from stbench.manifest.assemble import FINALIZERS, UnitRows, combine, count_by, failed_unit
+from stbench.manifest.config import BuildConfig
+from stbench.manifest.hashing import json_hash, table_hash, tables_hash
+from stbench.manifest.io import MANIFEST_FILE, TABLES
+from stbench.manifest.sources import DEFAULT_SOURCES, SourceSpec, check_root, portable_root, resolve
+from stbench.manifest.tasks import Task, TaskCache, TaskFailure, execute, task_key, unit_files_hash
+from stbench.manifest.write import (
+    CACHE_DIR,
+    check_output,
+    manifest_json_text,
+    publish,
+    stage_directory,
+    write_table,
+)
+from stbench.paths import stbench_home
+from stbench.records import Records
+from stbench.schema import SCHEMA_VERSION
+
+
+@dataclass
+class BuildReport:
+    """What a build did.
+
+    Attributes:
+        out: the manifest directory.
+        world: the synthetic world used (None for user sources).
+        meta: the content of manifest.json.
+        stage_seconds: wall time per stage (list, index, assemble, write).
+        n_tasks, n_cached: units in total / taken from the cache of an earlier build.
+        failed: units whose index task raised (``source``, ``unit``, ``error``).
+        up_to_date: nothing was built: the manifest in ``out`` already matched.
+    """
+
+    out: Path
+    world: Path | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    n_tasks: int = 0
+    n_cached: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    up_to_date: bool = False
+
+
+def default_out(name: str) -> Path:
+    """Where a manifest goes without ``--out``: ``stbench_home()/manifests/<name>``."""
+    return stbench_home() / "manifests" / name
+
+
+def resolve_roots(config: BuildConfig) -> tuple[dict[str, Path], Path | None]:
+    """The source roots of a build (generating the synthetic world when none is given)."""
+    if config.synthetic:
+        ensure_world = resolve("stbench.synth:ensure_world")
+        world = Path(ensure_world(config.synthetic_preset, config.synthetic_seed))
+        roots = {"megadepth": world / "megadepth", "webcam": world / "webcams"}
+        return {k: check_root(k, v) for k, v in roots.items() if v.is_dir()}, world
+    roots = {}
+    if config.megadepth_root is not None:
+        roots["megadepth"] = check_root("megadepth", Path(config.megadepth_root))
+    if config.webcam_root is not None:
+        roots["webcam"] = check_root("webcam", Path(config.webcam_root))
+    return roots, None
+
+
+def plan_tasks(
+    config: BuildConfig, roots: dict[str, Path], sources: dict[str, SourceSpec]
+) -> tuple[list[Task], dict[str, dict[str, Any]]]:
+    """Every index task of the build (sorted by source, unit) and the resolved index configs."""
+    tasks: list[Task] = []
+    index_configs: dict[str, dict[str, Any]] = {}
+    for source in sorted(roots):
+        spec, root = sources[source], roots[source]
+        options = config.megadepth if source == "megadepth" else config.webcam
+        index_config = spec.make_config(options)
+        index_configs[source] = spec.config_dict(index_config)
+        for unit in sorted(str(u) for u in resolve(spec.list_units)(root)):
+            files_hash = unit_files_hash(root, spec.unit_paths(root, unit))
+            key = task_key(source, spec.version, unit, index_configs[source], files_hash)
+            tasks.append(Task(source, unit, root, spec.index_unit, index_config, key, files_hash))
+    return tasks, index_configs
+
+
+def portable_config(config: BuildConfig) -> dict[str, Any]:
+    """The resolved config as stored in manifest.json (roots portable)."""
+    values = config_to_dict(config)
+    for key in ("megadepth_root", "webcam_root"):
+        if values[key] is not None:
+            values[key] = portable_root(Path(values[key]))
+    return values
+
+
+def _sources_meta(config, roots, specs, world, tasks, record_hashes) -> dict[str, Any]:
+    sources: dict[str, Any] = {}
+    for source, root in sorted(roots.items()):
+        mine = [t for t in tasks if t.source == source]
+        sources[source] = {
+            "root": portable_root(specs[source].paths_root(root)),
+            "units": len(mine),
+            "fingerprint": {
+                "files": json_hash([[t.unit, t.files_hash] for t in mine]),
+                "records": json_hash([[t.unit, record_hashes.get((source, t.unit))] for t in mine]),
+            },
+        }
+    if world is not None:
+        sources["synthetic"] = {
+            "preset": config.synthetic_preset,
+            "seed": config.synthetic_seed,
+            "world": portable_root(world),
+        }
+    return sources
+
+
+def _build_key(config: dict, index_configs: dict, tasks: list[Task]) -> str:
+    return json_hash(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "stbench_version": __version__,
+            "config": config,
+            "index_config": index_configs,
+            "tasks": [[t.source, t.unit, t.key] for t in tasks],
+        }
+    )
+
+
+def _existing_build_key(out: Path) -> str | None:
+    import json
+
+    path = out / MANIFEST_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text()).get("build_key")
+    except ValueError:
+        return None
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return None
+    from stbench.cli.common import progress_bar
+
+    return progress_bar(transient=True)
+
+
+def _run_index(
+    tasks, cache, workers, scheduler, show_progress
+) -> dict[tuple[str, str], TaskFailure]:
+    failures: dict[tuple[str, str], TaskFailure] = {}
+    pending = [t for t in tasks if not cache.has(t)]
+    bar = _progress(show_progress and bool(pending))
+    if bar is not None:
+        bar.start()
+        progress_task = bar.add_task("indexing", total=len(pending), status="")
+    try:
+        for task, result in execute(pending, workers=workers, scheduler=scheduler):
+            if isinstance(result, TaskFailure):
+                failures[(task.source, task.unit)] = result
+            else:
+                cache.put(task, result)
+            if bar is not None:
+                bar.update(progress_task, advance=1, status=f"{task.source} {task.unit}")
+    finally:
+        if bar is not None:
+            bar.stop()
+    return failures
+
+
+def _assemble(tasks, cache, failures, config) -> tuple[list[UnitRows], dict]:
+    units: list[UnitRows] = []
+    record_hashes: dict[tuple[str, str], str] = {}
+    for task in tasks:
+        failure = failures.get((task.source, task.unit))
+        if failure is not None:
+            error = f"{failure.error_type}: {failure.message}"
+            units.append(failed_unit(task.source, task.unit, error))
+            continue
+        records = cache.get(task)
+        record_hashes[(task.source, task.unit)] = _records_hash(records)
+        units.append(FINALIZERS[task.source](task.unit, records, config))
+    return units, record_hashes
+
+
+def _records_hash(records: Records) -> str:
+    from stbench.records import RECORD_TABLES
+    from stbench.schema import to_table
+
+    return tables_hash(
+        {name: to_table(getattr(records, name), schema) for name, schema in RECORD_TABLES.items()}
+    )
+
+
+def run_build(
+    config: BuildConfig,
+    out: str | Path | None = None,
+    *,
+    overwrite: bool = False,
+    workers: int = 1,
+    scheduler: Any = None,
+    sources: dict[str, SourceSpec] | None = None,
+    keep_cache: bool = False,
+    progress: bool = False,
+) -> BuildReport:
+    """Build a manifest and report what happened (see :func:`build_manifest`)."""
+    out = Path(out) if out is not None else default_out(config.name)
+    sources = {**DEFAULT_SOURCES, **(sources or {})}
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    roots, world = resolve_roots(config)
+    if not roots:
+        raise _no_sources_error(config, world)
+    tasks, index_configs = plan_tasks(config, roots, sources)
+    stored_config = portable_config(config)
+    build_key = _build_key(stored_config, index_configs, tasks)
+    seconds["list"] = time.perf_counter() - start
+    check_output(out, overwrite=True)
+    existing = _existing_build_key(out)
+    if existing is not None and not overwrite:
+        if existing == build_key:
+            from stbench.manifest.io import load_manifest
+
+            meta = load_manifest(out).meta
+            return BuildReport(out, world, meta, seconds, len(tasks), len(tasks), [], True)
+        check_output(out, overwrite=False)
+
+    cache = TaskCache(out / CACHE_DIR)
+    n_cached = sum(cache.has(t) for t in tasks)
+    start = time.perf_counter()
+    failures = _run_index(tasks, cache, workers, scheduler, progress)
+    seconds["index"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    units, record_hashes = _assemble(tasks, cache, failures, config)
+    tables, dropped = combine(units)
+    seconds["assemble"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    failed = [
+        {"source": s, "unit": u, "error": f"{f.error_type}: {f.message}"}
+        for (s, u), f in sorted(failures.items())
+    ]
+    meta = _meta(
+        config,
+        sources,
+        stored_config,
+        index_configs,
+        roots,
+        world,
+        tasks,
+        record_hashes,
+        tables,
+        dropped,
+        failed,
+        build_key,
+    )
+    staging = stage_directory(out)
+    try:
+        layout = {
+            name: write_table(tables[name], staging, name, config.partition_min_rows)
+            for name in TABLES
+        }
+        meta["layout"] = layout
+        (staging / MANIFEST_FILE).write_text(manifest_json_text(meta))
+        publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not keep_cache and not failures:
+        shutil.rmtree(out / CACHE_DIR, ignore_errors=True)
+    seconds["write"] = time.perf_counter() - start
+    return BuildReport(out, world, meta, seconds, len(tasks), n_cached, failed, False)
+
+
+def _no_sources_error(config: BuildConfig, world: Path | None) -> Exception:
+    where = f"the synthetic world {world}" if world else "the given roots"
+    return DataError(f"no source data found in {where}; give --megadepth and/or --webcams")
+
+
+def _meta(
+    config,
+    specs,
+    stored_config,
+    index_configs,
+    roots,
+    world,
+    tasks,
+    record_hashes,
+    tables,
+    dropped: Counter,
+    failed,
+    build_key,
+) -> dict[str, Any]:
+    pairs = tables["pairs"]
+    return {
+        "name": config.name,
+        "schema_version": SCHEMA_VERSION,
+        "stbench_version": __version__,
+        "config": stored_config,
+        "index_config": index_configs,
+        "sources": _sources_meta(config, roots, specs, world, tasks, record_hashes),
+        "counts": {
+            **{name: tables[name].num_rows for name in TABLES},
+            "images_by_source": count_by(tables["images"], "source"),
+            "images_by_split": count_by(tables["images"], "split"),
+            "pairs_by_kind": count_by(pairs, "kind"),
+            "pairs_by_split": count_by(pairs, "split"),
+            "pairs_by_overlap_bin": count_by(pairs, "overlap_bin"),
+            "rejects_by_reason": count_by(tables["rejects"], "reason"),
+        },
+        "dropped": dict(sorted(dropped.items())),
+        "failed_units": failed,
+        "table_hashes": {name: table_hash(tables[name]) for name in TABLES},
+        "content_hash": tables_hash(tables),
+        "build_key": build_key,
+    }
+
+
+def build_manifest(
+    config: BuildConfig,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    workers: int = 1,
+    scheduler: Any = None,
+    **options: Any,
+) -> Path:
+    """Build a manifest directory (images/pairs/rejects.parquet + manifest.json).
+
+    Args:
+        config: what to build; with no source root the embedded synthetic world is used.
+        out: the manifest directory (default ``stbench_home()/manifests/<config.name>``).
+        overwrite: replace a manifest built with another config or other inputs.
+        workers: local worker processes for the index tasks (1 = in this process).
+        scheduler: run the tasks on Dask instead: ``"local"`` (a LocalCluster of ``workers``
+            processes), an address ``tcp://host:port`` or a ``distributed.Client``.
+        **options: ``sources`` (replace index tasks, e.g. in tests), ``keep_cache``, ``progress``.
+    Returns:
+        ``out``. Same inputs and config give byte-identical files and the same content hash.
+    Raises:
+        OutputExistsError: ``out`` holds a different manifest and ``overwrite`` is False.
+        ConfigError, DataError: bad config or source roots.
+    """
+    return run_build(
+        config, out, overwrite=overwrite, workers=workers, scheduler=scheduler, **options
+    ).out

@@ -1,0 +1,30 @@
+"""MegaDepth ingest: index scenes into image records and depth-verified pairs.
+
+Public API (imported lazily, so ``import stbench.megadepth`` stays cheap)::
+
+    list_scenes(root) -> list[str]
+    index_scene(root, scene, config: MegaDepthConfig) -> Records
+    index_megadepth(root, out, config, overwrite=False, workers=1) -> Path
+    index_scene_info(npz, root, config) -> Records      # D2-Net / LoFTR .npz indices
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "MegaDepthConfig": "stbench.megadepth.config",
+    "list_scenes": "stbench.megadepth.layout",
+    "index_scene": "stbench.megadepth.index",
+    "index_megadepth": "stbench.megadepth.run",
+    "index_scene_info": "stbench.megadepth.sceneinfo",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'stbench.megadepth' has no attribute {name!r}")

@@ -1,0 +1,181 @@
+"""Depth maps of a component, read once, kept at a working resolution, and their samples.
+
+A map of size (H, W) is subsampled by the integer stride s = ceil(max(H, W) / working_max_side):
+working pixel (u, v) is full-resolution pixel (s u, s v), so with pixel centers at integers the
+working intrinsics are exactly K with fx, fy, cx, cy divided by s. Invalid depth (0, NaN, inf,
+negative) becomes NaN, and each map gets a one-pixel NaN border so that bilinear lookups need no
+bounds checks: any lookup touching an invalid or outside pixel yields NaN.
+
+All maps live in one flat float32 array (about 4 bytes x working pixels x images per component;
+at the default 512 px, ~0.8 MB per image).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class DepthCache:
+    """Working-resolution depth maps and per-image samples of a component.
+
+    Attributes:
+        flat: float32 concatenation of the NaN-padded working maps.
+        base: (N,) index in ``flat`` of working pixel (0, 0) of each image.
+        stride: (N,) row stride in ``flat`` (working width + 2).
+        width, height: (N,) working sizes (0 for images without usable depth).
+        scale: (N,) integer subsampling stride s.
+        K: (N, 3, 3) working intrinsics.
+        usable: (N,) bool, the image has a usable metric depth map.
+        sample_offsets: (N + 1,) rows of ``samples_world`` belonging to image n.
+        samples_pixel: (S, 2) float64 working pixel coordinates of the samples.
+        samples_world: (S, 4) float64 homogeneous world points of the samples.
+    """
+
+    flat: np.ndarray
+    base: np.ndarray
+    stride: np.ndarray
+    width: np.ndarray
+    height: np.ndarray
+    scale: np.ndarray
+    K: np.ndarray
+    usable: np.ndarray
+    sample_offsets: np.ndarray
+    samples_pixel: np.ndarray
+    samples_world: np.ndarray
+    problems: dict[int, tuple[str, str]] = field(default_factory=dict)
+
+    def working_depth(self, index: int) -> np.ndarray:
+        """(h, w) working depth map of image ``index`` with 0 where invalid (a copy)."""
+        h, w, stride = int(self.height[index]), int(self.width[index]), int(self.stride[index])
+        start = int(self.base[index])
+        block = self.flat[start : start + h * stride].reshape(h, stride)[:, :w]
+        return np.nan_to_num(block, nan=0.0)
+
+    def samples(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Working-pixel (n, 2) and homogeneous world (n, 4) samples of image ``index``."""
+        lo, hi = self.sample_offsets[index], self.sample_offsets[index + 1]
+        return self.samples_pixel[lo:hi], self.samples_world[lo:hi]
+
+
+def working_stride(width: int, height: int, working_max_side: int) -> int:
+    """Integer subsampling stride bringing max(width, height) to at most working_max_side."""
+    if working_max_side <= 0:
+        return 1
+    return max(1, -(-max(width, height) // working_max_side))
+
+
+def stratified_samples(valid: np.ndarray, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+    """Pick up to ``n_samples`` valid pixels spread over a grid of about n_samples cells.
+
+    Cells are visited round-robin in random order, one random valid pixel per cell per round,
+    so sparse regions are not swamped by dense ones.
+
+    Args:
+        valid: (h, w) bool, pixels that may be sampled.
+    Returns:
+        (n, 2) int64 pixel coordinates (x, y), n = min(n_samples, valid.sum()).
+    """
+    ys, xs = np.nonzero(valid)
+    if len(xs) <= n_samples:
+        return np.stack([xs, ys], axis=1).astype(np.int64)
+    h, w = valid.shape
+    grid = int(np.ceil(np.sqrt(n_samples)))
+    cell = (ys * grid // h) * grid + (xs * grid // w)
+    per_cell = np.bincount(cell, minlength=grid * grid)
+    # Keep a few random pixels per cell (enough for n_samples overall): the sort stays small.
+    cap = max(8, 2 * -(-n_samples // int(np.count_nonzero(per_cell))))
+    keep = rng.random(len(xs)) * per_cell[cell] < cap
+    if np.count_nonzero(keep) >= n_samples:
+        ys, xs, cell = ys[keep], xs[keep], cell[keep]
+    order = np.argsort(cell + rng.random(len(xs)), kind="stable")
+    sorted_cells = cell[order]
+    starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+    run_lengths = np.diff(np.r_[starts, len(order)])
+    rank = np.arange(len(order)) - np.repeat(starts, run_lengths)
+    chosen = order[np.argsort(rank + rng.random(len(order)), kind="stable")[:n_samples]]
+    return np.stack([xs[chosen], ys[chosen]], axis=1).astype(np.int64)
+
+
+def image_seed(seed: int, name: str) -> int:
+    """A per-image sampling seed, independent of the order images are processed in."""
+    return (seed * 1_000_003 + zlib.crc32(name.encode())) % (2**32)
+
+
+def build_depth_cache(
+    depths: list[np.ndarray | None],
+    names: list[str],
+    K: np.ndarray,
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    working_max_side: int,
+    samples_per_direction: int,
+    seed: int = 0,
+) -> DepthCache:
+    """Build the cache from full-resolution depth maps (loaded by the caller, one at a time).
+
+    Args:
+        depths: per image a (H, W) float32 metric depth (0 invalid) or None (no usable depth).
+            May be a lazy sequence; each map is only held while it is subsampled.
+        names: (N,) image names (sampling seeds).
+        K: (N, 3, 3) full-resolution intrinsics; rotations (N, 3, 3), translations (N, 3).
+    """
+    n = len(names)
+    parts, bases, strides, widths, heights, scales = [], [], [], [], [], []
+    pixel_parts, world_parts, counts = [], [], []
+    Kw = np.array(K, dtype=np.float64, copy=True)
+    offset = 0
+    for index in range(n):
+        depth = depths[index]
+        if depth is None:
+            bases.append(offset)
+            strides.append(2)
+            widths.append(0)
+            heights.append(0)
+            scales.append(1)
+            counts.append(0)
+            continue
+        full_h, full_w = depth.shape
+        s = working_stride(full_w, full_h, working_max_side)
+        small = np.asarray(depth[::s, ::s], dtype=np.float32)
+        small = np.where(np.isfinite(small) & (small > 0), small, np.float32(np.nan))
+        h, w = small.shape
+        padded = np.full((h + 2, w + 2), np.nan, dtype=np.float32)
+        padded[1:-1, 1:-1] = small
+        parts.append(padded.reshape(-1))
+        bases.append(offset + (w + 2) + 1)
+        strides.append(w + 2)
+        widths.append(w)
+        heights.append(h)
+        scales.append(s)
+        offset += padded.size
+        Kw[index, :2, :] /= s
+        finite = np.isfinite(small)
+        valid4 = np.zeros_like(finite)
+        valid4[:-1, :-1] = finite[:-1, :-1] & finite[1:, :-1] & finite[:-1, 1:] & finite[1:, 1:]
+        rng = np.random.default_rng(image_seed(seed, names[index]))
+        pixels = stratified_samples(valid4, samples_per_direction, rng)
+        z = small[pixels[:, 1], pixels[:, 0]].astype(np.float64)
+        rays = np.c_[pixels.astype(np.float64), np.ones(len(pixels))] @ np.linalg.inv(Kw[index]).T
+        world = (rays * z[:, None] - translations[index]) @ rotations[index]
+        pixel_parts.append(pixels.astype(np.float64))
+        world_parts.append(np.c_[world, np.ones(len(world))])
+        counts.append(len(pixels))
+    flat = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+    usable = np.asarray(counts) > 0
+    return DepthCache(
+        flat=flat,
+        base=np.asarray(bases, dtype=np.int64),
+        stride=np.asarray(strides, dtype=np.int64),
+        width=np.asarray(widths, dtype=np.int64),
+        height=np.asarray(heights, dtype=np.int64),
+        scale=np.asarray(scales, dtype=np.int64),
+        K=Kw,
+        usable=usable,
+        sample_offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
+        samples_pixel=np.concatenate(pixel_parts) if pixel_parts else np.zeros((0, 2)),
+        samples_world=np.concatenate(world_parts) if world_parts else np.zeros((0, 4)),
+    )

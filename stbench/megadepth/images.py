@@ -1,0 +1,137 @@
+"""Image records of a MegaDepth component: files, header sizes, depth discovery, timestamps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stbench.errors import DataError
+from stbench.imageio import image_size
+from stbench.megadepth.layout import Component
+from stbench.megadepth.model import ComponentModel, ModelReject
+from stbench.schema import make_image_id
+
+SOURCE = "megadepth"
+DATASET = "MegaDepth_v1"
+#: Bytes read from the start of an image for its header (JPEG SOF is near the start).
+HEADER_BYTES = 1 << 16
+
+
+@dataclass
+class ComponentImages:
+    """The usable images of a component (indices into the model) and their record rows."""
+
+    keep: np.ndarray  # (M,) indices into the model's images
+    rows: list[dict]  # one images-table row per kept image (same order)
+    depth_files: list[Path | None]  # absolute depth .h5 path per kept image, None if absent
+    rejects: list[ModelReject]
+
+
+def read_header_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file from its first bytes (full read only if needed)."""
+    with open(path, "rb") as handle:
+        head = handle.read(HEADER_BYTES)
+    try:
+        return image_size(head, where=str(path))
+    except DataError:
+        return image_size(path.read_bytes(), where=str(path))
+
+
+def unresolved_timestamp() -> dict:
+    """Timestamp fields when no resolver is available: unknown and untrusted."""
+    return dict(
+        timestamp_utc=None,
+        utc_offset_min=None,
+        timestamp_source="unresolved",
+        timestamp_trust=0.0,
+        trust_flags=["resolver_unavailable"],
+    )
+
+
+def timestamp_fields(path: Path, name: str) -> dict:
+    """Timestamp columns from the EXIF of ``path`` via :mod:`stbench.timestamps`.
+
+    Internet-photo times are only trusted when the resolver maps them to UTC; until the shared
+    resolver is installed the fields are ``unresolved`` with trust 0.
+    """
+    try:
+        from stbench.timestamps import resolve_timestamp
+    except ImportError:
+        return unresolved_timestamp()
+    result = resolve_timestamp(path, name=name)
+    return dict(
+        timestamp_utc=result.timestamp_utc,
+        utc_offset_min=result.utc_offset_min,
+        timestamp_source=result.timestamp_source,
+        timestamp_trust=float(result.timestamp_trust),
+        trust_flags=list(result.trust_flags),
+    )
+
+
+def component_images(
+    root: Path, component: Component, model: ComponentModel, read_timestamps: bool = True
+) -> ComponentImages:
+    """Check each model image against the files on disk and build its record row.
+
+    Rejected (not in the images table): ``image_missing`` (listed in the model, no file),
+    ``image_unreadable`` (header cannot be read), ``image_size_mismatch`` (file size differs
+    from the undistorted camera). A missing depth map is not a reject here: the image is kept
+    with ``depth_path`` null (the verification stage records ``depth_missing``).
+    """
+    keep, rows, depth_files, rejects = [], [], [], []
+    images_dir = component.dense_dir / "imgs"
+    depths_dir = component.dense_dir / "depths"
+    for index, name in enumerate(model.names):
+        path = images_dir / name
+        if not path.is_file():
+            rejects.append(ModelReject(name, "image_missing", f"{path} does not exist"))
+            continue
+        try:
+            width, height = read_header_size(path)
+        except (DataError, OSError) as exc:
+            rejects.append(ModelReject(name, "image_unreadable", str(exc)))
+            continue
+        if (width, height) != (int(model.width[index]), int(model.height[index])):
+            detail = (
+                f"{path} is {width}x{height} but the undistorted camera is "
+                f"{model.width[index]}x{model.height[index]}"
+            )
+            rejects.append(ModelReject(name, "image_size_mismatch", detail))
+            continue
+        depth_file = depths_dir / f"{Path(name).stem}.h5"
+        has_depth = depth_file.exists()
+        K, q, t = model.K[index], model.qvec[index], model.tvec[index]
+        row = dict(
+            image_id=make_image_id(SOURCE, component.scene, name),
+            source=SOURCE,
+            dataset=DATASET,
+            scene=component.scene,
+            path=f"{component.dense_prefix}/imgs/{name}",
+            width=width,
+            height=height,
+            fx=K[0, 0],
+            fy=K[1, 1],
+            cx=K[0, 2],
+            cy=K[1, 2],
+            qw=q[0],
+            qx=q[1],
+            qy=q[2],
+            qz=q[3],
+            tx=t[0],
+            ty=t[1],
+            tz=t[2],
+            depth_path=f"{component.dense_prefix}/depths/{depth_file.name}" if has_depth else None,
+            depth_kind=None,
+        )
+        if read_timestamps:
+            raw = component.raw_images_dir / name
+            row.update(timestamp_fields(raw if raw.is_file() else path, name))
+        else:
+            row.update(unresolved_timestamp())
+            row["trust_flags"] = ["not_read"]
+        keep.append(index)
+        rows.append(row)
+        depth_files.append(depth_file if has_depth else None)
+    return ComponentImages(np.asarray(keep, dtype=np.int64), rows, depth_files, rejects)

@@ -1,0 +1,237 @@
+"""Depth-verified pairs of one component: depth loading, candidates, verification, rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stbench.errors import DataError
+from stbench.megadepth.config import MegaDepthConfig
+from stbench.megadepth.covis import CandidatePairs
+from stbench.megadepth.depthcache import DepthCache, build_depth_cache
+from stbench.megadepth.verify import count_consistent, projection_matrices
+from stbench.schema import make_pair_id
+
+
+@dataclass
+class DepthLoad:
+    """Depth maps of a component's images, checked one at a time while the cache is built.
+
+    ``problems[n] = (reason, detail)`` for images whose depth cannot be used; ``kinds[n]`` is
+    ``metric``, ``ordinal`` or None (no readable map).
+    """
+
+    files: list[Path | None]
+    sizes: list[tuple[int, int]]  # (width, height) of each image
+    invalid_depth: str = "reject"
+    problems: dict[int, tuple[str, str]] = field(default_factory=dict)
+    kinds: dict[int, str | None] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> np.ndarray | None:
+        from stbench.depth import read_depth
+
+        path = self.files[index]
+        self.kinds[index] = None
+        if path is None:
+            self.problems[index] = ("depth_missing", "no depth map for this image")
+            return None
+        try:
+            depth_map = read_depth(path)
+        except DataError as exc:
+            self.problems[index] = ("depth_unreadable", str(exc))
+            return None
+        self.kinds[index] = depth_map.kind
+        width, height = self.sizes[index]
+        if depth_map.depth.shape != (height, width):
+            detail = f"{path}: depth is {depth_map.depth.shape[::-1]}, image is {(width, height)}"
+            self.problems[index] = ("depth_size_mismatch", detail)
+            return None
+        if depth_map.kind == "ordinal":
+            detail = f"{path} holds ordinal labels, not metric depth"
+            self.problems[index] = ("depth_ordinal", detail)
+            return None
+        if depth_map.n_invalid_values and self.invalid_depth == "reject":
+            detail = (
+                f"{path} has {depth_map.n_invalid_values} NaN/inf/negative values "
+                "(invalid_depth='mask' would use the rest)"
+            )
+            self.problems[index] = ("depth_invalid_values", detail)
+            return None
+        if not np.any(depth_map.depth > 0):
+            self.problems[index] = ("depth_no_valid_pixels", f"{path} has no valid depth")
+            return None
+        return depth_map.depth
+
+
+@dataclass
+class VerifiedPairs:
+    """Outcome of verifying candidates: pair rows and reject rows (dicts)."""
+
+    rows: list[dict]
+    rejects: list[dict]
+
+
+def load_depth_cache(
+    load: DepthLoad, names: list[str], K, rotations, translations, config: MegaDepthConfig
+) -> DepthCache:
+    """Read every depth map once and keep it at the working resolution."""
+    cache = build_depth_cache(
+        load,
+        names,
+        K,
+        rotations,
+        translations,
+        working_max_side=config.working_max_side,
+        samples_per_direction=config.samples_per_direction,
+        seed=config.seed,
+    )
+    for index, problem in load.problems.items():
+        cache.problems[index] = problem
+    for index in range(len(names)):
+        if cache.usable[index] or index in cache.problems:
+            continue
+        cache.problems[index] = ("depth_no_valid_pixels", "no pixel with 4 valid neighbours")
+    return cache
+
+
+def verify_candidates(
+    candidates: CandidatePairs,
+    image_ids: list[str],
+    scene: str,
+    cache: DepthCache,
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    config: MegaDepthConfig,
+    workers: int = 1,
+) -> VerifiedPairs:
+    """Depth-check candidates in both directions and split them into pairs and rejects."""
+    i, j = candidates.index0, candidates.index1
+    both_usable = cache.usable[i] & cache.usable[j]
+    rejects = []
+    for e in np.flatnonzero(~both_usable):
+        bad = [n for n in (i[e], j[e]) if not cache.usable[n]]
+        reasons = "; ".join(f"{image_ids[n]}: {cache.problems.get(n, ('?', ''))[0]}" for n in bad)
+        rejects.append(
+            _reject(
+                scene, make_pair_id(image_ids[i[e]], image_ids[j[e]]), "depth_unavailable", reasons
+            )
+        )
+    checked = np.flatnonzero(both_usable)
+    projections = projection_matrices(cache.K, rotations, translations)
+    source = np.r_[i[checked], j[checked]]
+    target = np.r_[j[checked], i[checked]]
+    consistent, sampled = count_consistent(
+        cache, projections, source, target, config.tau, config.chunk_elements, workers
+    )
+    m = len(checked)
+    c01, c10 = consistent[:m], consistent[m:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        overlap01 = np.where(sampled[:m] > 0, c01 / sampled[:m], 0.0)
+        overlap10 = np.where(sampled[m:] > 0, c10 / sampled[m:], 0.0)
+    total = c01 + c10
+    accepted = (np.minimum(overlap01, overlap10) >= config.min_depth_overlap) & (
+        total >= config.min_consistent
+    )
+    rows = []
+    for k, e in enumerate(checked):
+        a, b = int(i[e]), int(j[e])
+        values = dict(
+            covis01=candidates.covis_overlap_01[e],
+            covis10=candidates.covis_overlap_10[e],
+            depth01=overlap01[k],
+            depth10=overlap10[k],
+        )
+        if image_ids[a] > image_ids[b]:  # canonical order: image_id0 < image_id1
+            a, b = b, a
+            values = dict(
+                covis01=values["covis10"],
+                covis10=values["covis01"],
+                depth01=values["depth10"],
+                depth10=values["depth01"],
+            )
+        pair_id = make_pair_id(image_ids[a], image_ids[b])
+        if not accepted[k]:
+            detail = (
+                f"depth_overlap_01={values['depth01']:.3f} depth_overlap_10={values['depth10']:.3f} "
+                f"n_consistent={int(total[k])} (need min overlap >= {config.min_depth_overlap} "
+                f"and n_consistent >= {config.min_consistent})"
+            )
+            rejects.append(_reject(scene, pair_id, "depth_overlap_low", detail))
+            continue
+        rows.append(
+            dict(
+                pair_id=pair_id,
+                image_id0=image_ids[a],
+                image_id1=image_ids[b],
+                scene=scene,
+                kind="spatial",
+                covis_overlap_01=values["covis01"],
+                covis_overlap_10=values["covis10"],
+                depth_overlap_01=values["depth01"],
+                depth_overlap_10=values["depth10"],
+                n_consistent=int(total[k]),
+                scale_ratio=candidates.scale_ratio[e],
+                view_angle_deg=candidates.view_angle_deg[e],
+            )
+        )
+    return VerifiedPairs(rows=rows, rejects=rejects)
+
+
+def depth_verified_pairs(
+    scene: str,
+    rows: list[dict],
+    depth_files: list[Path | None],
+    K: np.ndarray,
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    candidates: CandidatePairs,
+    config: MegaDepthConfig,
+    workers: int = 1,
+) -> tuple[list[dict], list[dict]]:
+    """Load the depth maps of ``rows`` (filling their ``depth_kind``) and verify candidates.
+
+    Args:
+        rows: image rows (with image_id, width, height) of the images the candidates index.
+        depth_files: absolute depth path per image (None: no depth map).
+        K, rotations, translations: (N, 3, 3), (N, 3, 3), (N, 3) full-resolution cameras.
+    Returns:
+        pair rows and reject rows (depth problems of images, rejected pairs).
+    """
+    names = [row["image_id"] for row in rows]
+    load = DepthLoad(
+        files=depth_files,
+        sizes=[(int(row["width"]), int(row["height"])) for row in rows],
+        invalid_depth=config.invalid_depth,
+    )
+    cache = load_depth_cache(load, names, K, rotations, translations, config)
+    rejects = []
+    for index, row in enumerate(rows):
+        row["depth_kind"] = load.kinds.get(index)
+        if index in cache.problems:
+            reason, detail = cache.problems[index]
+            rejects.append(_reject(scene, names[index], reason, detail))
+    verified = verify_candidates(
+        candidates, names, scene, cache, rotations, translations, config, workers=workers
+    )
+    return verified.rows, rejects + verified.rejects
+
+
+def _reject(scene: str, item: str, reason: str, detail: str) -> dict:
+    return dict(
+        source="megadepth", scene=scene, item=item, stage="verify", reason=reason, detail=detail
+    )
+
+
+def pairs_frame(rows: list[dict]) -> pd.DataFrame:
+    """Pair rows as a DataFrame sorted by pair_id (deterministic output)."""
+    from stbench.records import Records
+
+    if not rows:
+        return Records().pairs
+    return pd.DataFrame(rows).sort_values("pair_id", kind="stable").reset_index(drop=True)

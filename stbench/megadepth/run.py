@@ -1,0 +1,122 @@
+"""The ``index megadepth`` stage: every scene of a root (or scene-info files) to Parquet records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from stbench.atomic import atomic_directory
+from stbench.config import check_config_matches, save_config
+from stbench.errors import ConfigError, DataError
+from stbench.megadepth.config import MegaDepthConfig
+from stbench.records import RECORD_TABLES, Records, write_records
+
+CONFIG_NAME = "megadepth_index_config.json"
+
+
+def _scene_done(directory: Path) -> bool:
+    return all((directory / f"{name}.parquet").is_file() for name in RECORD_TABLES)
+
+
+def discover_scene_info(root: Path) -> list[Path]:
+    """Scene-info ``.npz`` files of a root without COLMAP models (D2-Net / LoFTR layouts).
+
+    Looks in ``<root>/scene_info/`` (D2-Net) and ``<root>/index/scene_info*/`` (LoFTR).
+    """
+    if (Path(root) / "MegaDepth_v1_SfM").is_dir():
+        return []
+    found = sorted((Path(root) / "scene_info").glob("*.npz"))
+    found += sorted((Path(root) / "index").glob("scene_info*/*.npz"))
+    return found
+
+
+def _task(kind: str, root: str, item: str, config: MegaDepthConfig, threads: int) -> Records:
+    if kind == "scene":
+        from stbench.megadepth.index import index_scene
+
+        return index_scene(root, item, config, workers=threads)
+    from stbench.megadepth.sceneinfo import index_scene_info
+
+    return index_scene_info(item, root, config, workers=threads)
+
+
+def index_megadepth(
+    root: str | Path,
+    out: str | Path,
+    config: MegaDepthConfig | None = None,
+    overwrite: bool = False,
+    workers: int = 1,
+    scenes: list[str] | None = None,
+    scene_info: list[str | Path] | None = None,
+    on_scene: Callable[[str, Records | None], None] | None = None,
+) -> Path:
+    """Index scenes into ``<out>/<scene>/{images,pairs,rejects}.parquet``.
+
+    Scenes already written with the same config are kept (the run resumes); a different saved
+    config raises unless ``overwrite``. Each scene directory is written atomically.
+
+    Args:
+        root: MegaDepth root.
+        out: output directory.
+        config: settings (defaults if None); saved as ``megadepth_index_config.json`` in ``out``.
+        overwrite: rebuild scenes that exist (and accept a changed config).
+        workers: scenes indexed in parallel processes (1: in this process).
+        scenes: scene ids to index (default: all of :func:`list_scenes`).
+        scene_info: D2-Net / LoFTR ``.npz`` files to convert instead of reading COLMAP models
+            (the scene id comes from each file name); found automatically when the root has
+            no ``MegaDepth_v1_SfM`` (see :func:`discover_scene_info`).
+        on_scene: called with (scene, records or None if skipped) after each scene (progress).
+    Returns:
+        ``out``.
+    """
+    from stbench.megadepth.layout import list_scenes
+    from stbench.megadepth.sceneinfo import scene_from_file_name
+
+    config = config or MegaDepthConfig()
+    if workers < 1:
+        raise ConfigError("workers must be >= 1")
+    root, out = Path(root), Path(out)
+    if not root.is_dir():
+        raise DataError(f"MegaDepth root {root} does not exist or is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    same_config = check_config_matches(config, out, overwrite, name=CONFIG_NAME)
+    save_config(config, out, name=CONFIG_NAME)
+
+    scene_info = scene_info or discover_scene_info(root)
+    if scene_info:
+        tasks = []
+        for path in scene_info:
+            scene = scene_from_file_name(Path(path))
+            if scene is None:
+                raise DataError(f"{path}: the file name must start with the 4-digit scene id")
+            tasks.append(("scene_info", scene, str(Path(path).resolve())))
+    else:
+        tasks = [("scene", scene, scene) for scene in (scenes or list_scenes(root))]
+    todo = []
+    for kind, scene, item in tasks:
+        if same_config and not overwrite and _scene_done(out / scene):
+            if on_scene:
+                on_scene(scene, None)
+            continue
+        todo.append((kind, scene, item))
+
+    def store(scene: str, records: Records) -> None:
+        with atomic_directory(out / scene, overwrite=True) as tmp:
+            write_records(records, tmp)
+        if on_scene:
+            on_scene(scene, records)
+
+    if workers == 1:
+        for kind, scene, item in todo:
+            store(scene, _task(kind, str(root), item, config, threads=1))
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            futures = [
+                (scene, pool.submit(_task, kind, str(root), item, config, 1))
+                for kind, scene, item in todo
+            ]
+            for scene, future in futures:
+                store(scene, future.result())
+    return out

@@ -1,0 +1,111 @@
+"""Batched depth verification of candidate pairs (the definition of :mod:`stbench.warp`).
+
+For a directed pair (i -> j), image i's samples (world points with valid bilinear depth) are
+projected into image j; a sample is consistent when image j's bilinear depth there is valid (all
+four neighbours) and ``|z - depth_j| < tau * depth_j``. All partners j of a source image are
+handled in vectorised blocks of at most ``chunk_elements`` samples x partners: one matrix
+product projects the samples into every partner, then NaN-padded flat lookups (see
+:mod:`stbench.megadepth.depthcache`) give the four neighbours without bounds checks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stbench.megadepth.depthcache import DepthCache
+
+
+def projection_matrices(K: np.ndarray, rotations: np.ndarray, translations: np.ndarray):
+    """(N, 3, 4) projection matrices K [R | t]."""
+    return K @ np.concatenate([rotations, translations[:, :, None]], axis=2)
+
+
+def _count_block(
+    world: np.ndarray, P: np.ndarray, cache: DepthCache, partners: np.ndarray, tau: float
+) -> np.ndarray:
+    """Consistent samples of ``world`` (n, 4) in each of ``partners`` (m,); P (m, 3, 4)."""
+    z = world @ P[:, 2, :].T  # (n, m) depth in each partner
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inverse_z = np.where(z > 0, 1 / z, np.nan)
+    u = world @ P[:, 0, :].T
+    u *= inverse_z
+    v = world @ P[:, 1, :].T
+    v *= inverse_z
+    # Bilinear lookups need x0 in [0, w - 2] and y0 in [0, h - 2]: keep only those (NaN fails).
+    with np.errstate(invalid="ignore"):
+        inside = (u >= 0) & (u < cache.width[partners] - 1)
+        inside &= (v >= 0) & (v < cache.height[partners] - 1)
+    rows, cols = np.nonzero(inside)
+    u, v, z = u[rows, cols], v[rows, cols], z[rows, cols]
+    x0 = np.floor(u)
+    y0 = np.floor(v)
+    stride = cache.stride[partners][cols]
+    index = cache.base[partners][cols] + y0.astype(np.int64) * stride + x0.astype(np.int64)
+    flat = cache.flat
+    d00 = flat[index]
+    d01 = flat[index + 1]
+    index += stride
+    d10 = flat[index]
+    d11 = flat[index + 1]
+    wx = u - x0
+    wy = v - y0
+    top = d00 + (d01 - d00) * wx
+    bottom = d10 + (d11 - d10) * wx
+    depth = top + (bottom - top) * wy  # NaN where any neighbour is invalid
+    with np.errstate(invalid="ignore"):
+        consistent = np.abs(z - depth) < tau * depth
+    return np.bincount(cols[consistent], minlength=len(partners))
+
+
+def count_consistent(
+    cache: DepthCache,
+    projections: np.ndarray,
+    source: np.ndarray,
+    target: np.ndarray,
+    tau: float = 0.05,
+    chunk_elements: int = 65536,
+    workers: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Consistent and sampled counts of directed pairs source -> target.
+
+    Args:
+        cache: working depth maps and samples.
+        projections: (N, 3, 4) projection matrices for the *working* intrinsics.
+        source, target: (E,) image indices; both must have usable depth.
+        tau: relative depth tolerance.
+        chunk_elements: samples x partners per block (bounds temporary memory).
+        workers: threads (numpy releases the GIL in the array work).
+    Returns:
+        n_consistent (E,) int64 and n_sampled (E,) int64.
+    """
+    source = np.asarray(source, dtype=np.int64)
+    target = np.asarray(target, dtype=np.int64)
+    n_consistent = np.zeros(len(source), dtype=np.int64)
+    n_sampled = np.diff(cache.sample_offsets)[source]
+    order = np.argsort(source, kind="stable")
+    sorted_source = source[order]
+    starts = np.flatnonzero(np.r_[True, sorted_source[1:] != sorted_source[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+
+    def run_group(start: int, end: int) -> None:
+        _, world = cache.samples(int(sorted_source[start]))
+        if len(world) == 0:
+            return
+        edges = order[start:end]
+        per_block = max(1, chunk_elements // len(world))
+        for block in range(0, len(edges), per_block):
+            block_edges = edges[block : block + per_block]
+            partners = target[block_edges]
+            n_consistent[block_edges] = _count_block(
+                world, projections[partners], cache, partners, tau
+            )
+
+    if workers > 1 and len(starts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run_group, starts, ends))
+    else:
+        for start, end in zip(starts, ends, strict=True):
+            run_group(start, end)
+    return n_consistent, n_sampled

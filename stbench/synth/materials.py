@@ -1,0 +1,294 @@
+"""Surface appearance that does not change with light: albedo, windows, noise fields.
+
+Everything here is a function of the world-space surface point (and its primitive), so a point
+looks the same from every view; only the mip level depends on the pixel footprint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stbench.synth.raycast import GROUND_ID
+from stbench.synth.textures import hash01, sample, texture_bank
+from stbench.synth.town import (
+    FOLIAGE,
+    GROUND,
+    PLAZA_RADIUS,
+    ROOF,
+    STONE,
+    TRUNK,
+    WALL,
+    Town,
+)
+
+
+@dataclass
+class Attributes:
+    """Per-sample static appearance (all arrays have N rows)."""
+
+    material: np.ndarray  # (N,) uint8
+    albedo: np.ndarray  # (N, 3) float32 linear RGB
+    window: np.ndarray  # (N,) float32: -1 no window, else a per-window key in 0..1
+    snow_noise: np.ndarray  # (N,) float32 0..1 (snow patches)
+    leaf_noise: np.ndarray  # (N,) float32 0..1 (leaf holes; 0 where not a crown)
+    branch: np.ndarray  # (N,) bool: bare-branch pixels of crowns
+    hue: np.ndarray  # (N,) float32 autumn hue of crowns, 0 elsewhere
+    grass: np.ndarray  # (N,) float32 0..1 share of grass (seasonal colour)
+    deciduous: np.ndarray  # (N,) bool: sample on a crown (ellipsoid)
+    evergreen: np.ndarray  # (N,) bool: sample on a conifer
+
+
+def _grey(name: str, u, v, footprint_texels) -> np.ndarray:
+    return sample(texture_bank()[name], u, v, footprint_texels)[:, 0]
+
+
+def _tex(name: str, x, y, tile_m, footprint_m) -> np.ndarray:
+    """Grey texture value at world-plane coordinates (metres) with ``tile_m`` metres per repeat."""
+    size = texture_bank()[name].shape[1]
+    scale = size / tile_m
+    return _grey(name, x * scale, y * scale, footprint_m * scale)
+
+
+def triplanar(name: str, points, normals, tile_m, footprint_m) -> np.ndarray:
+    """Grey texture blended over the three axis planes by the normal (no seams on curves)."""
+    w = np.abs(normals) ** 4
+    w = w / w.sum(axis=1, keepdims=True)
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    footprint_m = np.broadcast_to(footprint_m, x.shape)
+    out = np.zeros(len(points), dtype=np.float32)
+    for axis, (a, b) in enumerate(((y, -z), (x, -z), (x, -y))):
+        sel = np.nonzero(w[:, axis] > 0.02)[0]
+        if len(sel) == len(points):
+            out += w[:, axis] * _tex(name, a, b, tile_m, footprint_m)
+        elif len(sel):
+            out[sel] += w[sel, axis] * _tex(name, a[sel], b[sel], tile_m, footprint_m[sel])
+    return out / np.maximum(np.where(w > 0.02, w, 0).sum(axis=1), 1e-6)
+
+
+def planar(name: str, points, normals, tile_m, footprint_m) -> np.ndarray:
+    """Grey texture on flat faces: along the face for walls (u = horizontal, v = down),
+    from above for roofs and other tilted faces. One sample per point (cheaper than triplanar)."""
+    wall = np.abs(normals[:, 2]) < 0.7
+    tangent_x = -normals[:, 1]
+    tangent_y = normals[:, 0]
+    norm = np.maximum(np.hypot(tangent_x, tangent_y), 1e-9)
+    along = (points[:, 0] * tangent_x + points[:, 1] * tangent_y) / norm
+    a = np.where(wall, along, points[:, 0])
+    b = np.where(wall, -points[:, 2], -points[:, 1])
+    return _tex(name, a, b, tile_m, footprint_m)
+
+
+def crown_noise(points: np.ndarray, normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Leaf-hole noise (N,) and bare-branch mask (N,) of crown surface points (view-independent)."""
+    fine = np.full(len(points), 1e-3)
+    leaf = triplanar("noise1", points, normals, 3.0, fine)
+    twig = triplanar("noise0", points, normals, 2.0, fine)
+    return leaf.astype(np.float32), np.abs(twig - 0.5) < 0.035
+
+
+def _facade_coords(town: Town, prim, normals, points):
+    """(u, v) on vertical faces: u rightwards along the face from its centre, v = height."""
+    tx, ty = -normals[:, 1], normals[:, 0]
+    norm = np.maximum(np.hypot(tx, ty), 1e-9)
+    center = 0.5 * (town.box_min[prim] + town.box_max[prim])
+    u = ((points[:, 0] - center[:, 0]) * tx + (points[:, 1] - center[:, 1]) * ty) / norm
+    return u, points[:, 2]
+
+
+def _ground(points, footprint_m):
+    x, y = points[:, 0], points[:, 1]
+    r = np.hypot(x, y)
+    var = _tex("noise0", x, y, 60.0, footprint_m)
+    # Setts (gravel photo) under metre-scale stains: no period a matcher could slip along.
+    paving = _tex("gravel", x, y, 3.0, footprint_m) * (
+        0.4 + 1.2 * _tex("noise1", x, y, 11.0, footprint_m)
+    )
+    paving = np.where((r > 11) & (r < 12.5), 0.6 * paving, paving)
+    plaza = (np.array([0.55, 0.50, 0.44]) * (0.45 + 1.1 * paving)[:, None]) * (0.8 + 0.4 * var)[
+        :, None
+    ]
+    gravel = _tex("gravel", x, y, 2.5, footprint_m)
+    road = np.array([0.20, 0.20, 0.21]) * (0.5 + 1.0 * gravel)[:, None]
+    angle = np.arctan2(y, x)
+    dash = (np.abs(r - PLAZA_RADIUS - 3.0) < 0.12) & ((angle * (PLAZA_RADIUS + 3) / 1.5) % 2 < 1)
+    road[dash] = 0.85
+    grass_tex = _tex("grass", x, y, 1.6, footprint_m)
+    patch = _tex("noise1", x, y, 35.0, footprint_m)
+    grass = np.array([0.20, 0.32, 0.10]) * (0.4 + 1.2 * grass_tex)[:, None]
+    dirt = np.array([0.38, 0.30, 0.22]) * (0.5 + 1.0 * gravel)[:, None]
+    grass_share = np.clip((patch - 0.35) * 4, 0, 1)
+    field = grass_share[:, None] * grass + (1 - grass_share[:, None]) * dirt
+    in_plaza = r < PLAZA_RADIUS
+    in_road = (r >= PLAZA_RADIUS) & (r < PLAZA_RADIUS + 6)
+    albedo = np.where(in_plaza[:, None], plaza, np.where(in_road[:, None], road, field))
+    share = np.where(in_plaza | in_road, 0.0, grass_share)
+    return albedo.astype(np.float32), share.astype(np.float32)
+
+
+def _windows(town: Town, prim, plane, normals, points, footprint_m):
+    """Window key per sample (-1 if none) and the window's albedo."""
+    building = town.building[prim]
+    u, z = _facade_coords(town, prim, normals, points)
+    spacing = town.win_spacing[building]
+    floor_h = town.floor_h[building]
+    col = np.floor(u / spacing + 0.5)
+    fu = u / spacing + 0.5 - col
+    floor = np.floor(z / floor_h)
+    fz = z / floor_h - floor
+    half_width = np.where(plane < 2, town.half_size[prim, 1], town.half_size[prim, 0])
+    inside_face = np.abs(col * spacing) + 0.5 * spacing < half_width - 0.3
+    upper = (floor >= 1) & (np.abs(fu - 0.5) < 0.2) & (fz > 0.28) & (fz < 0.78)
+    shop = (floor == 0) & (np.abs(fu - 0.5) < 0.36) & (fz < 0.72) & (fz > 0.05)
+    vertical = np.abs(normals[:, 2]) < 0.3
+    is_window = (upper | shop) & inside_face & vertical & (building >= 0)
+    key = hash01(building, plane, floor, col).astype(np.float32)
+    frame = is_window & ((np.abs(fu - 0.5) > np.where(shop, 0.33, 0.17)) | (fz < 0.31) & upper)
+    glass = np.array([0.05, 0.07, 0.09]) + 0.12 * key[:, None] * np.array([1.0, 0.9, 0.7])
+    albedo = np.where(frame[:, None], 0.75, glass).astype(np.float32)
+    return np.where(is_window, key, -1.0).astype(np.float32), albedo, is_window
+
+
+def _decals(town: Town, prim, plane, normals, points, footprint_m, albedo):
+    if not town.decals:
+        return
+    u_all, z_all = _facade_coords(town, prim, normals, points)
+    key = prim.astype(np.int64) * 64 + plane
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    bank = texture_bank()
+    for decal in town.decals:
+        target = decal.polyhedron * 64 + decal.plane
+        lo, hi = np.searchsorted(sorted_key, [target, target + 1])
+        if lo == hi:
+            continue
+        group = order[lo:hi]
+        u, z = u_all[group], z_all[group]
+        inside = (u >= decal.u0) & (u <= decal.u0 + decal.width)
+        inside &= (z >= decal.v0) & (z <= decal.v0 + decal.height)
+        sel = group[inside]
+        if len(sel) == 0:
+            continue
+        picture = bank[decal.picture]
+        ph, pw = picture.shape
+        tu = (u[inside] - decal.u0) / decal.width * pw
+        tv = (decal.v0 + decal.height - z[inside]) / decal.height * ph
+        albedo[sel] = 0.85 * sample(
+            picture, tu, tv, footprint_m[sel] * pw / decal.width, wrap=False
+        )
+
+
+def surface_attributes(
+    town: Town,
+    prim: np.ndarray,
+    plane: np.ndarray,
+    points: np.ndarray,
+    normals: np.ndarray,
+    footprint_m: np.ndarray,
+) -> Attributes:
+    """Static appearance of surface samples.
+
+    Args:
+        town: the scene.
+        prim: (N,) primitive ids (no sky); plane: (N,) entry plane of polyhedra.
+        points: (N, 3) world points (m); normals: (N, 3) unit normals.
+        footprint_m: (N,) size of the pixel on the surface (m), for mip selection.
+    """
+    n = len(prim)
+    n_poly = town.n_polyhedra
+    material = np.full(n, GROUND, dtype=np.uint8)
+    albedo = np.zeros((n, 3), dtype=np.float32)
+    window = np.full(n, -1.0, dtype=np.float32)
+    leaf = np.zeros(n, dtype=np.float32)
+    branch = np.zeros(n, dtype=bool)
+    hue = np.zeros(n, dtype=np.float32)
+    grass = np.zeros(n, dtype=np.float32)
+    evergreen = np.zeros(n, dtype=bool)
+
+    ground = prim == GROUND_ID
+    if ground.any():
+        albedo[ground], grass[ground] = _ground(points[ground], footprint_m[ground])
+
+    poly = (prim >= 0) & (prim < n_poly)
+    if poly.any():
+        idx = np.nonzero(poly)[0]
+        pk = prim[idx]
+        material[idx] = town.material[pk]
+        names = sorted(set(town.texture))
+        texture_id = np.array([names.index(name) for name in town.texture])
+        pk_texture = texture_id[pk]
+        for tid in np.unique(pk_texture):
+            name = names[tid]
+            sel = idx[pk_texture == tid]
+            tile = town.tile_m[prim[sel]]
+            # Coordinates scaled per primitive so that one texture repeat covers tile_m metres.
+            detail = planar(
+                name, points[sel] / tile[:, None], normals[sel], 1.0, footprint_m[sel] / tile
+            )
+            # Weathering at metre scale and tone drift at tens of metres (1/f noise: blobs and
+            # stains that stay resolvable from across the plaza).
+            mid = planar("noise1", points[sel], normals[sel], 7.0, footprint_m[sel])
+            coarse = planar("noise0", points[sel], normals[sel], 25.0, footprint_m[sel])
+            shade = (0.3 + 1.4 * detail) * (0.45 + 1.1 * mid) * (0.8 + 0.4 * coarse)
+            albedo[sel] = town.tint[prim[sel]] * shade[:, None]
+        roof = idx[material[idx] == ROOF]
+        if len(roof):
+            rows = (points[roof, 2] * 3.0) % 1.0 < 0.18
+            albedo[roof] *= np.where(rows, 0.6, 1.0)[:, None]
+        wall = idx[material[idx] == WALL]
+        if len(wall):
+            key, win_albedo, is_window = _windows(
+                town, prim[wall], plane[wall], normals[wall], points[wall], footprint_m[wall]
+            )
+            window[wall] = key
+            albedo[wall] = np.where(is_window[:, None], win_albedo, albedo[wall])
+        stone = idx[material[idx] == STONE]
+        if len(stone):
+            bands = (points[stone, 2] % 4.0) < 0.35
+            albedo[stone] *= np.where(bands, 0.7, 1.0)[:, None]
+        facade = idx[np.isin(material[idx], (WALL, STONE))]
+        if len(facade):
+            sub = albedo[facade]
+            _decals(
+                town,
+                prim[facade],
+                plane[facade],
+                normals[facade],
+                points[facade],
+                footprint_m[facade],
+                sub,
+            )
+            albedo[facade] = sub
+        conifer = idx[material[idx] == FOLIAGE]
+        evergreen[conifer] = True
+        trunk = idx[material[idx] == TRUNK]
+        albedo[trunk] *= 0.9
+
+    crown = prim >= n_poly
+    if crown.any():
+        idx = np.nonzero(crown)[0]
+        e = prim[idx] - n_poly
+        material[idx] = FOLIAGE
+        detail = triplanar("grass", points[idx], normals[idx], 0.8, footprint_m[idx])
+        clumps = triplanar("noise0", points[idx], normals[idx], 2.5, footprint_m[idx])
+        tone = (0.25 + 1.5 * detail) * (0.45 + 1.1 * clumps)
+        albedo[idx] = (town.ell_tint[e] * tone[:, None]).astype(np.float32)
+        leaf[idx] = triplanar("noise1", points[idx], normals[idx], 3.0, footprint_m[idx] * 0 + 1e-3)
+        twig = triplanar("noise0", points[idx], normals[idx], 2.0, footprint_m[idx] * 0 + 1e-3)
+        branch[idx] = np.abs(twig - 0.5) < 0.035
+        hue[idx] = town.ell_hue[e]
+
+    snow = _tex("noise1", points[:, 0], points[:, 1], 7.0, footprint_m)
+    return Attributes(
+        material=material,
+        albedo=np.clip(albedo, 0, 1).astype(np.float32),
+        window=window,
+        snow_noise=snow,
+        leaf_noise=leaf,
+        branch=branch,
+        hue=hue,
+        grass=grass,
+        deciduous=crown,
+        evergreen=evergreen,
+    )

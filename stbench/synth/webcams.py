@@ -1,0 +1,358 @@
+"""Synthetic webcam streams in the AMOS layout, with injected faults and a ground-truth sidecar.
+
+Written under a world directory::
+
+    webcams/cameras.csv                      id,name,lat,lon
+    webcams/<id:08d>/<YYYY>.<MM>.zip         members YYYYMMDD_HHMMSS.jpg (download time, see below)
+    truth/webcam_frames.parquet              one row per member (see FRAME_COLUMNS)
+    truth/webcam_faults.parquet              one row per injected fault (see FAULT_COLUMNS)
+
+Each camera is a fixed view of one site's town: its geometry is rendered once, and only light,
+weather and season are shaded per frame. Frames are taken every ``interval_min`` minutes with the
+day's grid shifted by ``daily_shift_min`` each day (so every hour of the day is sampled), a few
+minutes of jitter, and named at *download* time (1..7 minutes after capture) in UTC, except where a
+fault says otherwise (:mod:`stbench.synth.webcam_faults`). A member goes into the monthly zip of its
+*name*, as in AMOS. Zips are byte-deterministic: sorted members, stored (JPEG does not compress),
+the member's name time as its ZIP date, fixed permissions.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from stbench.atomic import write_bytes_atomic, write_text_atomic
+from stbench.errors import ConfigError
+from stbench.synth.webcam_faults import (
+    Fault,
+    PlannedFrame,
+    Scenario,
+    StreamSpec,
+    plan_stream,
+)
+
+FRAME_COLUMNS = (
+    "camera_id",
+    "path",
+    "capture_time_utc",
+    "content_time_utc",
+    "download_time_utc",
+    "recorded_name_time",
+    "name_error_s",
+    "utc_offset_min",
+    "n_bytes",
+    "fault",
+    "faults",
+)
+FAULT_COLUMNS = ("camera_id", "start_utc", "end_utc", "kind", "amount_s", "detail")
+
+
+class SiteLike(Protocol):
+    name: str
+    lat: float
+    lon: float
+    tz: str
+
+
+#: (site, site_index, view_index, width, height, seed, times_utc) -> frame(time_utc, rng) -> image.
+#: ``times_utc`` lists every time the frame function will be asked for (for batch sun positions);
+#: images are (height, width, 3) uint8 RGB.
+FrameSourceFactory = Callable[
+    [Any, int, int, int, int, int, pd.DatetimeIndex],
+    Callable[[pd.Timestamp, np.random.Generator], np.ndarray],
+]
+
+
+@dataclass(frozen=True)
+class WebcamPreset:
+    """How many cameras, over which months, how often, how big, and which faults.
+
+    ``scenarios[i]`` is camera i's faults; camera i watches site ``i % len(sites)`` from view
+    ``i // len(sites)``.
+    """
+
+    start: str
+    end: str
+    interval_min: int
+    daily_shift_min: int
+    width: int
+    height: int
+    scenarios: tuple[Scenario, ...]
+    jpeg_quality: tuple[int, int] = (70, 92)
+    day_step: int = 1
+
+    @property
+    def n_cameras(self) -> int:
+        return len(self.scenarios)
+
+
+_CLEAN = Scenario()
+PRESETS: dict[str, WebcamPreset] = {
+    "small": WebcamPreset(
+        "2018-12-01", "2019-02-01", 360, 60, 96, 72,
+        (
+            _CLEAN,
+            Scenario(local_time_until=0.3, clock_offset=(0.4, 0.6, 3600), clock_drift=(0.65, 1.0, 1800),
+                     frozen_runs=2, duplicates=2, zero_byte=1, truncated=1, gaps=1),
+        ),
+    ),
+    "default": WebcamPreset(
+        "2019-01-01", "2020-01-01", 360, 60, 160, 120,
+        (
+            _CLEAN,
+            Scenario(local_time_until=0.45, gaps=1, frozen_runs=1),
+            Scenario(clock_offset=(0.3, 0.55, 5400), frozen_runs=3, gaps=1),
+            Scenario(clock_offset=(0.7, 0.8, -7200), frozen_runs=2, duplicates=3, zero_byte=3,
+                     truncated=3, gaps=2),
+            _CLEAN,
+            Scenario(clock_drift=(0.0, 1.0, 2700), duplicates=2, zero_byte=2, truncated=2),
+        ),
+    ),
+}  # fmt: skip
+PRESETS["large"] = PRESETS["default"]
+
+
+def write_webcams(
+    world_dir: Path,
+    sites: Sequence[SiteLike],
+    preset: str,
+    seed: int,
+    workers: int | None = None,
+) -> None:
+    """Write the webcam archives, camera list and fault/frame truth of a synthetic world.
+
+    Args:
+        world_dir: the world's directory (``webcams/`` and ``truth/`` are written inside).
+        sites: the world's sites (objects with ``name, lat, lon, tz``); cameras are spread over them.
+        preset: ``small``, ``default`` or ``large``.
+        seed: the world's seed; same seed + preset => byte-identical files.
+        workers: processes (default: up to 2; 1 renders in this process).
+    Raises:
+        ConfigError: unknown preset or no sites.
+    """
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown webcam preset {preset!r}; known: {', '.join(PRESETS)}")
+    write_webcam_streams(world_dir, sites, PRESETS[preset], seed, workers=workers)
+
+
+def camera_ids(n: int, seed: int) -> list[str]:
+    """``n`` distinct 8-digit AMOS-style camera ids, ascending, a function of ``seed``."""
+    rng = np.random.default_rng([seed, 0x57EB])
+    return [f"{int(i):08d}" for i in np.sort(rng.choice(np.arange(1, 30000), n, replace=False))]
+
+
+def write_webcam_streams(
+    world_dir: Path,
+    sites: Sequence[SiteLike],
+    preset: WebcamPreset,
+    seed: int,
+    frame_source: FrameSourceFactory | None = None,
+    workers: int | None = None,
+) -> None:
+    """:func:`write_webcams` for an explicit preset and frame source (tests pass tiny ones).
+
+    Args:
+        frame_source: picklable factory of per-camera frame functions; default renders the town.
+    """
+    if not sites:
+        raise ConfigError("write_webcams needs at least one site")
+    world_dir = Path(world_dir)
+    ids = camera_ids(preset.n_cameras, seed)
+    jobs = []
+    for index, scenario in enumerate(preset.scenarios):
+        site_index, view_index = index % len(sites), index // len(sites)
+        site = sites[site_index]
+        spec = StreamSpec(
+            ids[index],
+            site.tz,
+            pd.Timestamp(preset.start, tz="UTC"),
+            pd.Timestamp(preset.end, tz="UTC"),
+            preset.interval_min,
+            preset.daily_shift_min,
+            scenario,
+            preset.day_step,
+        )
+        jobs.append((world_dir, spec, site, site_index, view_index, preset, seed, frame_source))
+    workers = min(2, len(jobs)) if workers is None else workers
+    if workers <= 1:
+        results = [_write_camera(*job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_write_camera, *zip(*jobs, strict=True)))
+
+    rows = []
+    for index, site in enumerate(jobs):
+        site = sites[index % len(sites)]
+        name = f"{site.name} view {index // len(sites) + 1}"
+        rows.append((ids[index], name, f"{site.lat:.6f}", f"{site.lon:.6f}"))
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(("id", "name", "lat", "lon"))
+    writer.writerows(rows)
+    write_text_atomic(world_dir / "webcams" / "cameras.csv", text.getvalue())
+
+    frames = pd.concat([r[0] for r in results], ignore_index=True)
+    faults = pd.concat([r[1] for r in results], ignore_index=True)
+    _write_parquet(frames, world_dir / "truth" / "webcam_frames.parquet")
+    _write_parquet(faults, world_dir / "truth" / "webcam_faults.parquet")
+
+
+def _write_parquet(table: pd.DataFrame, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False).replace_schema_metadata(None)
+    sink = pa.BufferOutputStream()
+    pq.write_table(arrow, sink, compression="zstd")
+    write_bytes_atomic(path, sink.getvalue().to_pybytes())
+
+
+def _encode(image: np.ndarray, quality: int) -> bytes:
+    import cv2
+
+    ok, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return data.tobytes()
+
+
+def _reencode(data: bytes, quality: int) -> bytes:
+    import cv2
+
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return _encode(image[..., ::-1], quality)
+
+
+def _member_bytes(frames: list[PlannedFrame], render, quality: int, rng_for) -> list[bytes]:
+    out: list[bytes] = []
+    for index, frame in enumerate(frames):
+        if frame.content == "zero":
+            out.append(b"")
+        elif frame.content == "copy":
+            out.append(out[frame.source])
+        elif frame.content == "reencode":
+            out.append(_reencode(out[frame.source], quality - 1 - index % 4))
+        else:
+            data = _encode(render(frame.capture_utc, rng_for(index)), quality)
+            if frame.content == "truncated":
+                data = data[: int(len(data) * frame.keep_fraction)]
+            out.append(data)
+    return out
+
+
+def _write_zips(camera_dir: Path, frames: list[PlannedFrame], payloads: list[bytes]) -> None:
+    by_archive: dict[str, list[tuple[PlannedFrame, bytes]]] = {}
+    for frame, data in zip(frames, payloads, strict=True):
+        by_archive.setdefault(frame.archive, []).append((frame, data))
+    for archive, members in sorted(by_archive.items()):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as zf:
+            for frame, data in sorted(members, key=lambda m: m[0].member):
+                info = zipfile.ZipInfo(frame.member, date_time=frame.name_time.timetuple()[:6])
+                info.compress_type = zipfile.ZIP_STORED
+                info.external_attr = 0o644 << 16
+                info.create_system = 3
+                zf.writestr(info, data)
+        write_bytes_atomic(camera_dir / archive, buffer.getvalue())
+
+
+def _write_camera(
+    world_dir: Path,
+    spec: StreamSpec,
+    site: SiteLike,
+    site_index: int,
+    view_index: int,
+    preset: WebcamPreset,
+    seed: int,
+    frame_source: FrameSourceFactory | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Plan, render and write one camera; return its frame and fault truth tables."""
+    camera_key = int(spec.camera_id)
+    frames, faults = plan_stream(spec, np.random.default_rng([seed, camera_key, 1]))
+    factory = frame_source or town_frame_source
+    times = pd.DatetimeIndex(
+        [f.capture_utc for f in frames if f.content in ("render", "truncated")]
+    )
+    render = factory(site, site_index, view_index, preset.width, preset.height, seed, times)
+    quality = int(np.random.default_rng([seed, camera_key, 2]).integers(*preset.jpeg_quality))
+    payloads = _member_bytes(
+        frames, render, quality, lambda i: np.random.default_rng([seed, camera_key, 3, i])
+    )
+    _write_zips(world_dir / "webcams" / spec.camera_id, frames, payloads)
+    table = _frame_table(spec.camera_id, frames, payloads)
+    table["utc_offset_min"] = _civil_offsets_min(table["content_time_utc"], spec.tz)
+    return table[list(FRAME_COLUMNS)], _fault_table(faults)
+
+
+def _civil_offsets_min(times: pd.Series, tz: str) -> np.ndarray:
+    """(N,) int32 offsets (min) of local civil time (DST-aware) from UTC at each time."""
+    local = pd.DatetimeIndex(times).tz_convert(tz)
+    return np.array([t.utcoffset().total_seconds() // 60 for t in local], dtype=np.int32)
+
+
+def _frame_table(camera_id: str, frames: list[PlannedFrame], payloads: list[bytes]) -> pd.DataFrame:
+    def utc(values) -> pd.Series:
+        return pd.Series(pd.DatetimeIndex(values).as_unit("us"))
+
+    content = [frames[f.source].capture_utc if f.source >= 0 else f.capture_utc for f in frames]
+    table = pd.DataFrame(
+        {
+            "camera_id": camera_id,
+            "path": [f"{camera_id}/{f.archive}/{f.member}" for f in frames],
+            "capture_time_utc": utc([f.capture_utc for f in frames]),
+            "content_time_utc": utc(content),
+            "download_time_utc": utc([f.download_utc for f in frames]),
+            "recorded_name_time": utc([f.name_time for f in frames]),
+            "name_error_s": np.array(
+                [(f.name_time - f.download_utc.tz_convert(None)).total_seconds() for f in frames],
+                dtype=np.int64,
+            ),
+            "utc_offset_min": 0,
+            "n_bytes": np.array([len(p) for p in payloads], dtype=np.int64),
+            "fault": [",".join(f.faults) for f in frames],
+            "faults": [list(f.faults) for f in frames],
+        }
+    )
+    return table[list(FRAME_COLUMNS)]
+
+
+def _fault_table(faults: list[Fault]) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "camera_id": [f.camera_id for f in faults],
+            "start_utc": pd.Series(pd.DatetimeIndex([f.start_utc for f in faults]).as_unit("us")),
+            "end_utc": pd.Series(pd.DatetimeIndex([f.end_utc for f in faults]).as_unit("us")),
+            "kind": [f.kind for f in faults],
+            "amount_s": np.array([f.amount_s for f in faults], dtype=np.int64),
+            "detail": [f.detail for f in faults],
+        }
+    )
+    return table[list(FAULT_COLUMNS)]
+
+
+def town_frame_source(
+    site: SiteLike,
+    site_index: int,
+    view_index: int,
+    width: int,
+    height: int,
+    seed: int,
+    times_utc: pd.DatetimeIndex,
+) -> Callable[[pd.Timestamp, np.random.Generator], np.ndarray]:
+    """Frames of the site's town seen by a fixed webcam (geometry rendered once).
+
+    Weather is sampled once per site and UTC date from ``(seed, site, date)``, so two cameras at
+    one site see the same sky on the same day.
+    """
+    from stbench.synth.webcam_view import render_view
+
+    return render_view(site, view_index, width, height, seed, times_utc)

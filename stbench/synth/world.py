@@ -1,0 +1,220 @@
+"""Generate the embedded synthetic world: MegaDepth-layout scenes, AMOS-layout webcams, truth.
+
+``generate_world`` builds into a temporary sibling directory and renames it into place, so a
+failed or interrupted build never leaves a half-written world under the final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+
+from stbench.errors import ConfigError, StbenchError
+from stbench.synth.megadepth import SceneSpec
+
+#: Tourist-photo scenes per preset (site, town seed, number of views, long side range in px).
+PRESETS: dict[str, tuple[SceneSpec, ...]] = {
+    "small": (
+        SceneSpec("0015", "innsbruck", 1, 10, (256, 320), 80),
+        SceneSpec("0022", "christchurch", 2, 8, (256, 320), 80),
+    ),
+    "default": (
+        SceneSpec("0015", "innsbruck", 1, 50, (320, 640)),
+        SceneSpec("0022", "christchurch", 2, 50, (320, 640)),
+        SceneSpec("0008", "porto", 3, 50, (320, 640)),
+        SceneSpec("5001", "madison", 4, 50, (320, 640)),
+    ),
+    "large": (
+        SceneSpec("0015", "innsbruck", 1, 120, (320, 640)),
+        SceneSpec("0022", "christchurch", 2, 100, (320, 640)),
+        SceneSpec("0008", "porto", 3, 100, (320, 640)),
+        SceneSpec("5001", "madison", 4, 100, (320, 640)),
+        SceneSpec("5002", "sapporo", 5, 100, (320, 640)),
+        SceneSpec("5003", "bariloche", 6, 1000, (240, 320), 40),
+    ),
+}
+VIEWS_PER_TASK = 6
+
+
+def _workers(requested: int | None) -> int:
+    if requested is not None:
+        return max(1, requested)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    # fork shares the texture bank and towns already built here (no per-worker reload).
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def write_megadepth(world: Path, preset: str, seed: int, workers: int | None = None, progress=None):
+    """Render and write the preset's tourist-photo scenes under ``world/megadepth``.
+
+    Returns:
+        The truth table (one row per photo) as a pandas DataFrame.
+    """
+    import pandas as pd
+
+    from stbench.synth import megadepth as md
+    from stbench.synth.textures import texture_bank
+
+    root = world / "megadepth"
+    texture_bank()
+    plans = []
+    for index, spec in enumerate(PRESETS[preset]):
+        views, points = md.plan_scene(spec, seed=seed * 1000 + index)
+        md.prepare_dirs(root, spec.scene)
+        plans.append((spec, views, points))
+    total = sum(len(v) for _, v, _ in plans)
+    task = progress.add_task("tourist photos", total=total, status="") if progress else None
+    results: dict[str, list[dict]] = {spec.scene: [] for spec, _, _ in plans}
+    n_workers = _workers(workers)
+    chunks = [
+        (spec, views[i : i + VIEWS_PER_TASK], points)
+        for spec, views, points in plans
+        for i in range(0, len(views), VIEWS_PER_TASK)
+    ]
+    if n_workers == 1:
+        for spec, chunk, points in chunks:
+            results[spec.scene] += md.render_views_task(str(root), spec, chunk, points)
+            if progress:
+                progress.advance(task, len(chunk))
+    else:
+        with _pool(n_workers) as pool:
+            futures = [
+                (
+                    spec,
+                    len(chunk),
+                    pool.submit(md.render_views_task, str(root), spec, chunk, points),
+                )
+                for spec, chunk, points in chunks
+            ]
+            for spec, size, future in futures:
+                results[spec.scene] += future.result()
+                if progress:
+                    progress.advance(task, size)
+    rows = []
+    for spec, views, points in plans:
+        md.write_sparse_model(root, spec, views, points, results[spec.scene])
+        rows += [r["truth"] for r in results[spec.scene]]
+    truth = pd.DataFrame(rows)
+    truth["capture_time_utc"] = pd.to_datetime(truth["capture_time_utc"], utc=True).astype(
+        "datetime64[us, UTC]"
+    )
+    return truth
+
+
+def _webcam_writer():
+    try:
+        from stbench.synth.webcams import write_webcams
+    except ModuleNotFoundError as exc:
+        if exc.name != "stbench.synth.webcams":
+            raise
+        raise ImportError(
+            "stbench.synth.webcams (the AMOS webcam writer) is not installed in this checkout; "
+            "merge the synth-webcam branch or call generate_world(..., webcams=False)"
+        ) from exc
+    return write_webcams
+
+
+def generate_world(
+    out: str | os.PathLike[str] | None = None,
+    preset: str = "default",
+    seed: int = 0,
+    overwrite: bool = False,
+    *,
+    webcams: bool = True,
+    workers: int | None = None,
+    progress: bool = False,
+) -> Path:
+    """Generate a synthetic world (same preset + seed => byte-identical files).
+
+    Args:
+        out: the world directory (default ``stbench_home()/worlds/<preset>-seed<seed>``).
+        preset: ``small`` (seconds, for tests), ``default`` or ``large``.
+        seed: world seed.
+        overwrite: replace a non-empty ``out``.
+        webcams: also write the AMOS webcams (``stbench.synth.webcams``).
+        workers: rendering processes (default: the CPUs available).
+        progress: show rich progress bars on stderr.
+    Returns:
+        The world directory.
+    Raises:
+        ConfigError: unknown preset or negative seed.
+        OutputExistsError: ``out`` is not empty and ``overwrite`` is False.
+        StbenchError: ``out`` cannot be written.
+    """
+    from stbench import __version__
+    from stbench.atomic import atomic_directory
+    from stbench.paths import default_world_dir
+    from stbench.synth.sites import SITES
+
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
+    if seed < 0:
+        raise ConfigError(f"seed must be >= 0, got {seed}")
+    final = Path(out) if out is not None else default_world_dir(preset, seed)
+    write_cams = _webcam_writer() if webcams else None
+    bar = None
+    if progress:
+        from stbench.cli.common import progress_bar
+
+        bar = progress_bar(transient=False)
+        bar.start()
+    try:
+        with atomic_directory(final, overwrite=overwrite) as tmp:
+            try:
+                (tmp / "truth").mkdir()
+                truth = write_megadepth(tmp, preset, seed, workers, bar)
+            except PermissionError as exc:
+                raise StbenchError(f"cannot write the world under {final.parent}: {exc}") from exc
+            truth.to_parquet(tmp / "truth" / "megadepth_images.parquet", index=False)
+            if write_cams is not None:
+                if bar:
+                    bar.add_task("webcams (see log)", total=None, status="")
+                write_cams(tmp, list(SITES), preset, seed)
+            meta = {
+                "preset": preset,
+                "seed": seed,
+                "stbench_version": __version__,
+                "sites": [asdict(site) for site in SITES],
+                "scenes": [asdict(spec) for spec in PRESETS[preset]],
+                "cameras": _cameras(tmp),
+                "megadepth_root": "megadepth",
+                "webcam_root": "webcams",
+            }
+            (tmp / "world.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    finally:
+        if bar:
+            bar.stop()
+    return final
+
+
+def _cameras(world: Path) -> list[dict]:
+    import csv
+
+    path = world / "webcams" / "cameras.csv"
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return [dict(row) for row in csv.DictReader(f)]
+
+
+def ensure_world(preset: str = "default", seed: int = 0, *, webcams: bool = True) -> Path:
+    """The world at ``stbench_home()/worlds/<preset>-seed<seed>``, generated if missing."""
+    from stbench.paths import default_world_dir
+
+    final = default_world_dir(preset, seed)
+    if (final / "world.json").exists():
+        return final
+    return generate_world(final, preset, seed, overwrite=True, webcams=webcams)

@@ -1,0 +1,382 @@
+"""One timestamp resolver for every image: candidates from metadata, a precedence, and flags.
+
+Precedence (first present candidate wins; ``trust`` is its base trust):
+
+=====================  ==========================================================  =====
+source                 what it is                                                  trust
+=====================  ==========================================================  =====
+exif_offset            DateTimeOriginal (+SubSecTimeOriginal) - OffsetTimeOriginal  0.85
+exif_local_zone        DateTimeOriginal in the IANA zone of the position (DST)     0.70
+exif_local_gps         DateTimeOriginal - (its difference to GPS time, to 15 min)  0.75
+exif_gps               GPSDateStamp + GPSTimeStamp (UTC)                           0.80
+exif_datetime_offset   IFD0 DateTime - OffsetTime                                  0.60
+exif_datetime_zone     IFD0 DateTime in the zone of the position                   0.50
+filename_utc           a UTC file-name pattern (AMOS download time, Pixel)         0.60
+filename_local_zone    a local file-name pattern in the zone of the position       0.50
+http_last_modified     HTTP Last-Modified                                          0.55
+http_date              HTTP Date (when the server answered)                        0.40
+=====================  ==========================================================  =====
+
+The winner gains 0.1 (at most 0.95) when another candidate of trust >= 0.5 agrees with it; it is
+capped at 0.3 (untrusted) when such a candidate disagrees (flag ``disagrees_<source>``).
+Disagreeing weaker candidates only add the flag. A local time with no zone (no offset tag, no
+position, no GPS time) is no candidate: it gives ``no_zone`` and, alone, a null timestamp.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stbench.timestamps.exif import (
+    ExifTimes,
+    parse_exif_date,
+    parse_exif_datetime,
+    parse_exif_offset,
+    parse_subsec,
+    read_exif_times,
+)
+from stbench.timestamps.header import DEFAULT_HEADER_BYTES, parse_header, read_header_bytes
+from stbench.timestamps.names import time_from_name
+from stbench.timestamps.zones import localize, utc_offset_minutes, valid_position, zone_at
+
+#: An image is *trusted* when its timestamp_trust is at least this (and its timestamp is set).
+TRUST_THRESHOLD = 0.5
+
+#: Earliest plausible capture year; the latest is the current year + 1.
+MIN_YEAR = 1970
+
+_PRECEDENCE = (
+    "exif_offset",
+    "exif_local_zone",
+    "exif_local_gps",
+    "exif_gps",
+    "exif_datetime_offset",
+    "exif_datetime_zone",
+    "filename_utc",
+    "filename_local_zone",
+    "http_last_modified",
+    "http_date",
+)
+_BASE_TRUST = {
+    "exif_offset": 0.85,
+    "exif_local_zone": 0.70,
+    "exif_gps": 0.80,
+    "exif_local_gps": 0.75,
+    "exif_datetime_offset": 0.60,
+    "exif_datetime_zone": 0.50,
+    "filename_utc": 0.60,
+    "filename_local_zone": 0.50,
+    "http_last_modified": 0.55,
+    "http_date": 0.40,
+}
+#: Two candidates agree when they are closer than this (seconds).
+AGREE_SECONDS = 120.0
+_HTTP_AGREE_SECONDS = 600.0
+
+
+@dataclass
+class TimestampResult:
+    """The resolved time of one image.
+
+    Attributes:
+        timestamp_utc: pd.Timestamp in UTC, or None when no candidate could be put in UTC.
+        utc_offset_min: minutes east of UTC of local civil time at capture, or None.
+        timestamp_source: the winning candidate (see the module docs), ``none`` if none.
+        timestamp_trust: 0..1; trusted when >= :data:`TRUST_THRESHOLD`; 0 when null.
+        trust_flags: problems and disagreements, sorted.
+        candidates: every candidate as ``{source: pd.Timestamp UTC}``.
+    """
+
+    timestamp_utc: object | None
+    utc_offset_min: int | None
+    timestamp_source: str
+    timestamp_trust: float
+    trust_flags: list[str]
+    candidates: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the timestamp is set and its trust reaches :data:`TRUST_THRESHOLD`."""
+        return self.timestamp_utc is not None and self.timestamp_trust >= TRUST_THRESHOLD
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (timestamp as ISO 8601 with ``Z``)."""
+        stamp = self.timestamp_utc
+        return {
+            "timestamp_utc": None if stamp is None else format_utc(stamp),
+            "utc_offset_min": self.utc_offset_min,
+            "timestamp_source": self.timestamp_source,
+            "timestamp_trust": round(float(self.timestamp_trust), 3),
+            "trust_flags": list(self.trust_flags),
+        }
+
+
+def format_utc(stamp) -> str:
+    """ISO 8601 in UTC with a ``Z`` (microseconds only when non-zero)."""
+    text = stamp.tz_convert("UTC").tz_localize(None).isoformat()
+    return text + "Z"
+
+
+@dataclass
+class _Candidate:
+    source: str
+    utc: dt.datetime
+    offset_min: int | None = None
+    trust: float = 0.0
+    alternative: dt.datetime | None = None  # the other reading of an ambiguous local time
+
+
+def resolve_timestamp(
+    data: bytes | Path,
+    *,
+    name: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    http_headers: Mapping[str, str] | None = None,
+    max_header_bytes: int = DEFAULT_HEADER_BYTES,
+) -> TimestampResult:
+    """Resolve the UTC capture time of one image from its header, name and HTTP headers.
+
+    Only the first ``max_header_bytes`` of the file are read (and its last 2 bytes for the
+    truncation check); pixels are never decoded. Never raises on bad input: problems become
+    ``trust_flags``.
+
+    Args:
+        data: the encoded image bytes, or a path to the file.
+        name: the file name (defaults to the path's name) for name patterns.
+        lat: latitude of the camera in degrees, used when the EXIF has no GPS position.
+        lon: longitude in degrees, east positive.
+        http_headers: response headers of the download (``Date``, ``Last-Modified``).
+        max_header_bytes: the read bound.
+    """
+    flags: list[str] = []
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data[:max_header_bytes])
+        header = parse_header(raw, bytes(data[-2:]), complete=len(data) <= max_header_bytes)
+    else:
+        path = Path(data)
+        name = path.name if name is None else name
+        try:
+            raw, tail = read_header_bytes(path, max_header_bytes)
+        except OSError:
+            raw, tail = None, None
+        if raw is None:
+            flags.append("unreadable_file")
+            header = parse_header(b"")
+            header.flags = []
+        else:
+            header = parse_header(raw, tail, complete=len(raw) < max_header_bytes)
+    flags.extend(header.flags)
+    exif = ExifTimes()
+    if header.exif is not None:
+        exif = read_exif_times(header.exif)
+        flags.extend(exif.flags)
+    elif header.kind in ("jpeg", "tiff"):
+        flags.append("no_exif")
+
+    lat_used, lon_used = lat, lon
+    if exif.gps_lat is not None:
+        if valid_position(exif.gps_lat, exif.gps_lon):
+            lat_used, lon_used = exif.gps_lat, exif.gps_lon
+        else:
+            flags.append("gps_position_invalid")
+    zone = zone_at(lat_used, lon_used)
+    if zone is None and (lat_used is not None or lon_used is not None):
+        flags.append("position_invalid" if not valid_position(lat_used, lon_used) else "no_zone")
+
+    candidates = _exif_candidates(exif, zone, flags)
+    candidates += _name_candidates(name, zone, flags)
+    candidates += _http_candidates(http_headers, flags)
+    candidates = [c for c in candidates if _plausible(c, flags)]
+    return _decide(candidates, zone, flags)
+
+
+def _exif_candidates(exif: ExifTimes, zone, flags: list[str]) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    gps = _gps_time(exif, flags)
+    if gps is not None:
+        out.append(_Candidate("exif_gps", gps, trust=_BASE_TRUST["exif_gps"]))
+    local = _local_time(exif.datetime_original, exif.subsec_original, flags)
+    if local is not None:
+        offset, problem = parse_exif_offset(exif.offset_original)
+        if problem:
+            flags.append(problem)
+        if offset is not None:
+            utc = (local - dt.timedelta(minutes=offset)).replace(tzinfo=dt.timezone.utc)
+            out.append(_Candidate("exif_offset", utc, offset, _BASE_TRUST["exif_offset"]))
+            if zone is not None and utc_offset_minutes(utc, zone) != offset:
+                flags.append("offset_differs_from_zone")
+        elif zone is not None:
+            out += _zoned("exif_local_zone", local, zone, flags, gps)
+        elif gps is not None:
+            offset = _offset_from_gps(local, gps)
+            if offset is None:
+                flags.append("no_zone")
+            else:
+                utc = (local - dt.timedelta(minutes=offset)).replace(tzinfo=dt.timezone.utc)
+                out.append(_Candidate("exif_local_gps", utc, offset, _BASE_TRUST["exif_local_gps"]))
+        else:
+            flags.append("no_zone")
+    elif exif.datetime is not None:
+        modified = _local_time(exif.datetime, None, flags)
+        if modified is not None:
+            offset, problem = parse_exif_offset(exif.offset)
+            if problem:
+                flags.append(problem)
+            if offset is not None:
+                utc = (modified - dt.timedelta(minutes=offset)).replace(tzinfo=dt.timezone.utc)
+                trust = _BASE_TRUST["exif_datetime_offset"]
+                out.append(_Candidate("exif_datetime_offset", utc, offset, trust))
+            elif zone is not None:
+                out += _zoned("exif_datetime_zone", modified, zone, flags, gps)
+            else:
+                flags.append("no_zone")
+    return out
+
+
+def _local_time(text: str | None, subsec: str | None, flags: list[str]) -> dt.datetime | None:
+    if text is None:
+        return None
+    parts, problem = parse_exif_datetime(text)
+    if parts is None:
+        flags.append(problem)
+        return None
+    try:
+        local = dt.datetime(*parts[:6], parts[6] or parse_subsec(subsec))
+    except (ValueError, OverflowError):
+        flags.append("invalid_time")
+        return None
+    return local
+
+
+def _gps_time(exif: ExifTimes, flags: list[str]) -> dt.datetime | None:
+    if exif.gps_date is None and exif.gps_time is None:
+        return None
+    date = parse_exif_date(exif.gps_date)
+    if date is None or exif.gps_time is None:
+        flags.append("gps_time_invalid")
+        return None
+    hour, minute, second = exif.gps_time
+    try:
+        base = dt.datetime(*date, tzinfo=dt.timezone.utc)
+        if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 61):
+            raise ValueError
+        return base + dt.timedelta(hours=hour, minutes=minute, seconds=second)
+    except (ValueError, OverflowError):
+        flags.append("gps_time_invalid")
+        return None
+
+
+def _offset_from_gps(local: dt.datetime, gps: dt.datetime) -> int | None:
+    """Zone offset (minutes) implied by a local clock time and a GPS UTC time, or None."""
+    diff_s = (local - gps.replace(tzinfo=None)).total_seconds()
+    quarter = round(diff_s / 900.0) * 15
+    if abs(quarter) > 14 * 60 or abs(diff_s - quarter * 60) > AGREE_SECONDS:
+        return None
+    return int(quarter)
+
+
+def _zoned(
+    source: str, local: dt.datetime, zone, flags: list[str], gps: dt.datetime | None
+) -> list[_Candidate]:
+    utc, problem = localize(local, zone)
+    if problem == "nonexistent_local_time":
+        flags.append(problem)
+        return []
+    trust = _BASE_TRUST[source]
+    if problem == "ambiguous_local_time":
+        other = local.replace(tzinfo=zone, fold=1).astimezone(dt.timezone.utc)
+        if gps is not None and abs((other - gps).total_seconds()) <= AGREE_SECONDS:
+            utc = other  # the GPS time says which of the two readings it is
+        elif gps is None or abs((utc - gps).total_seconds()) > AGREE_SECONDS:
+            flags.append(problem)
+            trust = min(trust, 0.4)
+    return [_Candidate(source, utc, utc_offset_minutes(utc, zone), trust)]
+
+
+def _name_candidates(name: str | None, zone, flags: list[str]) -> list[_Candidate]:
+    if not name:
+        return []
+    found = time_from_name(name)
+    if found is None:
+        return []
+    if found.time is None:
+        flags.append(f"name_{found.problem}")
+        return []
+    if found.is_utc:
+        utc = found.time.replace(tzinfo=dt.timezone.utc)
+        return [_Candidate("filename_utc", utc, trust=_BASE_TRUST["filename_utc"])]
+    if zone is None:
+        flags.append("name_no_zone")
+        return []
+    return _zoned("filename_local_zone", found.time, zone, flags, None)
+
+
+def _http_candidates(headers: Mapping[str, str] | None, flags: list[str]) -> list[_Candidate]:
+    if not headers:
+        return []
+    lower = {str(k).lower(): v for k, v in headers.items()}
+    out = []
+    for key, source in (("last-modified", "http_last_modified"), ("date", "http_date")):
+        if key not in lower:
+            continue
+        try:
+            parsed = email.utils.parsedate_to_datetime(str(lower[key]))
+        except (TypeError, ValueError, IndexError, OverflowError):
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            flags.append(f"{source}_invalid")
+            continue
+        out.append(
+            _Candidate(source, parsed.astimezone(dt.timezone.utc), trust=_BASE_TRUST[source])
+        )
+    return out
+
+
+def _plausible(candidate: _Candidate, flags: list[str]) -> bool:
+    latest = dt.datetime.now(dt.timezone.utc).year + 1
+    if MIN_YEAR <= candidate.utc.year <= latest:
+        return True
+    flags.append(f"implausible_year_{candidate.source}")
+    return False
+
+
+def _decide(candidates: list[_Candidate], zone, flags: list[str]) -> TimestampResult:
+    import pandas as pd
+
+    stamps = {c.source: pd.Timestamp(c.utc) for c in candidates}
+    if not candidates:
+        return TimestampResult(None, None, "none", 0.0, sorted(set(flags)), stamps)
+    candidates.sort(key=lambda c: _PRECEDENCE.index(c.source))
+    best, others = candidates[0], candidates[1:]
+    trust = best.trust
+    agreed = conflict = False
+    for other in others:
+        tolerance = _HTTP_AGREE_SECONDS if other.source.startswith("http") else AGREE_SECONDS
+        close = abs((other.utc - best.utc).total_seconds()) <= tolerance
+        if close:
+            agreed = agreed or (other.trust >= 0.5 and not _same_clock(best, other))
+        else:
+            flags.append(f"disagrees_{other.source}")
+            conflict = conflict or other.trust >= 0.5
+    if agreed:
+        trust = min(0.95, trust + 0.1)
+    if conflict:
+        trust = min(trust, 0.3)
+    if "offset_differs_from_zone" in flags:
+        trust = max(0.0, trust - 0.1)
+    offset = best.offset_min
+    if offset is None and zone is not None:
+        offset = utc_offset_minutes(best.utc, zone)
+    return TimestampResult(
+        pd.Timestamp(best.utc), offset, best.source, round(trust, 3), sorted(set(flags)), stamps
+    )
+
+
+def _same_clock(a: _Candidate, b: _Candidate) -> bool:
+    """Whether two candidates come from the same clock reading (no independent evidence)."""
+    return {a.source, b.source} <= {"exif_local_gps", "exif_gps"}

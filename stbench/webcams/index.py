@@ -1,0 +1,285 @@
+"""Index webcam streams: one pure task per camera, and the stage that writes them all.
+
+Per frame: the recorded time (the AMOS name in UTC, else the timestamp resolver), stream checks
+(:mod:`stbench.webcams.quality`), the camera's clock fitted against the sun
+(:mod:`stbench.webcams.solarfit`), then timestamp_utc (corrected where the fit is conclusive),
+timestamp_source, timestamp_trust, trust_flags, clock_offset_s and utc_offset_min.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stbench.config import check_config_matches, save_config
+from stbench.imageio import read_image_bytes
+from stbench.records import Records, write_records
+from stbench.schema import make_image_id
+from stbench.timestamps import resolve_timestamp
+from stbench.timestamps.header import parse_header
+from stbench.timestamps.names import time_from_name
+from stbench.timestamps.zones import utc_offset_minutes, valid_position, zone_at
+from stbench.webcams.config import WebcamConfig
+from stbench.webcams.frames import Skipped, frame_pixels, iter_frames, read_cameras
+from stbench.webcams.quality import stream_flags
+from stbench.webcams.solarfit import ClockFit, fit_clock
+
+#: Trust of a webcam frame by what the sun says about its era.
+TRUST_VERIFIED = 0.9
+TRUST_CORRECTED = 0.8
+TRUST_UNVERIFIED = 0.4
+_STALE = {"frozen": 0.0, "duplicate_content": 0.0, "duplicate": 0.2}
+_SUSPECT_CAP = 0.3  # non_monotonic, duplicate_time, era_boundary
+
+
+def index_camera(root: str | Path, camera_id: str, config: WebcamConfig) -> Records:
+    """Index one camera's frames (pure: reads the archives, writes nothing).
+
+    Args:
+        root: the webcam root (``cameras.csv``, ``<id>/<YYYY>.<MM>.zip``).
+        camera_id: 8-digit camera id.
+        config: indexing parameters.
+    Returns:
+        Records with one image row per readable frame and one reject row per skipped input.
+    """
+    camera = read_cameras(root).get(camera_id)
+    lat = camera.lat if camera else None
+    lon = camera.lon if camera else None
+    records = Records()
+    skipped: list[Skipped] = []
+    frames: list[dict] = []
+    seen_ids: set[str] = set()
+    for ref, data in iter_frames(root, camera_id, config, skipped):
+        image_id = make_image_id("webcam", camera_id, ref.member)
+        problem = _frame_problem(data, config, image_id in seen_ids)
+        pixels = None if problem else frame_pixels(data, config.thumb_size)
+        if problem is None and pixels is None:
+            problem = ("undecodable", "the JPEG does not decode")
+        if problem is not None:
+            skipped.append(Skipped(ref.path, *problem))
+            continue
+        seen_ids.add(image_id)
+        frames.append(_frame_row(ref, image_id, data, pixels, lat, lon, config))
+    for skip in skipped:
+        records.add_reject("webcam", camera_id, skip.item, "index", skip.reason, skip.detail)
+    if frames:
+        records.images = _images(root, frames, camera_id, lat, lon, config)
+    return records
+
+
+def _frame_problem(data: bytes, config: WebcamConfig, repeated: bool) -> tuple[str, str] | None:
+    if repeated:
+        return "duplicate_image_id", "another frame of this camera has the same file name"
+    if not data:
+        return "empty", "zero-byte frame"
+    header = parse_header(
+        data[: config.max_header_bytes], data[-2:], len(data) <= config.max_header_bytes
+    )
+    if header.kind != "jpeg":
+        return "not_jpeg", f"content is {header.kind}, not a JPEG"
+    if "truncated" in header.flags or "truncated_header" in header.flags:
+        return "truncated", "the JPEG has no end-of-image marker (cut short)"
+    return None
+
+
+def _frame_row(ref, image_id, data, pixels, lat, lon, config: WebcamConfig) -> dict:
+    brightness, thumb = pixels
+    result = resolve_timestamp(
+        data, name=ref.member, lat=lat, lon=lon, max_header_bytes=config.max_header_bytes
+    )
+    named = time_from_name(ref.member)
+    if named is not None and named.pattern == "amos" and "filename_utc" in result.candidates:
+        recorded, source = result.candidates["filename_utc"], "filename_utc"
+    else:
+        recorded, source = result.timestamp_utc, result.timestamp_source
+    header = parse_header(data[: config.max_header_bytes])
+    flags = [f for f in result.trust_flags if f != "no_exif"]
+    if recorded is not None and source != result.timestamp_source:
+        flags = [f for f in flags if not f.startswith("disagrees_")]
+        if result.timestamp_source != "none":
+            flags.append(f"disagrees_{result.timestamp_source}")
+    return dict(
+        image_id=image_id,
+        path=ref.path,
+        order=ref.order,
+        width=header.width,
+        height=header.height,
+        recorded=recorded,
+        source=source,
+        base_trust=result.timestamp_trust if source == result.timestamp_source else 0.6,
+        flags=flags,
+        brightness=brightness,
+        thumb=thumb,
+        digest=hashlib.blake2b(data, digest_size=16).digest(),
+    )
+
+
+def _images(root, frames, camera_id, lat, lon, config: WebcamConfig) -> pd.DataFrame:
+    times_s = np.array(
+        [np.nan if f["recorded"] is None else f["recorded"].value / 1e9 for f in frames]
+    )
+    order = np.lexsort((np.arange(len(frames)), np.nan_to_num(times_s, nan=np.inf)))
+    frames = [frames[i] for i in order]
+    times_s = times_s[order]
+    stream = stream_flags(
+        times_s,
+        np.array([f["order"] for f in frames]),
+        [f["digest"] for f in frames],
+        lambda i: read_image_bytes(root, frames[i]["path"]),
+        [f["thumb"] for f in frames],
+        config,
+    )
+    for frame, extra in zip(frames, stream, strict=True):
+        frame["flags"] += extra
+    offsets, status = _clock(frames, times_s, lat, lon, config)
+    zone = zone_at(lat, lon)
+    rows = []
+    for i, frame in enumerate(frames):
+        rows.append(_image_row(frame, camera_id, lat, lon, offsets[i], status[i], zone, config))
+    images = pd.DataFrame(rows).sort_values("image_id", kind="stable").reset_index(drop=True)
+    images["timestamp_utc"] = pd.to_datetime(images["timestamp_utc"], utc=True)
+    return images
+
+
+def _clock(frames, times_s, lat, lon, config: WebcamConfig):
+    """Per-frame applied offset (minutes) and status (``verified``/``corrected``/flag name)."""
+    n = len(frames)
+    offsets = np.zeros(n)
+    status: list[list[str]] = [[] for _ in range(n)]
+    timed = np.isfinite(times_s)
+    if not valid_position(lat, lon):
+        for i in np.flatnonzero(timed):
+            status[i] = ["no_position"]
+        return offsets, status
+    clean = timed & np.array([not (set(f["flags"]) & set(_STALE)) for f in frames])
+    fit_index = np.flatnonzero(clean)
+    fit: ClockFit | None = None
+    if len(fit_index):
+        brightness = np.array([frames[i]["brightness"] for i in fit_index])
+        fit = fit_clock(times_s[fit_index], brightness, lat, lon, config)
+    if fit is None:
+        for i in np.flatnonzero(timed):
+            status[i] = ["solar_unverified"]
+        return offsets, status
+    starts = np.array([fit_index[e.first] for e in fit.eras])
+    boundary = set(fit_index[fit.boundary].tolist())
+    for i in np.flatnonzero(timed):
+        era = fit.eras[max(0, int(np.searchsorted(starts, i, side="right")) - 1)]
+        offset = float(era.offset_at(times_s[i]))
+        if not era.strong:
+            status[i] = ["solar_unverified"]
+            continue
+        threshold = max(config.min_correction_min, 3 * era.sigma_min)
+        if abs(offset) >= threshold:
+            offsets[i], status[i] = offset, ["clock_corrected"]
+        else:
+            status[i] = ["solar_verified"]
+        if i in boundary:
+            status[i].append("era_boundary")
+    return offsets, status
+
+
+def _image_row(frame, camera_id, lat, lon, offset_min, status, zone, config) -> dict:
+    flags = list(frame["flags"])
+    recorded = frame["recorded"]
+    row = dict(
+        image_id=frame["image_id"],
+        source="webcam",
+        dataset=config.dataset,
+        scene=camera_id,
+        path=frame["path"],
+        width=frame["width"],
+        height=frame["height"],
+        lat=lat,
+        lon=lon,
+        timestamp_utc=None,
+        utc_offset_min=None,
+        timestamp_source=frame["source"],
+        timestamp_trust=0.0,
+        trust_flags=sorted(set(flags)),
+        clock_offset_s=None,
+    )
+    if recorded is None:
+        return row
+    offset_us = round(offset_min * 60e6)
+    corrected = (recorded + pd.Timedelta(microseconds=offset_us)).floor("us")
+    if "solar_verified" in status or "clock_corrected" in status:
+        trust = TRUST_CORRECTED if "clock_corrected" in status else TRUST_VERIFIED
+        row["timestamp_source"] = frame["source"] + "+solar"
+    else:
+        trust = min(TRUST_UNVERIFIED, frame["base_trust"])
+    flags += [s for s in status if s != "solar_verified"]
+    for flag, cap in _STALE.items():
+        if flag in flags:
+            trust = min(trust, cap)
+    if {"non_monotonic", "duplicate_time", "era_boundary"} & set(flags):
+        trust = min(trust, _SUSPECT_CAP)
+    row.update(
+        timestamp_utc=corrected,
+        utc_offset_min=None
+        if zone is None
+        else utc_offset_minutes(corrected.to_pydatetime(), zone),
+        timestamp_trust=round(trust, 3),
+        trust_flags=sorted(set(flags)),
+        clock_offset_s=offset_us / 1e6,
+    )
+    return row
+
+
+def index_webcams(
+    root: str | Path,
+    out: str | Path,
+    config: WebcamConfig | None = None,
+    overwrite: bool = False,
+    workers: int = 1,
+    cameras: list[str] | None = None,
+) -> Path:
+    """Index every camera under ``root`` into ``<out>/<camera_id>/{images,pairs,rejects}.parquet``.
+
+    Resumable: a camera whose three files exist under the same config is skipped; the resolved
+    config is saved as ``<out>/config.json``. Each camera's files are written atomically.
+
+    Args:
+        root: the webcam root.
+        out: output directory.
+        config: indexing parameters (defaults).
+        overwrite: rebuild cameras already indexed (also under another config).
+        workers: processes (1 = in this process).
+        cameras: camera ids to index (default: all, see :func:`list_cameras`).
+    Returns:
+        ``out``.
+    Raises:
+        OutputExistsError: ``out`` was built with another config and ``overwrite`` is False.
+    """
+    from stbench.cli.common import progress_bar
+    from stbench.webcams.frames import list_cameras
+
+    config = config or WebcamConfig()
+    out = Path(out)
+    same = check_config_matches(config, out, overwrite)
+    ids = list(cameras) if cameras is not None else list_cameras(root)
+    todo = [c for c in ids if overwrite or not same or not _done(out / c)]
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(config, out)
+    with progress_bar() as progress:
+        task = progress.add_task("index webcams", total=len(todo), status="")
+        if workers <= 1:
+            for camera_id in todo:
+                write_records(index_camera(root, camera_id, config), out / camera_id)
+                progress.advance(task)
+        else:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                jobs = [pool.submit(index_camera, root, c, config) for c in todo]
+                for camera_id, job in zip(todo, jobs, strict=True):
+                    write_records(job.result(), out / camera_id)
+                    progress.advance(task)
+    return out
+
+
+def _done(directory: Path) -> bool:
+    return all((directory / f"{name}.parquet").is_file() for name in ("images", "pairs", "rejects"))

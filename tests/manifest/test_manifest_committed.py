@@ -1,0 +1,63 @@
+"""The committed manifests of the embedded world (manifests/default) are up to date.
+
+Rebuild them with ``python -m stbench build-manifest --out manifests/default --overwrite``.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stbench.config import config_to_dict
+from stbench.manifest.build import _build_key, plan_tasks, portable_config, run_build
+from stbench.manifest.config import BuildConfig
+from stbench.manifest.sources import DEFAULT_SOURCES
+from stbench.manifest.validate import validate_manifest
+from stbench.paths import default_world_dir
+from stbench.schema import SCHEMA_VERSION
+
+COMMITTED = Path(__file__).parents[2] / "manifests" / "default"
+REBUILD = "python -m stbench build-manifest --out manifests/default --overwrite"
+
+
+@pytest.fixture(scope="module")
+def committed():
+    if not (COMMITTED / "manifest.json").is_file():
+        pytest.skip(f"no committed manifest at {COMMITTED}; create it with: {REBUILD}")
+    return json.loads((COMMITTED / "manifest.json").read_text())
+
+
+def test_committed_manifest_is_valid_and_built_with_todays_defaults(committed):
+    assert validate_manifest(COMMITTED, check_files=False) == []
+    assert committed["schema_version"] == SCHEMA_VERSION, f"out of date; run: {REBUILD}"
+    assert committed["config"] == portable_config(BuildConfig()), f"out of date; run: {REBUILD}"
+    from stbench.megadepth import MegaDepthConfig
+    from stbench.webcams import WebcamConfig
+
+    assert committed["index_config"] == {
+        "megadepth": config_to_dict(MegaDepthConfig()),
+        "webcam": config_to_dict(WebcamConfig()),
+    }, f"index defaults changed; run: {REBUILD}"
+    assert committed["sources"]["synthetic"] == {
+        "preset": "default",
+        "seed": 0,
+        "world": "$STBENCH_HOME/worlds/default-seed0",
+    }
+
+
+def test_committed_manifest_matches_the_world_files(committed):
+    """Cheap when the default world exists: compare the task keys (file listings, configs)."""
+    world = default_world_dir("default", 0)
+    if not (world / "world.json").is_file():
+        pytest.skip(f"the default world is not generated at {world}")
+    roots = {"megadepth": world / "megadepth", "webcam": world / "webcams"}
+    tasks, index_configs = plan_tasks(BuildConfig(), roots, DEFAULT_SOURCES)
+    key = _build_key(portable_config(BuildConfig()), index_configs, tasks)
+    assert committed["build_key"] == key, f"the world or the task versions changed; run: {REBUILD}"
+
+
+@pytest.mark.slow
+def test_committed_manifest_content_hash_matches_a_fresh_build(committed, tmp_path):
+    report = run_build(BuildConfig(), tmp_path / "fresh")
+    assert report.failed == []
+    assert report.meta["content_hash"] == committed["content_hash"], f"out of date; run: {REBUILD}"
