@@ -7,7 +7,7 @@ a fixed camera computes it once and re-lights it per frame with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -82,6 +82,7 @@ class Surface:
     normals: np.ndarray
     prim: np.ndarray
     attrs: Attributes
+    cache: dict = field(default_factory=dict)  # light-independent terms computed on first use
 
 
 @dataclass

@@ -100,6 +100,7 @@ def _grass_tint(date: dt.date, site: Site) -> np.ndarray:
 class _Light:
     sun: np.ndarray  # (3,) towards the sun
     elevation: float
+    azimuth: float
     sun_rgb: np.ndarray  # direct irradiance on a surface facing the sun
     sky_rgb: np.ndarray  # hemispherical sky irradiance
     night: float  # 0 day .. 1 night
@@ -146,12 +147,64 @@ def _light(
     return _Light(
         sun,
         elevation,
+        azimuth,
         (sun_rgb * direct).astype(np.float32),
         sky_rgb.astype(np.float32),
         night,
         leaf_cover(local.date(), town.site),
         local,
     )
+
+
+_LAMP_RGB = np.array([1.0, 0.72, 0.4], dtype=np.float32)
+
+
+def _lamp_light(town: Town, s: Surface) -> np.ndarray:
+    """(N,) street-light irradiance of every sample of ``s`` (static: computed once, cached)."""
+    if "lamp_light" not in s.cache:
+        lamp_light = np.zeros(len(s.index), dtype=np.float32)
+        for lamp in town.lamps:
+            v = lamp - s.points
+            d2 = (v * v).sum(axis=1)
+            near = np.nonzero(d2 < 40.0**2)[0]
+            facing = np.clip(
+                (s.normals[near] * v[near]).sum(axis=1) / np.sqrt(d2[near] + 1e-9), 0.1, 1
+            )
+            lamp_light[near] += 3.0 * facing / (1.0 + d2[near] / 3.0)
+        s.cache["lamp_light"] = lamp_light
+    return s.cache["lamp_light"]
+
+
+SHADOW_STEP_DEG = 0.25
+_SHADOW_CACHE_SIZE = 128
+
+
+def _shadows(town: Town, s: Surface, light: _Light) -> np.ndarray:
+    """(N,) sun transmittance of every sample of ``s``.
+
+    Shadows are cast towards the sun direction rounded to a 0.25 deg grid of elevation and
+    azimuth (a shadow edge 10 m from its caster moves < 3 cm), which lets a fixed camera reuse
+    them across frames: they are cached on the surface. Results do not depend on the cache.
+    """
+    from stbench.solar import sun_direction
+
+    key = (
+        round(light.elevation / SHADOW_STEP_DEG),
+        round(light.azimuth / SHADOW_STEP_DEG),
+        round(light.cover, 3),
+    )
+    cache = s.cache.setdefault("shadows", {})
+    if key not in cache:
+        sun = sun_direction(
+            np.array([key[0] * SHADOW_STEP_DEG]), np.array([key[1] * SHADOW_STEP_DEG])
+        )[0]
+        out = np.zeros(len(s.index), dtype=np.float32)
+        lit = np.nonzero(s.normals @ sun > 0)[0]
+        out[lit] = sun_transmittance(town, s.points[lit] + 0.02 * s.normals[lit], sun, light.cover)
+        if len(cache) >= _SHADOW_CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = out
+    return cache[key]
 
 
 def _radiance(
@@ -184,22 +237,11 @@ def _radiance(
     irradiance = np.broadcast_to(light.sky_rgb * 0.5, (len(rows), 3)) * (1.2 + 0.8 * n[:, 2:3])
     if light.sun_rgb.max() > 1e-4:
         cosine = np.clip(n @ light.sun, 0, None)
-        lit = np.nonzero(cosine > 0)[0]
-        shadow = sun_transmittance(
-            town, s.points[rows[lit]] + 0.02 * n[lit], light.sun, light.cover
-        )
-        direct = np.zeros(len(rows), dtype=np.float32)
-        direct[lit] = cosine[lit] * shadow
+        direct = cosine * _shadows(town, s, light)[rows]
         irradiance = irradiance + direct[:, None] * light.sun_rgb
     if light.night > 0 and len(town.lamps):
-        p = s.points[rows]
-        lamp_light = np.zeros(len(rows))
-        for lamp in town.lamps:
-            v = lamp - p
-            d2 = (v * v).sum(axis=1)
-            facing = np.clip((n * v).sum(axis=1) / np.sqrt(d2 + 1e-9), 0.1, 1)
-            lamp_light += 3.0 * facing / (1.0 + d2 / 3.0)
-        irradiance = irradiance + light.night * lamp_light[:, None] * np.array([1.0, 0.72, 0.4])
+        lamp_light = _lamp_light(town, s)[rows]
+        irradiance = irradiance + light.night * lamp_light[:, None] * _LAMP_RGB
     radiance = (albedo * irradiance).astype(np.float32)
     window = a.window[rows]
     if light.night > 0 and (window >= 0).any():

@@ -23,9 +23,11 @@ Fault kinds (``Fault.kind``; ``amount_s`` in seconds):
 - ``clock_drift``: the clock drifts linearly from 0 at ``start_utc`` to ``amount_s`` at ``end_utc``.
 - ``frozen``: the camera stalls and the server keeps serving one picture for >= 3 consecutive slots,
   as identical bytes or near-identical re-encodes; amount = age of the stale picture at the end.
-- ``duplicate``: the same bytes stored a second time under a later name; amount = name difference.
-- ``zero_byte``: an empty member. ``truncated``: a JPEG cut short (no end-of-image marker; a strict
-  decoder fails, a lenient one fills the missing rows); amount = number of bytes kept.
+- ``duplicate``: the same bytes stored a second time under a name 30 s..15 min later; amount = the
+  name difference; the time range is the duplicate's download time.
+- ``zero_byte``: an empty member (amount 0). ``truncated``: a JPEG cut to 30..80 % of its bytes,
+  so it has no end-of-image marker and strict decoders fail (amount 0; the share kept is in
+  ``detail``).
 - ``gap``: days without any frame; the interval is half-open ``[start_utc, end_utc)``.
 """
 
@@ -76,10 +78,6 @@ class Scenario:
     zero_byte: int = 0
     truncated: int = 0
     gaps: int = 0
-
-    @property
-    def clean(self) -> bool:
-        return self == Scenario()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -106,7 +107,7 @@ PRESETS: dict[str, WebcamPreset] = {
         ),
     ),
     "default": WebcamPreset(
-        "2019-01-01", "2020-01-01", 360, 60, 160, 120,
+        "2019-01-01", "2020-01-01", 360, 60, 128, 96,
         (
             _CLEAN,
             Scenario(local_time_until=0.45, gaps=1, frozen_runs=1),
@@ -135,7 +136,8 @@ def write_webcams(
         sites: the world's sites (objects with ``name, lat, lon, tz``); cameras are spread over them.
         preset: ``small``, ``default`` or ``large``.
         seed: the world's seed; same seed + preset => byte-identical files.
-        workers: processes (default: up to 2; 1 renders in this process).
+        workers: processes (default: the CPUs available, at most one per camera; 1 renders in
+            this process).
     Raises:
         ConfigError: unknown preset or no sites.
     """
@@ -182,15 +184,23 @@ def write_webcam_streams(
             preset.day_step,
         )
         jobs.append((world_dir, spec, site, site_index, view_index, preset, seed, frame_source))
-    workers = min(2, len(jobs)) if workers is None else workers
+    if workers is None:
+        workers = min(
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2, len(jobs)
+        )
     if workers <= 1:
         results = [_write_camera(*job) for job in jobs]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        import multiprocessing
+
+        # fork shares the texture bank and imports already loaded here
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        context = multiprocessing.get_context(method)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             results = list(pool.map(_write_camera, *zip(*jobs, strict=True)))
 
     rows = []
-    for index, site in enumerate(jobs):
+    for index in range(len(jobs)):
         site = sites[index % len(sites)]
         name = f"{site.name} view {index // len(sites) + 1}"
         rows.append((ids[index], name, f"{site.lat:.6f}", f"{site.lon:.6f}"))

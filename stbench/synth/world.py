@@ -18,8 +18,8 @@ from stbench.synth.megadepth import SceneSpec
 #: Tourist-photo scenes per preset (site, town seed, number of views, long side range in px).
 PRESETS: dict[str, tuple[SceneSpec, ...]] = {
     "small": (
-        SceneSpec("0015", "innsbruck", 1, 10, (256, 320), 80),
-        SceneSpec("0022", "christchurch", 2, 8, (256, 320), 80),
+        SceneSpec("0015", "innsbruck", 1, 12, (320, 420), 80),
+        SceneSpec("0022", "christchurch", 2, 8, (320, 420), 80),
     ),
     "default": (
         SceneSpec("0015", "innsbruck", 1, 50, (320, 640)),

@@ -47,3 +47,36 @@ def test_cli_reports_errors_without_traceback(tmp_path):
     assert result.exit_code != 0
     assert isinstance(result.exception, ConfigError)
     assert not (tmp_path / "w").exists()
+
+
+def test_presets_have_the_promised_sizes():
+    from stbench.synth.world import PRESETS
+
+    default = PRESETS["default"]
+    assert len(default) >= 4 and all(spec.n_views >= 50 for spec in default)
+    assert {"0015", "0022", "0008"} <= {spec.scene for spec in default}
+    assert max(spec.n_views for spec in PRESETS["large"]) >= 1000
+    assert sum(spec.n_views for spec in PRESETS["small"]) <= 24
+
+
+def test_ensure_world_reuses_an_existing_world(tmp_path, monkeypatch):
+    from stbench.paths import default_world_dir
+    from stbench.synth import ensure_world
+
+    monkeypatch.setenv("STBENCH_HOME", str(tmp_path))
+    world = default_world_dir("small", 3)
+    world.mkdir(parents=True)
+    (world / "world.json").write_text("{}")
+    assert ensure_world("small", 3) == world
+    assert (world / "world.json").read_text() == "{}"  # not regenerated
+
+
+def test_missing_webcam_writer_is_a_clear_import_error(monkeypatch, tmp_path):
+    import sys
+
+    from stbench.synth import world
+
+    monkeypatch.setitem(sys.modules, "stbench.synth.webcams", None)
+    with pytest.raises(ImportError, match="webcams=False"):
+        world.generate_world(tmp_path / "w", "small", webcams=True)
+    assert not (tmp_path / "w").exists()

@@ -12,6 +12,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -149,6 +150,7 @@ def test_fault_sidecar_lists_every_injected_fault(frames, faults, members):
             assert data[:2] == b"\xff\xd8" and not data.endswith(b"\xff\xd9")
             with pytest.raises(OSError), Image.open(io.BytesIO(data)) as image:
                 image.load()
+            assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None
     # Everything else decodes.
     for path in frames.loc[~frames["fault"].str.contains("zero_byte|truncated"), "path"]:
         with Image.open(io.BytesIO(members[path])) as image:
@@ -213,3 +215,35 @@ def test_unknown_preset_and_no_sites_are_clear_errors(tmp_path):
     with pytest.raises(ConfigError, match="at least one site"):
         write_webcam_streams(tmp_path, [], PRESETS["small"], 0, toy_frame_source)
     assert not any(tmp_path.iterdir())
+
+
+def test_town_renderer_streams_are_deterministic_across_processes(tmp_path):
+    from stbench.synth.sites import SITES
+    from stbench.synth.webcam_faults import Scenario
+    from stbench.synth.webcams import WebcamPreset
+
+    tiny = WebcamPreset(
+        "2019-03-30", "2019-04-02", 360, 60, 48, 36, (Scenario(), Scenario(frozen_runs=1))
+    )
+    sites = list(SITES[:1])  # both cameras at one site: two views of one town
+    write_webcam_streams(tmp_path / "a", sites, tiny, 3, workers=1)
+    write_webcam_streams(tmp_path / "b", sites, tiny, 3, workers=2)
+    a = {
+        str(p.relative_to(tmp_path / "a")): p.read_bytes() for p in (tmp_path / "a").rglob("*.zip")
+    }
+    b = {
+        str(p.relative_to(tmp_path / "b")): p.read_bytes() for p in (tmp_path / "b").rglob("*.zip")
+    }
+    assert a == b and len(a) == 4  # two cameras x March, April
+    frames = pd.read_parquet(tmp_path / "a" / "truth" / "webcam_frames.parquet")
+    images = {}
+    for archive in sorted((tmp_path / "a" / "webcams").glob("*/*.zip")):
+        with zipfile.ZipFile(archive) as zf:
+            decoded = [_decode(zf.read(n)) for n in sorted(zf.namelist())]
+            images.setdefault(archive.parent.name, []).extend(decoded)
+    first, second = images.values()
+    assert first[0].shape == (36, 48, 3)
+    assert np.abs(first[0] - second[0]).mean() > 5  # two different views
+    # Light changes through the day: frames six hours apart differ.
+    assert max(np.abs(f - first[0]).mean() for f in first[1:]) > 5
+    assert len(frames) == sum(len(v) for v in images.values())
