@@ -45,12 +45,12 @@ class TrainConfig:
     grid_step: int = 8
     epochs: int = 3
     steps_per_epoch: int = 40
-    learning_rate: float = 2e-3
+    learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     margin: float = 1.0
     negative_radius: float = 8.0
     distinctiveness_weight: float = 0.1
-    temporal_weight: float = 1.0
+    temporal_weight: float = 0.5
     ce_weight: float = 1.0
     mse_weight: float = 1.0
     curriculum: bool = True
