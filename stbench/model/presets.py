@@ -48,7 +48,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     margin: float = 1.0
-    negative_radius: float = 8.0
+    negative_radius: float = 16.0
     distinctiveness_weight: float = 0.1
     temporal_weight: float = 0.5
     ce_weight: float = 1.0

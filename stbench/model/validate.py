@@ -63,7 +63,8 @@ def validate(
 
     Returns:
         ``precision@3px``, ``n_matches`` (mean per pair), ``n_pairs``, and per span
-        ``accuracy_<span>``, ``mse_<span>`` (steps^2), plus ``n_images``.
+        ``accuracy_<span>``, ``mse_<span>`` (steps^2; absent when no image has a trusted label
+        for the span), ``n_<span>`` (labelled images), plus ``n_images``.
     """
     was_training = model.training
     model.eval()
@@ -90,14 +91,13 @@ def validate(
         for column, span in enumerate(spans):
             labels = images.labels[:, column]
             known = labels >= 0
+            metrics[f"n_{span}"] = float(known.sum())
+            if not known.any():  # no trusted label for this span: no number rather than a 0
+                continue
             guess = np.concatenate(predicted[span])[known]
             steps = SPANS[span].distance(guess, labels[known])
-            metrics[f"accuracy_{span}"] = (
-                float(np.mean(guess == labels[known])) if known.any() else 0.0
-            )
-            metrics[f"mse_{span}"] = (
-                float(np.mean(steps.astype(float) ** 2)) if known.any() else 0.0
-            )
+            metrics[f"accuracy_{span}"] = float(np.mean(guess == labels[known]))
+            metrics[f"mse_{span}"] = float(np.mean(steps.astype(float) ** 2))
         metrics["n_images"] = float(len(images))
     model.train(was_training)
     return metrics
