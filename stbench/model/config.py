@@ -20,6 +20,10 @@ class ModelConfig:
         descriptor_stride: 2 or 4 (descriptors at 1/2 or 1/4 of the input resolution).
         distinctiveness_hidden: width of the distinctiveness MLP (1x1 convs).
         temporal_hidden: width of the temporal MLP.
+        temporal_feature_gradient: scale of the temporal head's gradient into the shared
+            encoder/decoder (1 = plain sharing, 0 = detached like the distinctiveness head). At
+            1 the temporal loss, growing as the curriculum adds narrow spans, collapsed the
+            descriptors of the quick run within two epochs; 0.1 keeps the features shared.
         spans: the spans the temporal head classifies (names in :data:`stbench.spans.SPANS`).
         pretrained_backbone: optional path to a ``.safetensors`` file with encoder weights
             (keys as in ``SpatioTemporalMatcher.encoder``), loaded by
@@ -33,6 +37,7 @@ class ModelConfig:
     descriptor_stride: int = 2
     distinctiveness_hidden: int = 32
     temporal_hidden: int = 64
+    temporal_feature_gradient: float = 0.1
     spans: list[str] = field(default_factory=lambda: ["season", "month", "week", "hour"])
     pretrained_backbone: str | None = None
 

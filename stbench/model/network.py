@@ -12,7 +12,7 @@ Architecture (D2D / CoAM-style, small enough to train on a CPU):
 - distinctiveness head: 1x1-conv MLP with a sigmoid on the *detached* decoder features (it learns
   how often a descriptor is confused without shaping the descriptors);
 - temporal head: MLP on the global average and max pools of every decoder level, one logit vector
-  per span.
+  per span; its gradient into the shared features is scaled by ``temporal_feature_gradient``.
 
 BatchNorm (not instance/group norm) keeps absolute brightness and colour in the features, which
 the temporal head needs.
@@ -42,6 +42,28 @@ def _conv_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequ
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
+
+
+class _ScaleGradient(torch.autograd.Function):
+    """Identity forward; multiplies the gradient by ``scale`` backward."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.scale = scale
+        return tensor.view_as(tensor)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return grad * ctx.scale, None
+
+
+def scale_gradient(tensor: torch.Tensor, scale: float) -> torch.Tensor:
+    """``tensor`` unchanged, with its gradient scaled by ``scale`` (0 detaches it)."""
+    if scale == 1.0:
+        return tensor
+    if scale == 0.0:
+        return tensor.detach()
+    return _ScaleGradient.apply(tensor, scale)
 
 
 class CoAttention(nn.Module):
@@ -156,7 +178,7 @@ class SpatioTemporalMatcher(nn.Module):
         pooled = torch.cat([torch.cat([p.mean((2, 3)), p.amax((2, 3))], dim=1) for p in pools], 1)
         descriptors = F.normalize(self.descriptor_head(x), dim=1)
         distinctiveness = torch.sigmoid(self.distinctiveness_head(x.detach()))
-        logits = self.temporal_head(pooled)
+        logits = self.temporal_head(scale_gradient(pooled, self.config.temporal_feature_gradient))
         time_logits = dict(
             zip(self.n_classes, logits.split(list(self.n_classes.values()), 1), strict=True)
         )
