@@ -98,6 +98,30 @@ def correspondence_loss(terms: dict[str, torch.Tensor], valid: torch.Tensor, mar
     return positive + hinge, {"positive": positive.detach(), "hinge": hinge.detach()}
 
 
+def contrastive_loss(terms: dict[str, torch.Tensor], valid: torch.Tensor, temperature: float):
+    """InfoNCE over the sampled correspondences (both directions), an optional extra term.
+
+    For point i, the logits are ``-d(desc0_i, desc1_j) ** 2 / (2 * temperature)`` over j = i and
+    the negatives of i (farther than the radius, valid); the loss is the cross-entropy of picking
+    j = i, averaged over valid points and both directions. Unlike the hardest-negative hinge, its
+    gradient pushes *every* negative away, which keeps descriptors from collapsing to one point.
+    """
+    distances = terms["distances"]
+    n_points = distances.shape[1]
+    eye = torch.eye(n_points, dtype=torch.bool, device=distances.device)[None]
+    logits = -(distances**2) / (2 * temperature)
+    total = distances.new_zeros(())
+    for mask, scores in (
+        (terms["negative_mask0"], logits),  # row i: desc0_i against desc1_j
+        (terms["negative_mask1"], logits.transpose(1, 2)),  # row i: desc1_i against desc0_j
+    ):
+        allowed = mask | eye  # the true match is always allowed: no all -inf row
+        masked = scores.masked_fill(~allowed, float("-inf"))
+        log_probability = torch.log_softmax(masked, dim=2).diagonal(dim1=1, dim2=2)
+        total = total + (-log_probability * valid).sum() / valid.sum().clamp(min=1)
+    return total / 2
+
+
 def distinctiveness_targets(terms: dict[str, torch.Tensor], margin: float):
     """D2D targets ``1 / N ** 0.25`` (N = 1 + negatives closer than the margin) for both images.
 

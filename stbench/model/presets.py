@@ -26,6 +26,9 @@ class TrainConfig:
         margin: hinge margin on descriptor distance (descriptors are unit vectors: 0..2).
         negative_radius: negatives lie farther than this (pixels) from the true match.
         distinctiveness_weight, temporal_weight: loss weights (correspondence has weight 1).
+        contrastive_weight, contrastive_temperature: weight and temperature of the InfoNCE term
+            (:func:`stbench.model.losses.contrastive_loss`) added to the correspondence loss;
+            without it (0) the hardest-negative hinge collapsed the descriptors of the quick run.
         ce_weight, mse_weight: weights of cross-entropy and normalised MSE in the temporal loss.
         curriculum: ramp span weights in from wide to narrow spans; span ``k`` (0-based, in
             ``model.spans`` order) has weight 0 until ``(k - 1) * curriculum_stagger`` of
@@ -50,6 +53,8 @@ class TrainConfig:
     margin: float = 1.0
     negative_radius: float = 16.0
     distinctiveness_weight: float = 0.1
+    contrastive_weight: float = 1.0
+    contrastive_temperature: float = 0.1
     temporal_weight: float = 0.5
     ce_weight: float = 1.0
     mse_weight: float = 1.0

@@ -64,6 +64,10 @@ def compute_losses(
         desc0, desc1, batch["keypoints0"], batch["keypoints1"], valid, config.negative_radius
     )
     corr, corr_report = losses.correspondence_loss(terms, valid, config.margin)
+    if config.contrastive_weight:
+        contrastive = losses.contrastive_loss(terms, valid, config.contrastive_temperature)
+        corr = corr + config.contrastive_weight * contrastive
+        corr_report["contrastive"] = contrastive.detach()
     targets0, targets1 = losses.distinctiveness_targets(terms, config.margin)
     scores0 = losses.sample_descriptors(pair_out["distinctiveness0"], batch["keypoints0"], stride)
     scores1 = losses.sample_descriptors(pair_out["distinctiveness1"], batch["keypoints1"], stride)

@@ -89,3 +89,19 @@ def test_temporal_loss_weights_and_missing_labels():
     assert float(report["mse_season"]) == pytest.approx(1.5)
     assert "mse_hour" not in report
     assert float(loss) == pytest.approx(0.5 * (1.5 / 4 + math.log(4)))
+
+
+def test_contrastive_loss_hand_computed():
+    # Two far-apart points with orthogonal descriptors: logits -d^2 / (2 T) with T = 0.5 are
+    # [[0, -2], [-2, 0]]; each row's loss is log(1 + e^-2), in both directions.
+    desc = _unit([1.0, 0.0], [0.0, 1.0])[None]
+    keypoints = torch.tensor([[[0.0, 0.0], [50.0, 0.0]]])
+    valid = torch.tensor([[True, True]])
+    terms = losses.correspondence_terms(desc, desc, keypoints, keypoints, valid, 8.0)
+    assert float(losses.contrastive_loss(terms, valid, 0.5)) == pytest.approx(
+        math.log(1 + math.exp(-2))
+    )
+    # Without valid negatives only the true match remains: loss 0.
+    valid = torch.tensor([[True, False]])
+    terms = losses.correspondence_terms(desc, desc, keypoints, keypoints, valid, 8.0)
+    assert float(losses.contrastive_loss(terms, valid, 0.5)) == pytest.approx(0.0)
