@@ -135,9 +135,12 @@ class SpatioTemporalMatcher(nn.Module):
         )
         pooled = 2 * sum(channels[self.descriptor_level :])
         self.n_classes = config.n_classes()
+        # LayerNorm + GELU: with a plain ReLU MLP on raw pools the hidden units died early in
+        # training and the head output a constant (uniform-loss) prediction.
         self.temporal_head = nn.Sequential(
+            nn.LayerNorm(pooled),
             nn.Linear(pooled, config.temporal_hidden),
-            nn.ReLU(inplace=True),
+            nn.GELU(),
             nn.Linear(config.temporal_hidden, sum(self.n_classes.values())),
         )
         if config.pretrained_backbone:
