@@ -56,4 +56,7 @@ def register(app: typer.Typer) -> None:
             threads=threads,
             command=" ".join(["stbench", *sys.argv[1:]]),
         )
-        typer.echo(f"weights written to {result / 'model.safetensors'}")
+        import os
+
+        if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+            typer.echo(f"weights written to {result / 'model.safetensors'}")
