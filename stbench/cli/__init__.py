@@ -16,12 +16,14 @@ from stbench.errors import StbenchError
 
 #: Modules that register commands, in the order they appear in ``stbench --help``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "stbench.cli.demo",
     "stbench.cli.synth",
     "stbench.cli.fetch",
     "stbench.cli.capture",
     "stbench.cli.timestamp",
     "stbench.cli.index",
     "stbench.cli.manifest",
+    "stbench.cli.train",
     "stbench.cli.evaluate",
     "stbench.cli.leaderboard",
 )

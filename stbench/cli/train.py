@@ -1,0 +1,62 @@
+"""``stbench train-baseline``: train the reference model (a thin layer over stbench.model.train)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``train-baseline`` command to ``app``."""
+
+    @app.command("train-baseline")
+    def train_baseline(
+        manifest: Path | None = typer.Option(
+            None, "--manifest", help="Manifest directory (default: the default world's manifest)."
+        ),
+        preset: str = typer.Option("quick", "--preset", help="quick (<= 5 min on CPU) or full."),
+        device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Output directory (default: $STBENCH_HOME/models/<preset>)."
+        ),
+        resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
+        seed: int = typer.Option(0, "--seed", help="Seeds initialisation and data order."),
+        epochs: int | None = typer.Option(None, "--epochs", help="Override the preset's epochs."),
+        threads: int | None = typer.Option(
+            None, "--threads", help="CPU threads per process (default: torch's; 1 under torchrun)."
+        ),
+    ) -> None:
+        """Train the reference matcher + temporal head; multi-GPU with torchrun (DDP)."""
+        from stbench.errors import DataError
+        from stbench.model.presets import default_manifest_dir, preset_config
+        from stbench.paths import stbench_home
+
+        overrides: dict = {"seed": seed}
+        if epochs is not None:
+            overrides["epochs"] = epochs
+        config = preset_config(preset, overrides)
+        if manifest is None:
+            manifest = default_manifest_dir()
+            if not (manifest / "manifest.json").is_file():
+                raise DataError(
+                    f"no manifest at {manifest} (the default); build one with "
+                    "`stbench build-manifest` or pass --manifest DIR"
+                )
+        out = out or stbench_home() / "models" / preset
+        from stbench.model.train import run
+
+        result = run(
+            manifest,
+            out,
+            config,
+            device=device,
+            resume=resume,
+            threads=threads,
+            command=" ".join(["stbench", *sys.argv[1:]]),
+        )
+        import os
+
+        if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+            typer.echo(f"weights written to {result / 'model.safetensors'}")

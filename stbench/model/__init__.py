@@ -1,0 +1,33 @@
+"""The reference model: a D2D-style dense matcher with a temporal head.
+
+Public API (imported lazily, so ``import stbench.model`` stays light):
+
+- :func:`load_matcher` / :class:`Matcher` (:mod:`stbench.model.inference`): ``match`` and
+  ``predict_time`` for the evaluation harness;
+- :class:`ModelConfig` (:mod:`stbench.model.config`), :class:`SpatioTemporalMatcher`
+  (:mod:`stbench.model.network`);
+- :class:`TrainConfig`, :func:`preset_config` (:mod:`stbench.model.presets`) and
+  :func:`stbench.model.train.run` (``stbench train-baseline``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "load_matcher": "stbench.model.inference",
+    "Matcher": "stbench.model.inference",
+    "ModelConfig": "stbench.model.config",
+    "SpatioTemporalMatcher": "stbench.model.network",
+    "TrainConfig": "stbench.model.presets",
+    "preset_config": "stbench.model.presets",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'stbench.model' has no attribute {name!r}")

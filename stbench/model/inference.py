@@ -1,0 +1,149 @@
+"""Inference API used by the evaluation harness: :func:`load_matcher` and :class:`Matcher`.
+
+Images are (H, W, 3) RGB uint8 numpy arrays of any size. For matching, each image is resized
+(keeping its aspect up to rounding to a multiple of the network's coarsest stride) to the scale
+it had in training (covering the training crop size); keypoints are returned in the original
+image's pixels (centers at integers). For time, the image is resized to cover the temporal
+training size and centre-cropped, as in training. Weights load with no network access.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from stbench.errors import DataError
+
+BUNDLED_WEIGHTS = "reference.safetensors"
+
+
+def bundled_weights_path() -> Path:
+    """Path of the bundled ``reference`` weights inside the package (``stbench/weights/``)."""
+    return Path(str(resources.files("stbench") / "weights" / BUNDLED_WEIGHTS))
+
+
+def check_rgb_image(image: Any, name: str = "image") -> np.ndarray:
+    """Return ``image`` as (H, W, 3) uint8, or raise ValueError saying what is wrong."""
+    if not isinstance(image, np.ndarray):
+        raise ValueError(
+            f"{name} must be a numpy array (H, W, 3) uint8, got {type(image).__name__}"
+        )
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"{name} must be (H, W, 3) RGB uint8, got {image.shape} {image.dtype}")
+    if image.shape[0] < 8 or image.shape[1] < 8:
+        raise ValueError(f"{name} is too small ({image.shape[1]}x{image.shape[0]} pixels)")
+    return image
+
+
+class Matcher:
+    """The reference model behind the harness's method protocol.
+
+    Attributes:
+        model: the network (eval mode). meta: the weights' JSON metadata.
+        top_k: keypoints per image. spans: the spans ``predict_time`` returns.
+    """
+
+    def __init__(self, model, meta: dict[str, Any], device: str | torch.device = "cpu") -> None:
+        self.model = model
+        self.meta = meta
+        self.device = torch.device(device)
+        inference = meta.get("inference", {})
+        self.image_size = tuple(inference.get("image_size", (160, 128)))
+        self.temporal_size = tuple(inference.get("temporal_size", (128, 96)))
+        self.top_k = int(inference.get("top_k", 1024))
+        self.spans = list(model.config.spans)
+
+    def _resize_for_matching(self, image: np.ndarray):
+        import cv2
+
+        height, width = image.shape[:2]
+        multiple = self.model.config.input_multiple
+        scale = max(self.image_size[0] / width, self.image_size[1] / height)
+        new_w = max(multiple, round(width * scale / multiple) * multiple)
+        new_h = max(multiple, round(height * scale / multiple) * multiple)
+        resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
+        return resized, np.array([new_w / width, new_h / height])
+
+    def _tensor(self, image: np.ndarray) -> torch.Tensor:
+        from stbench.model.data import to_tensor
+
+        return to_tensor(image)[None].to(self.device)
+
+    @torch.no_grad()
+    def match(self, image0: np.ndarray, image1: np.ndarray) -> dict[str, np.ndarray]:
+        """Match two images.
+
+        Args:
+            image0, image1: (H, W, 3) RGB uint8.
+        Returns:
+            ``keypoints0`` (N, 2) float32, ``keypoints1`` (M, 2) float32 (pixels of the input
+            images, centers at integers), ``matches`` (K, 2) int64 indices into them, ``scores``
+            (K,) float32 distinctiveness-weighted cosine similarity.
+        """
+        from stbench.model.matching import mutual_nearest_neighbours, top_k_keypoints
+
+        resized0, scale0 = self._resize_for_matching(check_rgb_image(image0, "image0"))
+        resized1, scale1 = self._resize_for_matching(check_rgb_image(image1, "image1"))
+        out = self.model(self._tensor(resized0), self._tensor(resized1))
+        stride = self.model.config.descriptor_stride
+        kpts0, desc0, score0 = top_k_keypoints(
+            out["descriptors0"][0], out["distinctiveness0"][0], stride, self.top_k
+        )
+        kpts1, desc1, score1 = top_k_keypoints(
+            out["descriptors1"][0], out["distinctiveness1"][0], stride, self.top_k
+        )
+        matches, scores = mutual_nearest_neighbours(desc0, desc1, score0, score1)
+        return {
+            "keypoints0": ((kpts0.cpu().numpy() + 0.5) / scale0 - 0.5).astype(np.float32),
+            "keypoints1": ((kpts1.cpu().numpy() + 0.5) / scale1 - 0.5).astype(np.float32),
+            "matches": matches.cpu().numpy().astype(np.int64),
+            "scores": scores.cpu().numpy().astype(np.float32),
+        }
+
+    @torch.no_grad()
+    def predict_time(self, image: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-span class probabilities of one image.
+
+        Args:
+            image: (H, W, 3) RGB uint8.
+        Returns:
+            span -> (n_classes,) float32 probabilities summing to 1 (spans of the model config).
+        """
+        from stbench.model.data import apply_crop, plan_crop
+
+        image = check_rgb_image(image)
+        crop = plan_crop(image.shape[1], image.shape[0], self.temporal_size)
+        logits = self.model(self._tensor(apply_crop(image, crop)))["time_logits0"]
+        return {
+            span: torch.softmax(logits[span][0], 0).cpu().numpy().astype(np.float32)
+            for span in self.spans
+        }
+
+
+def load_matcher(weights: str | Path | None = None, device: str = "cpu") -> Matcher:
+    """Load the reference model for inference (no network access).
+
+    Args:
+        weights: a ``.safetensors`` file with its ``.json`` beside it, or a training output
+            directory (``model.safetensors`` + ``model.json``); None = the bundled
+            ``reference`` weights in ``stbench/weights/``.
+        device: ``cpu``, ``cuda`` or ``cuda:N``.
+    Raises:
+        DataError: the weights are missing or unreadable. ConfigError: they do not fit their
+        config.
+    """
+    from stbench.model.checkpoint import load_weights
+
+    if weights is None:
+        weights = bundled_weights_path()
+        if not weights.is_file():
+            raise DataError(
+                f"no bundled reference weights at {weights}; train them with "
+                "`stbench train-baseline` and pass the output directory as weights"
+            )
+    model, meta = load_weights(Path(weights), device)
+    return Matcher(model, meta, device)

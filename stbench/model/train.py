@@ -1,0 +1,355 @@
+"""Training the reference model: ``run(...) -> Path`` (``stbench train-baseline`` wraps it).
+
+Every step takes one batch of depth-verified pairs (correspondence + distinctiveness losses) and
+one batch of images with trusted timestamps (temporal loss), so both sources train together.
+After every epoch the main process validates on split ``val``, writes ``checkpoint.pt``,
+``model.safetensors`` + ``model.json`` and ``history.json`` atomically; ``config.json`` (the
+resolved :class:`TrainConfig`) is written before training starts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from stbench.atomic import write_text_atomic
+from stbench.config import config_to_dict, save_config
+from stbench.errors import DataError, OutputExistsError
+from stbench.model import losses
+from stbench.model.checkpoint import (
+    CHECKPOINT_FILE,
+    export_weights,
+    load_checkpoint,
+    save_checkpoint,
+)
+from stbench.model.distributed import (
+    barrier,
+    context_from_env,
+    init_process_group,
+    resolve_device,
+    shard_indices,
+)
+from stbench.model.presets import TrainConfig, default_manifest_dir  # noqa: F401 (re-export)
+
+
+class TrainStep(torch.nn.Module):
+    """One forward for a pair batch and a temporal batch (a single call, as DDP wants)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image0, image1, temporal_images):
+        return self.model(image0, image1), self.model(temporal_images)
+
+
+def compute_losses(
+    model, pair_out, time_out, batch, temporal_labels, config: TrainConfig, progress
+):
+    """Total loss and a report of its parts (floats) for one step."""
+    stride = model.config.descriptor_stride
+    valid = batch["valid"]
+    desc0 = torch.nn.functional.normalize(
+        losses.sample_descriptors(pair_out["descriptors0"], batch["keypoints0"], stride), dim=-1
+    )
+    desc1 = torch.nn.functional.normalize(
+        losses.sample_descriptors(pair_out["descriptors1"], batch["keypoints1"], stride), dim=-1
+    )
+    terms = losses.correspondence_terms(
+        desc0, desc1, batch["keypoints0"], batch["keypoints1"], valid, config.negative_radius
+    )
+    corr, corr_report = losses.correspondence_loss(terms, valid, config.margin)
+    if config.contrastive_weight:
+        contrastive = losses.contrastive_loss(terms, valid, config.contrastive_temperature)
+        corr = corr + config.contrastive_weight * contrastive
+        corr_report["contrastive"] = contrastive.detach()
+    targets0, targets1 = losses.distinctiveness_targets(terms, config.margin)
+    scores0 = losses.sample_descriptors(pair_out["distinctiveness0"], batch["keypoints0"], stride)
+    scores1 = losses.sample_descriptors(pair_out["distinctiveness1"], batch["keypoints1"], stride)
+    dist = losses.distinctiveness_loss(scores0[..., 0], scores1[..., 0], targets0, targets1, valid)
+    span_weights = config.span_weights(progress)
+    temporal, time_report = losses.temporal_loss(
+        time_out["time_logits0"],
+        temporal_labels,
+        model.config.spans,
+        span_weights,
+        config.ce_weight,
+        config.mse_weight,
+    )
+    total = corr + config.distinctiveness_weight * dist + config.temporal_weight * temporal
+    report = {"loss": total.detach(), "corr": corr.detach(), "dist": dist.detach(), **corr_report}
+    report["time"] = temporal.detach()
+    report.update(time_report)
+    return total, {k: float(v) for k, v in report.items()}
+
+
+def _learning_rate(config: TrainConfig, step: int) -> float:
+    total = config.epochs * config.steps_per_epoch
+    return config.learning_rate * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step / total, 1))))
+
+
+def _loader(dataset, indices, batch_size, num_workers):
+    return torch.utils.data.DataLoader(
+        torch.utils.data.Subset(dataset, indices),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        drop_last=True,
+    )
+
+
+def _datasets(manifest_dir: Path, config: TrainConfig):
+    from stbench.manifest.io import load_manifest
+    from stbench.model.data import PairDataset, TemporalDataset
+
+    manifest = load_manifest(manifest_dir)
+    spans = config.model.spans
+    train_pairs = PairDataset(
+        manifest, "train", config.image_size, config.n_points, config.grid_step, True, config.seed
+    )
+    train_images = TemporalDataset(
+        manifest, "train", spans, config.temporal_size, True, config.seed
+    )
+    # Validation is skipped (with a note in the history) for a part the val split lacks.
+    try:
+        val_pairs = PairDataset(
+            manifest, "val", config.image_size, config.n_points, config.grid_step, False,
+            max_pairs=config.val_max_pairs,
+        )  # fmt: skip
+    except DataError:
+        val_pairs = None
+    try:
+        val_images = TemporalDataset(
+            manifest, "val", spans, config.temporal_size, False, max_images=config.val_max_images
+        )
+    except DataError:
+        val_images = None
+    for dataset in (train_pairs, train_images, val_pairs, val_images):
+        if dataset is not None:
+            dataset.check_files()
+    return manifest, train_pairs, train_images, val_pairs, val_images
+
+
+def run(
+    manifest_dir: str | Path,
+    out_dir: str | Path,
+    config: TrainConfig,
+    device: str = "auto",
+    resume: bool = False,
+    show_progress: bool = True,
+    stop_after_epochs: int | None = None,
+    command: str | None = None,
+    threads: int | None = None,
+) -> Path:
+    """Train the reference model; returns ``out_dir`` (weights, checkpoint, config, history).
+
+    Args:
+        manifest_dir: a manifest with ``spatial``/``spatiotemporal`` pairs and images with
+            trusted span labels in splits train and val.
+        out_dir: output directory; must not hold a checkpoint unless ``resume``.
+        config: the resolved training config.
+        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+        resume: continue from ``out_dir/checkpoint.pt`` (same config; ``epochs`` may grow).
+        stop_after_epochs: stop after this many epochs in *this* call (simulates an interrupt).
+        command: the command line, recorded in the weights' metadata.
+        threads: intra-op CPU threads (``torch.set_num_threads``); None keeps torch's default,
+            except 1 per process for multi-process CPU training. On a busy machine 1 thread
+            can be much faster than 2 (threads spin waiting for each other).
+    Raises:
+        DataError: the manifest lacks the needed pairs/images or files. ConfigError: an
+        incompatible checkpoint. OutputExistsError: a checkpoint exists and not ``resume``.
+    """
+    context = context_from_env()
+    torch_device = resolve_device(device, context)
+    if threads is None and context.enabled and torch_device.type == "cpu":
+        threads = 1
+    if threads is not None:
+        torch.set_num_threads(max(1, int(threads)))
+    out_dir = Path(out_dir)
+    checkpoint_path = out_dir / CHECKPOINT_FILE
+    config_dict = config_to_dict(config)
+    if checkpoint_path.exists() and not resume:
+        raise OutputExistsError(
+            f"{out_dir} already holds a training checkpoint; pass --resume to continue it or "
+            "choose another --out directory"
+        )
+    if resume and not checkpoint_path.exists():
+        raise DataError(f"--resume: no {CHECKPOINT_FILE} in {out_dir} to resume from")
+    state = load_checkpoint(checkpoint_path, config_dict) if resume else None
+    manifest, train_pairs, train_images, val_pairs, val_images = _datasets(manifest_dir, config)
+
+    from stbench.model.network import SpatioTemporalMatcher
+    from stbench.model.validate import validate
+
+    torch.manual_seed(config.seed)
+    model = SpatioTemporalMatcher(config.model).to(torch_device)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    history: list[dict[str, Any]] = []
+    start_epoch = 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, history = int(state["epoch"]), list(json.loads(state["history"]))
+    init_process_group(context, torch_device)
+    step_module = TrainStep(model)
+    if context.enabled:
+        step_module = torch.nn.parallel.DistributedDataParallel(
+            step_module, device_ids=[torch_device.index] if torch_device.type == "cuda" else None
+        )
+    if context.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, out_dir)
+        if not history:
+            history.append(
+                {
+                    "epoch": 0,
+                    **validate(model, val_pairs, val_images, torch_device, config.val_top_k),
+                }
+            )
+    end_epoch = config.epochs
+    if stop_after_epochs is not None:
+        end_epoch = min(end_epoch, start_epoch + stop_after_epochs)
+    progress_bar = _progress(show_progress and context.is_main)
+    with progress_bar:
+        task = progress_bar.add_task(
+            "training", total=config.steps_per_epoch * (end_epoch - start_epoch), status=""
+        )
+        for epoch in range(start_epoch, end_epoch):
+            timings = _train_epoch(
+                step_module, model, optimizer, config, epoch, train_pairs, train_images,
+                torch_device, context, progress_bar, task,
+            )  # fmt: skip
+            barrier(context)
+            if context.is_main:
+                metrics = validate(model, val_pairs, val_images, torch_device, config.val_top_k)
+                history.append({"epoch": epoch + 1, **timings, **metrics})
+                _save_outputs(
+                    out_dir, model, optimizer, config, config_dict, history, manifest, command,
+                    context.world_size,
+                )  # fmt: skip
+                progress_bar.console.print(_summary(history[-1]))
+            barrier(context)
+    if context.enabled:
+        torch.distributed.destroy_process_group()
+    return out_dir
+
+
+def _train_epoch(
+    step_module, model, optimizer, config, epoch, pairs, images, device, context, bar, task
+):
+    pairs.epoch = images.epoch = epoch
+    n_steps = config.steps_per_epoch
+    pair_idx = shard_indices(len(pairs), n_steps * config.batch_size, config.seed, epoch, context)
+    image_idx = shard_indices(
+        len(images), n_steps * config.temporal_batch_size, config.seed + 1, epoch, context
+    )
+    pair_loader = _loader(pairs, pair_idx, config.batch_size, config.num_workers)
+    image_loader = _loader(images, image_idx, config.temporal_batch_size, config.num_workers)
+    model.train()
+    sums: dict[str, float] = {}
+    load_time = compute_time = 0.0
+    tick = time.perf_counter()
+    for step, (batch, temporal) in enumerate(zip(pair_loader, image_loader, strict=True)):
+        batch = {k: v.to(device) for k, v in batch.items()}
+        temporal = {k: v.to(device) for k, v in temporal.items()}
+        loaded = time.perf_counter()
+        global_step = epoch * n_steps + step
+        for group in optimizer.param_groups:
+            group["lr"] = _learning_rate(config, global_step)
+        pair_out, time_out = step_module(batch["image0"], batch["image1"], temporal["image"])
+        loss, report = compute_losses(
+            model,
+            pair_out,
+            time_out,
+            batch,
+            temporal["labels"],
+            config,
+            global_step / (config.epochs * n_steps),
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        done = time.perf_counter()
+        load_time += loaded - tick
+        compute_time += done - loaded
+        tick = done
+        for key, value in report.items():
+            sums[key] = sums.get(key, 0.0) + value
+        status = " ".join(f"{k} {report[k]:.3f}" for k in ("loss", "corr", "dist", "time"))
+        bar.update(task, advance=1, status=status)
+    means = {f"train_{k}": v / n_steps for k, v in sums.items()}
+    return {**means, "load_s": load_time, "compute_s": compute_time}
+
+
+def _save_outputs(
+    out_dir, model, optimizer, config, config_dict, history, manifest, command, world_size
+):
+    import stbench
+
+    last = history[-1]
+    save_checkpoint(
+        out_dir / CHECKPOINT_FILE,
+        {
+            "config": config_dict,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": last["epoch"],
+            "history": json.dumps(history),
+            "world_size": world_size,
+        },
+    )
+    inference = {
+        "image_size": config.image_size,
+        "temporal_size": config.temporal_size,
+        "top_k": 1024,
+    }
+    training = {
+        "stbench_version": stbench.__version__,
+        "command": command,
+        "manifest": str(manifest.directory),
+        "manifest_name": manifest.name,
+        "epochs": last["epoch"],
+        "seed": config.seed,
+        "world_size": world_size,
+        "validation": {k: v for k, v in last.items() if not k.startswith("train_")},
+        "untrained_validation": history[0],
+    }
+    export_weights(out_dir, model, inference, training)
+    write_text_atomic(out_dir / "history.json", json.dumps(history, indent=2) + "\n")
+
+
+def _summary(entry: dict[str, Any]) -> str:
+    keys = ["precision@3px", "accuracy_season", "accuracy_month", "accuracy_hour", "mse_hour"]
+    values = " ".join(f"{k} {entry[k]:.3f}" for k in keys if k in entry)
+    return f"epoch {entry['epoch']}: loss {entry.get('train_loss', float('nan')):.3f} {values}"
+
+
+class _NoProgress:
+    console = type("C", (), {"print": staticmethod(lambda *a, **k: None)})()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, *args, **kwargs):
+        return 0
+
+    def update(self, *args, **kwargs):
+        pass
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return _NoProgress()
+    from stbench.cli.common import progress_bar
+
+    return progress_bar()

@@ -1,0 +1,103 @@
+"""Validation during training: matching precision and temporal accuracy on split ``val``.
+
+- matching: per pair (centre crops), top-k keypoints by distinctiveness, mutual nearest
+  neighbours; a match is verifiable when its first keypoint warps consistently (the
+  :mod:`stbench.warp` definition) inside the other crop; precision@3px = correct / verifiable,
+  averaged over pairs with at least one verifiable match;
+- time: per span, top-1 accuracy and the MSE of the argmax class in steps (circular).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from stbench.model.data import PairDataset, TemporalDataset
+from stbench.model.matching import mutual_nearest_neighbours, top_k_keypoints
+from stbench.spans import SPANS
+
+
+def pair_precision(model, item: dict, dataset: PairDataset, top_k: int, threshold: float = 3.0):
+    """(correct, verifiable, n_matches) of one validation pair."""
+    from stbench.warp import warp_keypoints
+
+    stride = model.config.descriptor_stride
+    out = model(item["image0"][None], item["image1"][None])
+    keypoints0, desc0, score0 = top_k_keypoints(
+        out["descriptors0"][0], out["distinctiveness0"][0], stride, top_k
+    )
+    keypoints1, desc1, score1 = top_k_keypoints(
+        out["descriptors1"][0], out["distinctiveness1"][0], stride, top_k
+    )
+    matches, _ = mutual_nearest_neighbours(desc0, desc1, score0, score1)
+    if len(matches) == 0:
+        return 0, 0, 0
+    pair = dataset.pairs.iloc[int(item["index"])]
+    loaded = [dataset._load(pair[f"image_id{i}"], None) for i in (0, 1)]
+    (_, depth0, camera0, crop0), (_, depth1, camera1, crop1) = loaded
+    points0 = keypoints0[matches[:, 0]].cpu().numpy().astype(np.float64)
+    points1 = keypoints1[matches[:, 1]].cpu().numpy().astype(np.float64)
+    warped, _, consistent = warp_keypoints(
+        crop0.to_original(points0), depth0, *camera0, depth1, *camera1
+    )
+    warped = crop1.to_crop(np.where(consistent[:, None], warped, 0.0))
+    width, height = crop1.size
+    inside = (warped[:, 0] >= -0.5) & (warped[:, 0] <= width - 0.5)
+    inside &= (warped[:, 1] >= -0.5) & (warped[:, 1] <= height - 0.5)
+    verifiable = consistent & inside
+    error = np.linalg.norm(warped - points1, axis=1)
+    correct = verifiable & (error <= threshold)
+    return int(correct.sum()), int(verifiable.sum()), len(matches)
+
+
+@torch.no_grad()
+def validate(
+    model,
+    pairs: PairDataset | None,
+    images: TemporalDataset | None,
+    device: torch.device,
+    top_k: int = 512,
+    batch_size: int = 16,
+) -> dict[str, float]:
+    """Validation metrics of ``model`` (switched to eval mode and back).
+
+    Returns:
+        ``precision@3px``, ``n_matches`` (mean per pair), ``n_pairs``, and per span
+        ``accuracy_<span>``, ``mse_<span>`` (steps^2; absent when no image has a trusted label
+        for the span), ``n_<span>`` (labelled images), plus ``n_images``.
+    """
+    was_training = model.training
+    model.eval()
+    metrics: dict[str, float] = {}
+    if pairs is not None:
+        precisions, n_matches = [], []
+        for index in range(len(pairs)):
+            item = {k: v.to(device) for k, v in pairs[index].items()}
+            correct, verifiable, count = pair_precision(model, item, pairs, top_k)
+            n_matches.append(count)
+            if verifiable:
+                precisions.append(correct / verifiable)
+        metrics["precision@3px"] = float(np.mean(precisions)) if precisions else 0.0
+        metrics["n_matches"] = float(np.mean(n_matches))
+        metrics["n_pairs"] = float(len(pairs))
+    if images is not None:
+        spans = model.config.spans
+        predicted = {span: [] for span in spans}
+        for start in range(0, len(images), batch_size):
+            batch = [images[i]["image"] for i in range(start, min(start + batch_size, len(images)))]
+            logits = model(torch.stack(batch).to(device))["time_logits0"]
+            for span in spans:
+                predicted[span].append(logits[span].argmax(1).cpu().numpy())
+        for column, span in enumerate(spans):
+            labels = images.labels[:, column]
+            known = labels >= 0
+            metrics[f"n_{span}"] = float(known.sum())
+            if not known.any():  # no trusted label for this span: no number rather than a 0
+                continue
+            guess = np.concatenate(predicted[span])[known]
+            steps = SPANS[span].distance(guess, labels[known])
+            metrics[f"accuracy_{span}"] = float(np.mean(guess == labels[known]))
+            metrics[f"mse_{span}"] = float(np.mean(steps.astype(float) ** 2))
+        metrics["n_images"] = float(len(images))
+    model.train(was_training)
+    return metrics

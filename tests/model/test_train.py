@@ -1,0 +1,114 @@
+import json
+
+import pytest
+import torch
+
+from stbench.errors import ConfigError, DataError, OutputExistsError
+from stbench.manifest.io import load_manifest
+from stbench.model.data import PairDataset, TemporalDataset
+from stbench.model.network import SpatioTemporalMatcher
+from stbench.model.presets import TrainConfig, preset_config
+from stbench.model.train import compute_losses, run
+
+
+def test_overfit_tiny_batch(toy_manifest, tiny_config):
+    # One fixed pair and four labelled frames: the loss drops to near zero in a few dozen steps.
+    config = tiny_config(curriculum=False, margin=0.5)
+    manifest = load_manifest(toy_manifest)
+    pairs = PairDataset(manifest, "train", config.image_size, 48, random_crops=False)
+    images = TemporalDataset(manifest, "train", config.model.spans, config.temporal_size, False)
+    batch = {k: v[None] for k, v in pairs[0].items()}
+    temporal = {k: torch.stack([images[i][k] for i in range(4)]) for k in ("image", "labels")}
+    torch.manual_seed(0)
+    model = SpatioTemporalMatcher(config.model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    history = []
+    for _ in range(60):
+        loss, report = compute_losses(
+            model, model(batch["image0"], batch["image1"]), model(temporal["image"]), batch,
+            temporal["labels"], config, 1.0,
+        )  # fmt: skip
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(report)
+    first, last = history[0], history[-1]
+    assert last["loss"] < 0.1 * first["loss"]
+    assert last["corr"] < 0.15 and last["time"] < 0.1
+    assert last["mse_hour"] < 0.5
+
+
+def test_presets_and_span_curriculum():
+    quick = preset_config("quick", {"seed": 3})
+    assert quick.seed == 3 and quick.epochs == 3
+    weights = quick.span_weights(0.0)
+    assert weights == {"season": 1.0, "month": 0.0, "week": 0.0, "hour": 0.0}
+    half = TrainConfig(curriculum_stagger=0.2).span_weights(0.1)
+    assert half["season"] == 1.0 and half["month"] == pytest.approx(0.5) and half["week"] == 0.0
+    assert set(TrainConfig().span_weights(1.0).values()) == {1.0}
+    with pytest.raises(ConfigError, match="unknown preset"):
+        preset_config("huge")
+    with pytest.raises(ConfigError, match="multiples of 16"):
+        TrainConfig(image_size=[100, 64])
+
+
+def test_run_writes_outputs_and_resume_is_equivalent(toy_manifest, tiny_config, tmp_path):
+    config = tiny_config()
+    straight = run(toy_manifest, tmp_path / "straight", config, "cpu", show_progress=False)
+    interrupted = tmp_path / "interrupted"
+    run(toy_manifest, interrupted, config, "cpu", show_progress=False, stop_after_epochs=1)
+    assert json.loads((interrupted / "history.json").read_text())[-1]["epoch"] == 1
+    run(toy_manifest, interrupted, config, "cpu", resume=True, show_progress=False)
+    from safetensors.torch import load_file
+
+    a = load_file(str(straight / "model.safetensors"))
+    b = load_file(str(interrupted / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.allclose(a[k].float(), b[k].float()) for k in a)
+    history = json.loads((straight / "history.json").read_text())
+    assert [entry["epoch"] for entry in history] == [0, 1, 2]
+    assert {"precision@3px", "accuracy_season", "mse_hour", "load_s"} <= set(history[-1])
+    saved = json.loads((straight / "config.json").read_text())
+    assert saved["model"]["channels"] == [8, 16, 24, 32]
+    meta = json.loads((straight / "model.json").read_text())
+    assert meta["training"]["epochs"] == 2 and meta["model"]["descriptor_dim"] == 16
+
+    # An existing checkpoint without --resume, an incompatible config and a corrupt file.
+    with pytest.raises(OutputExistsError, match="--resume"):
+        run(toy_manifest, straight, config, "cpu", show_progress=False)
+    with pytest.raises(ConfigError, match=r"incompatible.*learning_rate"):
+        run(toy_manifest, straight, tiny_config(learning_rate=0.5), "cpu", resume=True)
+    (tmp_path / "corrupt").mkdir()
+    (tmp_path / "corrupt" / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(DataError, match="cannot be read"):
+        run(toy_manifest, tmp_path / "corrupt", config, "cpu", resume=True)
+    with pytest.raises(DataError, match=r"no checkpoint\.pt"):
+        run(toy_manifest, tmp_path / "empty", config, "cpu", resume=True)
+
+
+def test_cli_errors_are_clear(tmp_path, toy_manifest, monkeypatch):
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from stbench.cli import build_app
+
+    # Through the real entry point: exit status 2 and no traceback.
+    env = {"STBENCH_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "stbench", "train-baseline", "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2 and "no manifest at" in result.stderr
+    assert "Traceback" not in result.stderr
+    # In process: the errors themselves.
+    monkeypatch.setenv("STBENCH_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+    result = runner.invoke(build_app(), ["train-baseline", "--manifest", str(tmp_path)])
+    assert isinstance(result.exception, DataError) and "manifest.json is missing" in str(
+        result.exception
+    )
+    result = runner.invoke(
+        build_app(), ["train-baseline", "--manifest", str(toy_manifest), "--preset", "huge"]
+    )
+    assert isinstance(result.exception, ConfigError) and "unknown preset" in str(result.exception)
