@@ -26,9 +26,9 @@ def parse_options(values: list[str]) -> dict[str, Any]:
 
 
 def _default_manifest() -> Path:
-    from stbench.paths import stbench_home
+    from stbench.manifest import default_manifest_dir
 
-    return stbench_home() / "manifests" / "default"
+    return default_manifest_dir()
 
 
 def register(app: typer.Typer) -> None:

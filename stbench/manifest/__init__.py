@@ -13,3 +13,13 @@ Modules (import what you need; nothing heavy happens at import):
 - internals: ``sources`` (index tasks per source), ``tasks`` (cache, executors), ``assemble``
   (per-unit rows), ``splits``, ``hashing``, ``write``.
 """
+
+from pathlib import Path
+
+
+def default_manifest_dir() -> Path:
+    """The manifest commands use without ``--manifest``: ``$STBENCH_HOME/manifests/default``
+    (what ``stbench build-manifest`` writes for the embedded world)."""
+    from stbench.paths import stbench_home
+
+    return stbench_home() / "manifests" / "default"

@@ -157,7 +157,10 @@ def load_manifest(directory: str | Path) -> Manifest:
     directory = Path(directory)
     meta_path = directory / MANIFEST_FILE
     if not meta_path.is_file():
-        raise DataError(f"{directory} is not a manifest: {MANIFEST_FILE} is missing")
+        raise DataError(
+            f"{directory} is not a manifest: {MANIFEST_FILE} is missing; build one with "
+            "`stbench build-manifest` (the embedded world) or pass --manifest DIR"
+        )
     try:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:

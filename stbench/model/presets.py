@@ -120,21 +120,7 @@ def preset_config(name: str, overrides: dict[str, Any] | None = None) -> TrainCo
 
 
 def default_manifest_dir() -> Path:
-    """The manifest ``train-baseline`` uses when ``--manifest`` is not given.
+    """The manifest ``train-baseline`` uses when ``--manifest`` is not given."""
+    from stbench.manifest import default_manifest_dir as manifest_default
 
-    Looked up lazily: ``stbench.manifest.default_manifest_dir()`` when the manifest package
-    provides it (the embedded default world's manifest), else ``$STBENCH_HOME/manifests/default``.
-    """
-    import importlib
-
-    try:
-        provider = getattr(
-            importlib.import_module("stbench.manifest"), "default_manifest_dir", None
-        )
-    except ImportError:
-        provider = None
-    if provider is not None:
-        return Path(provider())
-    from stbench.paths import stbench_home
-
-    return stbench_home() / "manifests" / "default"
+    return manifest_default()
