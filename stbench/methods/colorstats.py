@@ -3,9 +3,8 @@
 One classifier per span is fitted on the manifest's train split (images with trusted
 timestamps); it predicts class probabilities from :func:`color_features`.
 
-``color_features`` is ``stbench.colorstats.color_statistics`` when that module is installed;
-until it is merged, a local function of the same kind is used (per-channel RGB and HSV means
-and standard deviations, a 8-bin brightness histogram and the sky/ground brightness ratio).
+The features are :func:`stbench.colorstats.color_statistics`, the same statistics the synthetic
+world's temporal-signal check uses.
 """
 
 from __future__ import annotations
@@ -21,35 +20,30 @@ from stbench.methods.base import Method
 from stbench.spans import CLASS_SPANS, get_span
 
 
-def _local_color_statistics(image: np.ndarray) -> np.ndarray:
-    import cv2
-
-    small = cv2.resize(image, (64, 48), interpolation=cv2.INTER_AREA)
-    rgb = small.reshape(-1, 3).astype(np.float32) / 255.0
-    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.float32) / 255.0
-    value = hsv[:, 2]
-    histogram = np.histogram(value, bins=8, range=(0.0, 1.0))[0] / len(value)
-    top = small[:24].mean() / 255.0
-    bottom = small[24:].mean() / 255.0
-    return np.concatenate(
-        [rgb.mean(0), rgb.std(0), hsv.mean(0), hsv.std(0), histogram, [top - bottom]]
-    ).astype(np.float32)
-
-
 def color_features(image: np.ndarray) -> np.ndarray:
     """(D,) float32 colour statistics of an (H, W, 3) RGB uint8 image."""
-    try:
-        from stbench.colorstats import color_statistics
-    except ImportError:
-        color_statistics = _local_color_statistics
+    from stbench.colorstats import color_statistics
+
     return np.asarray(color_statistics(image), dtype=np.float32)
+
+
+def forest_probabilities(forest: Any, features: np.ndarray) -> np.ndarray:
+    """``forest.predict_proba(features)`` without joblib's per-call overhead.
+
+    A random forest's probabilities are the mean of its trees' (every tree knows all classes);
+    called per image, joblib's dispatch cost more than the trees themselves.
+    """
+    total = forest.estimators_[0].predict_proba(features)
+    for tree in forest.estimators_[1:]:
+        total = total + tree.predict_proba(features)
+    return total / len(forest.estimators_)
 
 
 @dataclass
 class ColorStatsConfig:
     """Classifier settings: a random forest per span, capped training set, fixed seed."""
 
-    n_estimators: int = 200
+    n_estimators: int = 100
     max_train_images: int = 2000
     seed: int = 0
 
@@ -110,8 +104,8 @@ class ColorStats(Method):
         out = {}
         for span_name, classifier in self.classifiers.items():
             probabilities = np.zeros(get_span(span_name).n_classes, np.float32)
-            probabilities[classifier.classes_.astype(np.int64)] = classifier.predict_proba(
-                features
+            probabilities[classifier.classes_.astype(np.int64)] = forest_probabilities(
+                classifier, features
             )[0]
             out[span_name] = probabilities
         return out

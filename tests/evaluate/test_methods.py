@@ -186,3 +186,17 @@ def test_predict_time_with_or_without_record():
 
     assert call_predict_time(ImageOnly(), 1, {"x": 2}) == {"hour": 1}
     assert call_predict_time(WithRecord(), 1, {"x": 2}) == {"hour": 2}
+
+
+def test_forest_probabilities_equal_predict_proba():
+    from sklearn.ensemble import RandomForestClassifier
+
+    from stbench.methods.colorstats import forest_probabilities
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(60, 5))
+    labels = (features[:, 0] > 0).astype(int) + (features[:, 1] > 0.5)
+    forest = RandomForestClassifier(n_estimators=7, random_state=0).fit(features, labels)
+    np.testing.assert_allclose(
+        forest_probabilities(forest, features[:4]), forest.predict_proba(features[:4])
+    )
