@@ -36,6 +36,7 @@ class DemoConfig:
         preset, seed: the synthetic world.
         train_preset: the training preset of ``train-baseline``.
         max_pairs: pairs of the test split evaluated per method (keeps the demo within minutes).
+        max_images: labelled test images whose time each method predicts.
         methods: run names of :data:`DEMO_METHODS` to evaluate.
         workers: worker processes for the manifest build and the evaluation.
     """
@@ -44,6 +45,7 @@ class DemoConfig:
     seed: int = 0
     train_preset: str = "quick"
     max_pairs: int = 120
+    max_images: int = 600
     methods: tuple[str, ...] = field(default_factory=lambda: tuple(m[0] for m in DEMO_METHODS))
     workers: int = 1
 
@@ -112,6 +114,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
                 out=out / "runs" / run_name,
                 method_options=options,
                 max_pairs=config.max_pairs,
+                max_images=config.max_images,
                 workers=config.workers,
                 overwrite=True,
                 show_progress=True,

@@ -18,9 +18,19 @@ def register(app: typer.Typer) -> None:
         preset: str = typer.Option("default", "--preset", help="Synthetic world preset."),
         seed: int = typer.Option(0, "--seed", help="Synthetic world seed."),
         max_pairs: int = typer.Option(120, "--max-pairs", help="Test pairs evaluated per method."),
+        max_images: int = typer.Option(600, "--max-images", help="Test images per method."),
         workers: int = typer.Option(1, "--workers", help="Worker processes."),
     ) -> None:
         """Synthetic world -> manifest -> quick training -> evaluation -> leaderboard."""
         from stbench.demo import DemoConfig, run_demo
 
-        run_demo(DemoConfig(preset=preset, seed=seed, max_pairs=max_pairs, workers=workers), out)
+        run_demo(
+            DemoConfig(
+                preset=preset,
+                seed=seed,
+                max_pairs=max_pairs,
+                max_images=max_images,
+                workers=workers,
+            ),
+            out,
+        )
