@@ -21,6 +21,7 @@ defaults and the ``match_pair`` hook that methods reading precomputed results ov
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -266,3 +267,10 @@ def call_predict_time(method: Any, image: np.ndarray | None, record: dict[str, A
     if len(positional) >= 2 or variadic:
         return predict(image, record)
     return predict(image)
+
+
+def file_digest(path: Path) -> str | None:
+    """The first 16 hex digits of a file's SHA-256 (part of a method's config), None if absent."""
+    from stbench.fetch.download import hash_file
+
+    return hash_file(path).hexdigest()[:16] if path.is_file() else None

@@ -8,7 +8,6 @@ from the CSV is a recorded failure, not a crash.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +21,8 @@ from stbench.evaluate.cache import (
     PredictionCache,
     read_time_csv,
 )
-from stbench.methods.base import MatchResult, Method
+from stbench.methods.base import MatchResult, Method, file_digest
 from stbench.spans import CLASS_SPANS, get_span
-
-
-def _digest(path: Path) -> str | None:
-    if not path.exists():
-        return None
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(block)
-    return hasher.hexdigest()[:16]
 
 
 class Predictions(Method):
@@ -67,7 +56,7 @@ class Predictions(Method):
     def config(self) -> dict[str, Any]:
         """Input paths and content digests (a changed file invalidates the cache)."""
         return {
-            str(key): {"path": str(path), "sha256_16": _digest(path)}
+            str(key): {"path": str(path), "sha256_16": file_digest(path)}
             for key, path in (
                 ("features", self.features),
                 ("matches", self.matches),

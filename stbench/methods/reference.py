@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from stbench.errors import ConfigError
-from stbench.methods.base import MatchResult, Method
+from stbench.methods.base import MatchResult, Method, file_digest
 
 
 def _weights_file(weights: str | None) -> Path:
@@ -20,16 +20,6 @@ def _weights_file(weights: str | None) -> Path:
         return Path(str(resources.files("stbench") / "weights" / "reference.safetensors"))
     path = Path(weights)
     return path / "model.safetensors" if path.is_dir() else path
-
-
-def _digest(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    hasher = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(block)
-    return hasher.hexdigest()[:16]
 
 
 class Reference(Method):
@@ -53,7 +43,7 @@ class Reference(Method):
         self.matcher = load_matcher(Path(weights) if weights else None, device=device)
         meta = getattr(self.matcher, "meta", None) or {}
         self.version = str(getattr(self.matcher, "version", None) or meta.get("version", "bundled"))
-        self._weights_digest = _digest(_weights_file(weights))
+        self._weights_digest = file_digest(_weights_file(weights))
         self._meta_digest = hashlib.sha256(
             json.dumps(meta, sort_keys=True, default=str).encode()
         ).hexdigest()[:16]
