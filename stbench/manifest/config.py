@@ -172,7 +172,10 @@ def load_build_config(
         try:
             text = path.read_text()
             if path.suffix == ".toml":
-                import tomllib  # Python >= 3.11
+                try:
+                    import tomllib
+                except ModuleNotFoundError:  # Python 3.10
+                    import tomli as tomllib
 
                 values = tomllib.loads(text)
             else:
