@@ -79,5 +79,8 @@ def image_size(data: bytes, where: str = "image") -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(data)) as image:
             return int(image.width), int(image.height)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except UnidentifiedImageError as exc:
+        # PIL's own message names the buffer's memory address: not reproducible.
+        raise DataError(f"{where}: cannot read the image header: unknown image format") from exc
+    except (OSError, ValueError) as exc:
         raise DataError(f"{where}: cannot read the image header: {exc}") from exc

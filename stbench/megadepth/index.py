@@ -123,6 +123,12 @@ def index_scene(
         image_rows += images
         pair_rows += pairs
         reject_rows += rejects
+    # Items and details name files relative to the root: records (and manifests) do not depend
+    # on where the data lies.
+    prefix = f"{Path(root)}/"
+    for row in reject_rows:
+        row["item"] = str(row["item"]).replace(prefix, "")
+        row["detail"] = str(row["detail"]).replace(prefix, "")
     return make_records(image_rows, pair_rows, reject_rows)
 
 

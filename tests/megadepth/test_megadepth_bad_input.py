@@ -101,8 +101,9 @@ def test_bad_input_becomes_a_reject(damaged, name, reason, in_images):
 def test_bad_models_are_rejected_and_the_scene_goes_on(damaged):
     scene, records = damaged
     by_item = records.rejects.set_index("item").reason
-    assert by_item[str(scene.model_dir.parent / "1")] == "model_empty"
-    assert by_item[str(scene.model_dir.parent / "2")] == "model_unreadable"
+    models = str((scene.model_dir.parent).relative_to(scene.root))  # items relative to the root
+    assert by_item[f"{models}/1"] == "model_empty"
+    assert by_item[f"{models}/2"] == "model_unreadable"
     kinds = records.images.set_index("image_id").depth_kind
     assert kinds["megadepth/5001/img_005.jpg"] == "ordinal"
     assert kinds["megadepth/5001/img_000.jpg"] == "metric"
@@ -128,3 +129,13 @@ def test_missing_model_is_a_reject(tmp_path):
     (tmp_path / "MegaDepth_v1" / "0042" / "dense0").mkdir(parents=True)
     records = index_scene(tmp_path, "0042", CONFIG)
     assert list(records.rejects.reason) == ["model_missing"] and records.images.empty
+
+
+def test_records_do_not_depend_on_where_the_root_lies(damaged, tmp_path):
+    scene, records = damaged
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(scene.root, moved)
+    again = index_scene(moved, scene.scene, CONFIG)
+    assert not records.rejects["detail"].str.contains(str(scene.root)).any()
+    assert again.rejects.equals(records.rejects)
+    assert again.images.equals(records.images)
