@@ -218,7 +218,10 @@ def _image_row(frame, camera_id, lat, lon, offset_min, status, zone, config) -> 
     )
     if recorded is None:
         return row
-    offset_us = round(offset_min * 60e6)
+    # Whole seconds: the sun fit is uncertain by minutes, and sub-second digits would carry the
+    # float noise of the fit (it differs between numpy/BLAS builds by ~0.1 ms) into the
+    # manifest's content hash.
+    offset_us = round(offset_min * 60) * 1_000_000
     corrected = (recorded + pd.Timedelta(microseconds=offset_us)).floor("us")
     if "solar_verified" in status or "clock_corrected" in status:
         trust = TRUST_CORRECTED if "clock_corrected" in status else TRUST_VERIFIED
