@@ -16,7 +16,11 @@ def register(app: typer.Typer) -> None:
         manifest: Path | None = typer.Option(
             None, "--manifest", help="Manifest directory (default: the default world's manifest)."
         ),
-        preset: str = typer.Option("quick", "--preset", help="quick (<= 5 min on CPU) or full."),
+        preset: str = typer.Option(
+            "quick",
+            "--preset",
+            help="quick (<= 5 min on CPU), reference (the bundled weights) or full.",
+        ),
         device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, cuda."),
         out: Path | None = typer.Option(
             None, "--out", help="Output directory (default: $STBENCH_HOME/models/<preset>)."

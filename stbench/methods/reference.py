@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from stbench.errors import ConfigError
 from stbench.methods.base import MatchResult, Method, file_digest
@@ -63,5 +64,8 @@ class Reference(Method):
         return MatchResult.from_any(self.matcher.match(image0, image1))
 
     def predict_time(self, image: np.ndarray, record: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Per-span class probabilities from the temporal head."""
-        return self.matcher.predict_time(image)
+        """Per-span class probabilities from the temporal head (the record's latitude decides
+        the hemisphere of ``month`` and ``week``)."""
+        latitude = record.get("lat")
+        latitude = None if latitude is None or pd.isna(latitude) else float(latitude)
+        return self.matcher.predict_time(image, latitude=latitude)

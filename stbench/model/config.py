@@ -24,6 +24,24 @@ class ModelConfig:
             encoder/decoder (1 = plain sharing, 0 = detached like the distinctiveness head). At
             1 the temporal loss, growing as the curriculum adds narrow spans, collapsed the
             descriptors of the quick run within two epochs; 0.1 keeps the features shared.
+        temporal_decoder_features: the temporal head sees the global average and max pools of
+            the decoder levels (the proposal's design). Off, it sees only the image statistics
+            below: on the default world's held-out webcams the pooled features fingerprint the
+            training cameras and lower season accuracy (docs/reference-model.md); the bundled
+            ``reference`` recipe turns them off.
+        temporal_image_statistics: the temporal head also sees global statistics of the input
+            image (:func:`stbench.model.network.image_statistics`: colour and brightness in RGB
+            and CIE Lab, saturation, hue, luma percentiles, sky versus ground). The
+            descriptors are trained to be invariant to illumination and season, which is
+            exactly what tells the time, so the head gets them directly.
+        temporal_image_grid: add the mean colour of each cell of a ``g x g`` layout to those
+            statistics (0 = none, the default: a layout fingerprints the camera, and on the
+            default world's held-out camera it lowered season accuracy; docs/reference-model.md).
+        hemisphere_phase: predict ``month`` and ``week`` in the *seasonal phase* of the
+            northern hemisphere (labels of southern-hemisphere images shifted by half a year in
+            training, predictions shifted back by the image's latitude at inference), so that
+            snow means January in Innsbruck and July in Bariloche. ``season`` labels already
+            follow the hemisphere (:mod:`stbench.spans`).
         spans: the spans the temporal head classifies (names in :data:`stbench.spans.SPANS`).
         pretrained_backbone: optional path to a ``.safetensors`` file with encoder weights
             (keys as in ``SpatioTemporalMatcher.encoder``), loaded by
@@ -38,6 +56,10 @@ class ModelConfig:
     distinctiveness_hidden: int = 32
     temporal_hidden: int = 64
     temporal_feature_gradient: float = 0.1
+    temporal_decoder_features: bool = True
+    temporal_image_statistics: bool = True
+    temporal_image_grid: int = 0
+    hemisphere_phase: bool = True
     spans: list[str] = field(default_factory=lambda: ["season", "month", "week", "hour"])
     pretrained_backbone: str | None = None
 
@@ -54,6 +76,18 @@ class ModelConfig:
         if self.descriptor_stride not in (2, 4):
             raise ConfigError(
                 f"model.descriptor_stride must be 2 or 4, got {self.descriptor_stride}"
+            )
+        if not (self.temporal_decoder_features or self.temporal_image_statistics):
+            raise ConfigError(
+                "model: the temporal head needs an input; enable temporal_decoder_features or "
+                "temporal_image_statistics"
+            )
+        if self.temporal_image_grid < 0 or (
+            self.temporal_image_grid and not self.temporal_image_statistics
+        ):
+            raise ConfigError(
+                f"model.temporal_image_grid must be >= 0 (and 0 without "
+                f"temporal_image_statistics), got {self.temporal_image_grid}"
             )
         if self.descriptor_dim <= 0:
             raise ConfigError(f"model.descriptor_dim must be positive, got {self.descriptor_dim}")

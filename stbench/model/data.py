@@ -239,6 +239,9 @@ class PairDataset(torch.utils.data.Dataset):
 class TemporalDataset(torch.utils.data.Dataset):
     """Images with trusted span labels (labels -1 where a span is unknown).
 
+    With ``hemisphere_phase`` the ``month`` and ``week`` labels of southern-hemisphere images are
+    in seasonal phase (:mod:`stbench.model.phase`).
+
     Items: ``image`` (3, H, W) float in [0, 1]; ``labels`` (S,) int64 in the order of ``spans``.
     """
 
@@ -251,6 +254,7 @@ class TemporalDataset(torch.utils.data.Dataset):
         random_crops: bool = True,
         seed: int = 0,
         max_images: int | None = None,
+        hemisphere_phase: bool = False,
     ) -> None:
         images = manifest.images
         images = images[images["split"] == split]
@@ -266,6 +270,12 @@ class TemporalDataset(torch.utils.data.Dataset):
             )
         self.images = images
         self.labels = images[spans].astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
+        if hemisphere_phase:
+            from stbench.model.phase import to_phase
+
+            latitude = images["lat"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            for column, span in enumerate(spans):
+                self.labels[:, column] = to_phase(self.labels[:, column], latitude, span)
         self.roots = {source: manifest.root(source) for source in images["source"].unique()}
         self.image_size = tuple(image_size)
         self.random_crops = random_crops

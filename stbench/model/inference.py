@@ -88,7 +88,7 @@ class Matcher:
 
         resized0, scale0 = self._resize_for_matching(check_rgb_image(image0, "image0"))
         resized1, scale1 = self._resize_for_matching(check_rgb_image(image1, "image1"))
-        out = self.model(self._tensor(resized0), self._tensor(resized1))
+        out = self.model(self._tensor(resized0), self._tensor(resized1), with_time=False)
         stride = self.model.config.descriptor_stride
         kpts0, desc0, score0 = top_k_keypoints(
             out["descriptors0"][0], out["distinctiveness0"][0], stride, self.top_k
@@ -105,23 +105,32 @@ class Matcher:
         }
 
     @torch.no_grad()
-    def predict_time(self, image: np.ndarray) -> dict[str, np.ndarray]:
+    def predict_time(
+        self, image: np.ndarray, latitude: float | None = None
+    ) -> dict[str, np.ndarray]:
         """Per-span class probabilities of one image.
 
         Args:
             image: (H, W, 3) RGB uint8.
+            latitude: where it was taken (degrees), if known. A model trained in seasonal
+                phase (``hemisphere_phase``) shifts ``month`` and ``week`` by half a year for
+                southern latitudes; without a latitude the image is taken as northern.
         Returns:
             span -> (n_classes,) float32 probabilities summing to 1 (spans of the model config).
         """
         from stbench.model.data import apply_crop, plan_crop
+        from stbench.model.phase import to_calendar
 
         image = check_rgb_image(image)
         crop = plan_crop(image.shape[1], image.shape[0], self.temporal_size)
-        logits = self.model(self._tensor(apply_crop(image, crop)))["time_logits0"]
-        return {
-            span: torch.softmax(logits[span][0], 0).cpu().numpy().astype(np.float32)
-            for span in self.spans
-        }
+        logits = self.model.predict_time_logits(self._tensor(apply_crop(image, crop)))
+        out = {}
+        for span in self.spans:
+            probabilities = torch.softmax(logits[span][0], 0).cpu().numpy().astype(np.float32)
+            if self.model.config.hemisphere_phase:
+                probabilities = to_calendar(probabilities, latitude, span)
+            out[span] = probabilities
+        return out
 
 
 def load_matcher(weights: str | Path | None = None, device: str = "cpu") -> Matcher:

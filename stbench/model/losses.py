@@ -4,6 +4,9 @@
   correspondences, plus a hinge ``max(0, margin - d_neg)`` on the hardest negative of each point
   (the closest descriptor in the other image among sampled points farther than
   ``negative_radius`` pixels from the true match, in either direction, as D2-Net);
+- contrastive terms (additions to D2D): InfoNCE among the sampled correspondences, and a dense
+  InfoNCE of every point against every cell of the other image's descriptor map beyond a few
+  pixels of its true match (:func:`dense_contrastive_loss`), which teaches localisation;
 - distinctiveness: L1 between the predicted score and ``1 / N ** 0.25``, where N = 1 + the number
   of negatives closer than the margin (the 1 counts the true match, so the target is in (0, 1]
   and a descriptor that nothing is confused with gets 1), as D2D;
@@ -19,6 +22,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from stbench.model.matching import grid_keypoints
 from stbench.spans import SPANS
 
 
@@ -120,6 +124,48 @@ def contrastive_loss(terms: dict[str, torch.Tensor], valid: torch.Tensor, temper
         log_probability = torch.log_softmax(masked, dim=2).diagonal(dim1=1, dim2=2)
         total = total + (-log_probability * valid).sum() / valid.sum().clamp(min=1)
     return total / 2
+
+
+def dense_contrastive_loss(
+    queries: torch.Tensor,
+    targets: torch.Tensor,
+    dense: torch.Tensor,
+    target_keypoints: torch.Tensor,
+    valid: torch.Tensor,
+    stride: int,
+    radius: float,
+    temperature: float,
+) -> torch.Tensor:
+    """InfoNCE of each query against *every* cell of the other image's dense map.
+
+    For point i the candidates are its true match (``targets[:, i]``, the dense map sampled at
+    the ground-truth position) and every cell of ``dense`` whose centre lies farther than
+    ``radius`` pixels from that position; logits are ``-d ** 2 / (2 * temperature)``. Unlike
+    :func:`contrastive_loss`, whose negatives are the other sampled points (on a grid, far
+    apart), this pushes away descriptors a few pixels from the true match, which is what
+    localises matches to a few pixels.
+
+    Args:
+        queries: (B, N, D) L2-normalised descriptors of one image at the correspondences.
+        targets: (B, N, D) L2-normalised descriptors of the other image at the true matches.
+        dense: (B, D, h, w) the other image's L2-normalised dense descriptors.
+        target_keypoints: (B, N, 2) the true matches in the other image's pixels.
+        valid: (B, N) bool. stride: image pixels per cell.
+    Returns:
+        scalar mean cross-entropy over valid points (0 when there is none).
+    """
+    batch, _, height, width = dense.shape
+    cells = dense.flatten(2)  # (B, D, h*w)
+    # Unit vectors: d^2 = 2 - 2 cos.
+    negative_sq = 2.0 - 2.0 * torch.bmm(queries, cells)  # (B, N, h*w)
+    positive_sq = (queries - targets).pow(2).sum(-1, keepdim=True)  # (B, N, 1)
+    centres = grid_keypoints(height, width, stride, dense.device)
+    far = torch.cdist(target_keypoints, centres[None].expand(batch, -1, -1)) > radius
+    logits = torch.cat([positive_sq, negative_sq], dim=2) / (-2.0 * temperature)
+    allowed = torch.cat([torch.ones_like(far[..., :1]), far], dim=2)
+    log_probability = torch.log_softmax(logits.masked_fill(~allowed, float("-inf")), dim=2)
+    count = valid.sum().clamp(min=1)
+    return (-log_probability[..., 0] * valid).sum() / count
 
 
 def distinctiveness_targets(terms: dict[str, torch.Tensor], margin: float):

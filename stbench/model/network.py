@@ -11,8 +11,9 @@ Architecture (D2D / CoAM-style, small enough to train on a CPU):
 - descriptor head: 3x3 conv to ``descriptor_dim`` channels, L2-normalised per pixel;
 - distinctiveness head: 1x1-conv MLP with a sigmoid on the *detached* decoder features (it learns
   how often a descriptor is confused without shaping the descriptors);
-- temporal head: MLP on the global average and max pools of every decoder level, one logit vector
-  per span; its gradient into the shared features is scaled by ``temporal_feature_gradient``.
+- temporal head: MLP on the global average and max pools of every decoder level and on global
+  statistics of the input image (:func:`image_statistics`), one logit vector per span; its
+  gradient into the shared features is scaled by ``temporal_feature_gradient``.
 
 BatchNorm (not instance/group norm) keeps absolute brightness and colour in the features, which
 the temporal head needs.
@@ -66,6 +67,81 @@ def scale_gradient(tensor: torch.Tensor, scale: float) -> torch.Tensor:
     return _ScaleGradient.apply(tensor, scale)
 
 
+#: Entries of :func:`image_statistics` besides the ``grid x grid`` colour layout.
+IMAGE_STATISTICS = 36
+
+
+def _lab(image: torch.Tensor) -> torch.Tensor:
+    """CIE L*a*b* (D65) of (B, 3, H, W) sRGB in [0, 1], scaled to L / 100, a / 128, b / 128."""
+    linear = torch.where(image <= 0.04045, image / 12.92, ((image + 0.055) / 1.055) ** 2.4)
+    to_xyz = image.new_tensor(
+        [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+    )
+    xyz = torch.einsum("ij,bjhw->bihw", to_xyz, linear)
+    xyz = xyz / image.new_tensor([0.95047, 1.0, 1.08883])[:, None, None]
+    delta = 6 / 29
+    f = torch.where(xyz > delta**3, xyz.clamp(min=1e-12) ** (1 / 3), xyz / (3 * delta**2) + 4 / 29)
+    lightness = (116 * f[:, 1] - 16) / 100
+    a = 500 * (f[:, 0] - f[:, 1]) / 128
+    b = 200 * (f[:, 1] - f[:, 2]) / 128
+    return torch.stack([lightness, a, b], dim=1)
+
+
+def image_statistics(image: torch.Tensor, grid: int) -> torch.Tensor:
+    """Global appearance of (B, 3, H, W) images in [0, 1]: (B, 3 * grid**2 + IMAGE_STATISTICS).
+
+    The light and colour of a scene as numbers: the mean of each channel over each cell of a
+    ``grid x grid`` layout (channel-major: red's cells row-major, then green's, then blue's;
+    none when ``grid`` is 0); per-channel mean and standard deviation of RGB and of CIE Lab
+    (L / 100, a / 128, b / 128); mean chromaticity
+    (r, g, b) / (r + g + b); mean and standard deviation of saturation (max - min) / max; the
+    saturation-weighted mean hue as (cos, sin); luma
+    percentiles 5/25/50/75/95; dark (< 0.1) and bright (> 0.9) luma fractions; mean luma gradient
+    magnitude (haze and night flatten it); mean RGB and luma of the top and bottom thirds (sky
+    and ground) and their luma difference. Computed from the input only (no parameters).
+    """
+    batch, _, height, _ = image.shape
+    layout = F.adaptive_avg_pool2d(image, grid).flatten(1) if grid else image.new_zeros(batch, 0)
+    luma = 0.299 * image[:, 0] + 0.587 * image[:, 1] + 0.114 * image[:, 2]  # (B, H, W)
+    total = image.sum(1, keepdim=True).clamp(min=1e-3)
+    chroma = (image / total).mean((2, 3))
+    high, low = image.amax(1), image.amin(1)
+    saturation = (high - low) / high.clamp(min=1e-3)
+    red, green, blue = image[:, 0], image[:, 1], image[:, 2]
+    hue = torch.atan2(3**0.5 * (green - blue), 2 * red - green - blue)
+    weight = saturation / saturation.sum((1, 2), keepdim=True).clamp(min=1e-6)
+    hue_vector = torch.stack(
+        [(weight * hue.cos()).sum((1, 2)), (weight * hue.sin()).sum((1, 2))], 1
+    )
+    percentiles = torch.tensor([0.05, 0.25, 0.5, 0.75, 0.95], device=image.device)
+    quantiles = torch.quantile(luma.flatten(1), percentiles.to(luma.dtype), dim=1).T
+    gradient = (luma[:, :, 1:] - luma[:, :, :-1]).abs().mean((1, 2)) + (
+        luma[:, 1:] - luma[:, :-1]
+    ).abs().mean((1, 2))
+    lab = _lab(image)  # (B, 3, H, W): L / 100, a / 128, b / 128
+    third = max(1, height // 3)
+    sky, ground = image[:, :, :third].mean((2, 3)), image[:, :, -third:].mean((2, 3))
+    sky_luma, ground_luma = luma[:, :third].mean((1, 2)), luma[:, -third:].mean((1, 2))
+    columns = [
+        image.mean((2, 3)),
+        image.std((2, 3)),
+        lab.mean((2, 3)),
+        lab.std((2, 3)),
+        chroma,
+        saturation.mean((1, 2))[:, None],
+        saturation.std((1, 2))[:, None],
+        hue_vector,
+        quantiles,
+        (luma < 0.1).float().mean((1, 2))[:, None],
+        (luma > 0.9).float().mean((1, 2))[:, None],
+        gradient[:, None],
+        sky,
+        ground,
+        torch.stack([sky_luma, ground_luma, sky_luma - ground_luma], dim=1),
+    ]
+    return torch.cat([layout, *columns], dim=1).reshape(batch, -1)
+
+
 class CoAttention(nn.Module):
     """Condition features of one image on another's (shared weights in both directions)."""
 
@@ -104,7 +180,8 @@ class SpatioTemporalMatcher(nn.Module):
 
     - ``descriptors{i}``: (B, D, H/s, W/s) L2-normalised, s = ``descriptor_stride``;
     - ``distinctiveness{i}``: (B, 1, H/s, W/s) in (0, 1);
-    - ``time_logits{i}``: dict span -> (B, n_classes) logits.
+    - ``time_logits{i}``: dict span -> (B, n_classes) logits (left out when ``with_time`` is
+      False).
     """
 
     def __init__(self, config: ModelConfig | None = None) -> None:
@@ -133,12 +210,18 @@ class SpatioTemporalMatcher(nn.Module):
         self.distinctiveness_head = nn.Sequential(
             nn.Conv2d(top, hidden, 1), nn.ReLU(inplace=True), nn.Conv2d(hidden, 1, 1)
         )
-        pooled = 2 * sum(channels[self.descriptor_level :])
+        pooled = (
+            2 * sum(channels[self.descriptor_level :]) if config.temporal_decoder_features else 0
+        )
+        if config.temporal_image_statistics:
+            pooled += 3 * config.temporal_image_grid**2 + IMAGE_STATISTICS
         self.n_classes = config.n_classes()
-        # LayerNorm + GELU: with a plain ReLU MLP on raw pools the hidden units died early in
-        # training and the head output a constant (uniform-loss) prediction.
+        # Per-feature standardisation (BatchNorm1d) + GELU: with a plain ReLU MLP on raw pools
+        # the hidden units died early in training and the head output a constant prediction;
+        # LayerNorm fixed that but, normalising across features, left the small variations of
+        # the image statistics (a chromaticity moves by 0.01) too small to learn from.
         self.temporal_head = nn.Sequential(
-            nn.LayerNorm(pooled),
+            nn.BatchNorm1d(pooled),
             nn.Linear(pooled, config.temporal_hidden),
             nn.GELU(),
             nn.Linear(config.temporal_hidden, sum(self.n_classes.values())),
@@ -168,8 +251,11 @@ class SpatioTemporalMatcher(nn.Module):
             features.append(x)
         return features
 
-    def decode(self, features: list[torch.Tensor]) -> dict[str, torch.Tensor | dict]:
-        """Descriptors, distinctiveness and time logits from (conditioned) encoder features."""
+    def decode(
+        self, features: list[torch.Tensor], image: torch.Tensor, with_time: bool = True
+    ) -> dict[str, torch.Tensor | dict]:
+        """Descriptors, distinctiveness and (``with_time``) time logits from (conditioned)
+        encoder features and the (B, 3, H, W) input image they came from."""
         x = features[-1]
         pools = []
         skips = [features[k] for k in range(len(features) - 2, self.descriptor_level - 1, -1)]
@@ -178,25 +264,47 @@ class SpatioTemporalMatcher(nn.Module):
             x = block(torch.cat([x, skip], dim=1))
             pools.append(x)
         pools.append(features[-1])
-        pooled = torch.cat([torch.cat([p.mean((2, 3)), p.amax((2, 3))], dim=1) for p in pools], 1)
-        descriptors = F.normalize(self.descriptor_head(x), dim=1)
-        distinctiveness = torch.sigmoid(self.distinctiveness_head(x.detach()))
-        logits = self.temporal_head(scale_gradient(pooled, self.config.temporal_feature_gradient))
-        time_logits = dict(
+        out = {
+            "descriptors": F.normalize(self.descriptor_head(x), dim=1),
+            "distinctiveness": torch.sigmoid(self.distinctiveness_head(x.detach())),
+        }
+        if with_time:
+            out["time_logits"] = self.time_logits(pools, image)
+        return out
+
+    def time_logits(self, pools: list[torch.Tensor], image: torch.Tensor) -> dict:
+        """span -> (B, n_classes) logits from decoder feature maps and the input image."""
+        inputs = []
+        if self.config.temporal_decoder_features:
+            pooled = torch.cat([torch.cat([p.mean((2, 3)), p.amax((2, 3))], 1) for p in pools], 1)
+            inputs.append(scale_gradient(pooled, self.config.temporal_feature_gradient))
+        if self.config.temporal_image_statistics:
+            inputs.append(image_statistics(image, self.config.temporal_image_grid))
+        logits = self.temporal_head(torch.cat(inputs, dim=1))
+        return dict(
             zip(self.n_classes, logits.split(list(self.n_classes.values()), 1), strict=True)
         )
-        return {
-            "descriptors": descriptors,
-            "distinctiveness": distinctiveness,
-            "time_logits": time_logits,
-        }
 
-    def forward(self, image0: torch.Tensor, image1: torch.Tensor | None = None) -> dict:
+    def predict_time_logits(self, image: torch.Tensor) -> dict:
+        """span -> (B, n_classes) time logits of (B, 3, H, W) images, each conditioned on itself.
+
+        Runs the encoder and decoder only when the temporal head uses their features
+        (``temporal_decoder_features``); otherwise only the image statistics.
+        """
+        if self.config.temporal_decoder_features:
+            return self(image)["time_logits0"]
+        self.check_image(image)
+        return self.time_logits([], image)
+
+    def forward(
+        self, image0: torch.Tensor, image1: torch.Tensor | None = None, with_time: bool = True
+    ) -> dict:
         """Run on a pair (each conditioned on the other) or on one image (conditioned on itself).
 
         Args:
             image0: (B, 3, H0, W0) float RGB in [0, 1].
             image1: (B, 3, H1, W1) or None.
+            with_time: also run the temporal head (matching alone does not need it).
         Returns:
             ``descriptors0``, ``distinctiveness0``, ``time_logits0`` (and the same with ``1``
             for a pair); shapes in the class docstring.
@@ -206,15 +314,19 @@ class SpatioTemporalMatcher(nn.Module):
         if image1 is None:
             for level, attention in enumerate(self.attention, start=self.attention_start):
                 features0[level] = attention.attend(features0[level], features0[level])
-            return {f"{key}0": value for key, value in self.decode(features0).items()}
+            return {
+                f"{key}0": value for key, value in self.decode(features0, image0, with_time).items()
+            }
         self.check_image(image1, "image1")
         if image1.shape[0] != image0.shape[0]:
             raise ValueError(f"batch sizes differ: {image0.shape[0]} vs {image1.shape[0]}")
         features1 = self.encode(image1)
         for level, attention in enumerate(self.attention, start=self.attention_start):
             features0[level], features1[level] = attention(features0[level], features1[level])
-        out = {f"{key}0": value for key, value in self.decode(features0).items()}
-        out.update({f"{key}1": value for key, value in self.decode(features1).items()})
+        out = {f"{key}0": value for key, value in self.decode(features0, image0, with_time).items()}
+        out.update(
+            {f"{key}1": value for key, value in self.decode(features1, image1, with_time).items()}
+        )
         return out
 
 

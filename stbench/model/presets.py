@@ -20,6 +20,7 @@ class TrainConfig:
         image_size: (width, height) of the pair crops; multiples of ``model.input_multiple``.
         temporal_size: (width, height) of the temporal crops.
         batch_size: pairs per step and process. temporal_batch_size: images per step and process.
+            The latter at least 2 (the temporal head's BatchNorm1d needs two in training).
         n_points: ground-truth correspondences sampled per pair. grid_step: their grid (pixels).
         epochs: number of epochs. steps_per_epoch: optimiser steps per epoch.
         learning_rate, weight_decay: AdamW; the rate decays with a cosine to 10 % at the end.
@@ -29,6 +30,11 @@ class TrainConfig:
         contrastive_weight, contrastive_temperature: weight and temperature of the InfoNCE term
             (:func:`stbench.model.losses.contrastive_loss`) added to the correspondence loss;
             without it (0) the hardest-negative hinge collapsed the descriptors of the quick run.
+        dense_contrastive_weight, dense_negative_radius: weight of the dense InfoNCE term
+            (:func:`stbench.model.losses.dense_contrastive_loss`: each point against every
+            descriptor cell of the other image farther than ``dense_negative_radius`` pixels
+            from its true match; same temperature). The sparse terms never see negatives
+            closer than ``negative_radius``, so without it matches are only coarsely localised.
         ce_weight, mse_weight: weights of cross-entropy and normalised MSE in the temporal loss.
         curriculum: ramp span weights in from wide to narrow spans; span ``k`` (0-based, in
             ``model.spans`` order) has weight 0 until ``(k - 1) * curriculum_stagger`` of
@@ -55,6 +61,8 @@ class TrainConfig:
     distinctiveness_weight: float = 0.1
     contrastive_weight: float = 1.0
     contrastive_temperature: float = 0.1
+    dense_contrastive_weight: float = 1.0
+    dense_negative_radius: float = 4.0
     temporal_weight: float = 0.5
     ce_weight: float = 1.0
     mse_weight: float = 1.0
@@ -79,9 +87,15 @@ class TrainConfig:
                     f"train.{name} must be [width, height], positive multiples of {multiple}; "
                     f"got {size}"
                 )
-        for name in ("batch_size", "temporal_batch_size", "n_points", "epochs", "steps_per_epoch"):
+        for name in ("batch_size", "n_points", "epochs", "steps_per_epoch"):
             if int(getattr(self, name)) <= 0:
                 raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
+        if int(self.temporal_batch_size) < 2:
+            raise ConfigError(
+                f"train.temporal_batch_size must be at least 2 (per process), got "
+                f"{self.temporal_batch_size}: the temporal head standardises its inputs over the "
+                "batch (BatchNorm1d)"
+            )
 
     def span_weights(self, progress: float) -> dict[str, float]:
         """Weight per span at ``progress`` (0..1 of training), following the curriculum."""
@@ -96,7 +110,25 @@ class TrainConfig:
 
 PRESETS: dict[str, dict[str, Any]] = {
     # <= 5 min on 2 CPU cores: small crops, few steps.
-    "quick": dict(epochs=3, steps_per_epoch=40, image_size=[160, 128], temporal_size=[128, 96]),
+    "quick": dict(
+        epochs=6,
+        steps_per_epoch=40,
+        learning_rate=3e-3,
+        image_size=[160, 128],
+        temporal_size=[128, 96],
+    ),
+    # The recipe of the bundled weights on a 2-core CPU (2 torchrun processes, ~10 min): quick
+    # sizes, a larger temporal batch, more epochs, and a temporal head on the image statistics
+    # only (the pooled decoder features fingerprint the few training webcams).
+    "reference": dict(
+        model=dict(temporal_decoder_features=False),
+        epochs=24,
+        steps_per_epoch=40,
+        learning_rate=3e-3,
+        temporal_batch_size=16,
+        image_size=[160, 128],
+        temporal_size=[128, 96],
+    ),
     # The bundled reference model (longer; a GPU helps but is not needed).
     "full": dict(
         epochs=20,

@@ -45,7 +45,8 @@ class TrainStep(torch.nn.Module):
         self.model = model
 
     def forward(self, image0, image1, temporal_images):
-        return self.model(image0, image1), self.model(temporal_images)
+        time = {"time_logits0": self.model.predict_time_logits(temporal_images)}
+        return self.model(image0, image1, with_time=False), time
 
 
 def compute_losses(
@@ -68,6 +69,16 @@ def compute_losses(
         contrastive = losses.contrastive_loss(terms, valid, config.contrastive_temperature)
         corr = corr + config.contrastive_weight * contrastive
         corr_report["contrastive"] = contrastive.detach()
+    if config.dense_contrastive_weight:
+        dense = sum(
+            losses.dense_contrastive_loss(
+                queries, targets, pair_out[f"descriptors{other}"], batch[f"keypoints{other}"],
+                valid, stride, config.dense_negative_radius, config.contrastive_temperature,
+            )
+            for queries, targets, other in ((desc0, desc1, 1), (desc1, desc0, 0))
+        ) / 2  # fmt: skip
+        corr = corr + config.dense_contrastive_weight * dense
+        corr_report["dense"] = dense.detach()
     targets0, targets1 = losses.distinctiveness_targets(terms, config.margin)
     scores0 = losses.sample_descriptors(pair_out["distinctiveness0"], batch["keypoints0"], stride)
     scores1 = losses.sample_descriptors(pair_out["distinctiveness1"], batch["keypoints1"], stride)
@@ -112,8 +123,9 @@ def _datasets(manifest_dir: Path, config: TrainConfig):
     train_pairs = PairDataset(
         manifest, "train", config.image_size, config.n_points, config.grid_step, True, config.seed
     )
+    phase = config.model.hemisphere_phase
     train_images = TemporalDataset(
-        manifest, "train", spans, config.temporal_size, True, config.seed
+        manifest, "train", spans, config.temporal_size, True, config.seed, hemisphere_phase=phase
     )
     # Validation is skipped (with a note in the history) for a part the val split lacks.
     try:
@@ -125,8 +137,9 @@ def _datasets(manifest_dir: Path, config: TrainConfig):
         val_pairs = None
     try:
         val_images = TemporalDataset(
-            manifest, "val", spans, config.temporal_size, False, max_images=config.val_max_images
-        )
+            manifest, "val", spans, config.temporal_size, False,
+            max_images=config.val_max_images, hemisphere_phase=phase,
+        )  # fmt: skip
     except DataError:
         val_images = None
     for dataset in (train_pairs, train_images, val_pairs, val_images):

@@ -22,7 +22,7 @@ def pair_precision(model, item: dict, dataset: PairDataset, top_k: int, threshol
     from stbench.warp import warp_keypoints
 
     stride = model.config.descriptor_stride
-    out = model(item["image0"][None], item["image1"][None])
+    out = model(item["image0"][None], item["image1"][None], with_time=False)
     keypoints0, desc0, score0 = top_k_keypoints(
         out["descriptors0"][0], out["distinctiveness0"][0], stride, top_k
     )
@@ -85,7 +85,7 @@ def validate(
         predicted = {span: [] for span in spans}
         for start in range(0, len(images), batch_size):
             batch = [images[i]["image"] for i in range(start, min(start + batch_size, len(images)))]
-            logits = model(torch.stack(batch).to(device))["time_logits0"]
+            logits = model.predict_time_logits(torch.stack(batch).to(device))
             for span in spans:
                 predicted[span].append(logits[span].argmax(1).cpu().numpy())
         for column, span in enumerate(spans):

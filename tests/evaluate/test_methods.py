@@ -143,8 +143,8 @@ def test_sift_matches_an_image_with_itself():
 
 
 def test_reference_wraps_the_model_contract(monkeypatch):
-    # stbench.model is owned by the model branch; its contract: load_matcher(weights, device)
-    # -> Matcher with match() -> dict and predict_time(image) -> {span: probabilities}.
+    # stbench.model's contract: load_matcher(weights, device) -> Matcher with match() -> dict
+    # and predict_time(image, latitude) -> {span: probabilities}; the record gives the latitude.
     calls = {}
 
     class FakeMatcher:
@@ -155,7 +155,8 @@ def test_reference_wraps_the_model_contract(monkeypatch):
             return {"keypoints0": points, "keypoints1": points, "matches": np.array([[0, 0]]),
                     "scores": np.array([0.5], np.float32)}  # fmt: skip
 
-        def predict_time(self, image):
+        def predict_time(self, image, latitude=None):
+            calls["latitude"] = latitude
             return {"season": np.array([0.1, 0.7, 0.1, 0.1], np.float32)}
 
     def load_matcher(weights=None, device="cpu"):
@@ -171,6 +172,11 @@ def test_reference_wraps_the_model_contract(monkeypatch):
     result, _ = validate_match_result(method.match(image, image))
     assert result.matches.tolist() == [[0, 0]]
     assert validate_time_prediction(method.predict_time(image, {})) == {"season": 1}
+    assert calls["latitude"] is None
+    method.predict_time(image, {"lat": -41.1})
+    assert calls["latitude"] == -41.1
+    method.predict_time(image, {"lat": float("nan")})
+    assert calls["latitude"] is None
 
 
 def test_predict_time_with_or_without_record():

@@ -67,6 +67,12 @@ def test_matcher_contract(weights_dir):
         "hour": (24,),
     }
     assert all(v.dtype == np.float32 and abs(v.sum() - 1) < 1e-5 for v in probabilities.values())
+    # Seasonal phase: a southern latitude shifts month and week by half a year, nothing else.
+    south = matcher.predict_time(image0, latitude=-41.0)
+    assert np.allclose(south["month"], np.roll(probabilities["month"], 6))
+    assert np.allclose(south["week"], np.roll(probabilities["week"], 26))
+    assert np.allclose(south["season"], probabilities["season"])
+    assert np.allclose(south["hour"], probabilities["hour"])
     with pytest.raises(ValueError, match="uint8"):
         matcher.match(image0.astype(np.float32), image1)
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):

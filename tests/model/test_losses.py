@@ -105,3 +105,24 @@ def test_contrastive_loss_hand_computed():
     valid = torch.tensor([[True, False]])
     terms = losses.correspondence_terms(desc, desc, keypoints, keypoints, valid, 8.0)
     assert float(losses.contrastive_loss(terms, valid, 0.5)) == pytest.approx(0.0)
+
+
+def test_dense_contrastive_loss_hand_computed():
+    # A (1, 2) map at stride 4: cell centres (1.5, 1.5) and (5.5, 1.5) with descriptors [1, 0]
+    # and [0, 1]. The query [1, 0] truly matches (1.5, 1.5) with target [1, 0] (d^2 = 0); with a
+    # 2 px radius cell 0 is excluded and cell 1 (4 px away, d^2 = 2) is the only negative:
+    # logits [0, -2] at T = 0.5, loss log(1 + e^-2).
+    dense = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).T.reshape(1, 2, 1, 2)
+    query = _unit([1.0, 0.0])[None]
+    target_keypoint = torch.tensor([[[1.5, 1.5]]])
+    valid = torch.tensor([[True]])
+    loss = losses.dense_contrastive_loss(query, query, dense, target_keypoint, valid, 4, 2.0, 0.5)
+    assert float(loss) == pytest.approx(math.log(1 + math.exp(-2)))
+    # A 5 px radius excludes both cells: only the true match remains, loss 0.
+    loss = losses.dense_contrastive_loss(query, query, dense, target_keypoint, valid, 4, 5.0, 0.5)
+    assert float(loss) == pytest.approx(0.0)
+    # A padded (invalid) point does not count.
+    loss = losses.dense_contrastive_loss(
+        query, query, dense, target_keypoint, torch.tensor([[False]]), 4, 2.0, 0.5
+    )
+    assert float(loss) == 0.0
