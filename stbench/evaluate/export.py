@@ -6,6 +6,7 @@ on; predictions are flushed as they are computed, so nothing already done is los
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections import OrderedDict
@@ -109,9 +110,31 @@ def match_one(method: Any, loader: ImageLoader, image_id0: str, image_id1: str) 
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(spec: str, options: dict, images: pd.DataFrame, roots: dict) -> None:
+def share_cpus(workers: int) -> int:
+    """Limit the intra-op threads of torch and OpenCV in one of ``workers`` processes.
+
+    Each library sizes its thread pool to the whole machine; ``workers`` processes that each
+    do so spin-wait for each other (on 2 cores, ``--workers 2`` with torch's default threads
+    did not finish the reference model's test split in 12 minutes; with one thread each it
+    takes about a minute). A user's ``OMP_NUM_THREADS`` is respected. Returns the threads set.
+    """
+    import sys
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        return int(os.environ["OMP_NUM_THREADS"])
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # for libraries the method imports later
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    if "cv2" in sys.modules:
+        sys.modules["cv2"].setNumThreads(threads)
+    return threads
+
+
+def _init_worker(spec: str, options: dict, images: pd.DataFrame, roots: dict, workers: int) -> None:
     from stbench.methods.registry import resolve_method
 
+    share_cpus(workers)
     _WORKER["method"] = resolve_method(spec, options)
     _WORKER["loader"] = ImageLoader(images, roots)
 
@@ -165,7 +188,7 @@ def export_matches(
             for pair in todo:
                 store(pair, match_one(method, loader, *pair))
         else:
-            init = (spec, options or {}, selection.images, loader.roots)
+            init = (spec, options or {}, selection.images, loader.roots, workers)
             with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
                 for pair, outcome in pool.map(_worker_match, todo, chunksize=4):
                     store(pair, outcome)
