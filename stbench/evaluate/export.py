@@ -6,6 +6,7 @@ on; predictions are flushed as they are computed, so nothing already done is los
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 import traceback
@@ -113,10 +114,8 @@ _WORKER: dict[str, Any] = {}
 def share_cpus(workers: int) -> int:
     """Limit the intra-op threads of torch and OpenCV in one of ``workers`` processes.
 
-    Each library sizes its thread pool to the whole machine; ``workers`` processes that each
-    do so spin-wait for each other (on 2 cores, ``--workers 2`` with torch's default threads
-    did not finish the reference model's test split in 12 minutes; with one thread each it
-    takes about a minute). A user's ``OMP_NUM_THREADS`` is respected. Returns the threads set.
+    Each library sizes its thread pool to the whole machine, so ``workers`` processes would
+    oversubscribe the cores. A user's ``OMP_NUM_THREADS`` is respected. Returns the threads set.
     """
     import sys
 
@@ -189,7 +188,12 @@ def export_matches(
                 store(pair, match_one(method, loader, *pair))
         else:
             init = (spec, options or {}, selection.images, loader.roots, workers)
-            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
+            # spawn, not fork: a child forked from a parent whose OpenMP (torch) thread pool
+            # has run hangs in its first parallel region (GNU libgomp is not fork-safe).
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_init_worker, initargs=init
+            ) as pool:
                 for pair, outcome in pool.map(_worker_match, todo, chunksize=4):
                     store(pair, outcome)
     return counts
