@@ -9,8 +9,8 @@ For each configuration, runs ``--steps`` training steps (after one warm-up step)
   warping) vs computing (forward, losses, backward, optimiser);
 - peak memory: the process's peak resident set (CPU) or ``torch.cuda.max_memory_allocated``.
 
-Configurations: the ``quick`` preset (the baseline of the ratios), the same with descriptors at
-1/4 resolution, and the ``full`` preset's sizes; with 1 and 2 CPU threads; on CUDA too when it
+Configurations: the ``quick`` preset (the baseline of the ratios), the ``reference`` preset (a
+temporal batch of 16 on the image statistics only), quick with descriptors at 1/4 resolution, and the ``full`` preset's sizes; with 1 and 2 CPU threads; on CUDA too when it
 is available. Data: ``--manifest DIR`` or, by default, a tiny toy manifest written to a
 temporary directory (:mod:`stbench.model.toydata`).
 
@@ -33,7 +33,7 @@ from stbench.manifest.io import load_manifest
 from stbench.model.data import PairDataset, TemporalDataset
 from stbench.model.network import SpatioTemporalMatcher
 from stbench.model.presets import preset_config
-from stbench.model.train import compute_losses
+from stbench.model.train import TrainStep, compute_losses
 
 
 def measure(manifest, config, device: torch.device, steps: int) -> dict[str, float]:
@@ -42,6 +42,7 @@ def measure(manifest, config, device: torch.device, steps: int) -> dict[str, flo
     images = TemporalDataset(manifest, "train", config.model.spans, config.temporal_size)
     torch.manual_seed(0)
     model = SpatioTemporalMatcher(config.model).to(device).train()
+    step_module = TrainStep(model)  # the forward train-baseline runs
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -55,10 +56,11 @@ def measure(manifest, config, device: torch.device, steps: int) -> dict[str, flo
         batch = {k: v.to(device) for k, v in batch.items()}
         temporal = {k: v.to(device) for k, v in temporal.items()}
         loaded = time.perf_counter()
+        pair_out, time_out = step_module(batch["image0"], batch["image1"], temporal["image"])
         loss, _ = compute_losses(
             model,
-            model(batch["image0"], batch["image1"]),
-            model(temporal["image"]),
+            pair_out,
+            time_out,
             batch,
             temporal["labels"],
             config,
@@ -106,6 +108,7 @@ def main() -> None:
         full = preset_config("full")
         runs = [
             ("quick, 1 thread", quick, "cpu", 1),
+            ("reference preset, 1 thread", preset_config("reference"), "cpu", 1),
             ("quick, stride 4, 1 thread", stride4, "cpu", 1),
             ("full sizes, 1 thread", full, "cpu", 1),
         ]
