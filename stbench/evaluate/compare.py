@@ -208,6 +208,28 @@ DEFAULT_SHOWN = (
 )
 
 
+def _label(metric: str) -> str:
+    """A short column label: ``time_accuracy_season`` -> ``season acc``, ``precision_3px`` ->
+    ``P@3px`` (the CSV keeps the full names)."""
+    for prefix, suffix in (
+        ("time_accuracy_", " acc"),
+        ("time_mse_", " MSE"),
+        ("time_mae_", " MAE"),
+    ):
+        if metric.startswith(prefix):
+            return metric[len(prefix) :] + suffix
+    for prefix, short in (("precision_", "P@"), ("matching_score_", "MS@"), ("pose_auc_", "AUC@")):
+        if metric.startswith(prefix):
+            return short + metric[len(prefix) :]
+    return {"ms_per_pair": "ms/pair"}.get(metric, metric.replace("_", " "))
+
+
+def _short_manifest(value: object) -> str:
+    """``name@<first 8 hex digits>`` of a ``name@content_hash`` (other values as they are)."""
+    name, _, content_hash = str(value).partition("@")
+    return f"{name}@{content_hash[:8]}" if content_hash else name
+
+
 def print_board(
     board: str | Path, metrics: list[str] | None = None, manifest: str | None = None
 ) -> None:
@@ -225,18 +247,27 @@ def print_board(
     unknown = [m for m in metrics if m not in frame.columns]
     if unknown:
         raise DataError(f"unknown metric(s) {unknown}; see docs/evaluation.md for the columns")
-    table = Table(title=f"{board} ({len(frame)} rows)")
-    for column in ("method", "manifest", "split", *metrics):
-        table.add_column(column)
+    # Columns shared by every row go to the title; intervals go under their value, so that
+    # the table fits a terminal of 80 columns.
+    shared = [c for c in ("manifest", "split") if frame[c].nunique() == 1]
+    title = f"{board} ({len(frame)} rows)"
+    if shared:
+        title += "\n" + ", ".join(f"{c} {_short_manifest(frame[c].iloc[0])}" for c in shared)
+    table = Table(title=title)
+    id_columns = [c for c in ("method", "manifest", "split") if c not in shared]
+    for column in id_columns:
+        table.add_column(column, no_wrap=True)
+    for metric in metrics:
+        table.add_column(_label(metric), justify="right", overflow="fold")
     for _, row in frame.iterrows():
         cells = []
         for metric in metrics:
             cell = _fmt(row[metric], 1 if metric == "ms_per_pair" else 3)
             low = row.get(f"{metric}_ci_low")
             if low is not None and not pd.isna(low):
-                cell += f" [{_fmt(low)}, {_fmt(row[f'{metric}_ci_high'])}]"
+                cell += f"\n[{_fmt(low)}, {_fmt(row[f'{metric}_ci_high'])}]"
             cells.append(cell)
-        name, _, content_hash = str(row["manifest"]).partition("@")
-        short = f"{name}@{content_hash[:8]}" if content_hash else name
-        table.add_row(str(row["method"]), short, str(row["split"]), *cells)
+        ids = {"method": str(row["method"]), "manifest": _short_manifest(row["manifest"])}
+        ids["split"] = str(row["split"])
+        table.add_row(*(ids[c] for c in id_columns), *cells)
     console().print(table)

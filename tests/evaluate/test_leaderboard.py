@@ -92,8 +92,13 @@ def test_cli_evaluate_and_leaderboard(runs, tmp_path):
             runner.invoke(app, ["leaderboard", "add", str(run), "--board", str(board)]).exit_code
             == 0
         )
-    shown = runner.invoke(app, ["leaderboard", "show", "--board", str(board)])
+    shown = runner.invoke(
+        app, ["leaderboard", "show", "--board", str(board)], env={"COLUMNS": "80"}
+    )
     assert shown.exit_code == 0 and "sift" in shown.output
+    # Both rows share manifest and split: they are in the title, not in columns; short labels.
+    assert "split test" in shown.output and "P@3px" in shown.output
+    assert "…" not in shown.output  # nothing cut off at 80 columns
     compared = runner.invoke(
         app, ["leaderboard", "compare", str(sift), str(orb), "--bootstrap", "50"]
     )
