@@ -6,13 +6,10 @@ on; predictions are flushed as they are computed, so nothing already done is los
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ import pandas as pd
 from stbench.errors import DataError
 from stbench.evaluate.cache import PredictionCache, names_to_pair
 from stbench.evaluate.selection import Selection, labels_of
+from stbench.evaluate.workers import process_pool
 from stbench.imageio import decode_image, read_image_bytes
 from stbench.methods.base import (
     RECORD_FIELDS,
@@ -111,29 +109,9 @@ def match_one(method: Any, loader: ImageLoader, image_id0: str, image_id1: str) 
 _WORKER: dict[str, Any] = {}
 
 
-def share_cpus(workers: int) -> int:
-    """Limit the intra-op threads of torch and OpenCV in one of ``workers`` processes.
-
-    Each library sizes its thread pool to the whole machine, so ``workers`` processes would
-    oversubscribe the cores. A user's ``OMP_NUM_THREADS`` is respected. Returns the threads set.
-    """
-    import sys
-
-    if os.environ.get("OMP_NUM_THREADS"):
-        return int(os.environ["OMP_NUM_THREADS"])
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-    os.environ["OMP_NUM_THREADS"] = str(threads)  # for libraries the method imports later
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-    if "cv2" in sys.modules:
-        sys.modules["cv2"].setNumThreads(threads)
-    return threads
-
-
-def _init_worker(spec: str, options: dict, images: pd.DataFrame, roots: dict, workers: int) -> None:
+def _init_worker(spec: str, options: dict, images: pd.DataFrame, roots: dict) -> None:
     from stbench.methods.registry import resolve_method
 
-    share_cpus(workers)
     _WORKER["method"] = resolve_method(spec, options)
     _WORKER["loader"] = ImageLoader(images, roots)
 
@@ -187,13 +165,8 @@ def export_matches(
             for pair in todo:
                 store(pair, match_one(method, loader, *pair))
         else:
-            init = (spec, options or {}, selection.images, loader.roots, workers)
-            # spawn, not fork: a child forked from a parent whose OpenMP (torch) thread pool
-            # has run hangs in its first parallel region (GNU libgomp is not fork-safe).
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_init_worker, initargs=init
-            ) as pool:
+            init = (spec, options or {}, selection.images, loader.roots)
+            with process_pool(workers, _init_worker, init) as pool:
                 for pair, outcome in pool.map(_worker_match, todo, chunksize=4):
                     store(pair, outcome)
     return counts

@@ -220,7 +220,7 @@ def score_pairs_parallel(
     if workers <= 1 or len(pairs) < 2 * workers:
         depths = DepthLoader(selection.images, roots) if roots is not None else None
         return score_pairs(selection, cache, depths, time_labels, progress=progress, **settings)
-    from concurrent.futures import ProcessPoolExecutor
+    from stbench.evaluate.workers import process_pool
 
     n_chunks = min(len(pairs), workers * 4)
     bounds = np.linspace(0, len(pairs), n_chunks + 1).astype(int)
@@ -229,7 +229,7 @@ def score_pairs_parallel(
         chunk = Selection(pairs.iloc[start:stop], selection.images, selection.time_images)
         tasks.append((chunk, cache.directory, roots, time_labels, settings))
     frames = []
-    with ProcessPoolExecutor(workers) as pool:
+    with process_pool(workers) as pool:
         for task, frame in zip(tasks, pool.map(_score_chunk, tasks), strict=True):
             frames.append(frame)
             if progress is not None:

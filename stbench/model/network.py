@@ -139,7 +139,7 @@ def image_statistics(image: torch.Tensor, grid: int) -> torch.Tensor:
         ground,
         torch.stack([sky_luma, ground_luma, sky_luma - ground_luma], dim=1),
     ]
-    return torch.cat([layout, *columns], dim=1).reshape(batch, -1)
+    return torch.cat([layout, *columns], dim=1)
 
 
 class CoAttention(nn.Module):

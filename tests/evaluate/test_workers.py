@@ -2,7 +2,7 @@ import os
 
 import torch
 
-from stbench.evaluate.export import share_cpus
+from stbench.evaluate.workers import share_cpus
 
 
 def test_share_cpus_gives_each_worker_its_part(monkeypatch):
