@@ -17,7 +17,9 @@ Inside the depth archive the tree sits under ``phoenix/S6/zl548/MegaDepth_v1/``;
 re-roots every member at its first ``MegaDepth_v1`` component (and the SfM archive's top folder,
 ``MegaDepth_v1_SfM`` or ``MegaDepth_SfM_v1``, at ``MegaDepth_v1_SfM``), so ROOT gets the layout
 the indexer reads. Members outside those folders are skipped and reported. Extraction is built in
-``ROOT/.extract-<part>.part/`` and renamed into place only when complete.
+``ROOT/.extract-<part>.part/`` and renamed into place only when complete; links are checked
+against the folder that is renamed (``link_root``), so a link ``..`` that stays inside the staging
+folder but would point at ROOT after the rename is refused.
 """
 
 from __future__ import annotations
@@ -241,6 +243,7 @@ def _extract(
             staging,
             rename=lambda name: reroot(name, part.aliases, part.folder),
             on_progress=on_progress,
+            link_root=part.folder,
         )
         built = staging / part.folder
         if not built.is_dir():
