@@ -400,6 +400,8 @@ def _adopt_existing(
         url=url,
         size=result.size,
         sha256=result.sha256,
+        verified_by=result.verified_by,
+        trusted=result.trusted,  # False: no transfer or checksum vouches for a found file
         completed_utc=utc_now_iso(),
         source="existing file",
         jpeg_members=len(check.jpeg_members),

@@ -180,3 +180,34 @@ def test_retry_after_as_http_date_is_parsed_and_capped(server, tmp_path):
     )
     download(server.url("/bad"), tmp_path / "bad", config=patient, sleep=waits.append)
     assert waits == []  # unparseable: the backoff (none before the first retry)
+
+
+def zip_bytes(frames: int) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for k in range(frames):
+            archive.writestr(
+                f"2019010{k}_120000.jpg", b"\xff\xd8\xff" + bytes([k]) * 4000 + b"\xff\xd9"
+            )
+    return buffer.getvalue()
+
+
+def test_webcam_zip_cut_by_a_short_content_length_is_invalid_then_retried(server, tmp_path):
+    data = zip_bytes(3)
+    route = "/wc/00000090/2019.01.zip"
+    server.routes[route] = FileRoute(data, announce=len(data) - 100)
+    template = server.url("/wc/{id:08}/{YYYY}.{MM}.zip")
+    seen = []
+    fetch = dict(url_template=template, config=FAST, on_month=lambda *row: seen.append(row))
+    fetch_webcams(tmp_path, [90], [(2019, 1)], **fetch)
+    log = tmp_path / "fetch_log.json"
+    entry = json.loads(log.read_text())["entries"]["00000090/2019.01.zip"]
+    assert seen[-1][1] == "invalid" and (entry["status"], entry["trusted"]) == ("invalid", False)
+    assert not (tmp_path / "00000090/2019.01.zip").exists()  # deleted, nothing to clean up
+    server.routes[route] = FileRoute(data)
+    fetch_webcams(tmp_path, [90], [(2019, 1)], retry_failed=True, **fetch)
+    entry = json.loads(log.read_text())["entries"]["00000090/2019.01.zip"]
+    assert seen[-1][1] == "ok" and entry["jpeg_members"] == 3
+    assert (entry["trusted"], entry["verified_by"]) == (True, "length")
