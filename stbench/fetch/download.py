@@ -66,9 +66,11 @@ class DownloadConfig:
     Attributes:
         connect_timeout_s: seconds to wait for the TCP/TLS connection.
         read_timeout_s: seconds to wait for each read of the body.
-        retries: consecutive failed attempts without new bytes before giving up.
-        backoff_factor_s: first backoff in seconds; doubles after each failure.
-        backoff_max_s: cap on one backoff (and on a server's Retry-After).
+        retries: urllib3 ``Retry`` total per request (connection errors, 5xx, 408, 429), and
+            retries in a row without new bytes for broken-off bodies.
+        backoff_factor_s: urllib3 backoff factor: no wait before the first retry, then
+            ``backoff_factor_s * 2**(k-1)`` seconds.
+        backoff_max_s: cap on one backoff and on a server's Retry-After.
         chunk_bytes: bytes per read/write/hash step.
         user_agent: the User-Agent header sent.
         refuse_html: refuse an HTML page (an error or login page served with 200) as the file.
