@@ -24,20 +24,58 @@ def register(app: typer.Typer) -> None:
         """Resolve each file's UTC capture time from its header (EXIF, GPS, zone, file name).
 
         Prints path, timestamp_utc (ISO 8601 with Z), utc_offset_min, timestamp_source,
-        timestamp_trust and trust_flags. Bad files give flags, never an error.
+        timestamp_trust and trust_flags. A bad image gives flags; a path that does not exist or
+        is not a regular file (a directory, a FIFO, a device) is reported on stderr, the other
+        files are still dated, and the command exits with status 1.
         """
         import json
 
         from stbench.timestamps import resolve_timestamp
 
         rows = []
+        problems = 0
         for path in files:
+            problem = path_problem(path)
+            if problem:
+                problems += 1
+                typer.echo(f"error: {path}: {problem}", err=True)
+                continue
             result = resolve_timestamp(path, lat=lat, lon=lon)
             rows.append({"path": str(path), **result.to_dict()})
             if json_lines:
                 typer.echo(json.dumps(rows[-1]))
-        if not json_lines:
+        if not json_lines and rows:
             _print_table(rows)
+        if problems:
+            typer.echo(
+                f"{problems} of {len(files)} path(s) could not be read as image files; "
+                "pass existing regular files",
+                err=True,
+            )
+            raise typer.Exit(1)
+
+
+def path_problem(path: Path) -> str:
+    """Why ``path`` cannot be dated ("" when it is an existing regular file).
+
+    Uses ``os.stat`` only: a FIFO or device is never opened (opening a FIFO blocks).
+    """
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return f"cannot stat it ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return "is a directory, not an image file"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (named pipe), not an image file; refused without opening it"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a device or socket); refused without opening it"
+    return ""
 
 
 def _print_table(rows: list[dict]) -> None:

@@ -1,16 +1,27 @@
-"""Resumable HTTP downloads: Range resume, bounded retries, size checks, streaming sha256.
+"""Resumable HTTP downloads: Range resume, urllib3 retries, size checks, streaming sha256.
 
 A download streams into ``<dest>.part``; an interrupted run leaves the ``.part`` file, and the next
 attempt (or the next run) asks for the rest with ``Range: bytes=<n>-``. A server that ignores the
 Range header (``200`` instead of ``206``) or answers with a range that does not start at ``n`` makes
 the download restart from zero. Only a complete file whose size matches the announced total
-(``Content-Length`` / ``Content-Range``) and ``expected_size`` is renamed to ``dest``.
+(``Content-Length`` / ``Content-Range``) and ``expected_size`` is renamed to ``dest``. An HTML page
+(``Content-Type: text/html`` or a body starting like one) is refused, never kept.
 
-Retries: connection errors, timeouts, truncated bodies, ``5xx``, ``408`` and ``429`` are retried
-with exponential backoff (``backoff_factor_s * 2**k`` capped at ``backoff_max_s``). ``retries``
-bounds the number of consecutive failed attempts that kept no new bytes, so a flaky server that
-makes progress on each attempt still finishes, while one that never does gives up. ``404``/``410``
-raise :class:`NotFoundError` at once; other ``4xx`` raise :class:`DownloadError`.
+Retries are urllib3's :class:`~urllib3.util.Retry`: requests are sent through a
+``requests.adapters.HTTPAdapter`` whose Retry repeats connection errors, header timeouts, ``5xx``,
+``408`` and ``429`` with exponential backoff (none before the first retry, then
+``backoff_factor_s * 2**(k-1)`` capped at ``backoff_max_s``) and honours ``Retry-After`` in seconds
+or as an HTTP date (capped at ``backoff_max_s``). A body that breaks off (or a response that does
+not fit: wrong range, wrong size) is resumed by this module, counted against the same kind of
+Retry; new bytes reset that count, so a flaky server that makes progress on each attempt still
+finishes, while one that never does gives up after ``retries`` retries. ``404``/``410`` raise
+:class:`NotFoundError` at once; other ``4xx`` raise :class:`DownloadError`.
+
+Trust: :attr:`DownloadResult.verified_by` says what vouches for the bytes: ``checksum`` (they match
+``expected_sha256``), ``length`` (a completed transfer whose length matches the announced
+``Content-Length``/``Content-Range`` total and ``expected_size``), or ``""`` (nothing: a body of
+unannounced length, or a file that was already there). Callers record a digest as a *known value*
+only when it is vouched for and the content checks out (see ``docs/fetch.md``).
 """
 
 from __future__ import annotations
@@ -55,11 +66,14 @@ class DownloadConfig:
     Attributes:
         connect_timeout_s: seconds to wait for the TCP/TLS connection.
         read_timeout_s: seconds to wait for each read of the body.
-        retries: consecutive failed attempts without new bytes before giving up.
-        backoff_factor_s: first backoff in seconds; doubles after each failure.
-        backoff_max_s: cap on one backoff (and on a server's Retry-After).
+        retries: urllib3 ``Retry`` total per request (connection errors, 5xx, 408, 429), and
+            retries in a row without new bytes for broken-off bodies.
+        backoff_factor_s: urllib3 backoff factor: no wait before the first retry, then
+            ``backoff_factor_s * 2**(k-1)`` seconds.
+        backoff_max_s: cap on one backoff and on a server's Retry-After.
         chunk_bytes: bytes per read/write/hash step.
         user_agent: the User-Agent header sent.
+        refuse_html: refuse an HTML page (an error or login page served with 200) as the file.
     """
 
     connect_timeout_s: float = 15.0
@@ -69,6 +83,7 @@ class DownloadConfig:
     backoff_max_s: float = 60.0
     chunk_bytes: int = 1 << 20
     user_agent: str = f"stbench-fetch/{__version__}"
+    refuse_html: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +97,9 @@ class DownloadResult:
         status: ``downloaded`` (fetched now), ``verified`` (existed and matched
             ``expected_sha256``) or ``existing`` (existed, no checksum to compare: hashed now).
         attempts: HTTP requests made (0 when the file already existed).
+        verified_by: ``checksum`` (matched ``expected_sha256``), ``length`` (a completed
+            transfer whose length matches the announced total) or ``""`` (nothing vouches for
+            the bytes: no announced length, or an existing file hashed without a reference).
     """
 
     path: Path
@@ -89,14 +107,77 @@ class DownloadResult:
     sha256: str
     status: str
     attempts: int
+    verified_by: str = ""
+
+    @property
+    def trusted(self) -> bool:
+        """Whether a checksum or a matching announced length vouches for the bytes."""
+        return self.verified_by in ("checksum", "length")
 
 
-class _Retry(Exception):
-    """One attempt failed in a retryable way; ``wait_s`` is a server-requested delay."""
+#: Statuses urllib3 retries (with Retry-After honoured for 413, 429 and 503).
+RETRY_STATUSES: frozenset[int] = frozenset({408, 429, *range(500, 600)})
 
-    def __init__(self, reason: str, wait_s: float | None = None) -> None:
-        super().__init__(reason)
-        self.wait_s = wait_s
+
+class _AttemptFailed(Exception):
+    """One request's body broke off or did not fit; resumable by another attempt."""
+
+
+def download_retry(config: DownloadConfig, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """The urllib3 ``Retry`` used for downloads (see the module docstring).
+
+    Args:
+        config: ``retries``, ``backoff_factor_s`` and ``backoff_max_s`` are used.
+        sleep: how waits are spent (injectable for tests).
+    """
+    from urllib3.exceptions import InvalidHeader
+    from urllib3.util.retry import Retry
+
+    class DownloadRetry(Retry):
+        """Retry whose waits go through ``sleep`` and whose Retry-After is capped."""
+
+        def get_retry_after(self, response: Any) -> float | None:
+            try:
+                seconds = super().get_retry_after(response)
+            except InvalidHeader:
+                return None  # an unparseable Retry-After falls back to the backoff
+            return None if seconds is None else min(seconds, config.backoff_max_s)
+
+        def sleep(self, response: Any = None) -> None:
+            wait = None
+            if self.respect_retry_after_header and response is not None:
+                wait = self.get_retry_after(response)
+            if wait is None:
+                wait = self.get_backoff_time()
+            if wait > 0:
+                sleep(wait)
+
+    return DownloadRetry(
+        total=config.retries,
+        connect=config.retries,
+        read=config.retries,
+        status=config.retries,
+        other=0,
+        redirect=10,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=config.backoff_factor_s,
+        backoff_max=config.backoff_max_s,
+        raise_on_status=False,
+        respect_retry_after_header=True,
+    )
+
+
+def mount_retries(
+    session: Any, config: DownloadConfig, sleep: Callable[[float], None] = time.sleep
+) -> Any:
+    """Mount an ``HTTPAdapter`` with :func:`download_retry` on ``session`` for http(s); return it."""
+    from requests.adapters import HTTPAdapter
+
+    adapter = HTTPAdapter(max_retries=download_retry(config, sleep))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def part_path(dest: Path) -> Path:
@@ -143,16 +224,17 @@ def download(
         expected_sha256: the digest recorded at the first download; an existing ``dest`` is
             verified against it, and a fresh download must match it.
         config: network settings (defaults: :class:`DownloadConfig`).
-        session: a ``requests.Session`` to reuse (one is created otherwise).
+        session: a ``requests.Session`` to reuse (one is created otherwise); the retrying
+            adapter (:func:`mount_retries`) is mounted on it.
         on_progress: called with ``(done_bytes, total_bytes_or_None)``.
-        sleep: the backoff sleep (injectable for tests).
+        sleep: how backoff and Retry-After waits are spent (injectable for tests).
 
     Returns:
         A :class:`DownloadResult`.
 
     Raises:
         NotFoundError: the server answered 404/410.
-        DownloadError: retries exhausted, or a non-retryable HTTP status.
+        DownloadError: retries exhausted, a non-retryable HTTP status, or an HTML page.
         ChecksumError: ``dest`` exists (or was downloaded) and does not match ``expected_sha256``.
         DataError: ``dest`` exists with a size other than ``expected_size``.
     """
@@ -164,7 +246,7 @@ def download(
         return _check_existing(dest, expected_size, expected_sha256, config, on_progress)
     dest.parent.mkdir(parents=True, exist_ok=True)
     own_session = session is None
-    session = session or requests.Session()
+    session = mount_retries(session or requests.Session(), config, sleep)
     try:
         return _download_with_retries(
             url, dest, expected_size, expected_sha256, config, session, on_progress, sleep
@@ -195,7 +277,7 @@ def _check_existing(
             f"{dest} has sha256 {digest} but {expected_sha256} was recorded when it was first "
             "downloaded: the file is corrupt or was changed; delete it and run again"
         )
-    return DownloadResult(dest, size, digest, "verified", 0)
+    return DownloadResult(dest, size, digest, "verified", 0, "checksum")
 
 
 def _download_with_retries(
@@ -208,43 +290,96 @@ def _download_with_retries(
     on_progress: ProgressCallback | None,
     sleep: Callable[[float], None],
 ) -> DownloadResult:
+    from urllib3.exceptions import MaxRetryError
+
     part = part_path(dest)
     state = _PartState(part)
-    failures = 0
-    attempts = 0
+    retry = download_retry(config, sleep)  # attempts in a row without new bytes
+    outcome = _Outcome()
     while True:
         before = part.stat().st_size if part.exists() else 0
         state.sync(part, config.chunk_bytes, on_progress)
-        attempts += 1
         try:
-            _attempt(url, part, state, expected_size, config, session, on_progress)
-        except _Retry as exc:
+            _attempt(url, part, state, expected_size, config, session, on_progress, outcome)
+        except _RetriesExhausted as exc:
+            raise DownloadError(
+                f"giving up on {url} after {outcome.requests} attempts; last error: {exc}"
+            ) from None
+        except _AttemptFailed as exc:
             after = part.stat().st_size if part.exists() else 0
-            failures = 1 if after > before else failures + 1
-            if failures > config.retries:
+            if after > before:
+                retry = download_retry(config, sleep)  # new bytes: a fresh budget
+            try:
+                retry = retry.increment(method="GET", url=url)
+            except MaxRetryError:
                 kept = f"; {after:,} bytes are kept in {part}: run again to resume" if after else ""
                 raise DownloadError(
-                    f"giving up on {url} after {attempts} attempts "
-                    f"({failures} in a row without progress); last error: {exc}{kept}"
+                    f"giving up on {url} after {outcome.requests} attempts "
+                    f"({len(retry.history) + 1} in a row without progress); last error: {exc}{kept}"
                 ) from None
-            backoff = min(config.backoff_max_s, config.backoff_factor_s * 2 ** (failures - 1))
-            if exc.wait_s is not None:
-                backoff = min(config.backoff_max_s, max(backoff, exc.wait_s))
-            sleep(backoff)
+            retry.sleep()
             continue
-        state.sync(part, config.chunk_bytes, on_progress)
-        digest = state.hasher.hexdigest()
-        if expected_sha256 is not None and digest != expected_sha256:
-            part.unlink()
-            raise ChecksumError(
-                f"{url} downloaded with sha256 {digest} but {expected_sha256} is expected; "
-                "the server's file differs from the recorded one (a changed mirror?)"
-            )
-        with open(part, "rb+") as stream:
-            os.fsync(stream.fileno())
-        os.replace(part, dest)
+        break
+    state.sync(part, config.chunk_bytes, on_progress)
+    _refuse_html_body(url, part, state, config)
+    digest = state.hasher.hexdigest()
+    if expected_sha256 is not None and digest != expected_sha256:
+        part.unlink()
         state.forget()
-        return DownloadResult(dest, state.hashed, digest, "downloaded", attempts)
+        raise ChecksumError(
+            f"{url} downloaded with sha256 {digest} but {expected_sha256} is expected; "
+            "the server's file differs from the recorded one (a changed mirror?)"
+        )
+    if expected_sha256 is not None:
+        verified_by = "checksum"
+    elif outcome.total is not None and outcome.total == state.hashed:
+        verified_by = "length"
+    else:
+        verified_by = ""
+    with open(part, "rb+") as stream:
+        os.fsync(stream.fileno())
+    os.replace(part, dest)
+    state.forget()
+    return DownloadResult(dest, state.hashed, digest, "downloaded", outcome.requests, verified_by)
+
+
+@dataclasses.dataclass
+class _Outcome:
+    """What the attempts of one download saw: requests sent, and the total the last announced."""
+
+    requests: int = 0
+    total: int | None = None
+
+
+class _RetriesExhausted(Exception):
+    """urllib3 retried a status (5xx, 408, 429) as often as allowed; the last answer is kept."""
+
+
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
+
+
+def looks_like_html(head: bytes) -> bool:
+    """Whether the first bytes of a body are an HTML page (an error or login page)."""
+    return head[:1024].lstrip().lower().startswith(_HTML_STARTS)
+
+
+def _refuse_html_body(url: str, part: Path, state: _PartState, config: DownloadConfig) -> None:
+    if not config.refuse_html:
+        return
+    with open(part, "rb") as stream:
+        head = stream.read(1024)
+    if looks_like_html(head):
+        _restart(part, state)
+        raise DownloadError(
+            f"{url} answered an HTML page instead of the file ({_preview(head)}); it was not "
+            "kept: check the URL (a login or error page?) and run again later"
+        )
+
+
+def _preview(head: bytes) -> str:
+    """A short preview of a refused body for messages."""
+    text = head[:60].decode("utf-8", "replace").replace("\n", " ").strip()
+    return f"starts with {text!r}"
 
 
 class _PartState:
@@ -308,8 +443,9 @@ def _attempt(
     config: DownloadConfig,
     session: Any,
     on_progress: ProgressCallback | None,
+    outcome: _Outcome,
 ) -> None:
-    """One HTTP request appending to ``part``; returns when ``part`` is complete."""
+    """One request (urllib3 retries included) appending to ``part``; returns when complete."""
     import requests
     import urllib3
 
@@ -323,7 +459,10 @@ def _attempt(
     try:
         response = session.get(url, headers=headers, stream=True, timeout=timeout)
     except requests.RequestException as exc:
-        raise _Retry(f"request failed: {exc}") from None
+        outcome.requests += config.retries + 1
+        raise _RetriesExhausted(f"request failed: {exc}") from None
+    history = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
+    outcome.requests += 1 + len(history)
     with response:
         status = response.status_code
         if status in (404, 410):
@@ -331,27 +470,39 @@ def _attempt(
         if status == 416 and offset:
             total = _unsatisfied_total(response.headers.get("Content-Range", ""))
             if total is not None and total == offset and expected_size in (None, total):
+                outcome.total = total
                 return  # the partial file is already complete
             _restart(part, state)
-            raise _Retry(f"HTTP 416 for a resume at byte {offset:,}: restarting from zero")
-        if status in (408, 429) or status >= 500:
-            raise _Retry(f"HTTP {status}", _retry_after(response.headers.get("Retry-After")))
+            raise _AttemptFailed(f"HTTP 416 for a resume at byte {offset:,}: restarting from zero")
+        if status in RETRY_STATUSES:
+            raise _RetriesExhausted(f"HTTP {status} {response.reason}")
         if status not in (200, 206):
             raise DownloadError(f"{url}: unexpected HTTP {status} {response.reason}")
+        content_type = response.headers.get("Content-Type", "")
+        if config.refuse_html and content_type.split(";")[0].strip().lower() == "text/html":
+            raise DownloadError(
+                f"{url} answered an HTML page (Content-Type {content_type}) instead of the file; "
+                "nothing was kept: check the URL (a login or error page?) and run again later"
+            )
         start, total = _response_range(response, status)
         if start != offset:
             _restart(part, state)  # Range ignored (200) or a range starting elsewhere
             if start != 0:
-                raise _Retry(f"server answered a range starting at byte {start}, not {offset}")
+                raise _AttemptFailed(
+                    f"server answered a range starting at byte {start}, not {offset}"
+                )
             offset = 0
         if expected_size is not None and total is not None and total != expected_size:
             _restart(part, state)
-            raise _Retry(f"server announces {total:,} bytes but {expected_size:,} are expected")
+            raise _AttemptFailed(
+                f"server announces {total:,} bytes but {expected_size:,} are expected"
+            )
         if offset and state.validator.get("total") not in (None, total):
             _restart(part, state)
-            raise _Retry(f"the file changed size on the server ({total}): restarting")
+            raise _AttemptFailed(f"the file changed size on the server ({total}): restarting")
         if offset == 0:
             state.remember(response.headers, total)
+        outcome.total = total
         limit = total if total is not None else expected_size
         try:
             with open(part, "ab") as stream:
@@ -359,15 +510,15 @@ def _attempt(
                     if limit is not None and state.hashed + len(block) > limit:
                         stream.close()
                         _restart(part, state)
-                        raise _Retry(f"server sent more than {limit:,} bytes: restarting")
+                        raise _AttemptFailed(f"server sent more than {limit:,} bytes: restarting")
                     stream.write(block)
                     state.add(block)
                     if on_progress is not None:
                         on_progress(state.hashed, limit)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _Retry(f"connection lost after {state.hashed:,} bytes: {exc}") from None
+            raise _AttemptFailed(f"connection lost after {state.hashed:,} bytes: {exc}") from None
     if limit is not None and state.hashed != limit:
-        raise _Retry(f"connection closed after {state.hashed:,} of {limit:,} bytes")
+        raise _AttemptFailed(f"connection closed after {state.hashed:,} of {limit:,} bytes")
 
 
 def _blocks(response: Any, chunk_bytes: int) -> Iterator[bytes]:
@@ -387,7 +538,7 @@ def _response_range(response: Any, status: int) -> tuple[int, int | None]:
     if status == 206:
         match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
         if match is None:
-            raise _Retry(f"206 without a usable Content-Range: {response.headers!r}")
+            raise _AttemptFailed(f"206 without a usable Content-Range: {response.headers!r}")
         first, _last, total = match.groups()
         if total == "*":
             return int(first), None
@@ -399,9 +550,3 @@ def _response_range(response: Any, status: int) -> tuple[int, int | None]:
 def _unsatisfied_total(content_range: str) -> int | None:
     match = _UNSATISFIED_RANGE.match(content_range)
     return int(match.group(1)) if match else None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return None

@@ -10,14 +10,20 @@ part        archive (under :data:`MEGADEPTH_BASE_URL`)   size (bytes)           
 ==========  ===========================================  ======================  ======================
 
 Archives go to ``ROOT/archives/``; the fetch log ``ROOT/fetch_log.json`` records each archive's
-URL, size and sha256 (computed while streaming, at the first complete download) and whether it was
-extracted. A second run verifies the archive against the recorded sha256 and skips the work.
+URL, size and sha256 (computed while streaming), what vouched for the transfer (``verified_by``),
+whether it was extracted, and ``trusted``: true only when a checksum or a complete transfer of the
+announced length vouched for it *and* it extracted completely. A second run verifies the archive
+against a trusted sha256 and skips the work. An archive that fails to extract (cut short, an HTML
+page, not a tar) is recorded ``invalid`` and untrusted: deleting it and running again downloads
+it afresh, without editing the log.
 
 Inside the depth archive the tree sits under ``phoenix/S6/zl548/MegaDepth_v1/``; extraction
 re-roots every member at its first ``MegaDepth_v1`` component (and the SfM archive's top folder,
 ``MegaDepth_v1_SfM`` or ``MegaDepth_SfM_v1``, at ``MegaDepth_v1_SfM``), so ROOT gets the layout
 the indexer reads. Members outside those folders are skipped and reported. Extraction is built in
-``ROOT/.extract-<part>.part/`` and renamed into place only when complete.
+``ROOT/.extract-<part>.part/`` and renamed into place only when complete; links are checked
+against the folder that is renamed (``link_root``), so a link ``..`` that stays inside the staging
+folder but would point at ROOT after the rename is refused.
 """
 
 from __future__ import annotations
@@ -164,10 +170,12 @@ def _fetch_part(
     key = f"archives/{part.archive}"
     archive = root / "archives" / part.archive
     entry = log.get(key) or {}
+    known_sha256 = known_digest(entry)
     target = root / part.folder
     if entry.get("extracted") and target.is_dir():
         if archive.exists() and verify:
-            _download(archive, entry.get("url", ""), part, entry, config, check_size, progress)
+            url_used = entry.get("url", "")
+            _download(archive, url_used, part, known_sha256, config, check_size, progress)
         _say(progress, f"{part.folder}: already extracted from {part.archive}; skipping")
         return
     if target.exists():
@@ -178,19 +186,30 @@ def _fetch_part(
     source_url = part_url(part, url)
     if check_size and not archive.exists():
         _check_free_space(archive, part.size)
-    result = _download(archive, source_url, part, entry, config, check_size, progress)
-    if result.status == "downloaded" or "sha256" not in entry:
+    result = _download(archive, source_url, part, known_sha256, config, check_size, progress)
+    if result.status == "downloaded" or known_sha256 is None:
         entry = log.set(
             key,
             status="downloaded",
             url=source_url,
             size=result.size,
             sha256=result.sha256,
+            verified_by=result.verified_by,
+            trusted=False,  # until the archive extracts completely
             completed_utc=utc_now_iso(),
         )
-    report = _extract(root, part, archive, progress)
+    try:
+        report = _extract(root, part, archive, progress)
+    except DataError as exc:
+        log.update(key, status="invalid", trusted=False, reason=str(exc))
+        raise DataError(
+            f"{exc}\nThe fetch log does not trust this archive: delete {archive} and run the same "
+            "command again to download it afresh."
+        ) from exc
     log.update(
         key,
+        status="extracted",
+        trusted=result.trusted or known_sha256 is not None,
         extracted=True,
         extracted_utc=utc_now_iso(),
         extracted_files=report.files,
@@ -205,11 +224,28 @@ def _fetch_part(
         log.update(key, archive_deleted=True)
 
 
+def known_digest(entry: dict[str, Any]) -> str | None:
+    """The sha256 of a fetch-log entry if it is a *known value*, else None.
+
+    Known: the entry is ``trusted`` (a checksum or a complete transfer of the announced length,
+    and the archive extracted completely); entries written before ``trusted`` existed count when
+    they were extracted. A digest recorded for a download that was never validated (or failed
+    validation) is not known, so a fresh download after deleting the file is not compared to it.
+    """
+    digest = entry.get("sha256")
+    if not isinstance(digest, str):
+        return None
+    trusted = entry.get("trusted")
+    if trusted is None:
+        trusted = bool(entry.get("extracted"))
+    return digest if trusted else None
+
+
 def _download(
     archive: Path,
     source_url: str,
     part: MegaDepthPart,
-    entry: dict[str, Any],
+    known_sha256: str | None,
     config: DownloadConfig | None,
     check_size: bool,
     progress: ByteProgress | None,
@@ -220,7 +256,7 @@ def _download(
         source_url,
         archive,
         expected_size=part.size if check_size else None,
-        expected_sha256=entry.get("sha256"),
+        expected_sha256=known_sha256,
         config=config,
         on_progress=on_progress,
     )
@@ -241,6 +277,7 @@ def _extract(
             staging,
             rename=lambda name: reroot(name, part.aliases, part.folder),
             on_progress=on_progress,
+            link_root=part.folder,
         )
         built = staging / part.folder
         if not built.is_dir():

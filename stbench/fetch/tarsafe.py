@@ -6,7 +6,9 @@ written; unsafe members are skipped and reported with a reason, never written:
 
 - absolute names, ``..`` components, backslashes or NUL bytes in the name;
 - names whose parent directory (after resolving links extracted earlier) lies outside the target;
-- symbolic links whose target resolves outside the target (absolute targets included);
+- symbolic links whose target resolves outside the target (absolute targets included) or, when
+  only one folder of the target is moved to its final place (``link_root``), outside that folder:
+  a link ``..`` checked against a staging folder would point above the final destination;
 - hard links whose target is outside the target or not a regular file extracted before
   (a hard link is materialised as a copy, so no inode outside the target is ever shared);
 - character/block devices, FIFOs and other special members.
@@ -62,6 +64,7 @@ def extract_tar(
     rename: Rename | None = None,
     on_progress: Callable[[int], None] | None = None,
     chunk_bytes: int = 1 << 20,
+    link_root: str | None = None,
 ) -> ExtractReport:
     """Extract ``archive`` into ``dest`` safely, streaming (see the module docstring).
 
@@ -72,6 +75,10 @@ def extract_tar(
             member (reported as "not under the expected top-level folder").
         on_progress: called with the number of archive (compressed) bytes read so far.
         chunk_bytes: copy buffer size.
+        link_root: a folder relative to ``dest`` that will be moved to the final destination
+            (e.g. ``MegaDepth_v1`` of a staging folder): symbolic and hard links must resolve
+            inside it, so none points at or above the final destination after the move.
+            Default: ``dest`` itself.
 
     Returns:
         An :class:`ExtractReport` (files written, bytes, links, skipped members with reasons).
@@ -81,6 +88,12 @@ def extract_tar(
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    links_inside = dest
+    if link_root is not None:
+        name, reason = normalize_member_name(link_root)
+        if name is None:
+            raise ValueError(f"link_root {link_root!r} is not a relative folder: {reason}")
+        links_inside = dest / name
     report = ExtractReport()
     try:
         with open(archive, "rb") as raw:
@@ -88,7 +101,9 @@ def extract_tar(
             with tarfile.open(fileobj=reader, mode="r|*") as tar:  # type: ignore[call-overload]
                 for member in tar:
                     try:
-                        _extract_member(tar, member, dest, rename, report, chunk_bytes)
+                        _extract_member(
+                            tar, member, dest, links_inside, rename, report, chunk_bytes
+                        )
                     except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
                         report.skip(member.name, f"conflicts with an earlier member: {exc}")
     except (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile) as exc:
@@ -105,6 +120,7 @@ def _extract_member(
     tar: tarfile.TarFile,
     member: tarfile.TarInfo,
     dest: Path,
+    links_inside: Path,
     rename: Rename | None,
     report: ExtractReport,
     chunk_bytes: int,
@@ -132,15 +148,16 @@ def _extract_member(
             return
         path.mkdir(parents=True, exist_ok=True)
     elif member.issym():
-        if not link_target_inside(dest, path, member.linkname):
-            report.skip(member.name, f"symbolic link to {member.linkname!r} points outside")
+        if not link_target_inside(links_inside, path, member.linkname):
+            where = "" if links_inside == dest else f" {links_inside.name}/"
+            report.skip(member.name, f"symbolic link to {member.linkname!r} points outside{where}")
             return
         _clear(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(member.linkname, path)
         report.links += 1
     elif member.islnk():
-        _extract_hardlink(member, path, dest, rename, report)
+        _extract_hardlink(member, path, dest, links_inside, rename, report)
     elif member.isreg():
         if path.is_dir() and not path.is_symlink():
             report.skip(member.name, "file name taken by a directory")
@@ -163,6 +180,7 @@ def _extract_hardlink(
     member: tarfile.TarInfo,
     path: Path,
     dest: Path,
+    links_inside: Path,
     rename: Rename | None,
     report: ExtractReport,
 ) -> None:
@@ -170,6 +188,8 @@ def _extract_hardlink(
     if target_name is not None and rename is not None:
         target_name = rename(target_name)
     target = resolve_inside(dest, target_name) if target_name is not None else None
+    if target is not None and not link_target_inside(links_inside, target, target.name):
+        target = None
     if target is None or target.is_symlink() or not target.is_file():
         report.skip(member.name, f"hard link to {member.linkname!r} outside or missing")
         return

@@ -15,8 +15,10 @@ AMOS archive keeps months up to 2013-08 under ``2012zipfiles/`` and later months
 ``early_url_template`` applies to every month.
 
 A month answering 404 is recorded as ``missing`` and the run goes on; a zip that fails validation
-(:mod:`stbench.fetch.zipsafe`: zip slip, bombs, not a zip) is deleted and recorded as ``invalid``
-with its reasons; non-JPEG members are reported but keep the zip. ``missing`` and ``invalid``
+(:mod:`stbench.fetch.zipsafe`: zip slip, bombs, not a zip, cut short) is deleted and recorded as
+``invalid`` with its reasons (``trusted: false``); an HTML page instead of a zip is refused by the
+download and recorded ``failed``; an ``ok`` month records ``verified_by`` and ``trusted`` (a
+complete transfer of the announced length, or a checksum); non-JPEG members are reported but keep the zip. ``missing`` and ``invalid``
 months are not asked again unless ``retry_failed``; ``failed`` ones (network) always are.
 """
 
@@ -358,7 +360,7 @@ def _fetch_month(
     if not check.valid:
         staged.unlink()
         reason = "; ".join(f"{m or '(archive)'}: {r}" for m, r in check.errors)
-        log.set(key, status="invalid", url=url, sha256=result.sha256, reason=reason)
+        log.set(key, status="invalid", url=url, sha256=result.sha256, trusted=False, reason=reason)
         return "invalid", reason
     final.parent.mkdir(parents=True, exist_ok=True)
     staged.replace(final)
@@ -368,6 +370,8 @@ def _fetch_month(
         url=url,
         size=result.size,
         sha256=result.sha256,
+        verified_by=result.verified_by,
+        trusted=result.trusted,
         completed_utc=utc_now_iso(),
         jpeg_members=len(check.jpeg_members),
         skipped_members=len(skipped),
@@ -396,6 +400,8 @@ def _adopt_existing(
         url=url,
         size=result.size,
         sha256=result.sha256,
+        verified_by=result.verified_by,
+        trusted=result.trusted,  # False: no transfer or checksum vouches for a found file
         completed_utc=utc_now_iso(),
         source="existing file",
         jpeg_members=len(check.jpeg_members),

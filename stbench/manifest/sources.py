@@ -103,6 +103,7 @@ DEFAULT_SOURCES: dict[str, SourceSpec] = {
         config_class="stbench.megadepth:MegaDepthConfig",
         unit_paths=_megadepth_unit_paths,
         data_root=_megadepth_data_root,
+        version="2",  # 2: resolver drops unset-clock/implausible dates, zone disagreements
     ),
     "webcam": SourceSpec(
         name="webcam",
@@ -110,6 +111,7 @@ DEFAULT_SOURCES: dict[str, SourceSpec] = {
         index_unit="stbench.webcams:index_camera",
         config_class="stbench.webcams:WebcamConfig",
         unit_paths=_webcam_unit_paths,
+        version="2",  # 2: resolver drops unset-clock/implausible dates, zone disagreements
     ),
 }
 

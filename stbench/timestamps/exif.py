@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 MAX_EXIF_READS = 20000
 MAX_EXIF_SECONDS = 0.05
 
+#: The range of UTC offsets civil time uses anywhere (Baker Island -12:00 .. Kiribati +14:00).
+MIN_OFFSET_MIN = -12 * 60
+MAX_OFFSET_MIN = 14 * 60
+
 _DATETIME = re.compile(
     r"^\s*(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*$"
 )
@@ -169,7 +173,9 @@ def parse_exif_offset(text: str | None) -> tuple[int | None, str]:
     """Parse an OffsetTime tag (``+02:00``): (minutes east of UTC or None, problem).
 
     The problem is ``""`` when parsed or absent, ``blank_offset`` for blanks such as
-    ``"   :  "`` and ``invalid_offset`` otherwise.
+    ``"   :  "``, ``offset_out_of_range`` outside the offsets civil time uses
+    (:data:`MIN_OFFSET_MIN` .. :data:`MAX_OFFSET_MIN`: -12:00 .. +14:00) and ``invalid_offset``
+    otherwise (unparseable, or not a whole quarter hour).
     """
     if text is None:
         return None, ""
@@ -180,9 +186,14 @@ def parse_exif_offset(text: str | None) -> tuple[int | None, str]:
         return None, "invalid_offset"
     sign = -1 if match.group(1) == "-" else 1
     hours, minutes = int(match.group(2)), int(match.group(3))
-    if hours > 14 or minutes > 59:
+    if minutes > 59:
         return None, "invalid_offset"
-    return sign * (hours * 60 + minutes), ""
+    total = sign * (hours * 60 + minutes)
+    if not MIN_OFFSET_MIN <= total <= MAX_OFFSET_MIN:
+        return None, "offset_out_of_range"
+    if total % 15:
+        return None, "invalid_offset"
+    return total, ""
 
 
 def parse_exif_date(text: str | None) -> tuple[int, int, int] | None:

@@ -21,17 +21,28 @@ The winner gains 0.1 (at most 0.95) when another candidate of trust >= 0.5 agree
 capped at 0.3 (untrusted) when such a candidate disagrees (flag ``disagrees_<source>``).
 Disagreeing weaker candidates only add the flag. A local time with no zone (no offset tag, no
 position, no GPS time) is no candidate: it gives ``no_zone`` and, alone, a null timestamp.
+
+Checks that make a candidate no candidate (flag, then dropped): a clock reading just after a
+camera default date (``unset_clock_<source>``: 1970-01-01, 1980-01-01, 2000-01-01, 2001-01-01,
+half a year each), a year before 1990 or after next year (``implausible_year_<source>``), a time
+after the reference (``future_time_<source>``). An offset tag outside -12:00..+14:00 is
+``offset_out_of_range`` (no offset); one that differs from the zone of the position at that
+instant is ``offset_differs_from_zone`` and caps the winner at 0.3.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from stbench.timestamps.exif import (
+    MAX_OFFSET_MIN,
+    MIN_OFFSET_MIN,
     ExifTimes,
     parse_exif_date,
     parse_exif_datetime,
@@ -46,8 +57,28 @@ from stbench.timestamps.zones import localize, utc_offset_minutes, valid_positio
 #: An image is *trusted* when its timestamp_trust is at least this (and its timestamp is set).
 TRUST_THRESHOLD = 0.5
 
-#: Earliest plausible capture year; the latest is the current year + 1.
-MIN_YEAR = 1970
+#: Earliest plausible capture year (digital cameras, EXIF 1995, web servers); the latest is the
+#: reference year + 1.
+MIN_YEAR = 1990
+#: A candidate later than the reference time by more than this is ``future_time_<source>``.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+#: Dates a camera (or a server) clock shows when it was never set: the Unix epoch, the DOS/FAT
+#: epoch (also near the GPS epoch 1980-01-06) and the usual camera firmware defaults.
+CAMERA_DEFAULT_DATES = (
+    dt.datetime(1970, 1, 1),
+    dt.datetime(1980, 1, 1),
+    dt.datetime(2000, 1, 1),
+    dt.datetime(2001, 1, 1),
+)
+#: A clock reading within this long after a default date is ``unset_clock_<source>``: an unset
+#: clock runs on from its default for as long as the camera is used without setting it.
+UNSET_CLOCK_WINDOW = dt.timedelta(days=183)
+#: An explicit offset tag further than this from the zone of the position at that instant is a
+#: zone disagreement (``offset_differs_from_zone``, untrusted). Real offsets differ by at least
+#: 15 min, so 0 means "any difference".
+ZONE_TOLERANCE_MIN = 0
+#: Trust of a winner that a strong candidate (or the zone of the position) contradicts.
+CONFLICT_TRUST = 0.3
 
 _PRECEDENCE = (
     "exif_offset",
@@ -73,6 +104,7 @@ _BASE_TRUST = {
     "http_last_modified": 0.55,
     "http_date": 0.40,
 }
+_OFFSET_SOURCES = ("exif_offset", "exif_datetime_offset")
 #: Two candidates agree when they are closer than this (seconds).
 AGREE_SECONDS = 120.0
 _HTTP_AGREE_SECONDS = 600.0
@@ -127,7 +159,12 @@ class _Candidate:
     utc: dt.datetime
     offset_min: int | None = None
     trust: float = 0.0
-    alternative: dt.datetime | None = None  # the other reading of an ambiguous local time
+    clock: dt.datetime | None = None  # the naive clock reading it came from (None: utc's)
+
+    @property
+    def reading(self) -> dt.datetime:
+        """What the source's clock showed (local for local sources, else UTC), naive."""
+        return self.clock if self.clock is not None else self.utc.replace(tzinfo=None)
 
 
 def resolve_timestamp(
@@ -138,6 +175,7 @@ def resolve_timestamp(
     lon: float | None = None,
     http_headers: Mapping[str, str] | None = None,
     max_header_bytes: int = DEFAULT_HEADER_BYTES,
+    reference_utc: dt.datetime | None = None,
 ) -> TimestampResult:
     """Resolve the UTC capture time of one image from its header, name and HTTP headers.
 
@@ -152,6 +190,8 @@ def resolve_timestamp(
         lon: longitude in degrees, east positive.
         http_headers: response headers of the download (``Date``, ``Last-Modified``).
         max_header_bytes: the read bound.
+        reference_utc: "now" for the future check (tz-aware; default: the current time). A
+            candidate after it (by more than a day) is ``future_time_<source>`` and dropped.
     """
     flags: list[str] = []
     if isinstance(data, (bytes, bytearray, memoryview)):
@@ -160,12 +200,9 @@ def resolve_timestamp(
     else:
         path = Path(data)
         name = path.name if name is None else name
-        try:
-            raw, tail = read_header_bytes(path, max_header_bytes)
-        except OSError:
-            raw, tail = None, None
+        raw, tail, problem = _read_regular_file(path, max_header_bytes)
         if raw is None:
-            flags.append("unreadable_file")
+            flags.append(problem)
             header = parse_header(b"")
             header.flags = []
         else:
@@ -191,8 +228,23 @@ def resolve_timestamp(
     candidates = _exif_candidates(exif, zone, flags)
     candidates += _name_candidates(name, zone, flags)
     candidates += _http_candidates(http_headers, flags)
-    candidates = [c for c in candidates if _plausible(c, flags)]
+    reference = reference_utc or dt.datetime.now(dt.timezone.utc)
+    if reference.tzinfo is None:
+        reference = reference.replace(tzinfo=dt.timezone.utc)
+    candidates = [c for c in candidates if _plausible(c, reference, flags)]
     return _decide(candidates, zone, flags)
+
+
+def _read_regular_file(path: Path, max_bytes: int) -> tuple[bytes | None, bytes | None, str]:
+    """(head, tail, "") of a regular file, or (None, None, flag); a FIFO or device is never
+    opened (opening a FIFO blocks until a writer appears)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None, None, "not_a_regular_file"
+        raw, tail = read_header_bytes(path, max_bytes)
+    except OSError:
+        return None, None, "unreadable_file"
+    return raw, tail, ""
 
 
 def _exif_candidates(exif: ExifTimes, zone, flags: list[str]) -> list[_Candidate]:
@@ -207,9 +259,9 @@ def _exif_candidates(exif: ExifTimes, zone, flags: list[str]) -> list[_Candidate
             flags.append(problem)
         if offset is not None:
             utc = (local - dt.timedelta(minutes=offset)).replace(tzinfo=dt.timezone.utc)
-            out.append(_Candidate("exif_offset", utc, offset, _BASE_TRUST["exif_offset"]))
-            if zone is not None and utc_offset_minutes(utc, zone) != offset:
-                flags.append("offset_differs_from_zone")
+            trust = _BASE_TRUST["exif_offset"]
+            out.append(_Candidate("exif_offset", utc, offset, trust, clock=local))
+            _check_offset_against_zone(utc, offset, zone, flags)
         elif zone is not None:
             out += _zoned("exif_local_zone", local, zone, flags, gps)
         elif gps is not None:
@@ -218,7 +270,8 @@ def _exif_candidates(exif: ExifTimes, zone, flags: list[str]) -> list[_Candidate
                 flags.append("no_zone")
             else:
                 utc = (local - dt.timedelta(minutes=offset)).replace(tzinfo=dt.timezone.utc)
-                out.append(_Candidate("exif_local_gps", utc, offset, _BASE_TRUST["exif_local_gps"]))
+                trust = _BASE_TRUST["exif_local_gps"]
+                out.append(_Candidate("exif_local_gps", utc, offset, trust, clock=local))
         else:
             flags.append("no_zone")
     elif exif.datetime is not None:
@@ -230,12 +283,19 @@ def _exif_candidates(exif: ExifTimes, zone, flags: list[str]) -> list[_Candidate
             if offset is not None:
                 utc = (modified - dt.timedelta(minutes=offset)).replace(tzinfo=dt.timezone.utc)
                 trust = _BASE_TRUST["exif_datetime_offset"]
-                out.append(_Candidate("exif_datetime_offset", utc, offset, trust))
+                out.append(_Candidate("exif_datetime_offset", utc, offset, trust, clock=modified))
+                _check_offset_against_zone(utc, offset, zone, flags)
             elif zone is not None:
                 out += _zoned("exif_datetime_zone", modified, zone, flags, gps)
             else:
                 flags.append("no_zone")
     return out
+
+
+def _check_offset_against_zone(utc: dt.datetime, offset: int, zone, flags: list[str]) -> None:
+    """Flag an offset tag that is not the offset of the position's zone at that instant."""
+    if zone is not None and abs(utc_offset_minutes(utc, zone) - offset) > ZONE_TOLERANCE_MIN:
+        flags.append("offset_differs_from_zone")
 
 
 def _local_time(text: str | None, subsec: str | None, flags: list[str]) -> dt.datetime | None:
@@ -275,7 +335,8 @@ def _offset_from_gps(local: dt.datetime, gps: dt.datetime) -> int | None:
     """Zone offset (minutes) implied by a local clock time and a GPS UTC time, or None."""
     diff_s = (local - gps.replace(tzinfo=None)).total_seconds()
     quarter = round(diff_s / 900.0) * 15
-    if abs(quarter) > 14 * 60 or abs(diff_s - quarter * 60) > AGREE_SECONDS:
+    in_range = MIN_OFFSET_MIN <= quarter <= MAX_OFFSET_MIN
+    if not in_range or abs(diff_s - quarter * 60) > AGREE_SECONDS:
         return None
     return int(quarter)
 
@@ -295,7 +356,7 @@ def _zoned(
         elif gps is None or abs((utc - gps).total_seconds()) > AGREE_SECONDS:
             flags.append(problem)
             trust = min(trust, 0.4)
-    return [_Candidate(source, utc, utc_offset_minutes(utc, zone), trust)]
+    return [_Candidate(source, utc, utc_offset_minutes(utc, zone), trust, clock=local)]
 
 
 def _name_candidates(name: str | None, zone, flags: list[str]) -> list[_Candidate]:
@@ -337,12 +398,24 @@ def _http_candidates(headers: Mapping[str, str] | None, flags: list[str]) -> lis
     return out
 
 
-def _plausible(candidate: _Candidate, flags: list[str]) -> bool:
-    latest = dt.datetime.now(dt.timezone.utc).year + 1
-    if MIN_YEAR <= candidate.utc.year <= latest:
-        return True
-    flags.append(f"implausible_year_{candidate.source}")
-    return False
+def _plausible(candidate: _Candidate, reference: dt.datetime, flags: list[str]) -> bool:
+    """Whether a candidate is a believable capture time; else its flag is added.
+
+    ``unset_clock_<source>``: the clock reading lies within :data:`UNSET_CLOCK_WINDOW` after a
+    :data:`CAMERA_DEFAULT_DATES` entry; ``implausible_year_<source>``: before :data:`MIN_YEAR`
+    or after the reference's next year; ``future_time_<source>``: after the reference.
+    """
+    reading = candidate.reading
+    if any(start <= reading < start + UNSET_CLOCK_WINDOW for start in CAMERA_DEFAULT_DATES):
+        flags.append(f"unset_clock_{candidate.source}")
+        return False
+    if not MIN_YEAR <= candidate.utc.year <= reference.year + 1:
+        flags.append(f"implausible_year_{candidate.source}")
+        return False
+    if candidate.utc > reference + FUTURE_TOLERANCE:
+        flags.append(f"future_time_{candidate.source}")
+        return False
+    return True
 
 
 def _decide(candidates: list[_Candidate], zone, flags: list[str]) -> TimestampResult:
@@ -366,9 +439,9 @@ def _decide(candidates: list[_Candidate], zone, flags: list[str]) -> TimestampRe
     if agreed:
         trust = min(0.95, trust + 0.1)
     if conflict:
-        trust = min(trust, 0.3)
-    if "offset_differs_from_zone" in flags:
-        trust = max(0.0, trust - 0.1)
+        trust = min(trust, CONFLICT_TRUST)
+    if "offset_differs_from_zone" in flags and best.source in _OFFSET_SOURCES:
+        trust = min(trust, CONFLICT_TRUST)
     offset = best.offset_min
     if offset is None and zone is not None:
         offset = utc_offset_minutes(best.utc, zone)
