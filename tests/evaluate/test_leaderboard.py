@@ -38,7 +38,7 @@ def test_add_refuses_same_key_keeps_configs_apart(runs, tmp_path):
     assert (frame["manifest"] == "plane@abc123").all() and (frame["n_pairs"] == 3).all()
     # 3 pairs: below the minimum n, so no interval (and the counts say why)
     assert frame["precision_3px_ci_low"].isna().all() and (frame["precision_3px_n"] == 3).all()
-    with pytest.raises(DataError, match="already has a row.*--replace"):
+    with pytest.raises(DataError, match=r"already has a row.*--replace"):
         leaderboard_add(sift, board)
     leaderboard_add(sift, board, label="again")  # a label is another key
     leaderboard_add(sift, board, replace=True)
@@ -84,14 +84,14 @@ def test_board_errors(runs, tmp_path):
         read_board(tmp_path / "absent.csv")
     legacy = pd.DataFrame({"method": ["sift"], "manifest": ["m@1"], "precision_3px": [0.5]})
     legacy.to_csv(tmp_path / "legacy.csv", index=False)
-    with pytest.raises(DataError, match="older stbench.*Rebuild"):
+    with pytest.raises(DataError, match=r"older stbench.*Rebuild"):
         read_board(tmp_path / "legacy.csv")
     old_run = tmp_path / "old_run"
     old_run.mkdir()
     summary = json.loads((sift / "summary.json").read_text())
     del summary["clusters"]
     (old_run / "summary.json").write_text(json.dumps(summary))
-    with pytest.raises(DataError, match="older stbench.*re-run"):
+    with pytest.raises(DataError, match=r"older stbench.*re-run"):
         leaderboard_add(old_run, board)
 
 
