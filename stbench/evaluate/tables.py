@@ -132,8 +132,9 @@ def fitted_tables(
         used += column_width + 3
     tables = []
     for number, group in enumerate(groups):
-        part = f" ({number + 1}/{len(groups)})" if len(groups) > 1 else ""
-        table = Table(title=escape(title + part), title_justify="left")
+        part = f"({number + 1}/{len(groups)})" if len(groups) > 1 else ""
+        text = f"{title} {part}" if number == 0 else f"{title.splitlines()[0]} {part}"
+        table = Table(title=escape(text.strip()), title_justify="left")
         table.add_column(id_header, justify=justify_ids, max_width=id_width, overflow="fold")
         for j in group:
             table.add_column(
