@@ -320,13 +320,15 @@ def by_group(per_pair: pd.DataFrame, per_image: pd.DataFrame) -> dict[str, dict]
     """
     scenes: dict[str, dict] = {}
     matched = per_pair[per_pair["status"].isin(["ok", "failed"])]
+    if "scene" not in matched:
+        matched = matched.iloc[:0].assign(scene="")
     for scene, group in matched.groupby(matched["scene"].astype(str), sort=True):
         scenes[str(scene)] = {
             "n_pairs": len(group),
             **_values(spatial_columns(group), SCENE_TABLE_METRICS),
         }
     cameras: dict[str, dict] = {}
-    if len(per_image):
+    if len(per_image) and {"source", "scene"} <= set(per_image.columns):
         camera = per_image["source"].astype(str) + "/" + per_image["scene"].astype(str)
         for name, group in per_image.groupby(camera, sort=True):
             columns: Columns = {}

@@ -29,7 +29,7 @@ def test_formula_or_multiline_method_name_refused(tmp_path, name):
 
 def test_formula_label_refused(tmp_path):
     run, _ = _run(tmp_path)
-    with pytest.raises(DataError, match="label .*formula"):
+    with pytest.raises(DataError, match=r"label .*formula"):
         leaderboard_add(run, tmp_path / "board.csv", label="=HYPERLINK()")
 
 
