@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 
 BOARD_HELP = (
-    "Leaderboard CSV [default: $STBENCH_HOME/leaderboard.csv; the committed board is "
-    "benchmarks/leaderboard.csv, used only when named]."
+    "Leaderboard CSV (default: $STBENCH_HOME/leaderboard.csv; the committed board, "
+    "benchmarks/leaderboard.csv, is used only when named)."
 )
 
 
