@@ -68,3 +68,31 @@ def test_board_fits_without_breaking_numbers(tmp_path, width):
         for cell in re.split(r"[│┃|]", line):
             cell = cell.strip()
             assert not re.fullmatch(r"[\d.]+", cell) or re.fullmatch(r"\d+(\.\d+)?", cell), cell
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_comparison_fits(width):
+    import pandas as pd
+
+    from stbench.evaluate.compare import COMPARISON_COLUMNS, print_comparison
+
+    rows = []
+    for i, metric in enumerate(["precision_3px", "time_accuracy_season", "time_mse_week"]):
+        rows.append(
+            dict(
+                zip(
+                    COMPARISON_COLUMNS,
+                    [metric, 0.5 + i, 0.4 + i, 0.6 + i, 0.7 + i, 0.6 + i, 0.8 + i]
+                    + [0.2, 0.05, 0.35, 0.002, 793, 52, None],
+                    strict=True,
+                )
+            )
+        )
+    table = pd.DataFrame(rows)
+    table.attrs.update(a="a_long_baseline_method_name (run_a)", b="another_method (run_b)")
+    out = io.StringIO()
+    print_comparison(table, console=Console(file=out, width=width, color_system=None))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    for token in ("0.500", "±0.100", "+0.200", "±0.150", "0.0020 *", "793", "k=52", "2.700"):
+        assert token in text, token
