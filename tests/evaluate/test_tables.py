@@ -82,8 +82,8 @@ def test_comparison_fits(width):
             dict(
                 zip(
                     COMPARISON_COLUMNS,
-                    [metric, 0.5 + i, 0.4 + i, 0.6 + i, 0.7 + i, 0.6 + i, 0.8 + i]
-                    + [0.2, 0.05, 0.35, 0.002, 793, 52, None],
+                    [metric, 0.5 + i, 0.4 + i, 0.6 + i, 0.7 + i, 0.6 + i, 0.8 + i,
+                     0.2, 0.05, 0.35, 0.002, 793, 52, None],  # fmt: skip
                     strict=True,
                 )
             )
