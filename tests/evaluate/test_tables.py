@@ -78,16 +78,9 @@ def test_comparison_fits(width):
 
     rows = []
     for i, metric in enumerate(["precision_3px", "time_accuracy_season", "time_mse_week"]):
-        rows.append(
-            dict(
-                zip(
-                    COMPARISON_COLUMNS,
-                    [metric, 0.5 + i, 0.4 + i, 0.6 + i, 0.7 + i, 0.6 + i, 0.8 + i,
-                     0.2, 0.05, 0.35, 0.002, 793, 52, None],  # fmt: skip
-                    strict=True,
-                )
-            )
-        )
+        sides = [0.5 + i, 0.4 + i, 0.6 + i, 0.7 + i, 0.6 + i, 0.8 + i]
+        values = [metric, *sides, 0.2, 0.05, 0.35, 0.002, 793, 52, None]
+        rows.append(dict(zip(COMPARISON_COLUMNS, values, strict=True)))
     table = pd.DataFrame(rows)
     table.attrs.update(a="a_long_baseline_method_name (run_a)", b="another_method (run_b)")
     out = io.StringIO()
