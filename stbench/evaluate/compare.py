@@ -266,7 +266,7 @@ def comparison_tables(table: pd.DataFrame, width: int) -> list[Any]:
     title += f" · track {table.attrs.get('track', DEFAULT_TRACK)}"
     if paired:
         title += "\nA, B, B-A on the same items: value, ±half 95 % CI; * p < 0.05"
-    headers = ["A", "B", "B - A"] + (["p", "n k"] if paired else [])
+    headers = ["A", "B", "B-A"] + (["p", "n k"] if paired else [])
     ids, cells = [], []
     for row in table.itertuples(index=False):
         ids.append([row.metric])
