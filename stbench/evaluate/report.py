@@ -198,7 +198,9 @@ def print_summary(summary: dict[str, Any]) -> None:
 
     from stbench.cli.common import console
 
-    table = Table(title=f"{summary['method']} · {summary['manifest']} · {summary['split']}")
+    name, _, content_hash = str(summary["manifest"]).partition("@")
+    manifest = f"{name}@{content_hash[:8]}" if content_hash else name
+    table = Table(title=f"{summary['method']} · {manifest} · {summary['split']} (k = clusters)")
     table.add_column("metric")
     table.add_column("value [95 % CI]", justify="right")
     table.add_column("n", justify="right")
