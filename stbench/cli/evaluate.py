@@ -67,8 +67,22 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of the subset and the bootstrap."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cached predictions."),
         no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
+        image_clusters: str = typer.Option(
+            "camera-days",
+            "--image-clusters",
+            help="Resampling unit of image metrics: camera-days, camera or item.",
+        ),
+        pair_clusters: str = typer.Option(
+            "scene",
+            "--pair-clusters",
+            help="Resampling unit of pair metrics: scene, scene-days or item.",
+        ),
+        cluster_days: int = typer.Option(
+            14, "--cluster-days", min=1, help="Days per block of the *-days clusters."
+        ),
     ) -> None:
         """Evaluate a method on a manifest: matching precision, pose AUC, time by span."""
+        from stbench.evaluate.clusters import ClusterSpec
         from stbench.evaluate.leaderboard import load_summary
         from stbench.evaluate.report import print_summary
         from stbench.evaluate.run import evaluate
@@ -87,6 +101,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             show_progress=True,
             write_plots=not no_plots,
+            clusters=ClusterSpec(image_clusters, pair_clusters, cluster_days),
         )
         print_summary(load_summary(run_dir))
         typer.echo(f"results: {run_dir}")

@@ -1,23 +1,42 @@
-"""Comparing runs: deltas with paired-bootstrap intervals and permutation p-values.
+"""Comparing runs on the items both scored: A, B and B - A with clustered intervals and p.
 
-Two runs on the same manifest are compared item by item: for each metric, the items (pairs or
-images) where the metric applies to *both* runs are resampled jointly (paired bootstrap, 95 %
-interval of B - A) and the two runs' per-item results are swapped at random (paired
-permutation test, two-sided p). A run compared with leaderboard rows has no per-item results
-on the other side: the table shows both intervals and the delta, without a test.
+Two runs on the same manifest, split and track are compared item by item: for each metric, the
+items (pairs or images) where the metric applies to *both* runs. A, B and B - A are computed on
+those items only, their intervals from the same cluster resamples (paired cluster bootstrap),
+and the two runs' results are swapped cluster by cluster at random (paired permutation test,
+two-sided p). ``n`` is the number of shared items, ``k`` their clusters.
+
+A run compared with the board (``compare RUN``) is compared with the board row's own run
+directory when it can be found (``$STBENCH_HOME/runs/<manifest>/<method>``, or ``run_a``);
+otherwise the table says why there is no test instead of printing empty p and n columns.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from stbench.errors import DataError
-from stbench.evaluate.leaderboard import load_summary, read_board, row_from_summary
+from stbench.evaluate.clusters import ClusterSpec
+from stbench.evaluate.leaderboard import (
+    DEFAULT_TRACK,
+    config_digest,
+    load_summary,
+    read_board,
+    row_from_summary,
+)
 from stbench.evaluate.stats import paired_comparison, single_threaded_blas
-from stbench.evaluate.summary import METRICS, metric_columns
+from stbench.evaluate.summary import IMAGE_METRIC_PREFIXES, METRICS, metric_columns
+from stbench.evaluate.tables import (  # noqa: F401  (print_board: public here too)
+    DEFAULT_SHOWN,
+    estimate_lines,
+    fitted_tables,
+    fmt,
+    print_board,
+)
 
 COMPARISON_COLUMNS = (
     "metric",
@@ -32,6 +51,8 @@ COMPARISON_COLUMNS = (
     "delta_ci_high",
     "p_value",
     "n_paired",
+    "n_clusters",
+    "note",
 )
 
 
@@ -45,103 +66,176 @@ def _read_results(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise DataError(f"{run_dir} has no per-pair/per-image results: {exc}") from exc
 
 
+def _track(summary: dict[str, Any]) -> str:
+    return summary.get("track") or DEFAULT_TRACK
+
+
+def _item_clusters(per_pair: pd.DataFrame, per_image: pd.DataFrame) -> dict[str, pd.Series]:
+    """Cluster id by item id (each item its own cluster where the run has no ``cluster``)."""
+    out = {}
+    for kind, frame, key in (("pairs", per_pair, "pair_id"), ("images", per_image, "image_id")):
+        ids = frame[key].astype(str)
+        clusters = frame["cluster"].astype(str) if "cluster" in frame else ids
+        out[kind] = pd.Series(clusters.to_numpy(), index=ids.to_numpy())
+    return out
+
+
 def compare_runs(
     run_a: str | Path, run_b: str | Path, n_bootstrap: int = 1000, seed: int = 0
 ) -> pd.DataFrame:
-    """Metric-by-metric comparison of run B against run A (delta = B - A).
+    """Metric-by-metric comparison of run B against run A on their shared items.
 
     Raises:
-        DataError: a directory is not a run, or the runs are on different manifests / splits.
+        DataError: a directory is not a run, or the runs differ in manifest, split or track.
     """
     summary_a, summary_b = load_summary(run_a), load_summary(run_b)
-    for key in ("manifest", "split"):
-        if summary_a.get(key) != summary_b.get(key):
+    for key in ("manifest", "split", "track"):
+        value_a = _track(summary_a) if key == "track" else summary_a.get(key)
+        value_b = _track(summary_b) if key == "track" else summary_b.get(key)
+        if value_a != value_b:
             raise DataError(
-                f"runs differ in {key}: {summary_a.get(key)!r} vs {summary_b.get(key)!r}; "
-                "paired comparisons need the same manifest and split"
+                f"runs differ in {key}: {value_a!r} vs {value_b!r}; "
+                "paired comparisons need the same manifest, split and track"
             )
-    columns_a = metric_columns(*_read_results(run_a))
-    columns_b = metric_columns(*_read_results(run_b))
+    spec = ClusterSpec.from_dict(summary_a.get("clusters"))
+    results_a, results_b = _read_results(run_a), _read_results(run_b)
+    clusters = _item_clusters(*results_a)
+    columns_a, columns_b = metric_columns(*results_a), metric_columns(*results_b)
     rows = []
     for metric in METRICS:
-        entry_a = summary_a["metrics"].get(metric) or {}
-        entry_b = summary_b["metrics"].get(metric) or {}
-        row = {"metric": metric, **_side("a", entry_a), **_side("b", entry_b)}
         statistic, frame_a = columns_a[metric]
         _, frame_b = columns_b[metric]
         common = frame_a.index.intersection(frame_b.index)
-        if len(common) and not frame_a.index.has_duplicates:
-            frame_a, frame_b = frame_a.loc[common], frame_b.loc[common]
-            with single_threaded_blas():
-                result = paired_comparison(
-                    statistic,
-                    tuple(frame_a[c].to_numpy() for c in frame_a.columns),
-                    tuple(frame_b[c].to_numpy() for c in frame_b.columns),
-                    n_boot=n_bootstrap,
-                    n_permutations=n_bootstrap,
-                    seed=seed,
-                )
-            row.update(
-                delta=result.delta,
-                delta_ci_low=result.ci_low,
-                delta_ci_high=result.ci_high,
-                p_value=result.p_value,
-                n_paired=result.n,
+        if frame_a.index.has_duplicates or frame_b.index.has_duplicates:
+            raise DataError(f"{run_a} or {run_b}: an item id repeats in the {metric} results")
+        if not len(common):
+            continue
+        frame_a, frame_b = frame_a.loc[common], frame_b.loc[common]
+        kind = "images" if metric.startswith(IMAGE_METRIC_PREFIXES) else "pairs"
+        ids = clusters[kind].reindex(common.astype(str)).fillna(pd.Series(common, index=common))
+        with single_threaded_blas():
+            result = paired_comparison(
+                statistic,
+                tuple(frame_a[c].to_numpy() for c in frame_a.columns),
+                tuple(frame_b[c].to_numpy() for c in frame_b.columns),
+                n_boot=n_bootstrap,
+                n_permutations=n_bootstrap,
+                seed=seed,
+                clusters=ids.astype(str).to_numpy(),
+                min_items=spec.min_items,
+                min_clusters=spec.min_clusters,
             )
-        else:
-            row.update(delta=_delta(entry_a, entry_b), n_paired=0)
-        rows.append(row)
+        rows.append(
+            {
+                "metric": metric,
+                "a": result.a,
+                "a_ci_low": result.a_ci[0],
+                "a_ci_high": result.a_ci[1],
+                "b": result.b,
+                "b_ci_low": result.b_ci[0],
+                "b_ci_high": result.b_ci[1],
+                "delta": result.delta,
+                "delta_ci_low": result.ci_low,
+                "delta_ci_high": result.ci_high,
+                "p_value": result.p_value,
+                "n_paired": result.n,
+                "n_clusters": result.n_clusters,
+                "note": result.note,
+            }
+        )
     table = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
-    table = table[table[["a", "b"]].notna().any(axis=1)].reset_index(drop=True)
     table.attrs["a"] = f"{summary_a['method']} ({Path(run_a).name})"
     table.attrs["b"] = f"{summary_b['method']} ({Path(run_b).name})"
+    table.attrs["track"] = _track(summary_a)
     return table
 
 
-def _side(prefix: str, entry: dict) -> dict:
-    return {
-        prefix: entry.get("value"),
-        f"{prefix}_ci_low": entry.get("ci_low"),
-        f"{prefix}_ci_high": entry.get("ci_high"),
-    }
+def board_run_candidates(reference: pd.Series) -> list[Path]:
+    """Where the run of a board row may be: ``$STBENCH_HOME/runs/<manifest name>/<method>``."""
+    from stbench.evaluate.run import default_run_dir
+
+    manifest_name = str(reference["manifest"]).partition("@")[0]
+    return [default_run_dir(manifest_name, str(reference["method"]))]
 
 
-def _delta(entry_a: dict, entry_b: dict) -> float:
-    a, b = entry_a.get("value"), entry_b.get("value")
-    return float(b - a) if a is not None and b is not None else float("nan")
+def _is_run_of(run_dir: Path, reference: pd.Series) -> bool:
+    try:
+        summary = load_summary(run_dir)
+    except DataError:
+        return False
+    return (
+        summary.get("manifest") == reference["manifest"]
+        and summary.get("split") == reference["split"]
+        and summary.get("method") == reference["method"]
+        and _track(summary) == reference["track"]
+        and config_digest(summary) == reference["config_digest"]
+        and (Path(run_dir) / "per_pair.parquet").is_file()
+    )
 
 
 def compare_with_board(
-    run_dir: str | Path, board: str | Path, method: str | None = None
+    run_dir: str | Path,
+    board: str | Path,
+    method: str | None = None,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    board_run: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Compare a run (B) with the board row (A) of ``method`` on the same manifest and split.
+    """Compare a run (B) with the board row (A) of ``method`` on its manifest, split and track.
 
-    Without ``method``, the best board row by precision_3px (else time_accuracy_season) is used.
+    Without ``method``, the best other row by precision_3px (else time_accuracy_season). When
+    the row's run directory is found (``board_run`` or :func:`board_run_candidates`, with the
+    same method, config digest, manifest, split and track), the comparison is paired, with p
+    and n; otherwise the table holds both board values and ``attrs['note']`` says why not.
 
     Raises:
-        DataError: the board has no row for the run's manifest and split (or for ``method``).
+        DataError: the board has no row for the run's manifest, split and track (or ``method``).
     """
     summary = load_summary(run_dir)
     frame = read_board(board)
-    rows = frame[(frame["manifest"] == summary["manifest"]) & (frame["split"] == summary["split"])]
+    track = _track(summary)
+    rows = frame[
+        (frame["manifest"] == summary["manifest"])
+        & (frame["split"] == summary["split"])
+        & (frame["track"] == track)
+    ]
     if method is not None:
         rows = rows[rows["method"] == method]
-    rows = rows[rows["method"] != summary["method"]] if method is None else rows
+    else:
+        rows = rows[rows["method"] != summary["method"]]
     if rows.empty:
         raise DataError(
-            f"{board} has no row for manifest {summary['manifest']} split {summary['split']}"
-            + (f" and method {method!r}" if method else " from another method")
+            f"{board} has no row for manifest {summary['manifest']} split {summary['split']} "
+            f"track {track}" + (f" and method {method!r}" if method else " from another method")
         )
     for key in ("precision_3px", "time_accuracy_season"):
         if rows[key].notna().any():
             rows = rows.sort_values(key, ascending=False)
             break
     reference = rows.iloc[0]
-    mine = row_from_summary(summary)
+    candidates = [Path(board_run)] if board_run else board_run_candidates(reference)
+    found = next((c for c in candidates if _is_run_of(c, reference)), None)
+    if found is not None:
+        table = compare_runs(found, run_dir, n_bootstrap=n_bootstrap, seed=seed)
+        table.attrs["a"] = f"{reference['method']} (board row, run {found})"
+        return table
+    table = _unpaired(reference, row_from_summary(summary))
+    table.attrs["a"] = f"{reference['method']} (board)"
+    table.attrs["b"] = summary["method"]
+    table.attrs["track"] = track
+    table.attrs["note"] = (
+        "No paired test: the board keeps summaries only, and the run of board row "
+        f"{reference['method']!r} (config {reference['config_digest']}) is not at "
+        f"{', '.join(str(c) for c in candidates)}. A and B below are each on their own items. "
+        "For p and n: stbench leaderboard compare RUN_A RUN_B (or --board-run DIR)."
+    )
+    return table
+
+
+def _unpaired(reference: pd.Series, mine: dict[str, Any]) -> pd.DataFrame:
     out = []
     for metric in METRICS:
-        a = reference[metric]
-        b = mine[metric]
+        a, b = reference[metric], mine[metric]
         if pd.isna(a) and b is None:
             continue
         out.append(
@@ -157,117 +251,50 @@ def compare_with_board(
                 "delta_ci_low": np.nan,
                 "delta_ci_high": np.nan,
                 "p_value": np.nan,
-                "n_paired": 0,
+                "n_paired": np.nan,
+                "n_clusters": np.nan,
+                "note": None,
             }
         )
-    table = pd.DataFrame(out, columns=list(COMPARISON_COLUMNS))
-    table.attrs["a"] = f"{reference['method']} (board)"
-    table.attrs["b"] = summary["method"]
-    return table
+    return pd.DataFrame(out, columns=list(COMPARISON_COLUMNS))
 
 
-def _fmt(value, digits: int = 3) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
-
-
-def print_comparison(table: pd.DataFrame) -> None:
-    """The comparison as a rich table; significant deltas (p < 0.05) in bold."""
-    from rich.table import Table
-
-    from stbench.cli.common import console
-
+def comparison_tables(table: pd.DataFrame, width: int) -> list[Any]:
+    """The comparison as fitted tables: rows = metrics; A, B, B - A, p, n (k)."""
+    paired = table["p_value"].notna().any()
     title = f"B = {table.attrs.get('b', 'run B')} vs A = {table.attrs.get('a', 'run A')}"
-    rich_table = Table(title=title)
-    for column in ("metric", "A [95 % CI]", "B [95 % CI]", "B - A [95 % CI]", "p", "n"):
-        rich_table.add_column(column, justify="left" if column == "metric" else "right")
+    title += f" · track {table.attrs.get('track', DEFAULT_TRACK)}"
+    if paired:
+        title += "\nA, B, B-A on the same items: value, ±half 95 % CI; * p < 0.05"
+    headers = ["A", "B", "B-A"] + (["p", "n k"] if paired else [])
+    ids, cells = [], []
     for row in table.itertuples(index=False):
-        delta = _fmt(row.delta)
-        if not pd.isna(row.delta_ci_low):
-            delta += f" [{_fmt(row.delta_ci_low)}, {_fmt(row.delta_ci_high)}]"
-        if not pd.isna(row.p_value) and row.p_value < 0.05:
-            delta = f"[bold]{delta}[/]"
-        rich_table.add_row(
-            row.metric,
-            f"{_fmt(row.a)} [{_fmt(row.a_ci_low)}, {_fmt(row.a_ci_high)}]",
-            f"{_fmt(row.b)} [{_fmt(row.b_ci_low)}, {_fmt(row.b_ci_high)}]",
-            delta,
-            _fmt(row.p_value, 4),
-            str(row.n_paired),
-        )
-    console().print(rich_table)
-
-
-DEFAULT_SHOWN = (
-    "precision_3px",
-    "matching_score_3px",
-    "pose_auc_10",
-    "time_accuracy_season",
-    "time_mse_month",
-    "time_accuracy_hour",
-    "ms_per_pair",
-)
-
-
-def _label(metric: str) -> str:
-    """A short column label: ``time_accuracy_season`` -> ``season acc``, ``precision_3px`` ->
-    ``P@3px`` (the CSV keeps the full names)."""
-    for prefix, suffix in (
-        ("time_accuracy_", " acc"),
-        ("time_mse_", " MSE"),
-        ("time_mae_", " MAE"),
-    ):
-        if metric.startswith(prefix):
-            return metric[len(prefix) :] + suffix
-    for prefix, short in (("precision_", "P@"), ("matching_score_", "MS@"), ("pose_auc_", "AUC@")):
-        if metric.startswith(prefix):
-            return short + metric[len(prefix) :]
-    return {"ms_per_pair": "ms/pair"}.get(metric, metric.replace("_", " "))
-
-
-def _short_manifest(value: object) -> str:
-    """``name@<first 8 hex digits>`` of a ``name@content_hash`` (other values as they are)."""
-    name, _, content_hash = str(value).partition("@")
-    return f"{name}@{content_hash[:8]}" if content_hash else name
-
-
-def print_board(
-    board: str | Path, metrics: list[str] | None = None, manifest: str | None = None
-) -> None:
-    """The leaderboard as a rich table (value [95 % CI] per metric)."""
-    from rich.table import Table
-
-    from stbench.cli.common import console
-
-    frame = read_board(board)
-    if manifest:
-        frame = frame[
-            (frame["manifest"] == manifest) | frame["manifest"].str.startswith(f"{manifest}@")
+        ids.append([row.metric])
+        row_cells = [
+            estimate_lines(row.a, row.a_ci_low, row.a_ci_high, note=row.note),
+            estimate_lines(row.b, row.b_ci_low, row.b_ci_high, note=row.note),
+            estimate_lines(
+                row.delta, row.delta_ci_low, row.delta_ci_high, sign=True, note=row.note
+            ),
         ]
-    metrics = list(metrics or DEFAULT_SHOWN)
-    unknown = [m for m in metrics if m not in frame.columns]
-    if unknown:
-        raise DataError(f"unknown metric(s) {unknown}; see docs/evaluation.md for the columns")
-    # Columns shared by every row go to the title; intervals go under their value, so that
-    # the table fits a terminal of 80 columns.
-    shared = [c for c in ("manifest", "split") if frame[c].nunique() == 1]
-    title = f"{board} ({len(frame)} rows)"
-    if shared:
-        title += "\n" + ", ".join(f"{c} {_short_manifest(frame[c].iloc[0])}" for c in shared)
-    table = Table(title=title)
-    id_columns = [c for c in ("method", "manifest", "split") if c not in shared]
-    for column in id_columns:
-        table.add_column(column, no_wrap=True)
-    for metric in metrics:
-        table.add_column(_label(metric), justify="right", overflow="fold")
-    for _, row in frame.iterrows():
-        cells = []
-        for metric in metrics:
-            cell = _fmt(row[metric], 1 if metric == "ms_per_pair" else 3)
-            low = row.get(f"{metric}_ci_low")
-            if low is not None and not pd.isna(low):
-                cell += f"\n[{_fmt(low)}, {_fmt(row[f'{metric}_ci_high'])}]"
-            cells.append(cell)
-        ids = {"method": str(row["method"]), "manifest": _short_manifest(row["manifest"])}
-        ids["split"] = str(row["split"])
-        table.add_row(*(ids[c] for c in id_columns), *cells)
-    console().print(table)
+        if paired:
+            p_text = fmt(row.p_value, 4)
+            if not pd.isna(row.p_value) and row.p_value < 0.05:
+                p_text += " *"
+            n_text = "–" if pd.isna(row.n_paired) else str(int(row.n_paired))
+            k_text = "" if pd.isna(row.n_clusters) else f"k={int(row.n_clusters)}"
+            row_cells += [[p_text], [n_text, k_text]]
+        cells.append(row_cells)
+    return fitted_tables(title, "metric", ids, headers, cells, width)
+
+
+def print_comparison(table: pd.DataFrame, console: Any = None) -> None:
+    """The comparison as tables that fit the terminal; p < 0.05 marked with ``*``."""
+    if console is None:
+        from stbench.cli.common import console as make_console
+
+        console = make_console()
+    for rich_table in comparison_tables(table, max(console.width, 40)):
+        console.print(rich_table)
+    if table.attrs.get("note"):
+        console.print(table.attrs["note"])

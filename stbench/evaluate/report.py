@@ -11,29 +11,50 @@ import numpy as np
 import pandas as pd
 
 from stbench.atomic import atomic_path, write_text_atomic
-from stbench.evaluate.leaderboard import COLUMNS, row_from_summary
+from stbench.evaluate.leaderboard import board_text, row_from_summary
 from stbench.evaluate.spatial import THRESHOLDS_PX
 from stbench.evaluate.summary import METRICS
 from stbench.spans import CLASS_SPANS, SEASON_NAMES
 
 
 def _format(entry: dict | None, digits: int = 3) -> str:
+    """``value [low, high]``, or ``value (n too small)`` / ``value (too few clusters)``."""
     if not entry or entry.get("value") is None:
         return "–"
     value = f"{entry['value']:.{digits}f}"
     if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
         value += f" [{entry['ci_low']:.{digits}f}, {entry['ci_high']:.{digits}f}]"
+    elif entry.get("note"):
+        value += f" ({entry['note']})"
     return value
 
 
-def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, int]]:
-    """(metric, 'value [low, high]', n) for every metric that applies to the run."""
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, int, int]]:
+    """(metric, 'value [low, high]', n, clusters) for every metric that applies to the run."""
     rows = []
     for name in METRICS:
         entry = summary["metrics"].get(name)
         if entry and entry.get("n"):
-            rows.append((name, _format(entry), int(entry["n"])))
+            clusters = int(entry.get("n_clusters") or 0)
+            rows.append((name, _format(entry), int(entry["n"]), clusters))
     return rows
+
+
+def _cluster_tables(summary: dict[str, Any]) -> list[str]:
+    """Markdown tables of point values per scene and per camera (no intervals: one cluster)."""
+    lines: list[str] = []
+    by_cluster = summary.get("by_cluster") or {}
+    for kind, count in (("scene", "n_pairs"), ("camera", "n_images")):
+        groups = by_cluster.get(kind) or {}
+        if not groups:
+            continue
+        names = [k for k in next(iter(groups.values())) if k != count]
+        lines += ["", f"## By {kind}", "", f"| {kind} | " + " | ".join(names) + f" | {count} |"]
+        lines.append("| --- |" + " ---: |" * len(names) + " ---: |")
+        for group, values in groups.items():
+            cells = [_format({"value": (values.get(m) or {}).get("value")}) for m in names]
+            lines.append(f"| {group} | " + " | ".join(cells) + f" | {values[count]} |")
+    return lines
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -46,10 +67,12 @@ def markdown(summary: dict[str, Any]) -> str:
         + (f"{summary['ms_per_pair']:.1f}" if summary.get("ms_per_pair") else "–")
         + f"; stbench {summary['stbench_version']}, {summary['date']}.",
         "",
-        "| metric | value [95 % CI] | n |",
-        "| --- | --- | ---: |",
+        _clusters_line(summary),
+        "",
+        "| metric | value [95 % CI] | n | clusters |",
+        "| --- | --- | ---: | ---: |",
     ]
-    lines += [f"| {name} | {value} | {n} |" for name, value, n in summary_rows(summary)]
+    lines += [f"| {name} | {value} | {n} | {k} |" for name, value, n, k in summary_rows(summary)]
     bins = summary.get("by_overlap_bin") or {}
     if bins:
         names = ["precision_3px", "matching_score_3px", "pose_auc_10", "num_matches"]
@@ -62,7 +85,18 @@ def markdown(summary: dict[str, Any]) -> str:
                 + " | ".join(_format(metrics.get(m)) for m in names)
                 + f" | {n} |"
             )
+    lines += _cluster_tables(summary)
     return "\n".join(lines) + "\n"
+
+
+def _clusters_line(summary: dict[str, Any]) -> str:
+    spec = summary.get("clusters") or {}
+    return (
+        f"Intervals resample clusters: images by {spec.get('images', '?')} "
+        f"({spec.get('block_days', '?')}-day blocks), pairs by {spec.get('pairs', '?')}; "
+        f"no interval below {spec.get('min_items', '?')} items or "
+        f"{spec.get('min_clusters', '?')} clusters."
+    )
 
 
 def _save_figure(figure: Any, path: Path) -> None:
@@ -152,23 +186,25 @@ def write_reports(
     """Write summary.json, summary.csv, summary.md and plots/ into ``run_dir`` (atomically)."""
     text = json.dumps(_clean(summary), indent=2, sort_keys=True, default=_json_default)
     write_text_atomic(run_dir / "summary.json", text + "\n")
-    row = pd.DataFrame([row_from_summary(summary)], columns=list(COLUMNS))
-    write_text_atomic(run_dir / "summary.csv", row.to_csv(index=False, float_format="%.6g"))
+    write_text_atomic(run_dir / "summary.csv", board_text([row_from_summary(summary)]))
     write_text_atomic(run_dir / "summary.md", markdown(summary))
     if with_plots:
         write_plots(summary, run_dir / "plots")
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    """A rich table of the run's metrics on the terminal."""
+    """A rich table of the run's metrics on the terminal (k = clusters)."""
     from rich.table import Table
 
     from stbench.cli.common import console
 
-    table = Table(title=f"{summary['method']} · {summary['manifest']} · {summary['split']}")
+    name, _, content_hash = str(summary["manifest"]).partition("@")
+    manifest = f"{name}@{content_hash[:8]}" if content_hash else name
+    table = Table(title=f"{summary['method']} · {manifest} · {summary['split']} (k = clusters)")
     table.add_column("metric")
     table.add_column("value [95 % CI]", justify="right")
     table.add_column("n", justify="right")
-    for name, value, n in summary_rows(summary):
-        table.add_row(name, value, str(n))
+    table.add_column("k", justify="right")
+    for name, value, n, clusters in summary_rows(summary):
+        table.add_row(name, value, str(n), str(clusters))
     console().print(table)

@@ -15,9 +15,10 @@ from stbench.atomic import atomic_path
 from stbench.config import check_config_matches, save_config
 from stbench.errors import ConfigError
 from stbench.evaluate.cache import PredictionCache
+from stbench.evaluate.clusters import ClusterSpec
 from stbench.evaluate.config import SPLITS, EvaluateConfig, PredictionIdentity
 from stbench.evaluate.export import ImageLoader, export_matches, export_time
-from stbench.evaluate.score import score_images, score_pairs_parallel
+from stbench.evaluate.score import add_clusters, score_images, score_pairs_parallel
 from stbench.evaluate.selection import manifest_identity, select
 from stbench.evaluate.summary import summarize
 from stbench.methods.base import supports_matching, supports_time
@@ -61,12 +62,15 @@ def evaluate(
     tau: float = 0.05,
     show_progress: bool = False,
     write_plots: bool = True,
+    clusters: ClusterSpec | None = None,
 ) -> Path:
     """Evaluate a method on a manifest split; returns the run directory.
 
     The run directory holds ``config.json``, ``predictions/`` (the cache, reused when the
     method and manifest are unchanged), ``per_pair.parquet``, ``per_image.parquet``,
     ``summary.json``, ``summary.csv`` (one leaderboard row), ``summary.md`` and ``plots/``.
+    ``clusters`` sets the resampling units of the intervals (default: camera x 14 days for
+    images, scene for pairs; :class:`stbench.evaluate.clusters.ClusterSpec`).
 
     Raises:
         ConfigError: unknown method or split, a method that implements nothing usable.
@@ -163,9 +167,11 @@ def evaluate(
     per_image = score_images(selection, cache.read_time(), cache.read_failures())
     if not times:  # a matcher only: no temporal results at all (not zeros)
         per_image = per_image.iloc[:0]
+    clusters = clusters or ClusterSpec()
+    per_pair, per_image = add_clusters(per_pair, per_image, selection, clusters)
     _write_parquet(per_pair, run_dir / PER_PAIR_FILE)
     _write_parquet(per_image, run_dir / PER_IMAGE_FILE)
-    summary = summarize(per_pair, per_image, n_bootstrap, seed)
+    summary = summarize(per_pair, per_image, n_bootstrap, seed, clusters)
     matched = per_pair[per_pair["status"].isin(["ok", "failed"])]
     summary.update(
         method=str(method.name),

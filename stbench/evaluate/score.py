@@ -12,6 +12,7 @@ import pandas as pd
 from stbench.depth import read_depth
 from stbench.errors import DataError
 from stbench.evaluate.cache import PredictionCache
+from stbench.evaluate.clusters import ClusterSpec, image_clusters, pair_clusters
 from stbench.evaluate.selection import Selection
 from stbench.evaluate.spatial import (
     THRESHOLDS_PX,
@@ -195,6 +196,20 @@ def score_images(
         else:
             out[f"pred_{span}"] = pd.array([pd.NA] * len(ids), dtype="Int64")
     return out
+
+
+def add_clusters(
+    per_pair: pd.DataFrame, per_image: pd.DataFrame, selection: Selection, spec: ClusterSpec
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add the ``cluster`` column (resampling unit, :mod:`stbench.evaluate.clusters`) to the
+    per-pair and per-image results, from the manifest's scene / camera and capture date."""
+    images = selection.images
+    per_pair = per_pair.assign(cluster=pair_clusters(per_pair, images, spec).to_numpy())
+    rows = images.reindex(per_image["image_id"].to_numpy())
+    rows = rows.assign(image_id=per_image["image_id"].to_numpy())
+    rows.index = per_image.index
+    per_image = per_image.assign(cluster=image_clusters(rows, spec).to_numpy())
+    return per_pair, per_image
 
 
 def _score_chunk(args: tuple) -> pd.DataFrame:

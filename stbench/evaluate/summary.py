@@ -1,4 +1,5 @@
-"""Summary numbers of a run, each with n and a 95 % bootstrap interval (docs/evaluation.md)."""
+"""Summary numbers of a run, each with n, clusters and a 95 % cluster-bootstrap interval
+(docs/evaluation.md)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stbench.evaluate.clusters import ClusterSpec, cluster_codes
 from stbench.evaluate.spatial import (
     MATCHING_SCORE_PX,
     POSE_THRESHOLDS_DEG,
@@ -15,7 +17,7 @@ from stbench.evaluate.spatial import (
 )
 from stbench.evaluate.stats import (
     Estimate,
-    bootstrap_weights,
+    cluster_weights,
     estimate,
     mean_statistic,
     ratio_statistic,
@@ -31,8 +33,13 @@ from stbench.evaluate.temporal import (
 from stbench.spans import CLASS_SPANS, get_span
 
 #: Metric names in leaderboard order.
+#: ``share_pairs_min_k``: share of pairs with at least this many verifiable matches.
+MIN_VERIFIABLE_K = 5
+
 SPATIAL_METRICS: tuple[str, ...] = (
     *[f"precision_{t}px" for t in THRESHOLDS_PX],
+    f"precision_pooled_{MATCHING_SCORE_PX}px",
+    "share_pairs_min_k",
     "verifiable_fraction",
     f"matching_score_{MATCHING_SCORE_PX}px",
     "num_matches",
@@ -81,6 +88,21 @@ def spatial_columns(per_pair: pd.DataFrame) -> Columns:
     for t in THRESHOLDS_PX:
         name = f"precision_{t}px"
         out[name] = (mean_statistic, _frame(verifiable.index, value=verifiable[name]))
+    name = f"precision_pooled_{MATCHING_SCORE_PX}px"
+    out[name] = (
+        ratio_statistic,
+        _frame(
+            verifiable.index,
+            correct=verifiable[f"n_correct_{MATCHING_SCORE_PX}px"],
+            verifiable=verifiable["n_verifiable"],
+        ),
+    )
+    # Pairs where verification was possible (both depth maps), and failed pairs (0 matches).
+    checkable = matched[matched["has_depth"].astype(bool) | (matched["status"] == "failed")]
+    out["share_pairs_min_k"] = (
+        mean_statistic,
+        _frame(checkable.index, value=checkable["n_verifiable"].fillna(0) >= MIN_VERIFIABLE_K),
+    )
     has_matches = matched[matched["has_depth"].astype(bool) & (matched["n_matches"] > 0)]
     out["verifiable_fraction"] = (
         mean_statistic,
@@ -165,54 +187,84 @@ def metric_columns(per_pair: pd.DataFrame, per_image: pd.DataFrame) -> Columns:
 IMAGE_METRIC_PREFIXES = ("time_", "image_")
 
 
+class Universe:
+    """The items of one kind (pairs or images) with their cluster codes and resamples."""
+
+    def __init__(self, ids: pd.Series, clusters: pd.Series | None, n_boot: int, seed: int):
+        self.index = pd.Index(ids)
+        self.codes = cluster_codes(clusters, len(self.index))
+        self.weights = (
+            cluster_weights(self.codes, n_boot, seed) if len(self.index) and n_boot > 0 else None
+        )
+
+
 def _estimates(
-    columns: Columns, universes: dict[str, pd.Index], n_boot: int, seed: int
+    columns: Columns, universes: dict[str, Universe], n_boot: int, seed: int, spec: ClusterSpec
 ) -> dict[str, dict]:
     """Estimates of every metric; resamples are drawn once per item universe (pairs, images).
 
     Each metric uses the columns of the universe's resample weights for the items it applies
-    to: one bootstrap over pairs (or images) serves every metric, as in resampling the
+    to: one cluster bootstrap over pairs (or images) serves every metric, as in resampling the
     evaluation set and recomputing the whole summary.
     """
-    weights = {
-        name: bootstrap_weights(len(index), n_boot, seed) if len(index) and n_boot > 0 else None
-        for name, index in universes.items()
-    }
     out = {}
     subsets: dict[tuple[str, bytes], np.ndarray] = {}
     for name, (statistic, frame) in columns.items():
-        universe = "images" if name.startswith(IMAGE_METRIC_PREFIXES) else "pairs"
+        kind = "images" if name.startswith(IMAGE_METRIC_PREFIXES) else "pairs"
+        universe = universes[kind]
+        positions = universe.index.get_indexer(frame.index)
+        if (positions < 0).any():  # items outside the universe: each its own cluster
+            positions = None
         sub_weights = None
-        if weights[universe] is not None and len(frame):
-            positions = universes[universe].get_indexer(frame.index)
-            key = (universe, positions.tobytes())
-            if key not in subsets and (positions >= 0).all():
-                full = len(positions) == len(universes[universe])
+        if universe.weights is not None and len(frame) and positions is not None:
+            key = (kind, positions.tobytes())
+            if key not in subsets:
+                full = len(positions) == len(universe.index)
                 identity = full and np.array_equal(positions, np.arange(len(positions)))
-                subsets[key] = weights[universe] if identity else weights[universe][:, positions]
-            sub_weights = subsets.get(key)
+                subsets[key] = universe.weights if identity else universe.weights[:, positions]
+            sub_weights = subsets[key]
+        codes = universe.codes[positions] if positions is not None else None
         cols = [frame[c].to_numpy() for c in frame.columns]
-        result: Estimate = estimate(statistic, *cols, n_boot=n_boot, seed=seed, weights=sub_weights)
+        result: Estimate = estimate(
+            statistic,
+            *cols,
+            n_boot=n_boot,
+            seed=seed,
+            weights=sub_weights,
+            clusters=codes,
+            min_items=spec.min_items,
+            min_clusters=spec.min_clusters,
+        )
         out[name] = result.as_dict()
     return out
 
 
 def summarize(
-    per_pair: pd.DataFrame, per_image: pd.DataFrame, n_boot: int = 1000, seed: int = 0
+    per_pair: pd.DataFrame,
+    per_image: pd.DataFrame,
+    n_boot: int = 1000,
+    seed: int = 0,
+    clusters: ClusterSpec | None = None,
 ) -> dict[str, Any]:
-    """All summary numbers: ``metrics``, ``by_overlap_bin`` and ``confusion`` matrices."""
+    """All summary numbers: ``metrics``, ``by_overlap_bin``, ``by_cluster`` (per camera and
+    per scene), ``confusion`` matrices and the ``clusters`` spec.
+
+    Items are resampled by their ``cluster`` column (written by
+    :func:`stbench.evaluate.score.add_clusters`); without one, each item is its own cluster.
+    """
+    spec = clusters or ClusterSpec()
     with single_threaded_blas():
-        return _summarize(per_pair, per_image, n_boot, seed)
+        return _summarize(per_pair, per_image, n_boot, seed, spec)
 
 
 def _summarize(
-    per_pair: pd.DataFrame, per_image: pd.DataFrame, n_boot: int, seed: int
+    per_pair: pd.DataFrame, per_image: pd.DataFrame, n_boot: int, seed: int, spec: ClusterSpec
 ) -> dict[str, Any]:
     universes = {
-        "pairs": pd.Index(per_pair["pair_id"]),
-        "images": pd.Index(per_image["image_id"]),
+        "pairs": Universe(per_pair["pair_id"], per_pair.get("cluster"), n_boot, seed),
+        "images": Universe(per_image["image_id"], per_image.get("cluster"), n_boot, seed),
     }
-    metrics = _estimates(metric_columns(per_pair, per_image), universes, n_boot, seed)
+    metrics = _estimates(metric_columns(per_pair, per_image), universes, n_boot, seed, spec)
     by_bin = {}
     if "overlap_bin" in per_pair.columns:
         matched = per_pair[per_pair["status"].isin(["ok", "failed"])]
@@ -221,7 +273,7 @@ def _summarize(
             for span in CLASS_SPANS:
                 st_name = f"st_precision_{span}"
                 columns[st_name] = span_columns(group, per_image.iloc[:0], span)[st_name]
-            by_bin[str(name)] = _estimates(columns, universes, n_boot, seed)
+            by_bin[str(name)] = _estimates(columns, universes, n_boot, seed, spec)
     confusion = {}
     for span in CLASS_SPANS:
         rows = per_image[per_image[f"true_{span}"].notna() & per_image[f"pred_{span}"].notna()]
@@ -232,4 +284,55 @@ def _summarize(
                 get_span(span).n_classes,
             )
             confusion[span] = matrix.tolist()
-    return {"metrics": metrics, "by_overlap_bin": by_bin, "confusion": confusion}
+    by_cluster = by_group(per_pair, per_image)
+    return {
+        "metrics": metrics,
+        "by_overlap_bin": by_bin,
+        "by_cluster": by_cluster,
+        "confusion": confusion,
+        "clusters": spec.as_dict(),
+    }
+
+
+#: Metrics of the per-scene and per-camera tables of the reports.
+SCENE_TABLE_METRICS = (
+    "precision_3px",
+    f"precision_pooled_{MATCHING_SCORE_PX}px",
+    "share_pairs_min_k",
+    "pose_auc_10",
+)
+CAMERA_TABLE_METRICS = tuple(f"time_accuracy_{span}" for span in CLASS_SPANS)
+
+
+def _values(columns: Columns, names: tuple[str, ...]) -> dict[str, dict]:
+    out = {}
+    for name in names:
+        statistic, frame = columns[name]
+        cols = [frame[c].to_numpy() for c in frame.columns]
+        out[name] = estimate(statistic, *cols, n_boot=0).as_dict() if len(frame) else None
+    return out
+
+
+def by_group(per_pair: pd.DataFrame, per_image: pd.DataFrame) -> dict[str, dict]:
+    """Point values per scene (pair metrics) and per camera (``source/scene`` of images).
+
+    Values only: a single scene or camera is one cluster, so it has no interval of its own.
+    """
+    scenes: dict[str, dict] = {}
+    matched = per_pair[per_pair["status"].isin(["ok", "failed"])]
+    if "scene" not in matched:
+        matched = matched.iloc[:0].assign(scene="")
+    for scene, group in matched.groupby(matched["scene"].astype(str), sort=True):
+        scenes[str(scene)] = {
+            "n_pairs": len(group),
+            **_values(spatial_columns(group), SCENE_TABLE_METRICS),
+        }
+    cameras: dict[str, dict] = {}
+    if len(per_image) and {"source", "scene"} <= set(per_image.columns):
+        camera = per_image["source"].astype(str) + "/" + per_image["scene"].astype(str)
+        for name, group in per_image.groupby(camera, sort=True):
+            columns: Columns = {}
+            for span in CLASS_SPANS:
+                columns.update(span_columns(per_pair.iloc[:0], group, span))
+            cameras[str(name)] = {"n_images": len(group), **_values(columns, CAMERA_TABLE_METRICS)}
+    return {"scene": scenes, "camera": cameras}

@@ -197,6 +197,14 @@ def test_temporal_methods_on_webcam_manifest(tmp_path):
     per_image = pd.read_parquet(colorstats / "per_image.parquet")
     assert len(per_image) == 3 and (per_image["status"] == "ok").all()
     assert _metrics(colorstats)["time_accuracy_hour"]["n"] == 3
+    # clusters from the manifest (camera x 14-day block of the capture date), never the method
+    days = (pd.to_datetime(per_image["image_id"].str[-19:-4], format="%Y%m%d_%H%M%S") -
+            pd.Timestamp("1970-01-01")).dt.days  # fmt: skip
+    expected = "webcam/" + per_image["scene"] + "/d" + (days // 14).astype(str)
+    assert per_image["cluster"].tolist() == expected.tolist()
+    hour = _metrics(colorstats)["time_accuracy_hour"]
+    assert hour["n_clusters"] == per_image["cluster"].nunique()
+    assert hour["note"] == "n too small" and hour["ci_low"] is None
 
 
 def test_template_runs_as_is(tmp_path):

@@ -137,3 +137,34 @@ def test_pose_auc_closed_form_equals_trapezoid_reference():
             assert pose_auc_statistic(errors, threshold) == pytest.approx(
                 _loftr_auc(errors, threshold), abs=1e-12
             )
+
+
+def test_pooled_precision_and_share_of_pairs_with_k_verifiable():
+    import pandas as pd
+
+    from stbench.evaluate.score import SPATIAL_COLUMNS, _add_same_span
+    from stbench.evaluate.summary import MIN_VERIFIABLE_K, spatial_columns
+
+    rows = {c: [np.nan] * 4 for c in SPATIAL_COLUMNS}
+    per_pair = pd.DataFrame(rows)
+    per_pair["pair_id"] = ["a", "b", "c", "d"]
+    per_pair["scene"] = "0015"
+    per_pair["status"] = ["ok", "ok", "ok", "failed"]
+    per_pair["has_depth"] = [True, True, True, False]
+    per_pair["n_matches"] = [12, 4, 3, 0]
+    per_pair["n_verifiable"] = [10, 2, 0, np.nan]
+    per_pair["n_correct_3px"] = [8, 1, 0, np.nan]
+    per_pair["precision_3px"] = [0.8, 0.5, np.nan, np.nan]
+    per_pair = _add_same_span(per_pair, per_pair, None)
+    columns = spatial_columns(per_pair)
+
+    def value(name):
+        statistic, frame = columns[name]
+        cols = [frame[c].to_numpy(float) for c in frame.columns]
+        return statistic(np.ones((1, len(frame))), *cols)[0]
+
+    assert value("precision_3px") == pytest.approx((0.8 + 0.5) / 2)  # mean over pairs
+    assert value("precision_pooled_3px") == pytest.approx(9 / 12)  # pooled over matches
+    # pairs with >= K verifiable matches among pairs with depth and failed pairs
+    assert MIN_VERIFIABLE_K == 5
+    assert value("share_pairs_min_k") == pytest.approx(1 / 4)

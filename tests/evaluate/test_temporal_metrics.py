@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stbench.evaluate.clusters import ClusterSpec
 from stbench.evaluate.summary import summarize
 from stbench.evaluate.temporal import confusion_matrix, precision_recall_f1, span_errors
 from stbench.spans import CLASS_SPANS
@@ -68,7 +69,11 @@ def _per_pair() -> pd.DataFrame:
 
 
 def test_summary_hand_computed():
-    summary = summarize(_per_pair(), _per_image(), n_boot=200, seed=0)
+    spec = ClusterSpec(min_items=1, min_clusters=1)  # tiny hand-made sample: show intervals
+    summary = summarize(_per_pair(), _per_image(), n_boot=200, seed=0, clusters=spec)
+    default = summarize(_per_pair(), _per_image(), n_boot=200, seed=0)["metrics"]
+    assert default["precision_3px"]["note"] == "n too small"
+    assert default["precision_3px"]["ci_low"] is None
     m = summary["metrics"]
     # labelled 4, predicted 3, correct 1 (b); circular errors 1, 0, 3
     assert m["time_accuracy_month"]["value"] == pytest.approx(1 / 4)

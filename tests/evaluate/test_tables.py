@@ -1,0 +1,91 @@
+import io
+import re
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from stbench.evaluate.leaderboard import board_text, read_board, row_from_summary
+from stbench.evaluate.summary import METRICS
+from stbench.evaluate.tables import DEFAULT_SHOWN, print_board
+
+
+def fake_summary(method: str, seed: int, n: int = 400, clusters: int = 52) -> dict:
+    rng = np.random.default_rng(seed)
+    metrics = {}
+    for name in METRICS:
+        value = float(rng.uniform(0.05, 0.95))
+        half = float(rng.uniform(0.01, 0.2))
+        metrics[name] = {
+            "value": value,
+            "ci_low": max(value - half, 0.0),
+            "ci_high": min(value + half, 1.0),
+            "n": n,
+            "n_clusters": clusters,
+            "note": None,
+        }
+    metrics["precision_3px"].update(ci_low=None, ci_high=None, n_clusters=2)
+    metrics["time_accuracy_hour"].update(ci_low=None, ci_high=None, n=3, n_clusters=1)
+    return {
+        "method": method,
+        "method_version": "1",
+        "method_config": {"seed": seed},
+        "manifest": "default@8edbdd02aa",
+        "split": "test",
+        "n_pairs": 793,
+        "n_images": 2990,
+        "metrics": metrics,
+        "clusters": {"images": "camera-days", "pairs": "scene", "block_days": 14},
+        "ms_per_pair": 1234.5,
+        "date": "2026-12-01T00:00:00Z",
+        "stbench_version": "0.1",
+    }
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_board_fits_without_breaking_numbers(tmp_path, width):
+    methods = ["sift", "orb", "reference", "colorstats", "a_rather_long_plugin_method_name"]
+    rows = [row_from_summary(fake_summary(m, i)) for i, m in enumerate(methods)]
+    board = tmp_path / "board.csv"
+    board.write_text(board_text(rows))
+    out = io.StringIO()
+    console = Console(file=out, width=width, color_system=None, legacy_windows=False)
+    print_board(board, console=console)
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    frame = read_board(board)
+    for _, row in frame.iterrows():
+        for metric in DEFAULT_SHOWN:
+            digits = 1 if metric == "ms_per_pair" else 3
+            assert re.search(rf"(?<![\d.]){row[metric]:.{digits}f}(?![\d])", text), metric
+            if metric not in ("precision_3px", "time_accuracy_hour", "ms_per_pair"):
+                half = (row[f"{metric}_ci_high"] - row[f"{metric}_ci_low"]) / 2
+                assert f"±{half:.{digits}f}" in text
+    assert "k=52" in text and "too few" in text and "clusters" in text and "n too" in text
+    assert "…" not in text
+    # no number is split over two lines: every line's numbers are whole cells
+    for line in text.splitlines():
+        for cell in re.split(r"[│┃|]", line):
+            cell = cell.strip()
+            assert not re.fullmatch(r"[\d.]+", cell) or re.fullmatch(r"\d+(\.\d+)?", cell), cell
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_comparison_fits(width):
+    import pandas as pd
+
+    from stbench.evaluate.compare import COMPARISON_COLUMNS, print_comparison
+
+    rows = []
+    for i, metric in enumerate(["precision_3px", "time_accuracy_season", "time_mse_week"]):
+        sides = [0.5 + i, 0.4 + i, 0.6 + i, 0.7 + i, 0.6 + i, 0.8 + i]
+        values = [metric, *sides, 0.2, 0.05, 0.35, 0.002, 793, 52, None]
+        rows.append(dict(zip(COMPARISON_COLUMNS, values, strict=True)))
+    table = pd.DataFrame(rows)
+    table.attrs.update(a="a_long_baseline_method_name (run_a)", b="another_method (run_b)")
+    out = io.StringIO()
+    print_comparison(table, console=Console(file=out, width=width, color_system=None))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    for token in ("0.500", "±0.100", "+0.200", "±0.150", "0.0020 *", "793", "k=52", "2.700"):
+        assert token in text, token
