@@ -9,11 +9,7 @@ import numpy as np
 
 from stbench.webcams.config import WebcamConfig
 
-#: NREL SPA is evaluated every 30 min and resampled to the table (one row per offset-grid step,
-#: 2 min by default) by a cubic spline: the spline's error (< 0.0003 deg, SPA's own accuracy) is
-#: below the linear interpolation's between rows (~0.0006 deg at 2 min), at a fifteenth of the
-#: cost of SPA on every row.
-_SPA_STEP_S = 1800.0
+_SUN_STEP_S = 300.0  # solar elevation is tabulated every 5 min and interpolated
 
 
 #: Elevation knots (deg) of the camera's brightness curve.
@@ -55,21 +51,12 @@ class SunStatistics:
         self.sbb = np.add.reduceat(b * b, starts)
         k, d = len(self.offsets_min), len(self.days)
         self.sg, self.sgg, self.sgb = np.empty((k, d)), np.empty((k, d)), np.empty((k, d))
-        # The table's step is the offset grid's, so shifting a frame by offset k moves it by
-        # exactly k - half rows: one fractional position per frame serves every offset, and the
-        # model is read from the curve tabulated at the rows (linear in time between rows).
-        curve = np.interp(elevation, SHAPE_KNOTS, self.shape)
-        position = (self.times_s - grid[0]) / (grid[1] - grid[0])
-        row = np.floor(position).astype(np.int64)
-        frac = position - row
-        shifts = np.arange(k) - half
-        for lo in range(0, k, 16):
-            index = row[None, :] + shifts[lo : lo + 16, None]
-            g0 = curve[index]
-            g = g0 + (curve[index + 1] - g0) * frac
-            self.sg[lo : lo + 16] = np.add.reduceat(g, starts, axis=1)
-            self.sgg[lo : lo + 16] = np.add.reduceat(g * g, starts, axis=1)
-            self.sgb[lo : lo + 16] = np.add.reduceat(g * b[None, :], starts, axis=1)
+        for lo in range(0, k, 64):
+            shifted = self.times_s[None, :] + self.offsets_min[lo : lo + 64, None] * 60.0
+            g = np.interp(np.interp(shifted, grid, elevation), SHAPE_KNOTS, self.shape)
+            self.sg[lo : lo + 64] = np.add.reduceat(g, starts, axis=1)
+            self.sgg[lo : lo + 64] = np.add.reduceat(g * g, starts, axis=1)
+            self.sgb[lo : lo + 64] = np.add.reduceat(g * b[None, :], starts, axis=1)
         self._grid, self._elevation = grid, elevation
 
     @property
@@ -103,18 +90,14 @@ class SunStatistics:
 
 
 def sun_table(times_s: np.ndarray, lat: float, lon: float, config: WebcamConfig):
-    """(grid, elevation): sun elevation (deg) every ``grid_min`` minutes (grid in s since epoch)
-    over the frames' span plus the offset range (SPA every 30 min, cubic spline in between)."""
-    from scipy.interpolate import CubicSpline
-
+    """(grid, elevation): NREL SPA sun elevation (deg) every 5 min (grid in s since epoch) over
+    the frames' span plus the offset range."""
     from stbench.solar import sun_position
 
-    step_s = config.grid_min * 60.0
-    margin = config.max_offset_h * 3600 + 2 * step_s
-    grid = np.arange(times_s.min() - margin, times_s.max() + margin, step_s)
-    knots = np.arange(grid[0] - 2 * _SPA_STEP_S, grid[-1] + 3 * _SPA_STEP_S, _SPA_STEP_S)
-    elevation, _ = sun_position(knots.astype("datetime64[s]"), lat, lon)
-    return grid, CubicSpline(knots, elevation)(grid)
+    margin = config.max_offset_h * 3600 + 2 * _SUN_STEP_S
+    grid = np.arange(times_s.min() - margin, times_s.max() + margin, _SUN_STEP_S)
+    elevation, _ = sun_position(grid.astype("datetime64[s]"), lat, lon)
+    return grid, elevation
 
 
 def fit_shape(elevation: np.ndarray, brightness: np.ndarray) -> np.ndarray | None:
