@@ -61,3 +61,19 @@ def test_batch_and_bad_input():
     ):
         with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
             color_statistics(bad)
+
+
+def test_forest_predict_proba_equals_sklearn_bit_for_bit():
+    from sklearn.ensemble import RandomForestClassifier
+
+    from stbench.colorstats import forest_predict_proba
+
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(300, 8)).astype(np.float32)
+    labels = rng.integers(0, 5, 300)
+    labels[features[:, 0] > 1.0] = 7  # an uneven class set: classes_ = [0..4, 7]
+    forest = RandomForestClassifier(n_estimators=12, random_state=0, n_jobs=1).fit(features, labels)
+    queries = rng.normal(size=(25, 8)).astype(np.float32)
+    expected = forest.predict_proba(queries)
+    assert np.array_equal(forest_predict_proba(forest, queries), expected)
+    assert np.array_equal(forest_predict_proba(forest, queries[3:4]), expected[3:4])

@@ -160,7 +160,7 @@ def read_component_model(model_dir: Path, undistort: bool = True) -> ComponentMo
         qvecs.append([w, x, y, z])
         tvecs.append(np.asarray(pose.translation, dtype=np.float64))
 
-    incidence, points_xyz = _incidence(reconstruction, kept)
+    incidence, points_xyz = _incidence(reconstruction, kept, model_dir)
     n = len(kept)
     return ComponentModel(
         names=[image.name for image in kept],
@@ -176,17 +176,32 @@ def read_component_model(model_dir: Path, undistort: bool = True) -> ComponentMo
     )
 
 
-def _incidence(reconstruction, images: list) -> tuple[sp.csr_matrix, np.ndarray]:
-    """(N, P) image x 3D-point incidence of ``images`` and the (P, 3) points, P = used points."""
+def _incidence(
+    reconstruction, images: list, model_dir: Path | None = None
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """(N, P) image x 3D-point incidence of ``images`` and the (P, 3) points, P = used points.
+
+    The observations come as arrays from ``images.bin`` when the model is binary (one
+    ``np.frombuffer`` per image, see :func:`read_observation_ids`); a text model falls back to
+    pycolmap's per-point objects.
+    """
     invalid = np.uint64(2**64 - 1)
-    existing = np.fromiter(reconstruction.points3D.keys(), dtype=np.uint64)
+    existing = np.sort(np.fromiter(reconstruction.point3D_ids(), dtype=np.uint64))
+    observed = None
+    if model_dir is not None and (Path(model_dir) / "images.bin").is_file():
+        observed = read_observation_ids(Path(model_dir) / "images.bin")
     rows, point_ids = [], []
     for row, image in enumerate(images):
-        ids = np.fromiter(
-            (p.point3D_id for p in image.points2D), dtype=np.uint64, count=image.num_points2D()
-        )
+        if observed is not None and image.image_id in observed:
+            ids = observed[image.image_id]
+        else:
+            ids = np.fromiter(
+                (p.point3D_id for p in image.points2D), dtype=np.uint64, count=image.num_points2D()
+            )
         ids = np.unique(ids[ids != invalid])
-        ids = ids[np.isin(ids, existing)]
+        found = np.searchsorted(existing, ids)
+        found[found == len(existing)] = 0
+        ids = ids[existing[found] == ids] if len(existing) else ids[:0]
         rows.append(np.full(len(ids), row, dtype=np.int64))
         point_ids.append(ids)
     all_rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
@@ -198,6 +213,36 @@ def _incidence(reconstruction, images: list) -> tuple[sp.csr_matrix, np.ndarray]
         shape=(len(images), len(unique_ids)),
     )
     return incidence, xyz.reshape(-1, 3)
+
+
+#: One 2D point of COLMAP's images.bin: x, y (float64) and its 3D point id (uint64, -1 = none).
+_POINT2D = np.dtype([("xy", "<f8", (2,)), ("point3D_id", "<u8")])
+_IMAGE_HEAD = 4 + 7 * 8 + 4  # image_id, qvec, tvec, camera_id (then the name, then points)
+
+
+def read_observation_ids(path: Path) -> dict[int, np.ndarray] | None:
+    """3D point id of every 2D point of each image of a COLMAP ``images.bin``, as arrays.
+
+    Reads the fixed-size 2D-point records of each image with one ``np.frombuffer`` (no Python
+    object per point). Returns None when the file does not parse (pycolmap then reads it).
+    """
+    data = Path(path).read_bytes()
+    out: dict[int, np.ndarray] = {}
+    try:
+        (n_images,) = np.frombuffer(data, "<u8", 1, 0)
+        offset = 8
+        for _ in range(int(n_images)):
+            image_id = int(np.frombuffer(data, "<u4", 1, offset)[0])
+            name_end = data.index(b"\0", offset + _IMAGE_HEAD)
+            offset = name_end + 1
+            n_points = int(np.frombuffer(data, "<u8", 1, offset)[0])
+            offset += 8
+            points = np.frombuffer(data, _POINT2D, n_points, offset)
+            out[image_id] = points["point3D_id"]
+            offset += n_points * _POINT2D.itemsize
+    except (ValueError, IndexError):
+        return None
+    return out if offset == len(data) else None
 
 
 def records_to_reconstruction(images) -> object:

@@ -132,16 +132,11 @@ def verify_candidates(
         )
     checked = np.flatnonzero(both_usable)
     projections = projection_matrices(cache.K, rotations, translations)
-    source = np.r_[i[checked], j[checked]]
-    target = np.r_[j[checked], i[checked]]
-    consistent, sampled = count_consistent(
-        cache, projections, source, target, config.tau, config.chunk_elements, workers
-    )
-    m = len(checked)
-    c01, c10 = consistent[:m], consistent[m:]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        overlap01 = np.where(sampled[:m] > 0, c01 / sampled[:m], 0.0)
-        overlap10 = np.where(sampled[m:] > 0, c10 / sampled[m:], 0.0)
+    c01, c10, overlap01, overlap10 = _two_way_overlaps(
+        cache, projections, i[checked], j[checked],
+        candidates.covis_overlap_01[checked] <= candidates.covis_overlap_10[checked],
+        config, workers,
+    )  # fmt: skip
     total = c01 + c10
     accepted = (np.minimum(overlap01, overlap10) >= config.min_depth_overlap) & (
         total >= config.min_consistent
@@ -165,10 +160,15 @@ def verify_candidates(
             )
         pair_id = make_pair_id(image_ids[a], image_ids[b])
         if not accepted[k]:
+            overlaps = " ".join(
+                f"depth_overlap_{d}=" + ("not computed" if np.isnan(values[f"depth{d}"]) else
+                                         f"{values[f'depth{d}']:.3f}")
+                for d in ("01", "10")
+            )  # fmt: skip
             detail = (
-                f"depth_overlap_01={values['depth01']:.3f} depth_overlap_10={values['depth10']:.3f} "
-                f"n_consistent={int(total[k])} (need min overlap >= {config.min_depth_overlap} "
-                f"and n_consistent >= {config.min_consistent})"
+                f"{overlaps} n_consistent{'>=' if 'not' in overlaps else '='}{int(total[k])} "
+                f"(need min overlap >= "
+                f"{config.min_depth_overlap} and n_consistent >= {config.min_consistent})"
             )
             rejects.append(_reject(scene, pair_id, "depth_overlap_low", detail))
             continue
@@ -189,6 +189,48 @@ def verify_candidates(
             )
         )
     return VerifiedPairs(rows=rows, rejects=rejects)
+
+
+def _two_way_overlaps(
+    cache: DepthCache,
+    projections: np.ndarray,
+    index0: np.ndarray,
+    index1: np.ndarray,
+    first_01: np.ndarray,
+    config: MegaDepthConfig,
+    workers: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Consistent counts and depth overlaps of pairs in both directions, checked progressively.
+
+    Each pair is first checked in one direction (0 -> 1 where ``first_01``, the direction with
+    the lower co-visibility overlap, which fails more often); the other direction is checked only
+    for pairs whose first overlap reaches ``min_depth_overlap``. The decision is exact (a pair
+    needs both overlaps >= the threshold), so accepted pairs and their values are unchanged; a
+    pair rejected on its first direction has the other overlap NaN ("not computed").
+    Returns c01, c10 (int64), overlap01, overlap10 (float64), all (M,).
+    """
+    m = len(index0)
+    first_src = np.where(first_01, index0, index1)
+    first_dst = np.where(first_01, index1, index0)
+    c_first, s_first = count_consistent(
+        cache, projections, first_src, first_dst, config.tau, config.chunk_elements, workers
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        o_first = np.where(s_first > 0, c_first / np.maximum(s_first, 1), 0.0)
+    alive = np.flatnonzero(o_first >= config.min_depth_overlap)
+    c_second = np.zeros(m, dtype=np.int64)
+    o_second = np.full(m, np.nan)
+    c_alive, s_alive = count_consistent(
+        cache, projections, first_dst[alive], first_src[alive], config.tau,
+        config.chunk_elements, workers,
+    )  # fmt: skip
+    c_second[alive] = c_alive
+    o_second[alive] = np.where(s_alive > 0, c_alive / np.maximum(s_alive, 1), 0.0)
+    c01 = np.where(first_01, c_first, c_second)
+    c10 = np.where(first_01, c_second, c_first)
+    overlap01 = np.where(first_01, o_first, o_second)
+    overlap10 = np.where(first_01, o_second, o_first)
+    return c01, c10, overlap01, overlap10
 
 
 def depth_verified_pairs(

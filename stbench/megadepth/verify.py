@@ -85,6 +85,8 @@ def count_consistent(
     target = np.asarray(target, dtype=np.int64)
     n_consistent = np.zeros(len(source), dtype=np.int64)
     n_sampled = np.diff(cache.sample_offsets)[source]
+    if len(source) == 0:
+        return n_consistent, n_sampled
     order = np.argsort(source, kind="stable")
     sorted_source = source[order]
     starts = np.flatnonzero(np.r_[True, sorted_source[1:] != sorted_source[:-1]])

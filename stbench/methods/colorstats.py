@@ -28,15 +28,15 @@ def color_features(image: np.ndarray) -> np.ndarray:
 
 
 def forest_probabilities(forest: Any, features: np.ndarray) -> np.ndarray:
-    """``forest.predict_proba(features)`` without joblib's per-call overhead.
+    """``forest.predict_proba(features)`` without sklearn's per-call and per-tree overhead.
 
-    A random forest's probabilities are the mean of its trees' (every tree knows all classes);
-    called per image, joblib's dispatch cost more than the trees themselves.
+    A random forest's probabilities are the mean of its trees' (every tree knows all classes).
+    All trees are walked at once on arrays (:func:`stbench.colorstats.forest_tables`) and their
+    leaf probabilities summed in tree order, so the result equals sklearn's bit for bit.
     """
-    total = forest.estimators_[0].predict_proba(features)
-    for tree in forest.estimators_[1:]:
-        total = total + tree.predict_proba(features)
-    return total / len(forest.estimators_)
+    from stbench.colorstats import forest_predict_proba
+
+    return forest_predict_proba(forest, features)
 
 
 @dataclass

@@ -11,10 +11,11 @@ brightness curve and ``g`` shifts sunrise and sunset in opposite directions, so 
 Statistics are kept per *solar day* (local mean solar time, so each day spans one night-day-night)
 and per grid offset, so a window of days, an era or a bootstrap resample over days is a weighted
 sum of day columns (no refit over frames). Eras: per-day estimates over a sliding window of
-``window_days`` are segmented by binary segmentation (L1 cost) into eras whose offsets differ by at
-least ``min_era_shift_min``; each era is refitted as constant or linear drift (whichever the window
-estimates support); era boundaries are refined to the frame by the split that best explains the
-brightness on the days around them.
+``window_days`` are split into eras by an exact optimal partition (L1 cost, a penalty per era;
+:func:`optimal_l1_partition`, days x distinct estimates of vectorised work); eras whose offsets
+differ by less than ``min_era_shift_min`` are merged; each era is refitted as constant or linear
+drift (whichever the window estimates support); era boundaries are refined to the frame by the
+split that best explains the brightness on the days around them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from stbench.webcams.config import WebcamConfig
 from stbench.webcams.sunstats import SunStatistics, fit_shape, peak
@@ -110,7 +112,7 @@ def fit_clock(
         shape = fit_shape(stats.elevation(times_s[strong], offsets[strong]), brightness[strong])
         if shape is None:
             break
-        stats = SunStatistics(times_s, brightness, lat, lon, config, shape)
+        stats = SunStatistics(times_s, brightness, lat, lon, config, shape, sun=stats.sun)
     # eras hold day ranges so far; turn them into frame ranges with refined boundaries
     return _frame_eras(stats, eras, config)
 
@@ -130,54 +132,91 @@ def _window_estimates(stats: SunStatistics, config: WebcamConfig) -> np.ndarray:
     n_days = len(stats.days)
     half = config.window_days // 2
     estimates = np.full(n_days, np.nan)
-    weights = np.zeros((n_days, n_days))
-    for d in range(n_days):
-        near = np.abs(stats.days - stats.days[d]) <= half
-        weights[near, d] = 1.0
+    # column d sums the days within +-half of day d (a band: sparse, K x D work, not K x D x D)
+    lo = np.searchsorted(stats.days, stats.days - half, side="left")
+    hi = np.searchsorted(stats.days, stats.days + half, side="right")
+    rows = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+    cols = np.repeat(np.arange(n_days), hi - lo)
+    weights = sp.csc_array((np.ones(len(rows)), (rows, cols)), shape=(n_days, n_days))
     r = stats.corr(weights)  # (K, D)
-    for d in range(n_days):
-        if stats.n @ weights[:, d] < config.min_frames_per_day:
-            continue
-        offset, best = peak(stats.offsets_min, r[:, d])
-        if np.isfinite(offset) and best >= config.min_day_corr:
-            estimates[d] = offset
+    offset, best = column_peaks(stats.offsets_min, r)
+    with np.errstate(invalid="ignore"):
+        keep = (stats.n @ weights >= config.min_frames_per_day) & (best >= config.min_day_corr)
+    estimates[keep & np.isfinite(offset)] = offset[keep & np.isfinite(offset)]
     return estimates
 
 
 def _segments(estimates: np.ndarray, config: WebcamConfig) -> list[tuple[int, int]]:
-    """Day ranges [lo, hi) of eras: optimal partitioning of the window estimates (L1 cost,
-    a penalty of ``min_era_shift_min * min_era_days`` per era, eras of >= ``min_era_days``)."""
+    """Day ranges [lo, hi) of eras: the exact optimal partition of the window estimates.
+
+    Minimises the sum over eras of the L1 cost (absolute deviations from the era's median) plus a
+    penalty of ``min_era_shift_min * min_era_days`` per era, with eras of at least
+    ``min_era_days`` valid estimates (see :func:`optimal_l1_partition`, O(days x distinct
+    estimates) vectorised work instead of a median per candidate era).
+    """
     n_days = len(estimates)
     valid = np.flatnonzero(np.isfinite(estimates))
     values = estimates[valid]
-    m, size = len(values), config.min_era_days
-    if m < 2 * size:
+    size = config.min_era_days
+    if len(values) < 2 * size:
         return [(0, n_days)]
-    penalty = config.min_era_shift_min * size
-    best = np.full(m + 1, np.inf)
-    best[0] = -penalty
-    start = np.zeros(m + 1, dtype=np.int64)
-    for j in range(size, m + 1):
-        for i in range(0, j - size + 1):
-            if not np.isfinite(best[i]):
-                continue
-            cost = best[i] + _l1(values[i:j]) + penalty
-            if cost < best[j]:
-                best[j], start[j] = cost, i
-    cuts = []
-    j = m
-    while j > 0:
-        j = int(start[j])
-        if j > 0:
-            cuts.append(j)
-    cuts.sort()
+    cuts = optimal_l1_partition(values, config.min_era_shift_min * size, size)
     # an era's days start halfway between the last valid day of one era and the first of the next
     bounds = [0] + [int(valid[k - 1] + valid[k] + 1) // 2 for k in cuts] + [n_days]
     return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
 
 
-def _l1(values: np.ndarray) -> float:
-    return float(np.abs(values - np.median(values)).sum()) if len(values) else 0.0
+def optimal_l1_partition(values: np.ndarray, penalty: float, min_size: int) -> list[int]:
+    """Cut points of the partition of ``values`` minimising sum(L1 cost) + penalty x segments.
+
+    The L1 cost of a segment is ``sum |x - median|``, and the median can be taken among the
+    segment's own values, so ``cost(i, j) = min over c in values of sum_{i<=k<j} |x_k - c|``. The
+    inner minimum is then a dynamic programme over (end, c), one vectorised step per value::
+
+        M[t, c] = min(M[t-1, c] + |x_{t-1} - c|, F[t])       best start <= t, level c
+        F[j]    = min_c (M[j - min_size, c] + sum_{j-min_size<=k<j} |x_k - c|) + penalty
+
+    exact like optimal partitioning (ties go to the earliest start), in O(n x distinct values)
+    array work (n Python steps) instead of a median for each of the O(n^2) candidate segments. Segments have at least ``min_size`` values.
+
+    Args:
+        values: (n,) finite values in order.
+        penalty: cost of each segment (> 0 keeps segments few).
+        min_size: minimum segment length (>= 1).
+    Returns:
+        Sorted cut indices k (a segment starts at values[k]); [] for one segment.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    if n < 2 * min_size:
+        return []
+    levels = np.unique(x)
+    dev = np.abs(x[:, None] - levels[None, :])  # (n, L) |x_k - c|
+    best = np.full(n + 1, np.inf)  # F: best cost of values[:j] ending with a cut at j
+    best[0] = -penalty
+    start = np.zeros(n + 1, dtype=np.int64)
+    reach = np.full(len(levels), best[0])  # M[t, c] for t = j - min_size
+    reach_start = np.zeros(len(levels), dtype=np.int64)
+    window = dev[:min_size].sum(axis=0)  # sum over the last min_size values before j
+    for j in range(min_size, n + 1):
+        t = j - min_size
+        if t > 0:
+            reach = reach + dev[t - 1]
+            better = best[t] < reach
+            reach = np.where(better, best[t], reach)
+            reach_start = np.where(better, t, reach_start)
+            window = dev[t:j].sum(axis=0)
+        totals = reach + window
+        lowest = totals.min()
+        best[j] = lowest + penalty
+        start[j] = reach_start[totals == lowest].min()
+    cuts = []
+    j = n
+    while j > 0:
+        j = int(start[j])
+        if j > 0:
+            cuts.append(j)
+    return sorted(cuts)
 
 
 def _fit_era(
@@ -237,16 +276,37 @@ def _bootstrap_sigma(stats: SunStatistics, lo: int, hi: int, config: WebcamConfi
     days = days[stats.n[days] > 0]
     if len(days) < 2:
         return float("inf")
+    key = (lo, hi)
+    if key in stats.memo:  # eras are refitted while merging: the same days recur
+        return stats.memo[key]
     rng = np.random.default_rng(config.seed)
     counts = rng.multinomial(len(days), np.full(len(days), 1.0 / len(days)), size=config.bootstrap)
-    weights = np.zeros((len(stats.days), config.bootstrap))
-    weights[days, :] = counts.T
-    r = stats.corr(weights)
-    peaks = np.array([peak(stats.offsets_min, r[:, m])[0] for m in range(config.bootstrap)])
+    r = stats.corr(counts.T.astype(np.float64), days=days)  # only the era's days weigh
+    peaks, _ = column_peaks(stats.offsets_min, r)
     peaks = peaks[np.isfinite(peaks)]
-    if len(peaks) < config.bootstrap // 2:
-        return float("inf")
-    return max(float(np.std(peaks)), config.grid_min / 4)
+    sigma = float("inf") if len(peaks) < config.bootstrap // 2 else float(np.std(peaks))
+    stats.memo[key] = sigma if sigma == float("inf") else max(sigma, config.grid_min / 4)
+    return stats.memo[key]
+
+
+def column_peaks(offsets: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~stbench.webcams.sunstats.peak` of every column of ``r`` (K, M) at once:
+    (M,) refined offsets and (M,) maxima, nan for all-nan columns."""
+    k, m = r.shape
+    empty = np.all(np.isnan(r), axis=0)
+    i = np.argmax(np.where(np.isnan(r), -np.inf, r), axis=0)
+    cols = np.arange(m)
+    best = offsets[i].astype(np.float64)
+    top = r[i, cols]
+    inner = (i > 0) & (i < k - 1)
+    left = r[np.maximum(i - 1, 0), cols]
+    right = r[np.minimum(i + 1, k - 1), cols]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = left - 2 * top + right
+        step = np.clip(0.5 * (left - right) / denom, -0.5, 0.5) * (offsets[1] - offsets[0])
+    refine = inner & np.isfinite(left) & np.isfinite(right) & (denom < 0)
+    best = np.where(refine, best + step, best)
+    return np.where(empty, np.nan, best), np.where(empty, np.nan, top)
 
 
 def _merge_close(

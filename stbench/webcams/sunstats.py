@@ -28,19 +28,20 @@ class SunStatistics:
     elevation; see :func:`fit_shape`.
     """
 
-    def __init__(self, times_s, brightness, lat, lon, config: WebcamConfig, shape=None) -> None:
-        from stbench.solar import sun_position
-
+    def __init__(
+        self, times_s, brightness, lat, lon, config: WebcamConfig, shape=None, sun=None
+    ) -> None:
+        """``sun``: the (grid s, elevation deg) table of an earlier instance for the same frames
+        and place (reused as is; computed by :func:`sun_table` when None)."""
         self.shape = ramp_shape(config.ramp_deg) if shape is None else np.asarray(shape)
         self.times_s = np.asarray(times_s, dtype=np.float64)
         self.brightness = np.asarray(brightness, dtype=np.float64)
         self.config = config
+        self.memo: dict = {}  # results that depend on these statistics only (solarfit's bootstrap)
         step_min = config.grid_min
         half = round(config.max_offset_h * 60 / step_min)
         self.offsets_min = np.arange(-half, half + 1) * step_min
-        margin = config.max_offset_h * 3600 + 2 * _SUN_STEP_S
-        grid = np.arange(self.times_s.min() - margin, self.times_s.max() + margin, _SUN_STEP_S)
-        elevation, _ = sun_position(grid.astype("datetime64[s]"), lat, lon)
+        grid, elevation = sun_table(self.times_s, lat, lon, config) if sun is None else sun
         solar_day = np.floor((self.times_s + lon / 15.0 * 3600) / 86400).astype(np.int64)
         self.days, self.day_of_frame = np.unique(solar_day, return_inverse=True)
         starts = np.flatnonzero(np.r_[True, np.diff(self.day_of_frame) != 0])
@@ -58,6 +59,11 @@ class SunStatistics:
             self.sgb[lo : lo + 64] = np.add.reduceat(g * b[None, :], starts, axis=1)
         self._grid, self._elevation = grid, elevation
 
+    @property
+    def sun(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (grid s, elevation deg) table (pass it as ``sun`` to reuse it)."""
+        return self._grid, self._elevation
+
     def elevation(self, times_s: np.ndarray, offset_min: np.ndarray) -> np.ndarray:
         """Sun elevation (deg) at recorded times shifted by per-frame offsets (minutes)."""
         shifted = np.asarray(times_s) + np.asarray(offset_min) * 60.0
@@ -67,18 +73,31 @@ class SunStatistics:
         """The model curve at recorded times shifted by per-frame offsets."""
         return np.interp(self.elevation(times_s, offset_min), SHAPE_KNOTS, self.shape)
 
-    def corr(self, weights: np.ndarray) -> np.ndarray:
+    def corr(self, weights: np.ndarray, days: np.ndarray | None = None) -> np.ndarray:
         """(K,) correlation of brightness with the model per offset, for day weights (D,) or
-        (D, M) -> (K, M)."""
-        n = self.n @ weights
+        (D, M) -> (K, M). With ``days`` (indices), ``weights`` has one row per listed day and
+        the other days weigh 0 (the work then follows ``len(days)``, not D)."""
+        cols = slice(None) if days is None else days
+        n = self.n[cols] @ weights
         with np.errstate(invalid="ignore", divide="ignore"):
-            mb, mg = (self.sb @ weights) / n, (self.sg @ weights) / n
-            cov = (self.sgb @ weights) / n - mg * mb
-            var_g = (self.sgg @ weights) / n - mg * mg
-            var_b = (self.sbb @ weights) / n - mb * mb
+            mb, mg = (self.sb[cols] @ weights) / n, (self.sg[:, cols] @ weights) / n
+            cov = (self.sgb[:, cols] @ weights) / n - mg * mb
+            var_g = (self.sgg[:, cols] @ weights) / n - mg * mg
+            var_b = (self.sbb[cols] @ weights) / n - mb * mb
             r = cov / np.sqrt(np.clip(var_g, 1e-12, None) * np.clip(var_b, 1e-12, None))
         r = np.where((var_g > 1e-4) & (var_b > 1e-6) & (n >= 3), r, np.nan)
         return r
+
+
+def sun_table(times_s: np.ndarray, lat: float, lon: float, config: WebcamConfig):
+    """(grid, elevation): NREL SPA sun elevation (deg) every 5 min (grid in s since epoch) over
+    the frames' span plus the offset range."""
+    from stbench.solar import sun_position
+
+    margin = config.max_offset_h * 3600 + 2 * _SUN_STEP_S
+    grid = np.arange(times_s.min() - margin, times_s.max() + margin, _SUN_STEP_S)
+    elevation, _ = sun_position(grid.astype("datetime64[s]"), lat, lon)
+    return grid, elevation
 
 
 def fit_shape(elevation: np.ndarray, brightness: np.ndarray) -> np.ndarray | None:

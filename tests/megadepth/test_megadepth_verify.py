@@ -118,3 +118,50 @@ def test_samples_fill_the_quota_when_depth_is_concentrated():
     valid[:20, :20] = True  # 400 valid pixels in a handful of the 1,024 cells
     picked = stratified_samples(valid, 300, np.random.default_rng(1))
     assert len(picked) == 300 and len(np.unique(picked, axis=0)) == 300
+
+
+def test_progressive_check_decides_like_the_full_two_way_check(cache_and_views):
+    from stbench.megadepth.config import MegaDepthConfig
+    from stbench.megadepth.pairs import verify_candidates
+
+    cache, R, t = cache_and_views
+    n = len(R)
+    i, j = (a.ravel() for a in np.triu_indices(n, k=1))
+    m = len(i)
+    projections = projection_matrices(cache.K, R, t)
+    consistent, sampled = count_consistent(cache, projections, np.r_[i, j], np.r_[j, i])
+    overlap01, overlap10 = consistent[:m] / sampled[:m], consistent[m:] / sampled[m:]
+    config = MegaDepthConfig(min_depth_overlap=0.3, min_consistent=16)
+    full_accept = (np.minimum(overlap01, overlap10) >= 0.3) & (
+        consistent[:m] + consistent[m:] >= 16
+    )
+    assert 0 < full_accept.sum() < m  # both outcomes occur
+    rng = np.random.default_rng(0)
+    covis = rng.uniform(0.1, 0.9, (2, m))  # decides which direction is checked first
+    candidates = CandidatePairs(i, j, np.full(m, 50), covis[0], covis[1], np.ones(m), np.ones(m))
+    ids = [f"megadepth/5001/{k:02d}" for k in range(n)]
+    verified = verify_candidates(candidates, ids, "5001", cache, R, t, config)
+    expected = {f"{ids[a]}|{ids[b]}" for a, b in zip(i[full_accept], j[full_accept], strict=True)}
+    assert {row["pair_id"] for row in verified.rows} == expected
+    by_pair = {f"{ids[a]}|{ids[b]}": e for e, (a, b) in enumerate(zip(i, j, strict=True))}
+    for row in verified.rows:  # emitted values are those of the full two-way check
+        e = by_pair[row["pair_id"]]
+        assert row["depth_overlap_01"] == overlap01[e]
+        assert row["depth_overlap_10"] == overlap10[e]
+        assert row["n_consistent"] == consistent[e] + consistent[m + e]
+    skipped = [r for r in verified.rejects if "not computed" in r["detail"]]
+    assert skipped and all(r["reason"] == "depth_overlap_low" for r in skipped)
+
+
+def test_no_candidates_give_no_pairs(cache_and_views):
+    from stbench.megadepth.config import MegaDepthConfig
+    from stbench.megadepth.pairs import verify_candidates
+
+    cache, R, t = cache_and_views
+    empty = np.zeros(0, dtype=np.int64)
+    consistent, sampled = count_consistent(cache, projection_matrices(cache.K, R, t), empty, empty)
+    assert len(consistent) == 0 and len(sampled) == 0
+    candidates = CandidatePairs(*(np.zeros(0) for _ in range(7)))
+    candidates.index0 = candidates.index1 = empty
+    verified = verify_candidates(candidates, [], "5001", cache, R, t, MegaDepthConfig())
+    assert verified.rows == [] and verified.rejects == []
