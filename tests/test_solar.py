@@ -1,7 +1,8 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from stbench.solar import sun_direction, sun_position
+from stbench.solar import sun_direction, sun_elevation_series, sun_position
 
 
 def test_noon_elevation_matches_declination_formula():
@@ -21,3 +22,14 @@ def test_southern_hemisphere_sun_is_north_at_noon():
 def test_direction_is_unit_east_north_up():
     direction = sun_direction(np.array([0.0, 90.0]), np.array([90.0, 0.0]))
     np.testing.assert_allclose(direction, [[1, 0, 0], [0, 0, 1]], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "lat, lon", [(47.27, 11.40), (-43.53, 172.64), (64.1, -21.9), (0.3, -78.5)]
+)
+def test_fast_elevation_series_agrees_with_full_spa(lat, lon):
+    # two years at 37-min steps (not a multiple of the hourly nodes of the slow terms)
+    times = np.arange(1.45e9, 1.45e9 + 2 * 365 * 86400, 37 * 60.0)
+    full, _ = sun_position(times.astype("datetime64[s]"), lat, lon)
+    fast = sun_elevation_series(times, lat, lon)
+    assert np.abs(fast - full).max() < 1e-5

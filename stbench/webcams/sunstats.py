@@ -91,13 +91,12 @@ class SunStatistics:
 
 def sun_table(times_s: np.ndarray, lat: float, lon: float, config: WebcamConfig):
     """(grid, elevation): NREL SPA sun elevation (deg) every 5 min (grid in s since epoch) over
-    the frames' span plus the offset range."""
-    from stbench.solar import sun_position
+    the frames' span plus the offset range (:func:`stbench.solar.sun_elevation_series`)."""
+    from stbench.solar import sun_elevation_series
 
     margin = config.max_offset_h * 3600 + 2 * _SUN_STEP_S
     grid = np.arange(times_s.min() - margin, times_s.max() + margin, _SUN_STEP_S)
-    elevation, _ = sun_position(grid.astype("datetime64[s]"), lat, lon)
-    return grid, elevation
+    return grid, sun_elevation_series(grid, lat, lon)
 
 
 def fit_shape(elevation: np.ndarray, brightness: np.ndarray) -> np.ndarray | None:

@@ -128,4 +128,5 @@ def test_sun_table_is_spa_every_five_minutes():
     assert grid[-1] >= times_s[-1] + config.max_offset_h * 3600
     pick = np.arange(0, len(grid), 37)
     spa, _ = sun_position(grid[pick].astype("datetime64[s]"), LAT, LON)
-    np.testing.assert_array_equal(elevation[pick], spa)
+    # SPA with its slow terms interpolated hourly (stbench.solar.sun_elevation_series)
+    np.testing.assert_allclose(elevation[pick], spa, rtol=0, atol=1e-5)
