@@ -173,13 +173,28 @@ def _image(figure: Any, caption: str, photo: bool = False) -> str:
     )
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """A run's table; a damaged one is a DataError (pyarrow's errors are OSError/ValueError)."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path} cannot be read ({exc}); re-run stbench evaluate") from exc
+
+
+def _note(text: str) -> str:
+    return f"<p class='note'>{html.escape(text)}</p>"
+
+
 def _true_labels(group: Group) -> dict[str, np.ndarray]:
     from stbench.evaluate.report import true_labels_of
     from stbench.evaluate.run import PER_IMAGE_FILE
 
     for run in group.runs.values():
         if run is not None and (run / PER_IMAGE_FILE).is_file():
-            per_image = pd.read_parquet(run / PER_IMAGE_FILE)
+            try:
+                per_image = _read_parquet(run / PER_IMAGE_FILE)
+            except DataError:
+                continue  # the next run, else 1 / classes (the caption says which)
             if len(per_image):
                 return true_labels_of(per_image)
     return {}
@@ -223,7 +238,11 @@ def _confusions(group: Group) -> list[str]:
     for name, run in group.runs.items():
         if run is None:
             continue
-        summary = load_summary(run)
+        try:
+            summary = load_summary(run)
+        except DataError as exc:
+            parts.append(_note(f"{name}: no confusion matrices ({exc})"))
+            continue
         for span, matrix in (summary.get("confusion") or {}).items():
             title = figures.title_of(f"{span} confusion", name, group.manifest, group.split)
             figure = figures.confusion_figure(np.asarray(matrix), span, title)
@@ -236,23 +255,31 @@ def _match_section(group: Group, board: Path, manifests: Sequence[Path], count: 
     from stbench.report.matches import choose_pairs, pair_pictures
 
     runs = {n: r for n, r in group.runs.items() if r is not None and (r / PER_PAIR_FILE).is_file()}
-    frames = {n: pd.read_parquet(r / PER_PAIR_FILE) for n, r in runs.items()}
-    frames = {n: f for n, f in frames.items() if (f["status"] == "ok").any()}
-    if not frames or count <= 0:
+    if count <= 0:
         return []
+    parts, frames = [], {}
+    for name, run in runs.items():
+        try:
+            frame = _read_parquet(run / PER_PAIR_FILE)
+        except DataError as exc:
+            parts.append(_note(f"{name}: no match pictures ({exc})"))
+            continue
+        if "status" in frame.columns and (frame["status"] == "ok").any():
+            frames[name] = frame
+    if not frames:
+        return parts
     manifest_dir = locate_manifest(group.manifest, board, manifests)
     if manifest_dir is None:
-        return [
-            "<p class='note'>No match pictures: manifest "
-            f"{html.escape(group.manifest)} was not found; pass --manifest DIR.</p>"
-        ]
+        missing = (
+            f"No match pictures: manifest {group.manifest} was not found; pass --manifest DIR."
+        )
+        return [*parts, _note(missing)]
     pair_ids = choose_pairs(list(frames.values()), count)
-    parts = []
     for name in frames:
         try:
             pictures = pair_pictures(runs[name], manifest_dir, pair_ids)
-        except (StbenchError, OSError, KeyError) as exc:
-            parts.append(f"<p class='note'>{html.escape(name)}: no match pictures ({exc}).</p>")
+        except (StbenchError, OSError, ValueError, KeyError) as exc:
+            parts.append(_note(f"{name}: no match pictures ({exc})"))
             continue
         for picture in pictures:
             title = figures.title_of(

@@ -257,3 +257,23 @@ def test_cli_report(world, tmp_path):
     assert f"wrote {out}" in result.output
     captions = re.findall(r"<figcaption>([^<]*)</figcaption>", out.read_text())
     assert sum(": pair " in c for c in captions) == 2  # one pair per matcher
+
+
+def test_damaged_run_is_a_note_not_a_crash(world, tmp_path):
+    import shutil
+
+    root, board, _, manifests = world
+    runs = tmp_path / "runs"
+    shutil.copytree(root / "runs", runs)
+    (runs / "orb" / "per_pair.parquet").write_bytes(b"not parquet")
+    (runs / "colorstats" / "summary.json").write_text("{")
+    copy = tmp_path / "board.csv"  # beside the damaged runs: the originals are not found
+    copy.write_bytes(board.read_bytes())
+    out = build_report(
+        copy, tmp_path / "r.html", runs=[runs], manifests=[manifests["plane"]], pairs_per_method=1
+    )
+    text = out.read_text()
+    assert "orb: no match pictures" in text and "cannot be read" in text
+    captions = re.findall(r"<figcaption>([^<]*)</figcaption>", text)
+    assert [c.split(":")[0] for c in captions if ": pair " in c] == ["sift"]
+    assert "colorstats: run not found" in text  # its summary is unreadable: not used
