@@ -149,8 +149,9 @@ def draw_accuracy(
         how.add(source)
         axis.hlines(level, position - 0.45, position + 0.45, colors="black", linestyles="--")
     axis.plot([], [], "k--", label=f"chance ({', '.join(sorted(how))})")
-    axis.set(ylabel="accuracy", ylim=(0, 1.02), xlabel="span", title="accuracy per span")
-    axis.legend(fontsize="small")
+    axis.set(ylabel="accuracy", ylim=(0, 1.3), xlabel="span", title="accuracy per span")
+    axis.set_yticks(np.linspace(0, 1, 6))
+    axis.legend(loc="upper center", ncol=2, fontsize="small")
 
 
 def draw_mse(axis: Any, series: Sequence[Series], spans: Sequence[str]) -> None:
@@ -167,8 +168,9 @@ def draw_mse(axis: Any, series: Sequence[Series], spans: Sequence[str]) -> None:
         xlabel="span (chance MSE, steps²)",
         title="MSE per span, normalised",
     )
-    axis.set_ylim(bottom=0)
-    axis.legend(fontsize="small")
+    top = max(1.0, axis.get_ylim()[1])
+    axis.set_ylim(0, top * 1.3)  # headroom for the legend
+    axis.legend(loc="upper center", ncol=2, fontsize="small")
 
 
 def temporal_figure(

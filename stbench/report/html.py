@@ -205,7 +205,8 @@ def _plots(group: Group) -> list[str]:
     where = (None, group.manifest, group.split)
     parts = []
     if figures.has_values(series, [f"precision_{t}px" for t in THRESHOLDS_PX]):
-        title = figures.title_of("MMA", ", ".join(group.names), *where[1:])
+        matchers = [n for n, e in series if figures.has_values([(n, e)], ["precision_3px"])]
+        title = figures.title_of("MMA", ", ".join(matchers), *where[1:])
         parts.append(
             _image(
                 figures.mma_figure(series, title),
@@ -216,11 +217,16 @@ def _plots(group: Group) -> list[str]:
     spans = [s for s in CLASS_SPANS if figures.has_values(series, [f"time_accuracy_{s}"])]
     if spans:
         labels = _true_labels(group)
-        title = figures.title_of("Time", ", ".join(group.names), *where[1:])
+        timed = [
+            one
+            for one in series
+            if figures.has_values([one], [f"time_accuracy_{s}" for s in spans])
+        ]
+        title = figures.title_of("Time", ", ".join(name for name, _ in timed), *where[1:])
         chance = ", ".join(f"{s} {chance_mse(s):.3g}" for s in spans)
         parts.append(
             _image(
-                figures.temporal_figure(series, spans, title, labels),
+                figures.temporal_figure(timed, spans, title, labels),
                 "Left: accuracy per span; dashed: chance, the majority-class rate of the "
                 "labelled images"
                 + (" of a located run" if labels else " (no run located: 1 / classes)")
@@ -351,8 +357,12 @@ def build_report(
         "wrong, blue unverifiable (no consistent depth).</p>",
     ]
     for group in groups:
-        title = f"{group.manifest} · {group.split} · {group.track}"
-        body.append(f"<h2>{html.escape(title)}</h2>")
+        name, _, content_hash = group.manifest.partition("@")
+        short = f"{name}@{content_hash[:12]}" if content_hash else name
+        title = f"{short} · {group.split} · {group.track}"
+        body.append(
+            f"<h2 title='{html.escape(group.manifest, quote=True)}'>{html.escape(title)}</h2>"
+        )
         body.append(_table(group))
         body.append(_runs_list(group))
         body += _plots(group)

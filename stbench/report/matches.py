@@ -66,25 +66,34 @@ def _pose(row: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def choose_pairs(per_pairs: list[pd.DataFrame], count: int) -> list[str]:
-    """Up to ``count`` pair ids matched (status ok) in every run, spread over the overlap bins
-    (one per bin in turn, bins and pairs in sorted order): the same pairs for every method."""
+    """Up to ``count`` pair ids matched (status ok) in every run: the same pairs for every
+    method. Pairs where every run has matches and both depth maps come first, then pairs where
+    every run has matches, then the rest; within each tier one pair per overlap bin in turn
+    (bins and pair ids in sorted order)."""
     if not per_pairs or count <= 0:
         return []
-    shared: set[str] | None = None
+    tiers: pd.Series | None = None
     for frame in per_pairs:
-        ok = set(frame.loc[frame["status"] == "ok", "pair_id"].astype(str))
-        shared = ok if shared is None else shared & ok
-    first = per_pairs[0]
-    rows = first[first["pair_id"].astype(str).isin(shared or set())]
-    if rows.empty:
+        frame = frame.set_index(frame["pair_id"].astype(str))
+        ok = frame[frame["status"] == "ok"]
+        matched = ok.get("n_matches", pd.Series(1, index=ok.index)).fillna(0) > 0
+        depth = ok.get("has_depth", pd.Series(True, index=ok.index)).fillna(False).astype(bool)
+        tier = pd.Series(2, index=ok.index) - matched.astype(int) - (matched & depth).astype(int)
+        tiers = (
+            tier if tiers is None else pd.concat([tiers, tier], axis=1, join="inner").max(axis=1)
+        )
+    first = per_pairs[0].set_index(per_pairs[0]["pair_id"].astype(str))
+    if tiers is None or tiers.empty:
         return []
-    bins = rows.get("overlap_bin", pd.Series("", index=rows.index)).fillna("").astype(str)
-    queues = [sorted(group["pair_id"].astype(str)) for _, group in rows.groupby(bins, sort=True)]
+    bins = first.get("overlap_bin", pd.Series("", index=first.index)).fillna("").astype(str)
     chosen: list[str] = []
-    while len(chosen) < count and any(queues):
-        for queue in queues:
-            if queue and len(chosen) < count:
-                chosen.append(queue.pop(0))
+    for _, members in sorted(tiers.groupby(tiers).groups.items()):
+        tier_bins = bins.reindex(members).fillna("")
+        queues = [sorted(group.index) for _, group in tier_bins.groupby(tier_bins, sort=True)]
+        while len(chosen) < count and any(queues):
+            for queue in queues:
+                if queue and len(chosen) < count:
+                    chosen.append(queue.pop(0))
     return chosen
 
 

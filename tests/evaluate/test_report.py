@@ -120,6 +120,10 @@ def test_choose_pairs_shared_and_spread_over_bins():
     assert choose_pairs([a], 2) == ["p1", "p3"]
     assert choose_pairs([a, b], 5) == ["p1", "p3"]
     assert choose_pairs([a, b.assign(status="failed")], 2) == []
+    # pairs without matches (in any run) or without depth come last
+    c = a.assign(n_matches=[0, 5, 5, 5], has_depth=[True, True, False, True])
+    assert choose_pairs([a, c], 3) == ["p2", "p3", "p1"]
+    assert choose_pairs([c, a], 1) == ["p2"]
 
 
 def test_chance_levels():
