@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "stbench.cli.train",
     "stbench.cli.evaluate",
     "stbench.cli.leaderboard",
+    "stbench.cli.report",
 )
 
 

@@ -1,20 +1,21 @@
-"""Reports of a run: summary.json, a one-row CSV, a Markdown table, PNG plots, a rich table."""
+"""Reports of a run: summary.json, a one-row CSV, a Markdown table, PNG plots, a rich table.
+
+The page of a whole board is :mod:`stbench.report.html` (``stbench report``)."""
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from stbench.atomic import atomic_path, write_text_atomic
+from stbench.atomic import write_text_atomic
 from stbench.evaluate.leaderboard import board_text, row_from_summary
 from stbench.evaluate.spatial import THRESHOLDS_PX
 from stbench.evaluate.summary import METRICS
-from stbench.spans import CLASS_SPANS, SEASON_NAMES
+from stbench.spans import CLASS_SPANS
 
 
 def _format(entry: dict | None, digits: int = 3) -> str:
@@ -99,59 +100,47 @@ def _clusters_line(summary: dict[str, Any]) -> str:
     )
 
 
-def _save_figure(figure: Any, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+def true_labels_of(per_image: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """True span labels of a run's labelled images (for the chance levels), by span."""
+    out: dict[str, np.ndarray] = {}
+    if per_image is None:
+        return out
+    for span in CLASS_SPANS:
+        column = f"true_{span}"
+        if column in per_image.columns:
+            out[span] = pd.to_numeric(per_image[column], errors="coerce").to_numpy(float)
+    return out
 
 
-def write_plots(summary: dict[str, Any], directory: Path) -> list[Path]:
-    """MMA curve, per-span accuracy and MSE, confusion matrices (matplotlib Agg)."""
-    import matplotlib
+def write_plots(
+    summary: dict[str, Any], directory: Path, per_image: pd.DataFrame | None = None
+) -> list[Path]:
+    """``mma.png``, ``temporal.png`` (accuracy with chance lines, MSE / chance MSE) and
+    ``confusion_<span>.png`` (counts and colour bar), titled with method, manifest and split.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    ``per_image`` (the run's per-image results) gives the majority-class chance levels; without
+    it the chance accuracy is 1 / classes (:mod:`stbench.report.chance`).
+    """
+    from stbench.report import figures
 
     written = []
     metrics = summary["metrics"]
+    series = [(str(summary["method"]), metrics)]
+    where = (summary.get("method"), summary.get("manifest"), summary.get("split"))
     directory.mkdir(parents=True, exist_ok=True)
-    mma = [metrics.get(f"precision_{t}px") or {} for t in THRESHOLDS_PX]
-    if any(e.get("value") is not None for e in mma):
-        figure, axis = plt.subplots(figsize=(4, 3))
-        values = [e.get("value") if e.get("value") is not None else math.nan for e in mma]
-        low = [e.get("ci_low") if e.get("ci_low") is not None else math.nan for e in mma]
-        high = [e.get("ci_high") if e.get("ci_high") is not None else math.nan for e in mma]
-        axis.plot(THRESHOLDS_PX, values, marker="o", label=summary["method"])
-        axis.fill_between(THRESHOLDS_PX, low, high, alpha=0.25)
-        axis.set(xlabel="threshold (px)", ylabel="precision (MMA)", ylim=(0, 1), title="MMA")
-        axis.legend()
-        _save_figure(figure, directory / "mma.png")
-        plt.close(figure)
-        written.append(directory / "mma.png")
+    if figures.has_values(series, [f"precision_{t}px" for t in THRESHOLDS_PX]):
+        figure = figures.mma_figure(series, figures.title_of("MMA", *where))
+        written.append(figures.save_png(figure, directory / "mma.png"))
     spans = [s for s in CLASS_SPANS if (metrics.get(f"time_accuracy_{s}") or {}).get("n")]
     if spans:
-        figure, axes = plt.subplots(1, 2, figsize=(8, 3))
-        for axis, metric in zip(axes, ("time_accuracy", "time_mse"), strict=True):
-            entries = [metrics[f"{metric}_{s}"] for s in spans]
-            values = np.array([e["value"] if e["value"] is not None else np.nan for e in entries])
-            low = np.array([e["ci_low"] if e["ci_low"] is not None else np.nan for e in entries])
-            high = np.array([e["ci_high"] if e["ci_high"] is not None else np.nan for e in entries])
-            errors = np.nan_to_num(np.stack([values - low, high - values]), nan=0.0)
-            axis.bar(spans, values, yerr=np.clip(errors, 0, None), capsize=3)
-            axis.set(title=metric.replace("_", " "), xlabel="span")
-        _save_figure(figure, directory / "temporal.png")
-        plt.close(figure)
-        written.append(directory / "temporal.png")
+        figure = figures.temporal_figure(
+            series, spans, figures.title_of("Time", *where), true_labels_of(per_image)
+        )
+        written.append(figures.save_png(figure, directory / "temporal.png"))
     for span, matrix in (summary.get("confusion") or {}).items():
-        matrix = np.asarray(matrix)
-        figure, axis = plt.subplots(figsize=(4, 4))
-        axis.imshow(matrix, cmap="Blues")
-        axis.set(xlabel="predicted", ylabel="true", title=f"{span} confusion")
-        if span == "season":
-            axis.set_xticks(range(4), SEASON_NAMES, rotation=45)
-            axis.set_yticks(range(4), SEASON_NAMES)
-        _save_figure(figure, directory / f"confusion_{span}.png")
-        plt.close(figure)
-        written.append(directory / f"confusion_{span}.png")
+        title = figures.title_of(f"{span} confusion", *where)
+        figure = figures.confusion_figure(np.asarray(matrix), span, title)
+        written.append(figures.save_png(figure, directory / f"confusion_{span}.png"))
     return written
 
 
@@ -189,7 +178,7 @@ def write_reports(
     write_text_atomic(run_dir / "summary.csv", board_text([row_from_summary(summary)]))
     write_text_atomic(run_dir / "summary.md", markdown(summary))
     if with_plots:
-        write_plots(summary, run_dir / "plots")
+        write_plots(summary, run_dir / "plots", per_image)
 
 
 def print_summary(summary: dict[str, Any]) -> None:

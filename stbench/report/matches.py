@@ -1,0 +1,168 @@
+"""Which matches of a pair are correct, wrong or unverifiable, and the pairs to picture.
+
+The harness stores per-pair counts only (``per_pair.parquet``), so each match's verdict is
+recomputed exactly as :func:`stbench.evaluate.spatial.match_metrics` decides it: keypoint 0 is
+warped into image 1 with both depth maps and poses (:func:`stbench.warp.warp_keypoints`, the
+run's ``tau``); the match is *unverifiable* without a consistent warp (or without depth),
+*correct* when the warped point lies within 3 px (``MATCHING_SCORE_PX``) of keypoint 1, else
+*wrong*. The counts therefore equal the run's ``n_verifiable`` and ``n_correct_3px``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stbench.errors import DataError
+from stbench.evaluate.spatial import MATCHING_SCORE_PX, PairGeometry
+from stbench.geometry import intrinsics_matrix, quaternion_to_rotation
+from stbench.warp import warp_keypoints
+
+CORRECT, WRONG, UNVERIFIABLE = "correct", "wrong", "unverifiable"
+
+
+def match_labels(
+    keypoints0: np.ndarray,
+    keypoints1: np.ndarray,
+    matches: np.ndarray,
+    geometry: PairGeometry,
+    tau: float = 0.05,
+    threshold_px: float = MATCHING_SCORE_PX,
+) -> np.ndarray:
+    """(K,) labels ``correct`` / ``wrong`` / ``unverifiable`` of matches (K, 2)."""
+    matches = np.asarray(matches, dtype=np.int64).reshape(-1, 2)
+    labels = np.full(len(matches), UNVERIFIABLE, dtype=object)
+    if geometry.depth0 is None or geometry.depth1 is None or not len(matches):
+        return labels
+    warped, _, consistent = warp_keypoints(
+        keypoints0,
+        geometry.depth0,
+        geometry.K0,
+        geometry.R0,
+        geometry.t0,
+        geometry.depth1,
+        geometry.K1,
+        geometry.R1,
+        geometry.t1,
+        tau=tau,
+    )
+    index0, index1 = matches[:, 0], matches[:, 1]
+    verifiable = consistent[index0]
+    errors = np.linalg.norm(warped[index0] - np.asarray(keypoints1, np.float64)[index1], axis=1)
+    labels[verifiable & (errors <= threshold_px)] = CORRECT
+    labels[verifiable & ~(errors <= threshold_px)] = WRONG
+    return labels
+
+
+def _pose(row: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    K = intrinsics_matrix(row["fx"], row["fy"], row["cx"], row["cy"])
+    R = quaternion_to_rotation(np.array([row["qw"], row["qx"], row["qy"], row["qz"]], float))
+    return K, R, np.array([row["tx"], row["ty"], row["tz"]], float)
+
+
+def choose_pairs(per_pairs: list[pd.DataFrame], count: int) -> list[str]:
+    """Up to ``count`` pair ids matched (status ok) in every run: the same pairs for every
+    method. Pairs where every run has matches and both depth maps come first, then pairs where
+    every run has matches, then the rest; within each tier one pair per overlap bin in turn
+    (bins and pair ids in sorted order)."""
+    if not per_pairs or count <= 0:
+        return []
+    tiers: pd.Series | None = None
+    for frame in per_pairs:
+        frame = frame.set_index(frame["pair_id"].astype(str))
+        ok = frame[frame["status"] == "ok"]
+        matched = ok.get("n_matches", pd.Series(1, index=ok.index)).fillna(0) > 0
+        depth = ok.get("has_depth", pd.Series(True, index=ok.index)).fillna(False).astype(bool)
+        tier = pd.Series(2, index=ok.index) - matched.astype(int) - (matched & depth).astype(int)
+        tiers = (
+            tier if tiers is None else pd.concat([tiers, tier], axis=1, join="inner").max(axis=1)
+        )
+    first = per_pairs[0].set_index(per_pairs[0]["pair_id"].astype(str))
+    if tiers is None or tiers.empty:
+        return []
+    bins = first.get("overlap_bin", pd.Series("", index=first.index)).fillna("").astype(str)
+    chosen: list[str] = []
+    for _, members in sorted(tiers.groupby(tiers).groups.items()):
+        tier_bins = bins.reindex(members).fillna("")
+        queues = [sorted(group.index) for _, group in tier_bins.groupby(tier_bins, sort=True)]
+        while len(chosen) < count and any(queues):
+            for queue in queues:
+                if queue and len(chosen) < count:
+                    chosen.append(queue.pop(0))
+    return chosen
+
+
+@dataclass
+class PairPicture:
+    """What a match picture needs: both images, the matched points and their labels."""
+
+    pair_id: str
+    image_id0: str
+    image_id1: str
+    image0: np.ndarray
+    image1: np.ndarray
+    points0: np.ndarray
+    points1: np.ndarray
+    labels: np.ndarray
+
+
+def run_tau(run_dir: Path) -> float:
+    """The run's depth tolerance (config.json ``tau``; 0.05 when absent)."""
+    try:
+        return float(json.loads((Path(run_dir) / "config.json").read_text()).get("tau", 0.05))
+    except (OSError, json.JSONDecodeError, TypeError, ValueError):
+        return 0.05
+
+
+def pair_pictures(run_dir: Path, manifest_dir: Path, pair_ids: list[str]) -> list[PairPicture]:
+    """The pictures of ``pair_ids`` of one run (pairs absent from its cache are skipped).
+
+    Raises:
+        DataError: the manifest or an image cannot be read.
+    """
+    from stbench.evaluate.cache import PredictionCache
+    from stbench.evaluate.export import ImageLoader
+    from stbench.evaluate.run import PER_PAIR_FILE, PREDICTIONS_DIR
+    from stbench.evaluate.score import DepthLoader
+    from stbench.manifest.io import load_manifest
+
+    manifest = load_manifest(manifest_dir)
+    per_pair = pd.read_parquet(Path(run_dir) / PER_PAIR_FILE).set_index("pair_id", drop=False)
+    images = manifest.images.set_index("image_id", drop=False)
+    sources = set(images["source"].dropna()) & set(manifest.meta.get("sources", {}))
+    roots = {source: manifest.root(source) for source in sorted(sources)}
+    loader, depths = ImageLoader(images, roots), DepthLoader(images, roots)
+    wanted = [p for p in pair_ids if p in per_pair.index]
+    keys = [(per_pair.at[p, "image_id0"], per_pair.at[p, "image_id1"]) for p in wanted]
+    cached = PredictionCache(Path(run_dir) / PREDICTIONS_DIR).read_pairs(keys)
+    tau = run_tau(run_dir)
+    out = []
+    for pair_id, key in zip(wanted, keys, strict=True):
+        entry: dict[str, Any] | None = cached.get(key)
+        if entry is None or "failure" in entry:
+            continue
+        if key[0] not in images.index or key[1] not in images.index:
+            raise DataError(f"{manifest_dir} has no image {key[0]!r} or {key[1]!r} of {pair_id}")
+        K0, R0, t0 = _pose(images.loc[key[0]])
+        K1, R1, t1 = _pose(images.loc[key[1]])
+        geometry = PairGeometry(K0, K1, R0, t0, R1, t1, depths.depth(key[0]), depths.depth(key[1]))
+        matches = entry["matches"]
+        labels = match_labels(entry["keypoints0"], entry["keypoints1"], matches, geometry, tau)
+        out.append(
+            PairPicture(
+                pair_id=pair_id,
+                image_id0=key[0],
+                image_id1=key[1],
+                image0=loader.image(key[0]),
+                image1=loader.image(key[1]),
+                points0=np.asarray(entry["keypoints0"], float)[matches[:, 0]],
+                points1=np.asarray(entry["keypoints1"], float)[matches[:, 1]],
+                labels=labels,
+            )
+        )
+    return out
