@@ -80,6 +80,11 @@ def register(app: typer.Typer) -> None:
         cluster_days: int = typer.Option(
             14, "--cluster-days", min=1, help="Days per block of the *-days clusters."
         ),
+        trust_modified: bool = typer.Option(
+            False,
+            "--trust-modified",
+            help="Evaluate a manifest whose tables no longer match its content hash (recorded).",
+        ),
     ) -> None:
         """Evaluate a method on a manifest: matching precision, pose AUC, time by span."""
         from stbench.evaluate.clusters import ClusterSpec
@@ -102,6 +107,7 @@ def register(app: typer.Typer) -> None:
             show_progress=True,
             write_plots=not no_plots,
             clusters=ClusterSpec(image_clusters, pair_clusters, cluster_days),
+            trust_modified=trust_modified,
         )
         print_summary(load_summary(run_dir))
         typer.echo(f"results: {run_dir}")
