@@ -53,7 +53,11 @@ def build_manifest_command(
     webcams: Path | None = typer.Option(
         None, "--webcams", help="Webcam root (cameras.csv and <id>/<YYYY>.<MM>.zip)."
     ),
-    name: str | None = typer.Option(None, "--name", help="Manifest name (default: 'default')."),
+    name: str | None = typer.Option(
+        None,
+        "--name",
+        help="Manifest name (default: the synthetic preset, e.g. 'small' or 'small-seed3'; 'default' with --megadepth / --webcams).",
+    ),
     out: Path | None = typer.Option(
         None, "--out", help="Output directory (default: $STBENCH_HOME/manifests/<name>)."
     ),
@@ -77,7 +81,7 @@ def build_manifest_command(
         help="Synthetic world preset when no source is given (small, default, large).",
     ),
     world_seed: int | None = typer.Option(
-        None, "--world-seed", help="Synthetic world seed when no source is given."
+        None, "--world-seed", min=0, help="Synthetic world seed when no source is given."
     ),
     keep_cache: bool = typer.Option(
         False, "--keep-cache", help="Keep <out>/.cache (per-task results) after a successful build."

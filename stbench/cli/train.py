@@ -26,8 +26,10 @@ def register(app: typer.Typer) -> None:
             None, "--out", help="Output directory (default: $STBENCH_HOME/models/<preset>)."
         ),
         resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
-        seed: int = typer.Option(0, "--seed", help="Seeds initialisation and data order."),
-        epochs: int | None = typer.Option(None, "--epochs", help="Override the preset's epochs."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Seeds initialisation and data order."),
+        epochs: int | None = typer.Option(
+            None, "--epochs", min=1, help="Override the preset's epochs."
+        ),
         threads: int | None = typer.Option(
             None,
             "--threads",
