@@ -207,9 +207,15 @@ def load_verified_manifest(
     stated = meta.get("content_hash")
     modified = stated != actual
     if modified and not trust_modified:
+        what = (
+            f"the tables do not match {MANIFEST_FILE}'s content_hash (stated {stated}, "
+            f"computed {actual}): they were changed after the build"
+            if stated
+            else f"{MANIFEST_FILE} has no content_hash (computed {actual}): it was not written "
+            "by `stbench build-manifest`"
+        )
         raise DataError(
-            f"{directory}: the tables do not match {MANIFEST_FILE}'s content_hash (stated "
-            f"{stated}, computed {actual}): they were changed after the build, so results "
+            f"{directory}: {what}, so results "
             f"would be reported under an id they do not have. Rebuild the manifest with "
             f"`stbench build-manifest`, or pass --trust-modified to {command} to use it as it "
             f"is under the id {meta.get('name', directory.name)}@{actual} (recorded as modified)"

@@ -154,3 +154,12 @@ def test_export_refuses_an_edited_manifest_unless_trusted(plane, tmp_path):
     result = runner.invoke(build_app(), [*args, "--trust-modified"])
     assert result.exit_code == 0, result.output
     assert len((tmp_path / "pairs.txt").read_text().splitlines()) == 3
+
+
+def test_a_manifest_without_content_hash_is_refused(plane):
+    meta = json.loads((plane / "manifest.json").read_text())
+    del meta["content_hash"]
+    (plane / "manifest.json").write_text(json.dumps(meta))
+    with pytest.raises(DataError, match="has no content_hash"):
+        load_verified_manifest(plane)
+    assert load_verified_manifest(plane, trust_modified=True).verification["trusted_modified"]
