@@ -1,10 +1,17 @@
-"""Strict configs: dataclasses that reject unknown keys, saved beside every output."""
+"""Strict configs: dataclasses that reject unknown keys, saved beside every output.
+
+Values given to :func:`config_from_dict` are also checked against the field's type (``int``,
+``float``, ``bool``, ``str``, optionally ``None``) and against an inclusive range declared in the
+field's metadata, e.g. ``max_keypoints: int = field(default=2048, metadata={"min": 1})``.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
 import json
+import types
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,6 +21,59 @@ from stbench.errors import ConfigError, OutputExistsError
 T = TypeVar("T")
 
 CONFIG_FILE_NAME = "config.json"
+
+
+_SCALARS = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+def _scalar_type(annotation: Any) -> tuple[type | None, bool]:
+    """(the scalar type of ``annotation`` or None, whether None is allowed)."""
+    if annotation in _SCALARS:
+        return annotation, False
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and args[0] in _SCALARS:
+            return args[0], len(args) < len(typing.get_args(annotation))
+    return None, False
+
+
+def _type_ok(kind: type, value: Any) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def check_field_value(field: dataclasses.Field, annotation: Any, value: Any, where: str) -> None:
+    """Check one config value against its scalar type and its metadata range.
+
+    Raises:
+        ConfigError: naming the key, the value and what is expected.
+    """
+    kind, optional = _scalar_type(annotation)
+    if kind is None or (value is None and optional):
+        return
+    if not _type_ok(kind, value):
+        raise ConfigError(
+            f"{where}: {field.name} = {value!r} must be {_SCALARS[kind]}"
+            + (" or null" if optional else "")
+        )
+    low, high = field.metadata.get("min"), field.metadata.get("max")
+    if low is not None and value < low:
+        raise ConfigError(f"{where}: {field.name} = {value!r} is below its minimum {low}")
+    if high is not None and value > high:
+        raise ConfigError(f"{where}: {field.name} = {value!r} is above its maximum {high}")
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # unresolvable annotations (e.g. names imported for type checking only)
+        return {}
 
 
 def config_from_dict(cls: type[T], values: dict[str, Any] | None, where: str = "config") -> T:
@@ -33,7 +93,9 @@ def config_from_dict(cls: type[T], values: dict[str, Any] | None, where: str = "
             f"unknown key(s) in {where}: {', '.join(hints)}; valid keys: {', '.join(sorted(fields))}"
         )
     kwargs: dict[str, Any] = {}
+    hints = _field_types(cls)
     for name, value in values.items():
+        check_field_value(fields[name], hints.get(name), value, where)
         field_type = fields[name].type
         default = fields[name].default_factory  # type: ignore[misc]
         nested_cls = None

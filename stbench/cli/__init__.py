@@ -38,8 +38,11 @@ def _version_callback(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """Create the typer app with every command group registered."""
+    from stbench.cli.helptext import TidyGroup
+
     app = typer.Typer(
         name="stbench",
+        cls=TidyGroup,
         help="Spatio-temporal feature matching: data, reference model and evaluation.",
         no_args_is_help=True,
         add_completion=False,

@@ -9,17 +9,19 @@ import typer
 
 def capture(
     url: str = typer.Argument(..., help="The live webcam JPEG URL."),
-    camera_id: int = typer.Option(..., "--camera-id", help="Camera id (frames in ROOT/<id:08d>)."),
-    lat: float = typer.Option(..., "--lat", help="Camera latitude in degrees."),
-    lon: float = typer.Option(..., "--lon", help="Camera longitude in degrees."),
+    camera_id: int = typer.Option(
+        ..., "--camera-id", min=0, help="Camera id (frames in ROOT/<id:08d>)."
+    ),
+    lat: float = typer.Option(..., "--lat", min=-90, max=90, help="Camera latitude in degrees."),
+    lon: float = typer.Option(..., "--lon", min=-180, max=180, help="Camera longitude in degrees."),
     every: str = typer.Option("10m", "--every", help="Poll interval: 30s, 10m, 1h ..."),
     until: str = typer.Option(
         None, "--until", help="Stop time: ISO 8601 (naive = UTC) or a duration from now (2h)."
     ),
-    root: Path = typer.Option(None, "--root", help="Webcam root [default: $STBENCH_HOME/webcams]."),
-    max_frames: int = typer.Option(None, "--max-frames", help="Stop after N new frames."),
+    root: Path = typer.Option(None, "--root", help="Webcam root (default: $STBENCH_HOME/webcams)."),
+    max_frames: int = typer.Option(None, "--max-frames", min=1, help="Stop after N new frames."),
     name: str = typer.Option("", "--name", help="Camera name for cameras.csv."),
-    timeout: float = typer.Option(30.0, help="Read timeout in seconds."),
+    timeout: float = typer.Option(30.0, min=0.1, help="Read timeout in seconds."),
 ) -> None:
     """Poll a live webcam and store new frames with their HTTP headers (resumable)."""
     import datetime as dt

@@ -45,26 +45,26 @@ def register(app: typer.Typer) -> None:
         manifest: Path | None = typer.Option(
             None,
             "--manifest",
-            help="Manifest directory [default: $STBENCH_HOME/manifests/default].",
+            help="Manifest directory (default: $STBENCH_HOME/manifests/default).",
         ),
         split: str = typer.Option("test", "--split", help="test, val, train or all."),
         out: Path | None = typer.Option(
-            None, "--out", help="Run directory [default: $STBENCH_HOME/runs/<manifest>/<method>]."
+            None, "--out", help="Run directory (default: $STBENCH_HOME/runs/<manifest>/<method>)."
         ),
         option: list[str] = typer.Option(
             [], "--option", "-o", help="Method option key=value (repeatable)."
         ),
-        workers: int = typer.Option(1, "--workers", help="Processes running the method."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
         max_pairs: int | None = typer.Option(
-            None, "--max-pairs", help="Evaluate a seeded random subset of pairs."
+            None, "--max-pairs", min=1, help="Evaluate a seeded random subset of pairs."
         ),
         max_images: int | None = typer.Option(
-            None, "--max-images", help="Cap the images given a temporal prediction."
+            None, "--max-images", min=1, help="Cap the images given a temporal prediction."
         ),
         n_bootstrap: int = typer.Option(
-            1000, "--bootstrap", help="Bootstrap replicates for the 95 % intervals."
+            1000, "--bootstrap", min=1, help="Bootstrap replicates for the 95 % intervals."
         ),
-        seed: int = typer.Option(0, "--seed", help="Seed of the subset and the bootstrap."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Seed of the subset and the bootstrap."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cached predictions."),
         no_plots: bool = typer.Option(False, "--no-plots", help="Skip the PNG plots."),
         image_clusters: str = typer.Option(
@@ -79,6 +79,11 @@ def register(app: typer.Typer) -> None:
         ),
         cluster_days: int = typer.Option(
             14, "--cluster-days", min=1, help="Days per block of the *-days clusters."
+        ),
+        trust_modified: bool = typer.Option(
+            False,
+            "--trust-modified",
+            help="Evaluate a manifest whose tables no longer match its content hash (recorded).",
         ),
     ) -> None:
         """Evaluate a method on a manifest: matching precision, pose AUC, time by span."""
@@ -102,6 +107,7 @@ def register(app: typer.Typer) -> None:
             show_progress=True,
             write_plots=not no_plots,
             clusters=ClusterSpec(image_clusters, pair_clusters, cluster_days),
+            trust_modified=trust_modified,
         )
         print_summary(load_summary(run_dir))
         typer.echo(f"results: {run_dir}")

@@ -28,7 +28,7 @@ def _network_config(retries: int, timeout: float) -> DownloadConfig:
 @fetch_app.command("megadepth")
 def megadepth(
     root: Path = typer.Option(
-        None, "--root", help="MegaDepth root to fill [default: $STBENCH_HOME/megadepth]."
+        None, "--root", help="MegaDepth root to fill (default: $STBENCH_HOME/megadepth)."
     ),
     parts: str = typer.Option("depth,sfm", "--parts", help="Comma-separated: depth, sfm."),
     url: str = typer.Option(
@@ -43,8 +43,10 @@ def megadepth(
     keep_archives: bool = typer.Option(
         True, "--keep-archives/--delete-archives", help="Keep ROOT/archives after extraction."
     ),
-    retries: int = typer.Option(6, help="Consecutive failed attempts without progress allowed."),
-    timeout: float = typer.Option(60.0, help="Read timeout in seconds."),
+    retries: int = typer.Option(
+        6, min=0, help="Consecutive failed attempts without progress allowed."
+    ),
+    timeout: float = typer.Option(60.0, min=0.1, help="Read timeout in seconds."),
 ) -> None:
     """Download MegaDepth_v1.tar.gz / MegaDepth_SfM_v1.tar.xz and extract them into ROOT."""
     from stbench.fetch.megadepth import fetch_megadepth
@@ -72,7 +74,7 @@ def webcams(
         ..., "--months", help="YYYY-MM:YYYY-MM, YYYY-MM, YYYY, or a comma-separated mix."
     ),
     root: Path = typer.Option(
-        None, "--root", help="Webcam root to fill [default: $STBENCH_HOME/webcams]."
+        None, "--root", help="Webcam root to fill (default: $STBENCH_HOME/webcams)."
     ),
     url_template: str = typer.Option(
         None,
@@ -98,8 +100,10 @@ def webcams(
     verify: bool = typer.Option(
         True, "--verify/--no-verify", help="Re-hash existing zips against the fetch log."
     ),
-    retries: int = typer.Option(6, help="Consecutive failed attempts without progress allowed."),
-    timeout: float = typer.Option(60.0, help="Read timeout in seconds."),
+    retries: int = typer.Option(
+        6, min=0, help="Consecutive failed attempts without progress allowed."
+    ),
+    timeout: float = typer.Option(60.0, min=0.1, help="Read timeout in seconds."),
 ) -> None:
     """Download AMOS-style monthly zips into ROOT/<id:08d>/<YYYY>.<MM>.zip, validated."""
     from stbench.fetch.progress import ByteProgress

@@ -28,14 +28,24 @@ def register_index(index_app: typer.Typer) -> None:
         config: Path = typer.Option(
             None, "--config", help="JSON file with MegaDepthConfig keys (strict)."
         ),
-        samples: int = typer.Option(None, "--samples", help="Samples per direction (1,024)."),
-        tau: float = typer.Option(None, "--tau", help="Relative depth tolerance (0.05)."),
+        samples: int = typer.Option(
+            None, "--samples", min=1, help="Samples per direction (1,024)."
+        ),
+        tau: float = typer.Option(
+            None, "--tau", min=0.001, max=1, help="Relative depth tolerance (0.05)."
+        ),
         min_depth_overlap: float = typer.Option(
-            None, "--min-depth-overlap", help="Reject pairs below this overlap (0.05)."
+            None,
+            "--min-depth-overlap",
+            min=0,
+            max=1,
+            help="Reject pairs below this overlap (0.05).",
         ),
         no_timestamps: bool = typer.Option(False, "--no-timestamps", help="Skip EXIF times."),
-        workers: int = typer.Option(1, "--workers", help="Scenes processed in parallel."),
-        threads: int = typer.Option(1, "--threads", help="Threads per scene (depth, verify)."),
+        workers: int = typer.Option(1, "--workers", min=1, help="Scenes processed in parallel."),
+        threads: int = typer.Option(
+            1, "--threads", min=1, help="Threads per scene (depth, verify)."
+        ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Rebuild existing scenes."),
     ) -> None:
         """Index MegaDepth scenes: images, depth-verified pairs and rejects per scene."""

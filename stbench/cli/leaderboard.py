@@ -85,7 +85,9 @@ def register(app: typer.Typer) -> None:
         n_bootstrap: int = typer.Option(
             1000, "--bootstrap", min=1, help="Bootstrap / permutation replicates."
         ),
-        seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and permutations."),
+        seed: int = typer.Option(
+            0, "--seed", min=0, help="Seed of the bootstrap and permutations."
+        ),
     ) -> None:
         """Compare two runs on their shared items (paired cluster bootstrap + permutation
         test), or a run with a board row."""

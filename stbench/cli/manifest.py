@@ -53,7 +53,11 @@ def build_manifest_command(
     webcams: Path | None = typer.Option(
         None, "--webcams", help="Webcam root (cameras.csv and <id>/<YYYY>.<MM>.zip)."
     ),
-    name: str | None = typer.Option(None, "--name", help="Manifest name (default: 'default')."),
+    name: str | None = typer.Option(
+        None,
+        "--name",
+        help="Manifest name (default: the synthetic preset, e.g. 'small' or 'small-seed3'; 'default' with --megadepth / --webcams).",
+    ),
     out: Path | None = typer.Option(
         None, "--out", help="Output directory (default: $STBENCH_HOME/manifests/<name>)."
     ),
@@ -77,7 +81,7 @@ def build_manifest_command(
         help="Synthetic world preset when no source is given (small, default, large).",
     ),
     world_seed: int | None = typer.Option(
-        None, "--world-seed", help="Synthetic world seed when no source is given."
+        None, "--world-seed", min=0, help="Synthetic world seed when no source is given."
     ),
     keep_cache: bool = typer.Option(
         False, "--keep-cache", help="Keep <out>/.cache (per-task results) after a successful build."
@@ -134,6 +138,35 @@ def validate_command(
             say(f"  - {problem}", markup=False)
         raise typer.Exit(1)
     say(f"[green]{directory}: valid[/]")
+
+
+@manifest_app.command("check-hash")
+def check_hash_command(
+    directory: Path = typer.Argument(
+        ..., metavar="DIRECTORY", help="A manifest built from the embedded synthetic world."
+    ),
+    work_dir: Path | None = typer.Option(
+        None, "--work-dir", help="Where to rebuild (default: a new temporary directory)."
+    ),
+    workers: int = typer.Option(1, "--workers", min=1, help="Local worker processes."),
+) -> None:
+    """Rebuild a synthetic-world manifest from scratch; exit 1 unless its content hash is equal."""
+    from stbench.cli.common import console
+    from stbench.manifest.reproduce import check_rebuilt_hash
+
+    check = check_rebuilt_hash(directory, work_dir, workers=workers)
+    say = functools.partial(console().print, soft_wrap=True, highlight=False)
+    say(f"world     : preset {check.preset}, seed {check.seed}")
+    say(f"committed : {check.committed}  ({check.committed_dir})")
+    say(f"rebuilt   : {check.rebuilt}  ({check.rebuilt_dir})")
+    if not check.equal:
+        say(
+            "[red]content hashes differ[/]: the committed manifest is out of date or the build "
+            f"is not reproducible; rebuild it with: python -m stbench build-manifest --out "
+            f"{directory} --overwrite"
+        )
+        raise typer.Exit(1)
+    say("[green]content hashes equal[/]")
 
 
 @manifest_app.command("stats")
@@ -201,15 +234,21 @@ def export_hloc_command(
         None, "--kind", help="spatial or spatiotemporal (default: all)."
     ),
     absolute: bool = typer.Option(False, "--absolute", help="Write absolute image paths."),
+    trust_modified: bool = typer.Option(
+        False,
+        "--trust-modified",
+        help="Export a manifest whose tables no longer match its content hash.",
+    ),
 ) -> None:
     """Write an hloc pairs file (image paths relative to the MegaDepth root)."""
     from stbench.cli.common import console
     from stbench.manifest.export import export_hloc_pairs
-    from stbench.manifest.io import load_manifest
+    from stbench.manifest.verify import load_verified_manifest
 
-    path = export_hloc_pairs(
-        load_manifest(directory), out, split=split, kind=kind, absolute=absolute
+    manifest = load_verified_manifest(
+        directory, trust_modified=trust_modified, require_roots=absolute, command="export"
     )
+    path = export_hloc_pairs(manifest, out, split=split, kind=kind, absolute=absolute)
     n = sum(1 for _ in path.open())
     console().print(f"wrote {n:,d} pairs to {path}", highlight=False, soft_wrap=True)
 
@@ -219,13 +258,21 @@ def export_scene_info_command(
     directory: Path = typer.Argument(..., help="Manifest directory."),
     scene: list[str] = typer.Option(..., "--scene", help="MegaDepth scene id (repeatable)."),
     out: Path = typer.Option(..., "--out", help="Directory for <scene>.npz."),
+    trust_modified: bool = typer.Option(
+        False,
+        "--trust-modified",
+        help="Export a manifest whose tables no longer match its content hash.",
+    ),
 ) -> None:
     """Write D2-Net / LoFTR-style scene_info .npz files for MegaDepth scenes."""
     from stbench.cli.common import console
     from stbench.manifest.export import export_scene_info
-    from stbench.manifest.io import load_manifest
+    from stbench.manifest.verify import load_verified_manifest
 
-    for path in export_scene_info(load_manifest(directory), scene, out):
+    manifest = load_verified_manifest(
+        directory, trust_modified=trust_modified, require_roots=False, command="export"
+    )
+    for path in export_scene_info(manifest, scene, out):
         console().print(f"wrote {path}", highlight=False, soft_wrap=True)
 
 

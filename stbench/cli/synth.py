@@ -18,13 +18,15 @@ def register(app: typer.Typer) -> None:
             help="World directory (default: $STBENCH_HOME/worlds/<preset>-seed<seed>).",
         ),
         preset: str = typer.Option("default", "--preset", help="small | default | large."),
-        seed: int = typer.Option(0, "--seed", help="World seed (same seed + preset = same bytes)."),
+        seed: int = typer.Option(
+            0, "--seed", min=0, help="World seed (same seed + preset = same bytes)."
+        ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --out."),
         webcams: bool = typer.Option(
             True, "--webcams/--no-webcams", help="Also write the AMOS webcams."
         ),
         workers: int | None = typer.Option(
-            None, "--workers", help="Rendering processes (default: all CPUs)."
+            None, "--workers", min=1, help="Rendering processes (default: all CPUs)."
         ),
     ) -> None:
         """Render a synthetic town as MegaDepth scenes and AMOS webcams, with ground truth."""

@@ -17,9 +17,15 @@ def register(app: typer.Typer) -> None:
             False, "--json", help="One JSON object per line instead of a table."
         ),
         lat: float | None = typer.Option(
-            None, "--lat", help="Camera latitude (deg), used when the EXIF has no GPS position."
+            None,
+            "--lat",
+            min=-90,
+            max=90,
+            help="Camera latitude (deg), used when the EXIF has no GPS position.",
         ),
-        lon: float | None = typer.Option(None, "--lon", help="Camera longitude (deg, east +)."),
+        lon: float | None = typer.Option(
+            None, "--lon", min=-180, max=180, help="Camera longitude (deg, east +)."
+        ),
     ) -> None:
         """Resolve each file's UTC capture time from its header (EXIF, GPS, zone, file name).
 

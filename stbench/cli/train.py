@@ -26,10 +26,20 @@ def register(app: typer.Typer) -> None:
             None, "--out", help="Output directory (default: $STBENCH_HOME/models/<preset>)."
         ),
         resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
-        seed: int = typer.Option(0, "--seed", help="Seeds initialisation and data order."),
-        epochs: int | None = typer.Option(None, "--epochs", help="Override the preset's epochs."),
+        seed: int = typer.Option(0, "--seed", min=0, help="Seeds initialisation and data order."),
+        epochs: int | None = typer.Option(
+            None, "--epochs", min=1, help="Override the preset's epochs."
+        ),
         threads: int | None = typer.Option(
-            None, "--threads", help="CPU threads per process (default: torch's; 1 under torchrun)."
+            None,
+            "--threads",
+            min=1,
+            help="CPU threads per process (default: torch's; 1 under torchrun).",
+        ),
+        trust_modified: bool = typer.Option(
+            False,
+            "--trust-modified",
+            help="Train on a manifest whose tables no longer match its content hash (recorded).",
         ),
     ) -> None:
         """Train the reference matcher + temporal head; multi-GPU with torchrun (DDP)."""
@@ -58,6 +68,7 @@ def register(app: typer.Typer) -> None:
             device=device,
             resume=resume,
             threads=threads,
+            trust_modified=trust_modified,
             command=" ".join(["stbench", *sys.argv[1:]]),
         )
         import os

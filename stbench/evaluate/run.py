@@ -63,6 +63,7 @@ def evaluate(
     show_progress: bool = False,
     write_plots: bool = True,
     clusters: ClusterSpec | None = None,
+    trust_modified: bool = False,
 ) -> Path:
     """Evaluate a method on a manifest split; returns the run directory.
 
@@ -70,14 +71,18 @@ def evaluate(
     method and manifest are unchanged), ``per_pair.parquet``, ``per_image.parquet``,
     ``summary.json``, ``summary.csv`` (one leaderboard row), ``summary.md`` and ``plots/``.
     ``clusters`` sets the resampling units of the intervals (default: camera x 14 days for
-    images, scene for pairs; :class:`stbench.evaluate.clusters.ClusterSpec`).
+    images, scene for pairs; :class:`stbench.evaluate.clusters.ClusterSpec`). The manifest is
+    verified first (:func:`stbench.manifest.verify.load_verified_manifest`); ``trust_modified``
+    accepts tables that no longer match their content hash, recorded in the summary's
+    ``manifest_check``.
 
     Raises:
         ConfigError: unknown method or split, a method that implements nothing usable.
+        DataError: the manifest fails verification (hash, schema, ids, paths, source roots).
         OutputExistsError: cached predictions were made with another method config or
             manifest and ``overwrite`` is False.
     """
-    from stbench.manifest.io import load_manifest
+    from stbench.manifest.verify import load_verified_manifest
     from stbench.methods.registry import resolve_method
 
     if split not in SPLITS:
@@ -93,7 +98,9 @@ def evaluate(
         seed=seed,
         workers=workers,
     )
-    manifest = load_manifest(manifest_dir)
+    manifest = load_verified_manifest(
+        manifest_dir, trust_modified=trust_modified, command="evaluate"
+    )
     method = resolve_method(method_name, config.method_options)
     run_dir = Path(out) if out else default_run_dir(manifest.name, str(method.name))
     identity = PredictionIdentity(
@@ -179,6 +186,7 @@ def evaluate(
         method_version=str(method.version),
         method_config=method.config(),
         manifest=identity.manifest,
+        manifest_check=manifest.verification,
         split=split,
         n_pairs=len(per_pair),
         n_matched_pairs=len(matched),

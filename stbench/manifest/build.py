@@ -21,7 +21,7 @@ from stbench.config import config_to_dict
 from stbench.errors import DataError
 from stbench.manifest.assemble import FINALIZERS, UnitRows, combine, count_by, failed_unit
 from stbench.manifest.config import BuildConfig
-from stbench.manifest.hashing import json_hash, table_hash, tables_hash
+from stbench.manifest.hashing import canonical_floats, json_hash, table_hash, tables_hash
 from stbench.manifest.io import MANIFEST_FILE, TABLES
 from stbench.manifest.sources import DEFAULT_SOURCES, SourceSpec, check_root, portable_root, resolve
 from stbench.manifest.tasks import Task, TaskCache, TaskFailure, execute, task_key, unit_files_hash
@@ -283,6 +283,7 @@ def run_build(
     start = time.perf_counter()
     units, record_hashes = _assemble(tasks, cache, failures, config)
     tables, dropped = combine(units)
+    tables = {name: canonical_floats(table) for name, table in tables.items()}
     seconds["assemble"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -3,6 +3,11 @@
 The content hash of a manifest is computed from the table *values*, never from Parquet bytes, so
 it does not depend on compression, row groups, partitioning or file metadata: per column, the
 name, the Arrow type, the validity mask and the values in a fixed little-endian encoding.
+
+Floating-point values are made canonical first (:func:`canonical_floats`): each float column is
+rounded to a fixed decimal quantum (:data:`FLOAT_QUANTA`), so that last-bit noise between
+machines (poses differing by ~1e-16 from another BLAS or libm) does not rename a manifest. The
+build stores the rounded values, so the rows on disk are exactly what is hashed.
 """
 
 from __future__ import annotations
@@ -16,6 +21,68 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+#: Decimal places each float column of the manifest tables is rounded to before hashing and
+#: storing (value = round(value * 10**d) / 10**d, ties to even). Each quantum is far below the
+#: column's meaningful precision and far above float noise (1e-16 relative).
+FLOAT_QUANTA: dict[str, int] = {
+    # images: intrinsics in pixels (1e-6 px), rotations (unit quaternions), translations (SfM
+    # units), positions in degrees (1e-7 deg is about 1 cm), clock corrections in whole seconds.
+    "fx": 6,
+    "fy": 6,
+    "cx": 6,
+    "cy": 6,
+    "qw": 9,
+    "qx": 9,
+    "qy": 9,
+    "qz": 9,
+    "tx": 7,
+    "ty": 7,
+    "tz": 7,
+    "lat": 7,
+    "lon": 7,
+    "timestamp_trust": 6,
+    "clock_offset_s": 0,
+    # pairs: fractions, ratios, degrees, seconds (timestamps are microseconds).
+    "covis_overlap_01": 6,
+    "covis_overlap_10": 6,
+    "depth_overlap_01": 6,
+    "depth_overlap_10": 6,
+    "scale_ratio": 5,
+    "view_angle_deg": 4,
+    "dt_seconds": 6,
+}
+
+
+def round_to_quantum(values: np.ndarray, decimals: int) -> np.ndarray:
+    """``values`` rounded to ``decimals`` decimal places (ties to even), NaN kept.
+
+    Only IEEE multiply, round-to-integer and divide by an exactly representable power of ten:
+    the same input gives the same bits on every machine, and rounding twice changes nothing.
+    """
+    scale = float(10**decimals)
+    return np.rint(values * scale) / scale
+
+
+def canonical_floats(table: pa.Table) -> pa.Table:
+    """``table`` with every float column rounded to its quantum in :data:`FLOAT_QUANTA`.
+
+    Raises:
+        KeyError: a float column has no quantum (a schema change must choose one).
+    """
+    for index, name in enumerate(table.column_names):
+        kind = table.schema.field(name).type
+        if not pa.types.is_floating(kind):
+            continue
+        if name not in FLOAT_QUANTA:
+            raise KeyError(f"float column {name!r} has no quantum in FLOAT_QUANTA")
+        column = table.column(name).combine_chunks()
+        values = column.to_numpy(zero_copy_only=False).astype(np.float64)
+        rounded = round_to_quantum(values, FLOAT_QUANTA[name]).astype(kind.to_pandas_dtype())
+        mask = column.is_null().to_numpy(zero_copy_only=False)
+        array = pa.array(rounded, type=kind, mask=mask if mask.any() else None)
+        table = table.set_column(index, table.schema.field(name), array)
+    return table
 
 
 def _normalised_offsets(offsets: np.ndarray) -> np.ndarray:

@@ -50,6 +50,9 @@ class Manifest:
         directory: where it was read from.
         images, pairs, rejects: the three tables.
         meta: the content of manifest.json.
+        verification: what :func:`stbench.manifest.verify.load_verified_manifest` checked
+            (stated and actual content hash, ``modified``, ``trusted_modified``); empty when
+            loaded without verification.
     """
 
     directory: Path
@@ -57,6 +60,7 @@ class Manifest:
     pairs: pd.DataFrame
     rejects: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    verification: dict[str, Any] = field(default_factory=dict)
 
     def root(self, source: str) -> Path:
         """The data root of ``source`` (``megadepth`` or ``webcam``)."""

@@ -29,6 +29,7 @@ from stbench.manifest.io import (
     sort_canonical,
 )
 from stbench.manifest.splits import bin_labels, overlap_bins
+from stbench.manifest.verify import path_problems
 from stbench.schema import PAIR_ID_SEPARATOR, SCHEMA_VERSION, check_schema
 from stbench.spans import SPANS
 
@@ -279,7 +280,9 @@ def validate_manifest(directory: str | Path, check_files: bool = True) -> list[s
         .get("overlap_bin_edges", [0.1, 0.3, 0.5, 0.7, 1.0])
     )
     _check_images(images, problems)
+    unsafe = path_problems(images)
+    problems.extend(unsafe)
     _check_pairs(pairs, images, edges, problems)
-    if check_files:
+    if check_files and not unsafe:  # never probe files outside the source roots
         _check_files(images, meta, problems)
     return problems

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -14,8 +14,8 @@ from stbench.methods.base import MatchResult, Method
 class SiftConfig:
     """SIFT settings: up to ``max_keypoints`` keypoints, Lowe's ratio test, optional mutual check."""
 
-    max_keypoints: int = 2048
-    ratio: float = 0.8
+    max_keypoints: int = field(default=2048, metadata={"min": 1})
+    ratio: float = field(default=0.8, metadata={"min": 0.0, "max": 1.0})
     mutual: bool = True
 
 
@@ -85,7 +85,7 @@ def ratio_test(
 class OrbConfig:
     """ORB settings: up to ``max_keypoints`` keypoints, Hamming mutual nearest neighbours."""
 
-    max_keypoints: int = 2048
+    max_keypoints: int = field(default=2048, metadata={"min": 1})
 
 
 class Orb(Method):

@@ -10,7 +10,7 @@ world's temporal-signal check uses.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,9 +43,9 @@ def forest_probabilities(forest: Any, features: np.ndarray) -> np.ndarray:
 class ColorStatsConfig:
     """Classifier settings: a random forest per span, capped training set, fixed seed."""
 
-    n_estimators: int = 100
-    max_train_images: int = 2000
-    seed: int = 0
+    n_estimators: int = field(default=100, metadata={"min": 1})
+    max_train_images: int = field(default=2000, metadata={"min": 1})
+    seed: int = field(default=0, metadata={"min": 0})
 
 
 class ColorStats(Method):

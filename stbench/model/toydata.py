@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stbench.manifest.verify import manifest_content_hash
 from stbench.schema import IMAGES_SCHEMA, PAIRS_SCHEMA, REJECTS_SCHEMA, SCHEMA_VERSION, make_pair_id
 
 #: (scene id, texture name in skimage.data, split)
@@ -265,10 +266,13 @@ def write_toy_manifest(
             )  # fmt: skip
     pairs = pd.DataFrame(pair_rows)
     manifest_dir.mkdir(parents=True, exist_ok=True)
-    pq.write_table(to_table(images, IMAGES_SCHEMA, "images"), manifest_dir / "images.parquet")
-    pq.write_table(to_table(pairs, PAIRS_SCHEMA, "pairs"), manifest_dir / "pairs.parquet")
-    rejects = pd.DataFrame(columns=REJECTS_SCHEMA.names)
-    pq.write_table(to_table(rejects, REJECTS_SCHEMA, "rejects"), manifest_dir / "rejects.parquet")
+    tables = {
+        "images": to_table(images, IMAGES_SCHEMA, "images"),
+        "pairs": to_table(pairs, PAIRS_SCHEMA, "pairs"),
+        "rejects": to_table(pd.DataFrame(columns=REJECTS_SCHEMA.names), REJECTS_SCHEMA, "rejects"),
+    }
+    for name, table in tables.items():
+        pq.write_table(table, manifest_dir / f"{name}.parquet")
     meta = {
         "name": "toy",
         "schema_version": SCHEMA_VERSION,
@@ -277,6 +281,7 @@ def write_toy_manifest(
             "webcam": {"root": str(webcam_root)},
         },
         "counts": {"images": len(images), "pairs": len(pairs)},
+        "content_hash": manifest_content_hash(tables),
     }
     (manifest_dir / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return manifest_dir

@@ -114,11 +114,13 @@ def _loader(dataset, indices, batch_size, num_workers):
     )
 
 
-def _datasets(manifest_dir: Path, config: TrainConfig):
-    from stbench.manifest.io import load_manifest
+def _datasets(manifest_dir: Path, config: TrainConfig, trust_modified: bool = False):
+    from stbench.manifest.verify import load_verified_manifest
     from stbench.model.data import PairDataset, TemporalDataset
 
-    manifest = load_manifest(manifest_dir)
+    manifest = load_verified_manifest(
+        manifest_dir, trust_modified=trust_modified, command="train-baseline"
+    )
     spans = config.model.spans
     train_pairs = PairDataset(
         manifest, "train", config.image_size, config.n_points, config.grid_step, True, config.seed
@@ -158,6 +160,7 @@ def run(
     stop_after_epochs: int | None = None,
     command: str | None = None,
     threads: int | None = None,
+    trust_modified: bool = False,
 ) -> Path:
     """Train the reference model; returns ``out_dir`` (weights, checkpoint, config, history).
 
@@ -170,6 +173,9 @@ def run(
         resume: continue from ``out_dir/checkpoint.pt`` (same config; ``epochs`` may grow).
         stop_after_epochs: stop after this many epochs in *this* call (simulates an interrupt).
         command: the command line, recorded in the weights' metadata.
+        trust_modified: train on a manifest whose tables no longer match its content hash
+            (:func:`stbench.manifest.verify.load_verified_manifest`; recorded in the weights'
+            metadata as ``manifest_check``).
         threads: intra-op CPU threads (``torch.set_num_threads``); None keeps torch's default,
             except 1 per process for multi-process CPU training. On a busy machine 1 thread
             can be much faster than 2 (threads spin waiting for each other).
@@ -194,7 +200,9 @@ def run(
     if resume and not checkpoint_path.exists():
         raise DataError(f"--resume: no {CHECKPOINT_FILE} in {out_dir} to resume from")
     state = load_checkpoint(checkpoint_path, config_dict) if resume else None
-    manifest, train_pairs, train_images, val_pairs, val_images = _datasets(manifest_dir, config)
+    manifest, train_pairs, train_images, val_pairs, val_images = _datasets(
+        manifest_dir, config, trust_modified
+    )
 
     from stbench.model.network import SpatioTemporalMatcher
     from stbench.model.validate import validate
@@ -328,6 +336,7 @@ def _save_outputs(
         "command": command,
         "manifest": str(manifest.directory),
         "manifest_name": manifest.name,
+        "manifest_check": manifest.verification,
         "epochs": last["epoch"],
         "seed": config.seed,
         "world_size": world_size,

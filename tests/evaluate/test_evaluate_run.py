@@ -107,7 +107,11 @@ def test_plane_precision_end_to_end_equals_homography(tmp_path, plugin):
         assert (run / name).is_file()
     assert (run / "plots" / "mma.png").is_file()
     row = pd.read_csv(run / "summary.csv")
-    assert len(row) == 1 and row["manifest"][0] == "plane@abc123"
+    assert (
+        len(row) == 1
+        and row["manifest"][0]
+        == "plane@" + json.loads((manifest / "manifest.json").read_text())["content_hash"]
+    )
     import h5py
 
     with h5py.File(run / "predictions" / "matches.h5") as handle:

@@ -86,10 +86,20 @@ def _write_manifest(directory: Path, images: list[dict], pairs: list[dict], sour
     directory.mkdir(parents=True, exist_ok=True)
     import pyarrow.parquet as pq
 
-    pq.write_table(to_table(pd.DataFrame(images), IMAGES_SCHEMA), directory / "images.parquet")
-    pq.write_table(to_table(pd.DataFrame(pairs), PAIRS_SCHEMA), directory / "pairs.parquet")
-    pq.write_table(REJECTS_SCHEMA.empty_table(), directory / "rejects.parquet")
-    meta = {"name": directory.name, "content_hash": "abc123", "sources": sources}
+    from stbench.manifest.verify import manifest_content_hash
+
+    tables = {
+        "images": to_table(pd.DataFrame(images), IMAGES_SCHEMA),
+        "pairs": to_table(pd.DataFrame(pairs), PAIRS_SCHEMA),
+        "rejects": REJECTS_SCHEMA.empty_table(),
+    }
+    for name, table in tables.items():
+        pq.write_table(table, directory / f"{name}.parquet")
+    meta = {
+        "name": directory.name,
+        "content_hash": manifest_content_hash(tables),
+        "sources": sources,
+    }
     (directory / "manifest.json").write_text(json.dumps(meta))
     return directory
 
