@@ -9,15 +9,15 @@
   its pairs are the candidates; LoFTR's single overlap score is written to both
   covis_overlap columns; scale_ratio and view_angle_deg stay null.
 
-These files hold pickled objects, so loading one runs code it names: convert only files from a
-source you trust (the published D2-Net / LoFTR indices). Either way every candidate is then
+Their object arrays are pickled; they are read by :mod:`stbench.megadepth.npzsafe`, which builds
+only numpy arrays, numpy scalars and plain containers and refuses anything else (no code from the
+file ever runs). Either way every candidate is then
 depth-verified like a COLMAP scene (depth maps under
 ``root``). Intrinsics in these files are COLMAP's (pixel corners): cx, cy lose 0.5 here.
 """
 
 from __future__ import annotations
 
-import pickle
 import re
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from stbench.megadepth.config import MegaDepthConfig
 from stbench.megadepth.covis import CandidatePairs, candidate_pairs
 from stbench.megadepth.images import DATASET, SOURCE, timestamp_fields, unresolved_timestamp
 from stbench.megadepth.layout import PHOENIX_PREFIX
+from stbench.megadepth.npzsafe import load_npz
 from stbench.megadepth.pairs import depth_verified_pairs
 from stbench.records import Records
 from stbench.schema import make_image_id
@@ -69,10 +70,7 @@ def index_scene_info(
     """
     config = config or MegaDepthConfig()
     npz, root = Path(npz), Path(root)
-    try:  # object arrays (paths, dicts) need pickle: only convert files you trust
-        data = dict(np.load(npz, allow_pickle=True))
-    except (OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise DataError(f"{npz}: not a readable .npz scene-info file: {exc}") from exc
+    data = load_npz(npz)  # object arrays through a numpy-only unpickler: never runs code
     missing = {"image_paths", "depth_paths", "intrinsics", "poses"} - set(data)
     if missing:
         raise DataError(f"{npz}: missing arrays {sorted(missing)}; is this a D2-Net/LoFTR index?")
