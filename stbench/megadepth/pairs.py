@@ -58,7 +58,7 @@ class DepthLoad:
             return None
         if depth_map.n_invalid_values and self.invalid_depth == "reject":
             detail = (
-                f"{path} has {depth_map.n_invalid_values} NaN/inf/negative values "
+                f"{path} has {depth_map.n_invalid_values} NaN/inf values "
                 "(invalid_depth='mask' would use the rest)"
             )
             self.problems[index] = ("depth_invalid_values", detail)

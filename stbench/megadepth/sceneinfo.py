@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from stbench.errors import DataError
 from stbench.geometry import COLMAP_PIXEL_OFFSET, rotation_to_quaternion
-from stbench.imageio import image_size
+from stbench.imageio import unsafe_name_problem, verify_image
 from stbench.megadepth.config import MegaDepthConfig
 from stbench.megadepth.covis import CandidatePairs, candidate_pairs
 from stbench.megadepth.images import DATASET, SOURCE, timestamp_fields, unresolved_timestamp
@@ -85,6 +85,10 @@ def index_scene_info(
             continue  # not registered in the model (D2-Net stores None)
         name = Path(str(image_path)).name
         image_id = make_image_id(SOURCE, scene, name)
+        unsafe = unsafe_name_problem(name)
+        if unsafe is not None:
+            rejects.append(_reject(scene, f"{scene}:{index}", "image_unsafe_name", unsafe))
+            continue
         depth_rel = _relative(root, str(depth_paths[index]))
         dense_rel = _dense_image_path(depth_rel, name)
         candidates = [root / dense_rel, root / str(image_path)]
@@ -94,8 +98,8 @@ def index_scene_info(
             rejects.append(_reject(scene, image_id, "image_missing", detail))
             continue
         try:
-            width, height = image_size(found.read_bytes(), where=str(found))
-        except DataError as exc:
+            width, height = verify_image(found.read_bytes(), where=str(found))
+        except (OSError, DataError) as exc:
             rejects.append(_reject(scene, image_id, "image_unreadable", str(exc)))
             continue
         K = np.array(data["intrinsics"][index], dtype=np.float64)
