@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -78,11 +79,17 @@ def image_size(data: bytes, where: str = "image") -> tuple[int, int]:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return int(image.width), int(image.height)
+        with warnings.catch_warnings():  # sizes are checked by the caller (verify_image)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                return int(image.width), int(image.height)
     except UnidentifiedImageError as exc:
         # PIL's own message names the buffer's memory address: not reproducible.
         raise DataError(f"{where}: cannot read the image header: unknown image format") from exc
+    except Image.DecompressionBombError as exc:
+        raise DataError(
+            f"{where}: the header declares too many pixels ({exc}); forged or corrupt header"
+        ) from exc
     except (OSError, ValueError) as exc:
         raise DataError(f"{where}: cannot read the image header: {exc}") from exc
 
