@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from stbench.config import check_config_matches, save_config
-from stbench.imageio import read_image_bytes
+from stbench.imageio import MAX_IMAGE_PIXELS, read_image_bytes, unsafe_name_problem
 from stbench.records import Records, write_records
 from stbench.schema import make_image_id
 from stbench.timestamps import resolve_timestamp
@@ -23,7 +23,7 @@ from stbench.timestamps.header import parse_header
 from stbench.timestamps.names import time_from_name
 from stbench.timestamps.zones import utc_offset_minutes, valid_position, zone_at
 from stbench.webcams.config import WebcamConfig
-from stbench.webcams.frames import Skipped, frame_pixels, iter_frames, read_cameras
+from stbench.webcams.frames import Skipped, frame_pixels, iter_frames, load_cameras
 from stbench.webcams.quality import stream_flags
 from stbench.webcams.solarfit import ClockFit, fit_clock
 
@@ -43,21 +43,32 @@ def index_camera(root: str | Path, camera_id: str, config: WebcamConfig) -> Reco
         camera_id: 8-digit camera id.
         config: indexing parameters.
     Returns:
-        Records with one image row per readable frame and one reject row per skipped input.
+        Records with one image row per readable frame and one reject row per skipped input
+        (also one for a camera whose ``cameras.csv`` row is missing, duplicated or invalid).
+    Raises:
+        DataError: ``cameras.csv`` is binary or malformed (see :func:`load_cameras`).
     """
-    camera = read_cameras(root).get(camera_id)
+    table = load_cameras(root)
+    camera = table.cameras.get(camera_id)
     lat = camera.lat if camera else None
     lon = camera.lon if camera else None
     records = Records()
-    skipped: list[Skipped] = []
+    skipped: list[Skipped] = [
+        Skipped("cameras.csv", reason, f"{detail}; frames get no sun check (flag no_position)")
+        for reason, detail in table.problems_of(camera_id)
+    ]
     frames: list[dict] = []
     seen_ids: set[str] = set()
     for ref, data in iter_frames(root, camera_id, config, skipped):
         image_id = make_image_id("webcam", camera_id, ref.member)
-        problem = _frame_problem(data, config, image_id in seen_ids)
+        unsafe = unsafe_name_problem(ref.member)
+        problem = ("unsafe_name", unsafe) if unsafe else None
+        problem = problem or _frame_problem(data, config, image_id in seen_ids)
         pixels = None if problem else frame_pixels(data, config.thumb_size)
         if problem is None and pixels is None:
             problem = ("undecodable", "the JPEG does not decode")
+        if problem is None:
+            problem = _size_problem(data, pixels[2], config)
         if problem is not None:
             skipped.append(Skipped(ref.path, *problem))
             continue
@@ -82,11 +93,34 @@ def _frame_problem(data: bytes, config: WebcamConfig, repeated: bool) -> tuple[s
         return "not_jpeg", f"content is {header.kind}, not a JPEG"
     if "truncated" in header.flags or "truncated_header" in header.flags:
         return "truncated", "the JPEG has no end-of-image marker (cut short)"
+    if header.width and header.height and header.width * header.height > MAX_IMAGE_PIXELS:
+        detail = (
+            f"the header declares {header.width}x{header.height} pixels "
+            f"(limit {MAX_IMAGE_PIXELS}): forged or corrupt header, not decoded"
+        )
+        return "implausible_size", detail
+    return None
+
+
+def _size_problem(
+    data: bytes, reduced_shape: tuple[int, int], config: WebcamConfig
+) -> tuple[str, str] | None:
+    """A header size that the 1/8 reduced decode does not reproduce."""
+    header = parse_header(data[: config.max_header_bytes])
+    if not header.width or not header.height:
+        return None  # SOF beyond max_header_bytes: the size stays unknown (null)
+    expected = (-(-int(header.height) // 8), -(-int(header.width) // 8))
+    if tuple(reduced_shape) != expected:
+        detail = (
+            f"header says {header.width}x{header.height}, the 1/8 decode is "
+            f"{reduced_shape[1]}x{reduced_shape[0]} (expected {expected[1]}x{expected[0]})"
+        )
+        return "size_mismatch", detail
     return None
 
 
 def _frame_row(ref, image_id, data, pixels, lat, lon, config: WebcamConfig) -> dict:
-    brightness, thumb = pixels
+    brightness, thumb, _ = pixels
     result = resolve_timestamp(
         data, name=ref.member, lat=lat, lon=lon, max_header_bytes=config.max_header_bytes
     )
