@@ -74,6 +74,7 @@ def index_scene_info(
     missing = {"image_paths", "depth_paths", "intrinsics", "poses"} - set(data)
     if missing:
         raise DataError(f"{npz}: missing arrays {sorted(missing)}; is this a D2-Net/LoFTR index?")
+    _check_lengths(npz, data)
     scene = scene or scene_from_file_name(npz)
     if scene is None:
         raise DataError(f"{npz}: cannot tell the scene id from the file name; pass scene=...")
@@ -102,8 +103,11 @@ def index_scene_info(
         except (OSError, DataError) as exc:
             rejects.append(_reject(scene, image_id, "image_unreadable", str(exc)))
             continue
-        K = np.array(data["intrinsics"][index], dtype=np.float64)
-        pose = np.array(data["poses"][index], dtype=np.float64)
+        camera = _camera(data, index)
+        if isinstance(camera, str):
+            rejects.append(_reject(scene, image_id, "camera_unreadable", f"{npz}: {camera}"))
+            continue
+        K, pose = camera
         q = rotation_to_quaternion(pose[:3, :3])
         row = dict(
             image_id=image_id,
@@ -136,16 +140,45 @@ def index_scene_info(
     )
     poses = np.asarray([data["poses"][k] for k in kept], dtype=np.float64).reshape(-1, 4, 4)
     rotations, translations = poses[:, :3, :3], poses[:, :3, 3]
-    if "pair_infos" in data:
-        candidates = _loftr_candidates(data["pair_infos"], kept_arr)
-    else:
-        candidates = _d2net_candidates(data, kept_arr, rotations, translations, config)
+    try:
+        if "pair_infos" in data:
+            candidates = _loftr_candidates(data["pair_infos"], kept_arr)
+        else:
+            candidates = _d2net_candidates(data, kept_arr, rotations, translations, config)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        what = "pair_infos" if "pair_infos" in data else "points3D_id_to_2D/_ndepth"
+        raise DataError(f"{npz}: {what} is malformed ({type(exc).__name__}: {exc})") from exc
     pairs, pair_rejects = depth_verified_pairs(
         scene, rows, depth_files, K, rotations, translations, candidates, config, workers
     )
     from stbench.megadepth.index import make_records
 
     return make_records(rows, pairs, rejects + pair_rejects)
+
+
+def _check_lengths(npz: Path, data: dict) -> None:
+    """Raise DataError unless depth_paths, intrinsics and poses have one entry per image path."""
+    n = len(data["image_paths"])
+    for name in ("depth_paths", "intrinsics", "poses"):
+        if data[name].ndim == 0 or len(data[name]) != n:
+            raise DataError(
+                f"{npz}: {name} has shape {data[name].shape}, expected {n} entries "
+                "(one per image_paths entry)"
+            )
+
+
+def _camera(data: dict, index: int) -> tuple[np.ndarray, np.ndarray] | str:
+    """(K (3, 3), pose (4, 4)) of image ``index``, or why they cannot be used."""
+    try:
+        K = np.array(data["intrinsics"][index], dtype=np.float64)
+        pose = np.array(data["poses"][index], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        return f"intrinsics/pose {index} are not numbers: {exc}"
+    if K.shape != (3, 3) or pose.shape != (4, 4):
+        return f"intrinsics {index} has shape {K.shape}, pose {pose.shape}; need (3, 3), (4, 4)"
+    if not (np.isfinite(K).all() and np.isfinite(pose).all()):
+        return f"intrinsics/pose {index} hold NaN or inf"
+    return K, pose
 
 
 def _reject(scene: str, item: str, reason: str, detail: str) -> dict:

@@ -91,3 +91,38 @@ def test_a_file_that_is_not_npz_is_a_data_error(tmp_path):
     path.write_bytes(b"not a zip")
     with pytest.raises(DataError, match=r"not a readable \.npz"):
         load_npz(path)
+
+
+def test_scene_info_arrays_of_the_wrong_length_are_a_clear_error(tmp_path):
+    path = tmp_path / "0015.npz"
+    np.savez(
+        path,
+        image_paths=_objects(["a.jpg", "b.jpg"]),
+        depth_paths=_objects(["a.h5", "b.h5"]),
+        intrinsics=np.tile(np.eye(3), (3, 1, 1)),
+        poses=np.tile(np.eye(4), (2, 1, 1)),
+    )
+    with pytest.raises(DataError, match=r"intrinsics has shape \(3, 3, 3\), expected 2 entries"):
+        index_scene_info(path, tmp_path)
+
+
+def test_a_bad_camera_entry_rejects_only_its_image(tmp_path):
+    from PIL import Image
+
+    (tmp_path / "imgs").mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        Image.new("RGB", (8, 6)).save(tmp_path / "imgs" / name)
+    path = tmp_path / "0015.npz"
+    np.savez(
+        path,
+        image_paths=_objects(["imgs/a.jpg", "imgs/b.jpg"]),
+        depth_paths=_objects(["d/a.h5", "d/b.h5"]),
+        intrinsics=_objects([np.eye(3), "not a matrix"]),
+        poses=np.tile(np.eye(4), (2, 1, 1)),
+        overlap_matrix=np.zeros((2, 2)),
+    )
+    records = index_scene_info(path, tmp_path)
+    assert records.images["image_id"].tolist() == ["megadepth/0015/a.jpg"]
+    rejects = records.rejects.set_index("item")
+    assert rejects.loc["megadepth/0015/b.jpg", "reason"] == "camera_unreadable"
+    assert "are not numbers" in rejects.loc["megadepth/0015/b.jpg", "detail"]
