@@ -92,3 +92,43 @@ def test_keep_cache_keeps_the_cache_but_not_staging(setup):
     (out / ".staging-killed3").mkdir()
     run_build(config, out, sources=FAKE_SOURCES, keep_cache=True)
     assert (out / ".cache").is_dir() and not list(out.glob(".staging-*"))
+
+
+def _cli_build(webcams, out, *extra):
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "stbench", "build-manifest", "--webcams", str(webcams)]
+    command += ["--out", str(out), *extra]
+    env = {**os.environ, "STBENCH_HOME": str(out.parent / "home")}
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_cli_exits_non_zero_naming_the_unit_and_file_then_keep_going(tmp_path):
+    from webcams.conftest import write_camera
+
+    webcams = tmp_path / "wc"
+    write_camera(webcams, "00000001", days=2, seed=1)
+    write_camera(webcams, "00000002", days=2, seed=2)
+    (webcams / "cameras.csv").write_text("id,name,lat,lon\n1,a,47.27,11.40\nx2,b,47.27,11.40\n")
+    run = _cli_build(webcams, tmp_path / "m")
+    assert run.returncode == 2, run.stdout + run.stderr
+    text = " ".join(run.stderr.split())
+    assert "2 unit(s) failed; no manifest written" in text
+    assert "webcam 00000001: DataError:" in text and "cameras.csv line 3" in text
+    assert not (tmp_path / "m" / MANIFEST_FILE).exists()
+
+    run = _cli_build(webcams, tmp_path / "m", "--keep-going")
+    assert run.returncode == 0, run.stdout + run.stderr
+    meta = json.loads((tmp_path / "m" / MANIFEST_FILE).read_text())
+    assert meta["keep_going"] is True
+    assert [f["unit"] for f in meta["failed_units"]] == ["00000001", "00000002"]
+
+    (webcams / "cameras.csv").write_text("id,name,lat,lon\n1,a,47.27,11.40\n2,b,47.27,11.40\n")
+    run = _cli_build(webcams, tmp_path / "m", "--overwrite")  # fixed: full manifest, no leftovers
+    assert run.returncode == 0, run.stdout + run.stderr
+    meta = json.loads((tmp_path / "m" / MANIFEST_FILE).read_text())
+    assert meta["failed_units"] == [] and "keep_going" not in meta
+    assert meta["counts"]["images"] > 0
+    assert not (tmp_path / "m" / ".cache").exists()
