@@ -9,12 +9,14 @@ timestamp_source, timestamp_trust, trust_flags, clock_offset_s and utc_offset_mi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from stbench.config import check_config_matches, save_config
+from stbench.errors import StbenchError
 from stbench.imageio import MAX_IMAGE_PIXELS, read_image_bytes, unsafe_name_problem
 from stbench.records import Records, write_records
 from stbench.schema import make_image_id
@@ -287,11 +289,14 @@ def index_webcams(
     overwrite: bool = False,
     workers: int = 1,
     cameras: list[str] | None = None,
+    keep_going: bool = False,
+    on_failure: Callable[[str, str], None] | None = None,
 ) -> Path:
     """Index every camera under ``root`` into ``<out>/<camera_id>/{images,pairs,rejects}.parquet``.
 
     Resumable: a camera whose three files exist under the same config is skipped; the resolved
-    config is saved as ``<out>/config.json``. Each camera's files are written atomically.
+    config is saved as ``<out>/config.json``. Each camera's files are written atomically. A
+    camera whose task raises is not written and the others go on.
 
     Args:
         root: the webcam root.
@@ -300,10 +305,13 @@ def index_webcams(
         overwrite: rebuild cameras already indexed (also under another config).
         workers: processes (1 = in this process).
         cameras: camera ids to index (default: all, see :func:`list_cameras`).
+        keep_going: return normally even if some cameras failed (each reported to
+            ``on_failure(camera_id, error)``).
     Returns:
         ``out``.
     Raises:
         OutputExistsError: ``out`` was built with another config and ``overwrite`` is False.
+        StbenchError: some cameras failed (naming each and its error) and not ``keep_going``.
     """
     from stbench.cli.common import progress_bar
     from stbench.webcams.frames import list_cameras
@@ -315,11 +323,24 @@ def index_webcams(
     todo = [c for c in ids if overwrite or not same or not _done(out / c)]
     out.mkdir(parents=True, exist_ok=True)
     save_config(config, out)
+    failures: list[str] = []
+
+    def store(camera_id: str, get_records: Callable[[], Records]) -> None:
+        try:
+            records = get_records()
+        except Exception as exc:  # one broken camera must not stop the others
+            error = f"{type(exc).__name__}: {exc}"
+            failures.append(f"{camera_id}: {error}")
+            if on_failure is not None:
+                on_failure(camera_id, error)
+            return
+        write_records(records, out / camera_id)
+
     with progress_bar() as progress:
         task = progress.add_task("index webcams", total=len(todo), status="")
         if workers <= 1:
             for camera_id in todo:
-                write_records(index_camera(root, camera_id, config), out / camera_id)
+                store(camera_id, lambda c=camera_id: index_camera(root, c, config))
                 progress.advance(task)
         else:
             from concurrent.futures import ProcessPoolExecutor
@@ -327,8 +348,13 @@ def index_webcams(
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 jobs = [pool.submit(index_camera, root, c, config) for c in todo]
                 for camera_id, job in zip(todo, jobs, strict=True):
-                    write_records(job.result(), out / camera_id)
+                    store(camera_id, job.result)
                     progress.advance(task)
+    if failures and not keep_going:
+        raise StbenchError(
+            f"{len(failures)} camera(s) failed and were not written (the others were; rerun to "
+            "retry them, or pass --keep-going):\n" + "\n".join(failures)
+        )
     return out
 
 

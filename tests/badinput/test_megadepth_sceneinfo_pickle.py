@@ -126,3 +126,15 @@ def test_a_bad_camera_entry_rejects_only_its_image(tmp_path):
     rejects = records.rejects.set_index("item")
     assert rejects.loc["megadepth/0015/b.jpg", "reason"] == "camera_unreadable"
     assert "are not numbers" in rejects.loc["megadepth/0015/b.jpg", "detail"]
+
+
+def test_cli_keep_going_reports_the_refused_scene_and_exits_zero(tmp_path):
+    marker = tmp_path / "pwned"
+    npz = write_malicious_npz(tmp_path / "0015.npz", marker)
+    env = {**os.environ, "STBENCH_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "stbench", "index", "megadepth", str(tmp_path)]
+    command += ["--out", str(tmp_path / "out"), "--scene-info", str(npz), "--keep-going"]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "0015: failed, not written: UnsafePickleError" in " ".join(run.stderr.split())
+    assert not (tmp_path / "out" / "0015").exists() and not marker.exists()

@@ -184,3 +184,34 @@ def test_a_member_in_a_subfolder_or_with_a_bidi_mark_is_rejected(frames_root):
     )
     ids = records.images["image_id"].tolist()
     assert ids == ["webcam/00000009/20190301_120000.jpg"]
+
+
+def test_index_webcams_stage_isolates_a_failing_camera(tmp_path, monkeypatch):
+    import stbench.webcams.index as webcam_index
+    from stbench.errors import StbenchError
+    from stbench.webcams import index_webcams
+
+    root = tmp_path / "root"
+    write_camera(root, "00000001", days=2, seed=1)
+    write_camera(root, "00000002", days=2, seed=2)
+    (root / "cameras.csv").write_text("id,name,lat,lon\n1,a,47.27,11.40\n2,b,47.27,11.40\n")
+    real = webcam_index.index_camera
+
+    def flaky(root_, camera_id, config):
+        if camera_id == "00000001":
+            raise DataError(f"{root_}/00000001/2019.03.zip: simulated unreadable disk")
+        return real(root_, camera_id, config)
+
+    monkeypatch.setattr(webcam_index, "index_camera", flaky)
+    with pytest.raises(StbenchError, match=r"1 camera\(s\) failed") as caught:
+        index_webcams(root, tmp_path / "out")
+    assert "00000001: DataError:" in str(caught.value) and "2019.03.zip" in str(caught.value)
+    assert (tmp_path / "out" / "00000002" / "images.parquet").is_file()
+    assert not (tmp_path / "out" / "00000001").exists()
+
+    reported = []
+    index_webcams(
+        root, tmp_path / "out2", keep_going=True, on_failure=lambda *a: reported.append(a)
+    )
+    assert [camera for camera, _ in reported] == ["00000001"]
+    assert (tmp_path / "out2" / "00000002" / "images.parquet").is_file()
