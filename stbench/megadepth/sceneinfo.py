@@ -51,6 +51,12 @@ def _relative(root: Path, path: str) -> str:
     return stripped
 
 
+def _escapes(path: str) -> bool:
+    """Whether a path from a scene-info file would leave the root it is relative to."""
+    parts = Path(path.replace("\\", "/")).parts
+    return path.startswith(("/", "\\")) or ".." in parts or (bool(parts) and ":" in parts[0])
+
+
 def _dense_image_path(depth_path: str, name: str) -> str:
     """``MegaDepth_v1/<scene>/dense<k>/imgs/<name>`` beside a depth path."""
     return str(Path(depth_path).parent.parent / "imgs" / name)
@@ -89,6 +95,11 @@ def index_scene_info(
         unsafe = unsafe_name_problem(name)
         if unsafe is not None:
             rejects.append(_reject(scene, f"{scene}:{index}", "image_unsafe_name", unsafe))
+            continue
+        escaping = [str(p) for p in (image_path, depth_paths[index]) if _escapes(str(p))]
+        if escaping:
+            detail = f"{npz}: {escaping} leave the MegaDepth root (absolute or '..')"
+            rejects.append(_reject(scene, image_id, "path_outside_root", detail))
             continue
         depth_rel = _relative(root, str(depth_paths[index]))
         dense_rel = _dense_image_path(depth_rel, name)

@@ -138,3 +138,29 @@ def test_cli_keep_going_reports_the_refused_scene_and_exits_zero(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "0015: failed, not written: UnsafePickleError" in " ".join(run.stderr.split())
     assert not (tmp_path / "out" / "0015").exists() and not marker.exists()
+
+
+def test_scene_info_paths_leaving_the_root_are_rejected(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "root"
+    (root / "imgs").mkdir(parents=True)
+    Image.new("RGB", (8, 6)).save(root / "imgs" / "a.jpg")
+    Image.new("RGB", (8, 6)).save(tmp_path / "outside.jpg")  # exists, but outside the root
+    path = root / "0015.npz"
+    np.savez(
+        path,
+        image_paths=_objects(["imgs/a.jpg", "../outside.jpg", "/etc/x.jpg"]),
+        depth_paths=_objects(["d/a.h5", "d/b.h5", "d/c.h5"]),
+        intrinsics=np.tile(np.eye(3), (3, 1, 1)),
+        poses=np.tile(np.eye(4), (3, 1, 1)),
+        overlap_matrix=np.zeros((3, 3)),
+    )
+    records = index_scene_info(path, root)
+    assert records.images["path"].tolist() == ["imgs/a.jpg"]
+    rejects = records.rejects.set_index("item")["reason"].to_dict()
+    assert rejects == {
+        "megadepth/0015/a.jpg": "depth_missing",  # no depth maps in this fixture
+        "megadepth/0015/outside.jpg": "path_outside_root",
+        "megadepth/0015/x.jpg": "path_outside_root",
+    }
