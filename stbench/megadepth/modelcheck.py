@@ -3,14 +3,17 @@
 pycolmap trusts the counts and lengths in ``cameras.bin``, ``images.bin`` and ``points3D.bin``:
 a truncated or damaged file makes it reserve memory for garbage lengths (a truncated
 ``points3D.bin`` of a real scene took minutes and ~17 GB before ``std::bad_alloc``). Walking the
-records here reads only the fixed-size fields and the length prefixes, so it takes memory
-proportional to nothing and time proportional to the number of records, and names the first
-record that does not fit the file.
+records here (through a read-only memory map) reads only the fixed-size fields and the length
+prefixes, so it needs no memory of its own and time proportional to the number of records, and
+names the first record that does not fit the file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import mmap
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 #: Parameters of each COLMAP camera model id (colmap/src/colmap/sensor/models.h).
@@ -28,7 +31,18 @@ class ModelFileError(ValueError):
     """A model file whose content does not match the counts and lengths it declares."""
 
 
-def _count(data: bytes, path: Path, what: str, minimum_record: int) -> int:
+@contextlib.contextmanager
+def _mapped(path: Path) -> Iterator[bytes | mmap.mmap]:
+    """The file's bytes, memory-mapped (an empty file gives b"")."""
+    with open(path, "rb") as handle:
+        if path.stat().st_size == 0:
+            yield b""
+            return
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data
+
+
+def _count(data: bytes | mmap.mmap, path: Path, what: str, minimum_record: int) -> int:
     if len(data) < 8:
         raise ModelFileError(f"{path}: {len(data)} bytes, too short for the {what} count")
     (count,) = _U64.unpack_from(data, 0)
@@ -49,7 +63,11 @@ def _short(path: Path, what: str, index: int, count: int, need: int, size: int) 
 
 def check_cameras(path: Path) -> None:
     """Raise :class:`ModelFileError` unless ``cameras.bin`` holds exactly its declared cameras."""
-    data = path.read_bytes()
+    with _mapped(path) as data:
+        _walk_cameras(data, path)
+
+
+def _walk_cameras(data, path: Path) -> None:
     count = _count(data, path, "cameras", _CAMERA_HEAD.size)
     offset = 8
     for index in range(count):
@@ -67,7 +85,11 @@ def check_cameras(path: Path) -> None:
 
 def check_images(path: Path) -> None:
     """Raise :class:`ModelFileError` unless ``images.bin`` holds exactly its declared images."""
-    data = path.read_bytes()
+    with _mapped(path) as data:
+        _walk_images(data, path)
+
+
+def _walk_images(data, path: Path) -> None:
     count = _count(data, path, "images", _IMAGE_HEAD + 1 + 8)
     offset = 8
     for index in range(count):
@@ -84,7 +106,11 @@ def check_images(path: Path) -> None:
 
 def check_points3d(path: Path) -> None:
     """Raise :class:`ModelFileError` unless ``points3D.bin`` holds exactly its declared points."""
-    data = path.read_bytes()
+    with _mapped(path) as data:
+        _walk_points3d(data, path)
+
+
+def _walk_points3d(data, path: Path) -> None:
     count = _count(data, path, "3D points", _POINT3D_HEAD + 8)
     offset, size = 8, len(data)
     unpack = _U64.unpack_from
