@@ -215,3 +215,13 @@ def test_index_webcams_stage_isolates_a_failing_camera(tmp_path, monkeypatch):
     )
     assert [camera for camera, _ in reported] == ["00000001"]
     assert (tmp_path / "out2" / "00000002" / "images.parquet").is_file()
+
+
+def test_a_decode_of_another_size_than_the_header_is_a_size_mismatch():
+    from stbench.webcams.index import _size_problem
+
+    jpeg = _jpeg(5)  # 64x48: the 1/8 decode is 8x6
+    assert _size_problem(jpeg, (6, 8), CONFIG) is None
+    reason, detail = _size_problem(jpeg, (12, 16), CONFIG)
+    assert reason == "size_mismatch"
+    assert detail == "header says 64x48, the 1/8 decode is 16x12 (expected 8x6)"
