@@ -24,12 +24,15 @@ class DepthMap:
     Attributes:
         depth: (H, W) float32 z-depth, invalid pixels set to 0.
         kind: ``metric`` or ``ordinal`` (never use ordinal maps as metric depth).
-        n_invalid_values: how many pixels were NaN, inf or negative (now 0).
+        n_invalid_values: how many pixels were NaN or inf (now 0): a sign of a damaged map.
+        n_negative: how many pixels were negative (now 0): real MegaDepth maps have a few, and
+            like 0 they only mean "no depth here".
     """
 
     depth: np.ndarray
     kind: str
     n_invalid_values: int
+    n_negative: int = 0
 
 
 def is_ordinal(values: np.ndarray) -> bool:
@@ -47,7 +50,8 @@ def read_depth(path: str | Path) -> DepthMap:
     """Read a MegaDepth depth ``.h5``.
 
     Raises:
-        DataError: the file is missing, empty, truncated, has no 2-D ``depth`` dataset.
+        DataError: the file is missing, empty, truncated, has no 2-D numeric ``depth``
+            dataset.
     """
     import h5py
 
@@ -58,17 +62,30 @@ def read_depth(path: str | Path) -> DepthMap:
         raise DataError(f"depth file {path} is empty (0 bytes)")
     try:
         with h5py.File(path, "r") as handle:
-            if "depth" not in handle:
+            dataset = handle.get("depth")
+            if not isinstance(dataset, h5py.Dataset):
                 raise DataError(f"depth file {path} has no dataset 'depth' (has {list(handle)})")
-            raw = handle["depth"][()]
-    except OSError as exc:
+            if dataset.dtype.kind not in "fiu":
+                raise DataError(
+                    f"depth file {path}: 'depth' holds {dataset.dtype} values, expected numbers"
+                )
+            if dataset.ndim != 2:
+                raise DataError(
+                    f"depth file {path}: 'depth' has shape {dataset.shape}, expected (H, W)"
+                )
+            raw = dataset[()]
+    except (OSError, ValueError, TypeError, KeyError) as exc:
         raise DataError(f"depth file {path} cannot be read (truncated or not HDF5): {exc}") from exc
-    if raw.ndim != 2:
-        raise DataError(f"depth file {path}: 'depth' has shape {raw.shape}, expected (H, W)")
     depth = np.asarray(raw, dtype=np.float32)
-    bad = ~np.isfinite(depth) | (depth < 0)
-    n_bad = int(bad.sum())
-    if n_bad:
-        depth = np.where(bad, np.float32(0), depth)
+    non_finite = ~np.isfinite(depth)
+    with np.errstate(invalid="ignore"):
+        negative = depth < 0
+    if non_finite.any() or negative.any():
+        depth = np.where(non_finite | negative, np.float32(0), depth)
     kind = "ordinal" if is_ordinal(depth) else "metric"
-    return DepthMap(depth=depth, kind=kind, n_invalid_values=n_bad)
+    return DepthMap(
+        depth=depth,
+        kind=kind,
+        n_invalid_values=int(non_finite.sum()),
+        n_negative=int(negative.sum()),
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import io
+import re
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -77,10 +79,69 @@ def image_size(data: bytes, where: str = "image") -> tuple[int, int]:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return int(image.width), int(image.height)
+        with warnings.catch_warnings():  # sizes are checked by the caller (verify_image)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                return int(image.width), int(image.height)
     except UnidentifiedImageError as exc:
         # PIL's own message names the buffer's memory address: not reproducible.
         raise DataError(f"{where}: cannot read the image header: unknown image format") from exc
+    except Image.DecompressionBombError as exc:
+        raise DataError(
+            f"{where}: the header declares too many pixels ({exc}); forged or corrupt header"
+        ) from exc
     except (OSError, ValueError) as exc:
         raise DataError(f"{where}: cannot read the image header: {exc}") from exc
+
+
+#: Largest image (width x height) stbench decodes: beyond this a header is taken as forged or a
+#: decompression bomb (MegaDepth photos are at most ~1600 x 1600, AMOS frames far smaller).
+MAX_IMAGE_PIXELS = 100_000_000
+
+
+def verify_image(data: bytes, where: str = "image") -> tuple[int, int]:
+    """(width, height) of an image after decoding it fully and checking it against its header.
+
+    Raises:
+        DataError: unknown format, a header declaring more than :data:`MAX_IMAGE_PIXELS`, data
+            cut short (truncated file), a decode error, or a decoded size other than the
+            header's.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    width, height = image_size(data, where=where)
+    if width <= 0 or height <= 0 or width * height > MAX_IMAGE_PIXELS:
+        raise DataError(
+            f"{where}: the header declares {width}x{height} pixels (limit {MAX_IMAGE_PIXELS}); "
+            "forged or corrupt header"
+        )
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            decoded = image.im.size
+    except UnidentifiedImageError as exc:
+        raise DataError(f"{where}: cannot decode the image: unknown image format") from exc
+    except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad data
+        raise DataError(f"{where}: the image does not decode fully: {exc}") from exc
+    if tuple(decoded) != (width, height):
+        raise DataError(f"{where}: header says {width}x{height}, decoded {decoded[0]}x{decoded[1]}")
+    return width, height
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
+def unsafe_name_problem(name: str) -> str | None:
+    """Why ``name`` may not become part of an id (None if it may).
+
+    A file name that becomes part of an ``image_id`` must be one plain path component of
+    ASCII letters, digits and ``._+-`` (no folder, no control or bidirectional characters, no
+    leading dot or dash).
+    """
+    if "/" in name or "\\" in name:
+        return f"{name!r} has a folder part; frame and image names must be plain file names"
+    if not _SAFE_NAME.match(name):
+        bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9._+-]", c)})
+        shown = ", ".join(f"U+{ord(c):04X}" for c in bad) or "a leading '.', '+' or '-'"
+        return f"{name!r} has characters outside [A-Za-z0-9._+-] ({shown})"
+    return None

@@ -48,7 +48,8 @@ def test_read_depth_kinds_and_bad_files(tmp_path):
     metric[0, 1] = -3
     _write_h5(tmp_path / "m.h5", metric)
     loaded = read_depth(tmp_path / "m.h5")
-    assert loaded.kind == "metric" and loaded.n_invalid_values == 2 and loaded.depth[0, 0] == 0
+    assert loaded.kind == "metric" and loaded.n_invalid_values == 1 and loaded.n_negative == 1
+    assert loaded.depth[0, 0] == 0 and loaded.depth[0, 1] == 0
     _write_h5(tmp_path / "o.h5", np.random.default_rng(0).integers(0, 4, (8, 8)).astype(np.float32))
     assert read_depth(tmp_path / "o.h5").kind == "ordinal"
     (tmp_path / "empty.h5").write_bytes(b"")

@@ -47,6 +47,11 @@ def register_index(index_app: typer.Typer) -> None:
             1, "--threads", min=1, help="Threads per scene (depth, verify)."
         ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Rebuild existing scenes."),
+        keep_going: bool = typer.Option(
+            False,
+            "--keep-going",
+            help="Exit 0 even if some scenes failed (each is reported; without it: exit 2).",
+        ),
     ) -> None:
         """Index MegaDepth scenes: images, depth-verified pairs and rejects per scene."""
         from stbench.cli.common import console_err
@@ -89,5 +94,9 @@ def register_index(index_app: typer.Typer) -> None:
             scenes=list(scene or []) or None,
             scene_info=list(scene_info or []) or None,
             on_scene=report,
+            keep_going=keep_going,
+            on_failure=lambda scene_id, error: err.print(
+                f"{scene_id}: failed, not written: {error}", highlight=False
+            ),
         )
         typer.echo(str(out))

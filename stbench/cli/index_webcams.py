@@ -19,15 +19,31 @@ def register_index(index_app: typer.Typer) -> None:
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Rebuild indexed cameras."),
+        keep_going: bool = typer.Option(
+            False,
+            "--keep-going",
+            help="Exit 0 even if some cameras failed (each is reported; without it: exit 2).",
+        ),
     ) -> None:
         """Index webcam frames: timestamps from names, checked and corrected against the sun.
 
         Writes <out>/<camera_id>/{images,pairs,rejects}.parquet and <out>/config.json.
         """
+        from stbench.cli.common import console_err
         from stbench.webcams import WebcamConfig, index_webcams
+
+        def report(camera_id: str, error: str) -> None:
+            console_err().print(f"{camera_id}: failed, not written: {error}", highlight=False)
 
         ids = [c.strip() for c in cameras.split(",") if c.strip()] if cameras else None
         path = index_webcams(
-            root, out, WebcamConfig(), overwrite=overwrite, workers=workers, cameras=ids
+            root,
+            out,
+            WebcamConfig(),
+            overwrite=overwrite,
+            workers=workers,
+            cameras=ids,
+            keep_going=keep_going,
+            on_failure=report,
         )
         typer.echo(str(path))

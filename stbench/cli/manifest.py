@@ -38,8 +38,8 @@ def _print_report(report) -> None:
         say(f"tasks           : {report.n_tasks} ({report.n_cached} from cache); {seconds}")
     if report.failed:
         say(
-            f"[yellow]{len(report.failed)} unit(s) failed[/] (recorded in rejects.parquet; "
-            "rerun the same command to retry them):"
+            f"[yellow]{len(report.failed)} unit(s) failed[/] (--keep-going: recorded in "
+            "rejects.parquet and manifest.json; rerun the same command to retry them):"
         )
         for failure in report.failed[:10]:
             say(f"  {failure['source']} {failure['unit']}: {failure['error']}")
@@ -86,6 +86,12 @@ def build_manifest_command(
     keep_cache: bool = typer.Option(
         False, "--keep-cache", help="Keep <out>/.cache (per-task results) after a successful build."
     ),
+    keep_going: bool = typer.Option(
+        False,
+        "--keep-going",
+        help="Write the manifest even if some scenes/cameras failed (recorded in manifest.json); "
+        "without it a failed unit is an error exit and nothing is written.",
+    ),
 ) -> None:
     """Build a manifest: images, depth-verified / temporal pairs, rejects and manifest.json.
 
@@ -110,6 +116,7 @@ def build_manifest_command(
         scheduler=scheduler,
         keep_cache=keep_cache,
         progress=True,
+        keep_going=keep_going,
     )
     _print_report(report)
 

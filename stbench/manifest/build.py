@@ -18,7 +18,7 @@ from typing import Any
 
 from stbench import __version__
 from stbench.config import config_to_dict
-from stbench.errors import DataError
+from stbench.errors import DataError, StbenchError
 from stbench.manifest.assemble import FINALIZERS, UnitRows, combine, count_by, failed_unit
 from stbench.manifest.config import BuildConfig
 from stbench.manifest.hashing import canonical_floats, json_hash, table_hash, tables_hash
@@ -60,6 +60,33 @@ class BuildReport:
     n_cached: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     up_to_date: bool = False
+
+
+class UnitsFailedError(StbenchError):
+    """Index tasks failed and the build was not asked to ``keep_going``: nothing was published.
+
+    Attributes:
+        failed: ``source``, ``unit``, ``error`` of each failed unit.
+    """
+
+    def __init__(self, out: Path, failed: list[dict[str, str]]) -> None:
+        self.failed = failed
+        lines = [f"  {f['source']} {f['unit']}: {f['error']}" for f in failed]
+        super().__init__(
+            f"{len(failed)} unit(s) failed; no manifest written to {out} (finished units are "
+            "cached: rerun to retry only these, or pass --keep-going to write a manifest "
+            "without them):\n" + "\n".join(lines)
+        )
+
+
+def remove_leftovers(out: Path, cache: bool) -> None:
+    """Remove what an interrupted build left in ``out``: ``.staging-*`` folders (a kill during
+    the write) and, if ``cache``, the task cache (a kill after publishing, before cleanup)."""
+    for staging in out.glob(".staging-*"):
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+    if cache:
+        shutil.rmtree(out / CACHE_DIR, ignore_errors=True)
 
 
 def default_out(name: str) -> Path:
@@ -246,8 +273,14 @@ def run_build(
     sources: dict[str, SourceSpec] | None = None,
     keep_cache: bool = False,
     progress: bool = False,
+    keep_going: bool = False,
 ) -> BuildReport:
-    """Build a manifest and report what happened (see :func:`build_manifest`)."""
+    """Build a manifest and report what happened (see :func:`build_manifest`).
+
+    Raises:
+        UnitsFailedError: some index tasks failed and ``keep_going`` is False (nothing is
+            published; the finished units stay cached for the rerun).
+    """
     out = Path(out) if out is not None else default_out(config.name)
     sources = {**DEFAULT_SOURCES, **(sources or {})}
     seconds: dict[str, float] = {}
@@ -269,6 +302,7 @@ def run_build(
     if existing is not None and not overwrite:
         same = existing.get("build_key") == build_key
         if same and not existing.get("failed_units"):
+            remove_leftovers(out, cache=not keep_cache)
             return BuildReport(out, world, existing, seconds, len(tasks), len(tasks), [], True)
         if not same:
             check_output(out, overwrite=False)
@@ -279,6 +313,8 @@ def run_build(
     start = time.perf_counter()
     failures = _run_index(tasks, cache, workers, scheduler, progress)
     seconds["index"] = time.perf_counter() - start
+    if failures and not keep_going:
+        raise UnitsFailedError(out, _failed_list(failures))
 
     start = time.perf_counter()
     units, record_hashes = _assemble(tasks, cache, failures, config)
@@ -287,10 +323,7 @@ def run_build(
     seconds["assemble"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    failed = [
-        {"source": s, "unit": u, "error": f"{f.error_type}: {f.message}"}
-        for (s, u), f in sorted(failures.items())
-    ]
+    failed = _failed_list(failures)
     meta = _meta(
         config,
         sources,
@@ -305,6 +338,8 @@ def run_build(
         failed,
         build_key,
     )
+    if keep_going:  # partial results were accepted on purpose: say so
+        meta["keep_going"] = True
     staging = stage_directory(out)
     try:
         layout = {
@@ -316,10 +351,17 @@ def run_build(
         publish(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if not keep_cache and not failures:
-        shutil.rmtree(out / CACHE_DIR, ignore_errors=True)
+    if not failures:
+        remove_leftovers(out, cache=not keep_cache)
     seconds["write"] = time.perf_counter() - start
     return BuildReport(out, world, meta, seconds, len(tasks), n_cached, failed, False)
+
+
+def _failed_list(failures: dict[tuple[str, str], TaskFailure]) -> list[dict[str, str]]:
+    return [
+        {"source": s, "unit": u, "error": f"{f.error_type}: {f.message}"}
+        for (s, u), f in sorted(failures.items())
+    ]
 
 
 def _no_sources_error(config: BuildConfig, world: Path | None) -> Exception:
@@ -383,11 +425,14 @@ def build_manifest(
         workers: local worker processes for the index tasks (1 = in this process).
         scheduler: run the tasks on Dask instead: ``"local"`` (a LocalCluster of ``workers``
             processes), an address ``tcp://host:port`` or a ``distributed.Client``.
-        **options: ``sources`` (replace index tasks, e.g. in tests), ``keep_cache``, ``progress``.
+        **options: ``sources`` (replace index tasks, e.g. in tests), ``keep_cache``, ``progress``,
+            ``keep_going`` (write a manifest without the units whose task failed; recorded as
+            ``"keep_going": true`` in manifest.json).
     Returns:
         ``out``. Same inputs and config give byte-identical files and the same content hash.
     Raises:
         OutputExistsError: ``out`` holds a different manifest and ``overwrite`` is False.
+        UnitsFailedError: a unit's index task failed (without ``keep_going``).
         ConfigError, DataError: bad config or source roots.
     """
     return run_build(

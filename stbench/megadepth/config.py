@@ -29,7 +29,7 @@ class MegaDepthConfig:
             side is at most this (intrinsics scaled accordingly); 0 keeps full resolution.
         chunk_elements: samples x partner images processed per vectorised block (bounds the
             temporary memory of verification: about 60 bytes per element).
-        invalid_depth: ``reject`` (a depth map with NaN/inf/negative values is not used) or
+        invalid_depth: ``reject`` (a depth map with NaN/inf values is not used) or
             ``mask`` (such pixels are treated as invalid and the map is used).
         undistort: undistort non-PINHOLE cameras with pycolmap (as COLMAP's image_undistorter
             did for the dense images); False only accepts PINHOLE-family models.

@@ -8,15 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from stbench.errors import DataError
-from stbench.imageio import image_size
+from stbench.imageio import unsafe_name_problem, verify_image
 from stbench.megadepth.layout import Component
 from stbench.megadepth.model import ComponentModel, ModelReject
 from stbench.schema import make_image_id
 
 SOURCE = "megadepth"
 DATASET = "MegaDepth_v1"
-#: Bytes read from the start of an image for its header (JPEG SOF is near the start).
-HEADER_BYTES = 1 << 16
 
 
 @dataclass
@@ -29,14 +27,17 @@ class ComponentImages:
     rejects: list[ModelReject]
 
 
-def read_header_size(path: Path) -> tuple[int, int]:
-    """(width, height) of an image file from its first bytes (full read only if needed)."""
-    with open(path, "rb") as handle:
-        head = handle.read(HEADER_BYTES)
+def read_verified_size(path: Path) -> tuple[int, int]:
+    """(width, height) of an image file that decodes fully at the size its header declares.
+
+    Raises:
+        DataError: unreadable, truncated, forged or undecodable (see :func:`verify_image`).
+    """
     try:
-        return image_size(head, where=str(path))
-    except DataError:
-        return image_size(path.read_bytes(), where=str(path))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read: {exc}") from exc
+    return verify_image(data, where=str(path))
 
 
 def unresolved_timestamp() -> dict:
@@ -81,8 +82,10 @@ def component_images(
     """Check each model image against the files on disk and build its record row.
 
     Rejected (not in the images table): ``image_missing`` (listed in the model, no file),
-    ``image_unreadable`` (header cannot be read), ``image_size_mismatch`` (file size differs
-    from the undistorted camera). A missing depth map is not a reject here: the image is kept
+    ``image_unsafe_name`` (a name that cannot be part of an id, see
+    :func:`stbench.imageio.unsafe_name_problem`), ``image_unreadable`` (does not decode fully at
+    its header's size: truncated, forged header, not an image), ``image_size_mismatch`` (file
+    size differs from the undistorted camera). A missing depth map is not a reject here: the image is kept
     with ``depth_path`` null (the verification stage records ``depth_missing``).
     """
     keep, rows, depth_files, rejects = [], [], [], []
@@ -90,12 +93,16 @@ def component_images(
     depths_dir = component.dense_dir / "depths"
     for index, name in enumerate(model.names):
         path = images_dir / name
+        unsafe = unsafe_name_problem(name)
+        if unsafe is not None:
+            rejects.append(ModelReject(name, "image_unsafe_name", unsafe))
+            continue
         if not path.is_file():
             rejects.append(ModelReject(name, "image_missing", f"{path} does not exist"))
             continue
         try:
-            width, height = read_header_size(path)
-        except (DataError, OSError) as exc:
+            width, height = read_verified_size(path)
+        except DataError as exc:
             rejects.append(ModelReject(name, "image_unreadable", str(exc)))
             continue
         if (width, height) != (int(model.width[index]), int(model.height[index])):

@@ -122,7 +122,13 @@ def read_component_model(model_dir: Path, undistort: bool = True) -> ComponentMo
     """
     import pycolmap
 
+    from stbench.megadepth.modelcheck import ModelFileError, check_binary_model
+
     model_dir = Path(model_dir)
+    try:  # first the declared counts against the file sizes: pycolmap would trust them
+        check_binary_model(model_dir)
+    except (ModelFileError, OSError) as exc:
+        return empty_model([ModelReject(str(model_dir), "model_unreadable", str(exc))])
     try:
         reconstruction = pycolmap.Reconstruction(str(model_dir))
     except Exception as exc:  # pycolmap raises plain RuntimeError/ValueError on bad files

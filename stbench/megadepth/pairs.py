@@ -46,6 +46,10 @@ class DepthLoad:
         except DataError as exc:
             self.problems[index] = ("depth_unreadable", str(exc))
             return None
+        except Exception as exc:  # one odd file (h5py, numpy errors) must not lose the scene
+            detail = f"depth file {path}: {type(exc).__name__}: {exc}"
+            self.problems[index] = ("depth_unreadable", detail)
+            return None
         self.kinds[index] = depth_map.kind
         width, height = self.sizes[index]
         if depth_map.depth.shape != (height, width):
@@ -58,7 +62,7 @@ class DepthLoad:
             return None
         if depth_map.n_invalid_values and self.invalid_depth == "reject":
             detail = (
-                f"{path} has {depth_map.n_invalid_values} NaN/inf/negative values "
+                f"{path} has {depth_map.n_invalid_values} NaN/inf values "
                 "(invalid_depth='mask' would use the rest)"
             )
             self.problems[index] = ("depth_invalid_values", detail)

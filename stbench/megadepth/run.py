@@ -50,6 +50,8 @@ def index_megadepth(
     scenes: list[str] | None = None,
     scene_info: list[str | Path] | None = None,
     on_scene: Callable[[str, Records | None], None] | None = None,
+    keep_going: bool = False,
+    on_failure: Callable[[str, str], None] | None = None,
 ) -> Path:
     """Index scenes into ``<out>/<scene>/{images,pairs,rejects}.parquet``.
 
@@ -68,8 +70,12 @@ def index_megadepth(
             (the scene id comes from each file name); found automatically when the root has
             no ``MegaDepth_v1_SfM`` (see :func:`discover_scene_info`).
         on_scene: called with (scene, records or None if skipped) after each scene (progress).
+        keep_going: return normally even if some scenes failed (each reported to
+            ``on_failure(scene, error)``).
     Returns:
         ``out``.
+    Raises:
+        StbenchError: some scenes failed (naming each and its error) and not ``keep_going``.
     """
     from stbench.megadepth.layout import list_scenes
     from stbench.megadepth.sceneinfo import scene_from_file_name
@@ -109,6 +115,8 @@ def index_megadepth(
             records = get_records()
         except Exception as exc:  # one broken scene must not stop the others
             failures.append(f"{scene}: {type(exc).__name__}: {exc}")
+            if on_failure is not None:
+                on_failure(scene, f"{type(exc).__name__}: {exc}")
             return
         with atomic_directory(out / scene, overwrite=True) as tmp:
             write_records(records, tmp)
@@ -128,9 +136,9 @@ def index_megadepth(
             ]
             for scene, future in futures:
                 store(scene, future.result)
-    if failures:
+    if failures and not keep_going:
         raise StbenchError(
             f"{len(failures)} scene(s) failed and were not written (the others were; rerun to "
-            "retry them):\n" + "\n".join(failures)
+            "retry them, or pass --keep-going):\n" + "\n".join(failures)
         )
     return out

@@ -9,15 +9,15 @@
   its pairs are the candidates; LoFTR's single overlap score is written to both
   covis_overlap columns; scale_ratio and view_angle_deg stay null.
 
-These files hold pickled objects, so loading one runs code it names: convert only files from a
-source you trust (the published D2-Net / LoFTR indices). Either way every candidate is then
+Their object arrays are pickled; they are read by :mod:`stbench.megadepth.npzsafe`, which builds
+only numpy arrays, numpy scalars and plain containers and refuses anything else (no code from the
+file ever runs). Either way every candidate is then
 depth-verified like a COLMAP scene (depth maps under
 ``root``). Intrinsics in these files are COLMAP's (pixel corners): cx, cy lose 0.5 here.
 """
 
 from __future__ import annotations
 
-import pickle
 import re
 from pathlib import Path
 
@@ -26,11 +26,12 @@ import scipy.sparse as sp
 
 from stbench.errors import DataError
 from stbench.geometry import COLMAP_PIXEL_OFFSET, rotation_to_quaternion
-from stbench.imageio import image_size
+from stbench.imageio import unsafe_name_problem, verify_image
 from stbench.megadepth.config import MegaDepthConfig
 from stbench.megadepth.covis import CandidatePairs, candidate_pairs
 from stbench.megadepth.images import DATASET, SOURCE, timestamp_fields, unresolved_timestamp
 from stbench.megadepth.layout import PHOENIX_PREFIX
+from stbench.megadepth.npzsafe import load_npz
 from stbench.megadepth.pairs import depth_verified_pairs
 from stbench.records import Records
 from stbench.schema import make_image_id
@@ -48,6 +49,12 @@ def _relative(root: Path, path: str) -> str:
     if (root / path).exists() and not (root / stripped).exists():
         return path
     return stripped
+
+
+def _escapes(path: str) -> bool:
+    """Whether a path from a scene-info file would leave the root it is relative to."""
+    parts = Path(path.replace("\\", "/")).parts
+    return path.startswith(("/", "\\")) or ".." in parts or (bool(parts) and ":" in parts[0])
 
 
 def _dense_image_path(depth_path: str, name: str) -> str:
@@ -69,13 +76,11 @@ def index_scene_info(
     """
     config = config or MegaDepthConfig()
     npz, root = Path(npz), Path(root)
-    try:  # object arrays (paths, dicts) need pickle: only convert files you trust
-        data = dict(np.load(npz, allow_pickle=True))
-    except (OSError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise DataError(f"{npz}: not a readable .npz scene-info file: {exc}") from exc
+    data = load_npz(npz)  # object arrays through a numpy-only unpickler: never runs code
     missing = {"image_paths", "depth_paths", "intrinsics", "poses"} - set(data)
     if missing:
         raise DataError(f"{npz}: missing arrays {sorted(missing)}; is this a D2-Net/LoFTR index?")
+    _check_lengths(npz, data)
     scene = scene or scene_from_file_name(npz)
     if scene is None:
         raise DataError(f"{npz}: cannot tell the scene id from the file name; pass scene=...")
@@ -87,6 +92,15 @@ def index_scene_info(
             continue  # not registered in the model (D2-Net stores None)
         name = Path(str(image_path)).name
         image_id = make_image_id(SOURCE, scene, name)
+        unsafe = unsafe_name_problem(name)
+        if unsafe is not None:
+            rejects.append(_reject(scene, f"{scene}:{index}", "image_unsafe_name", unsafe))
+            continue
+        escaping = [str(p) for p in (image_path, depth_paths[index]) if _escapes(str(p))]
+        if escaping:
+            detail = f"{npz}: {escaping} leave the MegaDepth root (absolute or '..')"
+            rejects.append(_reject(scene, image_id, "path_outside_root", detail))
+            continue
         depth_rel = _relative(root, str(depth_paths[index]))
         dense_rel = _dense_image_path(depth_rel, name)
         candidates = [root / dense_rel, root / str(image_path)]
@@ -96,12 +110,15 @@ def index_scene_info(
             rejects.append(_reject(scene, image_id, "image_missing", detail))
             continue
         try:
-            width, height = image_size(found.read_bytes(), where=str(found))
-        except DataError as exc:
+            width, height = verify_image(found.read_bytes(), where=str(found))
+        except (OSError, DataError) as exc:
             rejects.append(_reject(scene, image_id, "image_unreadable", str(exc)))
             continue
-        K = np.array(data["intrinsics"][index], dtype=np.float64)
-        pose = np.array(data["poses"][index], dtype=np.float64)
+        camera = _camera(data, index)
+        if isinstance(camera, str):
+            rejects.append(_reject(scene, image_id, "camera_unreadable", f"{npz}: {camera}"))
+            continue
+        K, pose = camera
         q = rotation_to_quaternion(pose[:3, :3])
         row = dict(
             image_id=image_id,
@@ -134,16 +151,45 @@ def index_scene_info(
     )
     poses = np.asarray([data["poses"][k] for k in kept], dtype=np.float64).reshape(-1, 4, 4)
     rotations, translations = poses[:, :3, :3], poses[:, :3, 3]
-    if "pair_infos" in data:
-        candidates = _loftr_candidates(data["pair_infos"], kept_arr)
-    else:
-        candidates = _d2net_candidates(data, kept_arr, rotations, translations, config)
+    try:
+        if "pair_infos" in data:
+            candidates = _loftr_candidates(data["pair_infos"], kept_arr)
+        else:
+            candidates = _d2net_candidates(data, kept_arr, rotations, translations, config)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        what = "pair_infos" if "pair_infos" in data else "points3D_id_to_2D/_ndepth"
+        raise DataError(f"{npz}: {what} is malformed ({type(exc).__name__}: {exc})") from exc
     pairs, pair_rejects = depth_verified_pairs(
         scene, rows, depth_files, K, rotations, translations, candidates, config, workers
     )
     from stbench.megadepth.index import make_records
 
     return make_records(rows, pairs, rejects + pair_rejects)
+
+
+def _check_lengths(npz: Path, data: dict) -> None:
+    """Raise DataError unless depth_paths, intrinsics and poses have one entry per image path."""
+    n = len(data["image_paths"])
+    for name in ("depth_paths", "intrinsics", "poses"):
+        if data[name].ndim == 0 or len(data[name]) != n:
+            raise DataError(
+                f"{npz}: {name} has shape {data[name].shape}, expected {n} entries "
+                "(one per image_paths entry)"
+            )
+
+
+def _camera(data: dict, index: int) -> tuple[np.ndarray, np.ndarray] | str:
+    """(K (3, 3), pose (4, 4)) of image ``index``, or why they cannot be used."""
+    try:
+        K = np.array(data["intrinsics"][index], dtype=np.float64)
+        pose = np.array(data["poses"][index], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        return f"intrinsics/pose {index} are not numbers: {exc}"
+    if K.shape != (3, 3) or pose.shape != (4, 4):
+        return f"intrinsics {index} has shape {K.shape}, pose {pose.shape}; need (3, 3), (4, 4)"
+    if not (np.isfinite(K).all() and np.isfinite(pose).all()):
+        return f"intrinsics/pose {index} hold NaN or inf"
+    return K, pose
 
 
 def _reject(scene: str, item: str, reason: str, detail: str) -> dict:

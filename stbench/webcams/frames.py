@@ -13,7 +13,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -68,28 +68,99 @@ def list_cameras(root: str | Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and _CAMERA_ID.match(p.name))
 
 
-def read_cameras(root: str | Path) -> dict[str, Camera]:
-    """Cameras of ``<root>/cameras.csv`` by id ({} when the file is absent).
+@dataclass
+class CameraTable:
+    """``cameras.csv`` as read: usable cameras and, per camera id, why its row cannot be used.
 
-    Rows with a malformed id or position keep the camera with an unknown position.
+    Attributes:
+        cameras: camera id -> :class:`Camera` (position None where it is not usable).
+        problems: camera id -> [(reason, detail)] (``camera_duplicate_id``,
+            ``camera_position_invalid``, ``camera_position_missing``).
+        missing: there is no ``cameras.csv`` at all.
+    """
+
+    cameras: dict[str, Camera] = field(default_factory=dict)
+    problems: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    missing: bool = False
+
+    def problems_of(self, camera_id: str) -> list[tuple[str, str]]:
+        """Why ``camera_id``'s position is unknown (empty if it is known)."""
+        if self.missing:
+            return [("cameras_csv_missing", "no cameras.csv in the webcam root: position unknown")]
+        if camera_id not in self.cameras:
+            return [("camera_not_listed", f"camera {camera_id} has no row in cameras.csv")]
+        return self.problems.get(camera_id, [])
+
+
+def load_cameras(root: str | Path) -> CameraTable:
+    """Read and check ``<root>/cameras.csv`` (``id,name,lat,lon``; id any integer).
+
+    Row problems are per camera: a camera listed twice with different values, a latitude
+    outside [-90, 90] or longitude outside [-180, 180], a non-numeric or empty position: its
+    position is unknown (None) and the problem is kept for its reject rows.
+
+    Raises:
+        DataError: the file is not UTF-8 text, has no ``id``/``lat``/``lon`` header, or a row
+            whose id is not an integer (line named).
     """
     path = Path(root) / "cameras.csv"
     if not path.is_file():
-        return {}
-    cameras = {}
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        for row in csv.DictReader(handle):
-            raw_id = (row.get("id") or "").strip()
-            if not raw_id.isdigit():
-                continue
-            camera_id = f"{int(raw_id):08d}"
-            cameras[camera_id] = Camera(
-                camera_id,
-                (row.get("name") or "").strip(),
-                _float(row.get("lat")),
-                _float(row.get("lon")),
-            )
-    return cameras
+        return CameraTable(missing=True)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a UTF-8 text CSV ({exc}); expected id,name,lat,lon") from exc
+    if "\0" in text:
+        raise DataError(f"{path}: holds NUL bytes (binary, not a CSV); expected id,name,lat,lon")
+    reader = csv.DictReader(text.splitlines())
+    columns = {name.strip() for name in (reader.fieldnames or []) if name}
+    if not {"id", "lat", "lon"} <= columns:
+        raise DataError(
+            f"{path}: header {reader.fieldnames} lacks {sorted({'id', 'lat', 'lon'} - columns)};"
+            " expected id,name,lat,lon"
+        )
+    rows: dict[str, list[tuple[int, Camera, list[tuple[str, str]]]]] = {}
+    for line, row in enumerate(reader, start=2):
+        row = {(k or "").strip(): v for k, v in row.items()}
+        raw_id = (row.get("id") or "").strip()
+        if not raw_id.isdigit() or not raw_id.isascii():
+            raise DataError(f"{path} line {line}: camera id {raw_id!r} is not an integer")
+        camera_id = f"{int(raw_id):08d}"
+        lat, lon, problems = _position(row.get("lat"), row.get("lon"), f"cameras.csv line {line}")
+        camera = Camera(camera_id, (row.get("name") or "").strip(), lat, lon)
+        rows.setdefault(camera_id, []).append((line, camera, problems))
+    table = CameraTable()
+    for camera_id, entries in rows.items():
+        line, camera, problems = entries[0]
+        if len({(c.name, c.lat, c.lon) for _, c, _ in entries}) > 1:
+            listed = "; ".join(f"line {n}: {c.name!r} {c.lat},{c.lon}" for n, c, _ in entries)
+            problems = [("camera_duplicate_id", f"{len(entries)} different rows ({listed})")]
+            camera = Camera(camera_id, camera.name, None, None)
+        table.cameras[camera_id] = camera
+        if problems:
+            table.problems[camera_id] = problems
+    return table
+
+
+def _position(
+    lat_text: str | None, lon_text: str | None, where: str
+) -> tuple[float | None, float | None, list[tuple[str, str]]]:
+    """(lat, lon, problems) of one row; both None when either is unusable."""
+    if not (lat_text or "").strip() or not (lon_text or "").strip():
+        return None, None, [("camera_position_missing", f"{where}: no lat/lon")]
+    lat, lon = _float(lat_text), _float(lon_text)
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        detail = (
+            f"{where}: lat {lat_text.strip()!r}, lon {lon_text.strip()!r} (need -90..90, -180..180)"
+        )
+        return None, None, [("camera_position_invalid", detail)]
+    return lat, lon, []
+
+
+def read_cameras(root: str | Path) -> dict[str, Camera]:
+    """Cameras of ``<root>/cameras.csv`` by id ({} when the file is absent); see
+    :func:`load_cameras` for the checks (cameras with a problem have no position)."""
+    return load_cameras(root).cameras
 
 
 def _float(text: str | None) -> float | None:
@@ -193,12 +264,12 @@ def _member_problem(info: zipfile.ZipInfo, config: WebcamConfig) -> tuple[str, s
     return None
 
 
-def frame_pixels(data: bytes, thumb_size: int) -> tuple[float, np.ndarray] | None:
+def frame_pixels(data: bytes, thumb_size: int) -> tuple[float, np.ndarray, tuple[int, int]] | None:
     """Brightness and thumbnail of a frame from a 1/8 reduced grey decode (no full decode).
 
     Returns:
-        (mean grey level 0..255, thumbnail (thumb_size, thumb_size) float32), or None when the
-        bytes do not decode.
+        (mean grey level 0..255, thumbnail (thumb_size, thumb_size) float32, (h, w) of the
+        reduced decode), or None when the bytes do not decode.
     """
     import cv2
 
@@ -208,4 +279,4 @@ def frame_pixels(data: bytes, thumb_size: int) -> tuple[float, np.ndarray] | Non
     if image is None or image.size == 0:
         return None
     thumb = cv2.resize(image, (thumb_size, thumb_size), interpolation=cv2.INTER_AREA)
-    return float(image.mean()), thumb.astype(np.float32)
+    return float(image.mean()), thumb.astype(np.float32), image.shape[:2]

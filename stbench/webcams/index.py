@@ -9,13 +9,15 @@ timestamp_source, timestamp_trust, trust_flags, clock_offset_s and utc_offset_mi
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from stbench.config import check_config_matches, save_config
-from stbench.imageio import read_image_bytes
+from stbench.errors import StbenchError
+from stbench.imageio import MAX_IMAGE_PIXELS, read_image_bytes, unsafe_name_problem
 from stbench.records import Records, write_records
 from stbench.schema import make_image_id
 from stbench.timestamps import resolve_timestamp
@@ -23,7 +25,7 @@ from stbench.timestamps.header import parse_header
 from stbench.timestamps.names import time_from_name
 from stbench.timestamps.zones import utc_offset_minutes, valid_position, zone_at
 from stbench.webcams.config import WebcamConfig
-from stbench.webcams.frames import Skipped, frame_pixels, iter_frames, read_cameras
+from stbench.webcams.frames import Skipped, frame_pixels, iter_frames, load_cameras
 from stbench.webcams.quality import stream_flags
 from stbench.webcams.solarfit import ClockFit, fit_clock
 
@@ -43,21 +45,32 @@ def index_camera(root: str | Path, camera_id: str, config: WebcamConfig) -> Reco
         camera_id: 8-digit camera id.
         config: indexing parameters.
     Returns:
-        Records with one image row per readable frame and one reject row per skipped input.
+        Records with one image row per readable frame and one reject row per skipped input
+        (also one for a camera whose ``cameras.csv`` row is missing, duplicated or invalid).
+    Raises:
+        DataError: ``cameras.csv`` is binary or malformed (see :func:`load_cameras`).
     """
-    camera = read_cameras(root).get(camera_id)
+    table = load_cameras(root)
+    camera = table.cameras.get(camera_id)
     lat = camera.lat if camera else None
     lon = camera.lon if camera else None
     records = Records()
-    skipped: list[Skipped] = []
+    skipped: list[Skipped] = [
+        Skipped("cameras.csv", reason, f"{detail}; frames get no sun check (flag no_position)")
+        for reason, detail in table.problems_of(camera_id)
+    ]
     frames: list[dict] = []
     seen_ids: set[str] = set()
     for ref, data in iter_frames(root, camera_id, config, skipped):
         image_id = make_image_id("webcam", camera_id, ref.member)
-        problem = _frame_problem(data, config, image_id in seen_ids)
+        unsafe = unsafe_name_problem(ref.member)
+        problem = ("unsafe_name", unsafe) if unsafe else None
+        problem = problem or _frame_problem(data, config, image_id in seen_ids)
         pixels = None if problem else frame_pixels(data, config.thumb_size)
         if problem is None and pixels is None:
             problem = ("undecodable", "the JPEG does not decode")
+        if problem is None:
+            problem = _size_problem(data, pixels[2], config)
         if problem is not None:
             skipped.append(Skipped(ref.path, *problem))
             continue
@@ -82,11 +95,34 @@ def _frame_problem(data: bytes, config: WebcamConfig, repeated: bool) -> tuple[s
         return "not_jpeg", f"content is {header.kind}, not a JPEG"
     if "truncated" in header.flags or "truncated_header" in header.flags:
         return "truncated", "the JPEG has no end-of-image marker (cut short)"
+    if header.width and header.height and header.width * header.height > MAX_IMAGE_PIXELS:
+        detail = (
+            f"the header declares {header.width}x{header.height} pixels "
+            f"(limit {MAX_IMAGE_PIXELS}): forged or corrupt header, not decoded"
+        )
+        return "implausible_size", detail
+    return None
+
+
+def _size_problem(
+    data: bytes, reduced_shape: tuple[int, int], config: WebcamConfig
+) -> tuple[str, str] | None:
+    """A header size that the 1/8 reduced decode does not reproduce."""
+    header = parse_header(data[: config.max_header_bytes])
+    if not header.width or not header.height:
+        return None  # SOF beyond max_header_bytes: the size stays unknown (null)
+    expected = (-(-int(header.height) // 8), -(-int(header.width) // 8))
+    if tuple(reduced_shape) != expected:
+        detail = (
+            f"header says {header.width}x{header.height}, the 1/8 decode is "
+            f"{reduced_shape[1]}x{reduced_shape[0]} (expected {expected[1]}x{expected[0]})"
+        )
+        return "size_mismatch", detail
     return None
 
 
 def _frame_row(ref, image_id, data, pixels, lat, lon, config: WebcamConfig) -> dict:
-    brightness, thumb = pixels
+    brightness, thumb, _ = pixels
     result = resolve_timestamp(
         data, name=ref.member, lat=lat, lon=lon, max_header_bytes=config.max_header_bytes
     )
@@ -253,11 +289,14 @@ def index_webcams(
     overwrite: bool = False,
     workers: int = 1,
     cameras: list[str] | None = None,
+    keep_going: bool = False,
+    on_failure: Callable[[str, str], None] | None = None,
 ) -> Path:
     """Index every camera under ``root`` into ``<out>/<camera_id>/{images,pairs,rejects}.parquet``.
 
     Resumable: a camera whose three files exist under the same config is skipped; the resolved
-    config is saved as ``<out>/config.json``. Each camera's files are written atomically.
+    config is saved as ``<out>/config.json``. Each camera's files are written atomically. A
+    camera whose task raises is not written and the others go on.
 
     Args:
         root: the webcam root.
@@ -266,10 +305,13 @@ def index_webcams(
         overwrite: rebuild cameras already indexed (also under another config).
         workers: processes (1 = in this process).
         cameras: camera ids to index (default: all, see :func:`list_cameras`).
+        keep_going: return normally even if some cameras failed (each reported to
+            ``on_failure(camera_id, error)``).
     Returns:
         ``out``.
     Raises:
         OutputExistsError: ``out`` was built with another config and ``overwrite`` is False.
+        StbenchError: some cameras failed (naming each and its error) and not ``keep_going``.
     """
     from stbench.cli.common import progress_bar
     from stbench.webcams.frames import list_cameras
@@ -281,11 +323,24 @@ def index_webcams(
     todo = [c for c in ids if overwrite or not same or not _done(out / c)]
     out.mkdir(parents=True, exist_ok=True)
     save_config(config, out)
+    failures: list[str] = []
+
+    def store(camera_id: str, get_records: Callable[[], Records]) -> None:
+        try:
+            records = get_records()
+        except Exception as exc:  # one broken camera must not stop the others
+            error = f"{type(exc).__name__}: {exc}"
+            failures.append(f"{camera_id}: {error}")
+            if on_failure is not None:
+                on_failure(camera_id, error)
+            return
+        write_records(records, out / camera_id)
+
     with progress_bar() as progress:
         task = progress.add_task("index webcams", total=len(todo), status="")
         if workers <= 1:
             for camera_id in todo:
-                write_records(index_camera(root, camera_id, config), out / camera_id)
+                store(camera_id, lambda c=camera_id: index_camera(root, c, config))
                 progress.advance(task)
         else:
             from concurrent.futures import ProcessPoolExecutor
@@ -293,8 +348,13 @@ def index_webcams(
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 jobs = [pool.submit(index_camera, root, c, config) for c in todo]
                 for camera_id, job in zip(todo, jobs, strict=True):
-                    write_records(job.result(), out / camera_id)
+                    store(camera_id, job.result)
                     progress.advance(task)
+    if failures and not keep_going:
+        raise StbenchError(
+            f"{len(failures)} camera(s) failed and were not written (the others were; rerun to "
+            "retry them, or pass --keep-going):\n" + "\n".join(failures)
+        )
     return out
 
 

@@ -156,7 +156,7 @@ def test_killed_build_resumes_and_matches_uninterrupted(config, sources, tmp_pat
 def test_failed_unit_becomes_reject_and_is_retried(config, sources, roots, tmp_path):
     megadepth, _ = roots
     (megadepth / FAIL_FILE).write_text("5001")  # a transient failure (outside config and files)
-    report = run_build(config, tmp_path / "m", sources=sources)
+    report = run_build(config, tmp_path / "m", sources=sources, keep_going=True)
     assert report.failed == [
         {
             "source": "megadepth",

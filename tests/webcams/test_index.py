@@ -108,6 +108,7 @@ def test_bad_members_become_reject_rows(tmp_path):
     records = index_camera(tmp_path, "00000009", WebcamConfig())
     reasons = dict(zip(records.rejects["item"], records.rejects["reason"], strict=True))
     assert reasons == {
+        "cameras.csv": "cameras_csv_missing",  # no cameras.csv in tmp_path: position unknown
         "00000009/2019.03.zip/../../evil.jpg": "unsafe_member",
         "00000009/2019.03.zip/20190301_130000.jpg": "empty",
         "00000009/2019.03.zip/20190301_140000.jpg": "not_jpeg",
