@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
             ...,
             "--method",
             "-m",
-            help="Method: built-in name (sift, orb, reference, exif, colorstats, predictions), entry point, package.module:Factory or path/to/file.py:Factory.",
+            help="Method: built-in name (sift, orb, reference, exif, colorstats, majority, constant, predictions), entry point, package.module:Factory or path/to/file.py:Factory.",
         ),
         manifest: Path | None = typer.Option(
             None,
