@@ -21,7 +21,9 @@ from stbench.evaluate.export import ImageLoader, export_matches, export_time
 from stbench.evaluate.score import add_clusters, score_images, score_pairs_parallel
 from stbench.evaluate.selection import manifest_identity, select
 from stbench.evaluate.summary import summarize
+from stbench.evaluate.workers import MethodRunner, failure_kind
 from stbench.methods.base import supports_matching, supports_time
+from stbench.methods.tracks import OpaqueIds, method_track, replays_stored_predictions
 from stbench.paths import stbench_home
 
 PREDICTIONS_DIR = "predictions"
@@ -63,6 +65,8 @@ def evaluate(
     show_progress: bool = False,
     write_plots: bool = True,
     clusters: ClusterSpec | None = None,
+    item_timeout: float = 120.0,
+    fit_timeout: float = 3600.0,
 ) -> Path:
     """Evaluate a method on a manifest split; returns the run directory.
 
@@ -71,6 +75,10 @@ def evaluate(
     ``summary.json``, ``summary.csv`` (one leaderboard row), ``summary.md`` and ``plots/``.
     ``clusters`` sets the resampling units of the intervals (default: camera x 14 days for
     images, scene for pairs; :class:`stbench.evaluate.clusters.ClusterSpec`).
+
+    The method runs in ``workers`` supervised processes and sees only its track's inputs
+    (:mod:`stbench.methods.tracks`); an item on which it takes longer than ``item_timeout``
+    seconds, raises or crashes is a recorded failure (``summary.json``: ``failures``).
 
     Raises:
         ConfigError: unknown method or split, a method that implements nothing usable.
@@ -82,6 +90,11 @@ def evaluate(
 
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    for name, value in (("item_timeout", item_timeout), ("fit_timeout", fit_timeout)):
+        if not value > 0:
+            raise ConfigError(f"{name} must be a positive number of seconds, not {value}")
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, not {workers}")
     config = EvaluateConfig(
         method=method_name,
         method_options=dict(method_options or {}),
@@ -92,9 +105,12 @@ def evaluate(
         n_bootstrap=n_bootstrap,
         seed=seed,
         workers=workers,
+        item_timeout=item_timeout,
+        fit_timeout=fit_timeout,
     )
     manifest = load_manifest(manifest_dir)
     method = resolve_method(method_name, config.method_options)
+    track = method_track(method)
     run_dir = Path(out) if out else default_run_dir(manifest.name, str(method.name))
     identity = PredictionIdentity(
         method=method_name,
@@ -125,20 +141,25 @@ def evaluate(
     roots = _roots(manifest)
     loader = ImageLoader(selection.images, roots)
     cache = PredictionCache(cache_dir)
+    ids = OpaqueIds()  # a fresh secret per run: item ids mean nothing outside it
+
+    def runner(training: Any = None) -> MethodRunner:
+        return MethodRunner(
+            method_name,
+            config.method_options,
+            workers,
+            item_timeout,
+            training=training,
+            fit_timeout=fit_timeout,
+        )
+
     started = time.perf_counter()
     counts: dict[str, Any] = {}
     with _Progress(show_progress) as progress:
         if matches:
             total = int(selection.pairs["matchable"].sum())
             counts["pairs"] = export_matches(
-                method,
-                selection,
-                loader,
-                cache,
-                workers,
-                method_name,
-                config.method_options,
-                progress.task("matching", total),
+                method, selection, loader, cache, runner, ids, progress.task("matching", total)
             )
         if times:
             counts["images"] = export_time(
@@ -146,6 +167,8 @@ def evaluate(
                 selection,
                 loader,
                 cache,
+                runner,
+                ids,
                 config.max_train_images,
                 progress.task("time", len(selection.time_images)),
             )
@@ -180,6 +203,9 @@ def evaluate(
         method_config=method.config(),
         manifest=identity.manifest,
         split=split,
+        track=track,
+        track_declared_by="user" if replays_stored_predictions(method) else "method",
+        failures=failure_summary(per_pair, per_image),
         n_pairs=len(per_pair),
         n_matched_pairs=len(matched),
         n_images=len(per_image),
@@ -195,6 +221,20 @@ def evaluate(
 
     write_reports(summary, per_pair, per_image, run_dir, with_plots=write_plots)
     return run_dir
+
+
+def failure_summary(per_pair: Any, per_image: Any) -> dict[str, dict[str, int]]:
+    """Failed pairs and images counted by kind (``timeout``, ``crash``, ``raised``,
+    ``invalid_output``, ``image_unreadable``, ``fit_failed``)."""
+    out: dict[str, dict[str, int]] = {}
+    for name, frame in (("pairs", per_pair), ("images", per_image)):
+        failed = frame[frame["status"] == "failed"] if "status" in frame else frame.iloc[:0]
+        kinds: dict[str, int] = {}
+        for reason in failed.get("failure_reason", []):
+            kind = failure_kind(str(reason)) if reason is not None else "raised"
+            kinds[kind] = kinds.get(kind, 0) + 1
+        out[name] = dict(sorted(kinds.items()))
+    return out
 
 
 class _Progress:

@@ -39,7 +39,9 @@ class Reference(Method):
         self, weights: str | None = None, device: str = "cpu", use_latitude: bool = False
     ) -> None:
         if not isinstance(use_latitude, bool):
-            raise ConfigError(f"reference: use_latitude must be true or false, not {use_latitude!r}")
+            raise ConfigError(
+                f"reference: use_latitude must be true or false, not {use_latitude!r}"
+            )
         self.use_latitude = use_latitude
         self.track = "metadata" if use_latitude else "pixels"
         try:
