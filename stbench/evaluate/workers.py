@@ -243,44 +243,73 @@ class Outcome:
     time_s: float = 0.0
 
 
+def _child_environment() -> dict[str, str]:
+    """This environment with this process's stbench first on ``PYTHONPATH`` (the worker must
+    run the same harness code, wherever it was imported from)."""
+    from pathlib import Path
+
+    import stbench
+
+    root = str(Path(stbench.__file__).resolve().parents[1])
+    environment = dict(os.environ)
+    rest = environment.get("PYTHONPATH", "")
+    environment["PYTHONPATH"] = root + (os.pathsep + rest if rest else "")
+    return environment
+
+
 class MethodWorker:
     """One supervised process running a method; restarted fresh after a hang or a crash.
+
+    The process is a fresh interpreter (``python -m stbench.evaluate.method_worker``, as
+    ``spawn`` would start it, never ``fork``), talking over a socket pair; unlike
+    multiprocessing's ``spawn`` it does not re-import the caller's ``__main__``, so a script or
+    notebook calling :func:`stbench.evaluate.run.evaluate` needs no ``if __name__`` guard.
 
     Args:
         spec, options: the method to build (``resolve_method(spec, options)``) in the process.
         workers: how many workers share the cores (:func:`share_cpus`).
-        context: a ``spawn`` or ``forkserver`` multiprocessing context (never ``fork``).
     """
 
-    def __init__(self, spec: str, options: dict, workers: int, context: Any) -> None:
+    def __init__(self, spec: str, options: dict, workers: int) -> None:
         self.spec = spec
         self.options = options
         self.workers = workers
-        self.context = context
         self.process: Any = None
         self.conn: Any = None
-        self.restarts = 0
 
     def start(self, state: bytes | None = None) -> None:
         """Start the process and wait until its method is built.
 
         Raises:
             WorkerStartError: the method failed to build, or the process died or hung.
+            StbenchError: the method's factory raised one of stbench's errors.
         """
-        parent_conn, child_conn = self.context.Pipe()
-        self.process = self.context.Process(
-            target=_worker_main,
-            args=(child_conn, self.spec, self.options, self.workers, state),
-            daemon=True,
-        )
-        self.process.start()
-        child_conn.close()  # so the parent sees EOF when the child dies
-        self.conn = parent_conn
-        if not parent_conn.poll(STARTUP_TIMEOUT_S):
+        import socket
+        import subprocess
+        from multiprocessing.connection import Connection
+
+        parent_socket, child_socket = socket.socketpair()
+        try:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "stbench.evaluate.method_worker",
+                    str(child_socket.fileno()),
+                ],
+                pass_fds=(child_socket.fileno(),),
+                stdin=subprocess.DEVNULL,
+                env=_child_environment(),
+            )
+        finally:
+            child_socket.close()  # so the parent sees EOF when the child dies
+        self.conn = Connection(parent_socket.detach())
+        self.conn.send((list(sys.path), self.spec, self.options, self.workers, state))
+        if not self.conn.poll(STARTUP_TIMEOUT_S):
             self.kill()
             raise WorkerStartError(f"the method worker did not start in {STARTUP_TIMEOUT_S:.0f} s")
         try:
-            reply = parent_conn.recv()
+            reply = self.conn.recv()
         except (EOFError, OSError):
             code = self.kill()
             raise WorkerStartError(
@@ -300,31 +329,35 @@ class MethodWorker:
         """End the process now; returns its exit code (negative: the signal)."""
         if self.process is None:
             return None
-        if self.process.is_alive():
+        if self.process.poll() is None:
             self.process.kill()
-        self.process.join(10)
-        code = self.process.exitcode
+        code = self.process.wait()
         self.conn.close()
         self.process = None
         return code
 
     def died(self) -> str:
-        """Reap a process whose pipe closed; the failure reason."""
-        process = self.process
-        process.join(10)
-        code = process.exitcode
+        """Reap a process whose socket closed; the failure reason."""
+        import subprocess
+
+        try:
+            code = self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            code = None
         self.kill()
         return f"worker crashed: {exit_description(code)}"
 
     def stop(self) -> None:
         """Ask the process to finish, then make sure it has."""
+        import subprocess
+
         if self.process is None:
             return
         try:
             self.conn.send(("stop",))
-        except (OSError, ValueError):
+            self.process.wait(5)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
             pass
-        self.process.join(5)
         self.kill()
 
 
@@ -338,7 +371,7 @@ class MethodRunner:
 
     A request that gets no answer within ``item_timeout`` seconds, or whose worker dies (an
     ``os._exit``, a signal), becomes a failed :class:`Outcome` and the worker is replaced by a fresh
-    one; nothing the method does ends the run. Workers are started with ``spawn`` (never ``fork``:
+    one; nothing the method does ends the run. Workers are fresh interpreters (never ``fork``:
     see the module docstring).
     """
 
@@ -357,10 +390,8 @@ class MethodRunner:
         self.item_timeout = item_timeout
         self.training = training
         self.fit_timeout = fit_timeout
-        self.context = multiprocessing.get_context("spawn")
         self.workers = [
-            MethodWorker(spec, options, max(1, workers), self.context)
-            for _ in range(max(1, workers))
+            MethodWorker(spec, options, max(1, workers)) for _ in range(max(1, workers))
         ]
         self.state: bytes | None = None
         self.restarts = 0
