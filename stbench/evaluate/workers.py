@@ -202,8 +202,10 @@ def _worker_main(conn: Any, spec: str, options: dict, workers: int, state: bytes
         except (EOFError, OSError, KeyboardInterrupt):
             return
         operation = request[0]
-        if operation == "stop":
-            return
+        if operation == "stop":  # skip the interpreter's teardown (0.3 s with OpenCV loaded)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
         start = time.perf_counter()
         try:
             if operation == "match":
