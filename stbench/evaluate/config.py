@@ -59,3 +59,4 @@ class PredictionIdentity:
     method_version: str
     method_config: dict[str, Any]
     manifest: str
+    track: str = "pixels"

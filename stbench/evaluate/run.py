@@ -118,6 +118,7 @@ def evaluate(
         method_version=str(method.version),
         method_config=method.config(),
         manifest=manifest_identity(manifest),
+        track=track,
     )
     selection = select(manifest, split, max_pairs, max_images, seed)
     matches = supports_matching(method)

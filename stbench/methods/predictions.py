@@ -25,7 +25,7 @@ from stbench.evaluate.cache import (
     PredictionCache,
     read_time_csv,
 )
-from stbench.methods.base import MatchResult, Method, file_digest
+from stbench.methods.base import MatchResult, Method, MethodOutputError, file_digest
 from stbench.spans import CLASS_SPANS, get_span
 
 
@@ -87,6 +87,9 @@ class Predictions(Method):
         if entry is None:
             raise ValueError("pair not found in matches.h5")
         if "failure" in entry:
+            prefix = "invalid output: "
+            if entry["failure"].startswith(prefix):  # the stored result breaks the format
+                raise MethodOutputError(f"stored {entry['failure'][len(prefix) :]}")
             raise ValueError(f"recorded failure: {entry['failure']}")
         return MatchResult(
             entry["keypoints0"], entry["keypoints1"], entry["matches"], entry["scores"]

@@ -219,4 +219,9 @@ def test_predictions_with_bad_matches0_are_failures_not_ok(tmp_path):
     )
     per_pair = pd.read_parquet(replay / "per_pair.parquet")
     assert per_pair["status"].tolist() == ["failed"]
-    assert "negative indices other than -1 (e.g. -5)" in per_pair["failure_reason"].iloc[0]
+    reason = per_pair["failure_reason"].iloc[0]
+    assert reason.startswith("invalid output: stored matches0 holds 1 negative indices")
+    assert "other than -1 (e.g. -5)" in reason
+    assert json.loads((replay / "summary.json").read_text())["failures"]["pairs"] == {
+        "invalid_output": 1
+    }
