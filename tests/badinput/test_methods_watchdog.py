@@ -225,3 +225,70 @@ def test_predictions_with_bad_matches0_are_failures_not_ok(tmp_path):
     assert json.loads((replay / "summary.json").read_text())["failures"]["pairs"] == {
         "invalid_output": 1
     }
+
+
+TIME_FAULTY = """
+import os
+import threading
+
+import numpy as np
+
+from stbench.methods.base import Method
+
+
+class TimeFaulty(Method):
+    name = "time_faulty"
+    version = "1"
+
+    def __init__(self, mode="ok"):
+        self.mode = mode
+        self.lock = threading.Lock()  # unpicklable: replacements must fit again
+
+    def config(self):
+        return {"mode": self.mode}
+
+    def fit(self, train_images):
+        self.n_train = sum(1 for _ in train_images)
+        if self.mode == "fit_exit":
+            os._exit(4)
+        if self.mode == "fit_raise":
+            raise ValueError("cannot fit")
+
+    def predict_time(self, image, record):
+        if self.mode == "crash_bright" and image.mean() > 150:
+            os._exit(5)
+        return {"hour": np.eye(24)[self.n_train]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "reasons"),
+    [
+        ("ok", []),
+        ("fit_exit", ["fit failed: worker crashed: exited with code 4"] * 3),
+        ("fit_raise", [r"fit failed: ValueError: cannot fit at time_faulty_plugin.py:\d+"] * 3),
+        ("crash_bright", ["worker crashed: exited with code 5"]),
+    ],
+)
+def test_fit_and_time_faults_are_recorded(tmp_path, mode, reasons):
+    from tests.evaluate.worlds import make_webcam_world
+
+    manifest = make_webcam_world(tmp_path / "w")
+    plugin = tmp_path / "time_faulty_plugin.py"
+    plugin.write_text(TIME_FAULTY)
+    run = evaluate(
+        manifest,
+        f"{plugin}:TimeFaulty",
+        out=tmp_path / mode,
+        method_options={"mode": mode},
+        n_bootstrap=10,
+        write_plots=False,
+    )
+    per_image = pd.read_parquet(run / "per_image.parquet")
+    failed = per_image[per_image["status"] == "failed"]
+    assert len(failed) == len(reasons)
+    for reason, expected in zip(sorted(failed["failure_reason"]), reasons, strict=True):
+        assert pd.Series([reason]).str.fullmatch(expected).all(), reason
+    ok = per_image[per_image["status"] == "ok"]
+    assert (ok["pred_hour"] == 4).all()  # fitted on the 4 train frames (again after a crash)
+    assert len(ok) == 3 - len(reasons)
