@@ -9,10 +9,28 @@ from __future__ import annotations
 import sys
 
 
+def _die_with_parent() -> None:
+    """Be killed when the harness dies (Linux ``PR_SET_PDEATHSIG``), even in a method that hangs:
+    a worker must never outlive its run."""
+    import ctypes
+    import os
+    import signal
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends on EOF between items
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def main(argv: list[str]) -> None:
     """Serve the method on the socket passed as ``argv[1]``."""
     from multiprocessing.connection import Connection
 
+    _die_with_parent()
     from stbench.evaluate.workers import _worker_main
 
     conn = Connection(int(argv[1]))

@@ -485,7 +485,12 @@ class MethodRunner:
                     on_outcome(key, Outcome(failure=f"image unreadable: {exc}"))
                     continue
                 worker = idle.pop()
-                worker.send(request)
+                try:
+                    worker.send(request)
+                except OSError:  # it died between items: a fresh one takes the item
+                    worker.died()
+                    self._replace(worker)
+                    worker.send(request)
                 busy[worker.conn] = (worker, key, time.monotonic() + self.item_timeout)
             if not busy:
                 return

@@ -292,3 +292,82 @@ def test_fit_and_time_faults_are_recorded(tmp_path, mode, reasons):
     ok = per_image[per_image["status"] == "ok"]
     assert (ok["pred_hour"] == 4).all()  # fitted on the 4 train frames (again after a crash)
     assert len(ok) == 3 - len(reasons)
+
+
+HANGER = """
+import os
+import time
+
+from stbench.methods.base import Method
+
+
+class Hanger(Method):
+    name = "hanger"
+    version = "1"
+
+    def __init__(self, pid_file):
+        self.pid_file = pid_file
+
+    def config(self):
+        return {}
+
+    def predict_time(self, image, record):
+        with open(self.pid_file, "w") as handle:
+            handle.write(str(os.getpid()))
+        while True:
+            time.sleep(0.1)
+"""
+
+HARNESS = """
+import sys
+
+import numpy as np
+
+from stbench.evaluate.workers import MethodRunner
+
+with MethodRunner(sys.argv[1], {"pid_file": sys.argv[2]}, 1, 600) as runner:
+    runner.run([("a", lambda: ("time", np.zeros((4, 4, 3), np.uint8), {"item": "x"}))], print)
+"""
+
+
+def test_worker_never_outlives_a_killed_harness(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    plugin = tmp_path / "hanger_plugin.py"
+    plugin.write_text(HANGER)
+    pid_file = tmp_path / "worker.pid"
+    worker = None
+    harness = subprocess.Popen(
+        [sys.executable, "-c", HARNESS, f"{plugin}:Hanger", str(pid_file)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline and harness.poll() is None
+            time.sleep(0.1)
+        worker = int(pid_file.read_text())
+        os.kill(worker, 0)  # alive, hanging in the method
+        harness.send_signal(signal.SIGKILL)
+        harness.wait()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break  # gone with its parent
+            if open(f"/proc/{worker}/stat").read().split()[2] == "Z":
+                break  # a zombie waiting to be reaped by init: not running
+            assert time.monotonic() < deadline, "the worker outlived the harness"
+            time.sleep(0.1)
+    finally:
+        harness.kill()
+        if worker is not None:  # never leave an orphan behind, even when the test fails
+            try:
+                os.kill(worker, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
