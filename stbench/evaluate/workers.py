@@ -1,9 +1,13 @@
-"""Worker processes of the evaluation: one way to start them, sharing the machine's cores.
+"""Worker processes of the evaluation, sharing the machine's cores.
 
-Workers are started with ``spawn``, not ``fork``: a child forked from a parent whose OpenMP
-(torch) thread pool has already run hangs in its first parallel region (GNU libgomp is not
-fork-safe), and the harness's parent process runs methods before it scores. Each worker limits
-torch's and OpenCV's intra-op threads to its share of the cores (:func:`share_cpus`).
+- :func:`process_pool`: the scoring pool (``spawn``).
+- :class:`MethodRunner`: the method's supervised workers (fresh interpreters,
+  :mod:`stbench.evaluate.method_worker`), each item under a time limit; a hang, an exception,
+  an ``os._exit`` or a signal becomes a failed :class:`Outcome` and a fresh worker takes over.
+
+No worker is ever forked: a child forked from a parent whose OpenMP (torch) thread pool has
+already run hangs in its first parallel region (GNU libgomp is not fork-safe). Each worker
+limits torch's and OpenCV's intra-op threads to its share of the cores (:func:`share_cpus`).
 """
 
 from __future__ import annotations
