@@ -44,13 +44,11 @@ class ImageLoader:
         self.size = size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def record(self, image_id: str, with_data: bool = False) -> dict[str, Any]:
-        """The metadata a method may see (:data:`RECORD_FIELDS`), optionally with file bytes."""
+    def record(self, image_id: str) -> dict[str, Any]:
+        """The image's metadata fields (:data:`RECORD_FIELDS`), for the harness; what a method
+        gets of it is decided by :class:`MethodInputs`."""
         row = self.images.loc[image_id]
-        record = {k: (None if pd.isna(row[k]) else row[k]) for k in RECORD_FIELDS if k in row.index}
-        if with_data:
-            record["data"] = self.read_bytes(image_id)
-        return record
+        return {k: (None if pd.isna(row[k]) else row[k]) for k in RECORD_FIELDS if k in row.index}
 
     def read_bytes(self, image_id: str) -> bytes:
         row = self.images.loc[image_id]
