@@ -19,7 +19,7 @@ import pandas as pd
 from stbench.errors import DataError
 from stbench.evaluate.cache import PredictionCache, names_to_pair
 from stbench.evaluate.selection import Selection, labels_of
-from stbench.evaluate.workers import FitFailed, MethodRunner, Outcome
+from stbench.evaluate.workers import FitFailed, MethodInfo, MethodRunner, Outcome
 from stbench.imageio import decode_image, read_image_bytes
 from stbench.methods.base import (
     RECORD_FIELDS,
@@ -28,7 +28,7 @@ from stbench.methods.base import (
     validate_match_result,
     validate_time_prediction,
 )
-from stbench.methods.tracks import OpaqueIds, inputs_for
+from stbench.methods.tracks import OpaqueIds
 from stbench.spans import CLASS_SPANS
 
 #: Time predictions and failures are rewritten (atomically) every this many images.
@@ -72,10 +72,10 @@ class MethodInputs:
     built here, in the harness's process, and sent to the method's worker: nothing else of the
     manifest, the paths or the files reaches the method."""
 
-    def __init__(self, loader: ImageLoader, method: Any, ids: OpaqueIds) -> None:
+    def __init__(self, loader: ImageLoader, info: MethodInfo, ids: OpaqueIds) -> None:
         self.loader = loader
-        self.inputs = inputs_for(method)
-        self.with_pixels = self.inputs.pixels and getattr(method, "needs_images", True)
+        self.inputs = info.inputs
+        self.with_pixels = self.inputs.pixels and info.needs_images
         self.ids = ids
 
     def image(self, image_id: str) -> np.ndarray | None:
@@ -120,7 +120,7 @@ def _shape(loader: ImageLoader, image: np.ndarray | None, image_id: str) -> tupl
 
 
 def export_matches(
-    method: Any,
+    info: MethodInfo,
     selection: Selection,
     loader: ImageLoader,
     cache: PredictionCache,
@@ -147,7 +147,7 @@ def export_matches(
     counts = {"done": len(pairs) - len(todo), "computed": 0, "failed": 0, "duplicates_dropped": 0}
     if not todo:
         return counts
-    inputs = MethodInputs(loader, method, ids)
+    inputs = MethodInputs(loader, info, ids)
     shapes: dict[tuple[str, str], tuple] = {}
 
     def jobs():
@@ -185,7 +185,7 @@ def export_matches(
 
 
 def export_time(
-    method: Any,
+    info: MethodInfo,
     selection: Selection,
     loader: ImageLoader,
     cache: PredictionCache,
@@ -207,9 +207,9 @@ def export_time(
     counts = {"done": len(selection.time_images) - len(todo), "computed": 0, "failed": 0}
     if not todo:
         return counts
-    inputs = MethodInputs(loader, method, ids)
+    inputs = MethodInputs(loader, info, ids)
     training = None
-    if callable(getattr(method, "fit", None)):
+    if info.has_fit:
         training = TrainingImages(selection, inputs, max_train_images)
     rows = predicted.to_dict("records")
     failure_rows = failures.to_dict("records")

@@ -21,9 +21,8 @@ from stbench.evaluate.export import ImageLoader, export_matches, export_time
 from stbench.evaluate.score import add_clusters, score_images, score_pairs_parallel
 from stbench.evaluate.selection import manifest_identity, select
 from stbench.evaluate.summary import summarize
-from stbench.evaluate.workers import MethodRunner, failure_kind
-from stbench.methods.base import supports_matching, supports_time
-from stbench.methods.tracks import OpaqueIds, method_track, replays_stored_predictions
+from stbench.evaluate.workers import MethodRunner, MethodWorker, failure_kind
+from stbench.methods.tracks import OpaqueIds
 from stbench.paths import stbench_home
 
 PREDICTIONS_DIR = "predictions"
@@ -86,7 +85,6 @@ def evaluate(
             manifest and ``overwrite`` is False.
     """
     from stbench.manifest.io import load_manifest
-    from stbench.methods.registry import resolve_method
 
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
@@ -109,20 +107,41 @@ def evaluate(
         fit_timeout=fit_timeout,
     )
     manifest = load_manifest(manifest_dir)
-    method = resolve_method(method_name, config.method_options)
-    track = method_track(method)
-    run_dir = Path(out) if out else default_run_dir(manifest.name, str(method.name))
+    probe = MethodWorker(method_name, config.method_options, workers)
+    probe.start()  # builds the method in its worker: this process never runs the method's code
+    try:
+        return _evaluate(
+            probe, config, manifest, out, overwrite, show_progress, write_plots, clusters
+        )
+    finally:
+        probe.stop()  # nothing left to stop once a runner took it over
+
+
+def _evaluate(
+    probe: MethodWorker,
+    config: EvaluateConfig,
+    manifest: Any,
+    out: str | Path | None,
+    overwrite: bool,
+    show_progress: bool,
+    write_plots: bool,
+    clusters: ClusterSpec | None,
+) -> Path:
+    """The body of :func:`evaluate`, with the method running in ``probe`` (its first worker)."""
+    info = probe.info
+    method_name, split, seed = config.method, config.split, config.seed
+    workers, tau, n_bootstrap = config.workers, config.tau, config.n_bootstrap
+    run_dir = Path(out) if out else default_run_dir(manifest.name, info.name)
     identity = PredictionIdentity(
         method=method_name,
-        method_name=str(method.name),
-        method_version=str(method.version),
-        method_config=method.config(),
+        method_name=info.name,
+        method_version=info.version,
+        method_config=info.config,
         manifest=manifest_identity(manifest),
-        track=track,
+        track=info.track,
     )
-    selection = select(manifest, split, max_pairs, max_images, seed)
-    matches = supports_matching(method)
-    times = supports_time(method)
+    selection = select(manifest, split, config.max_pairs, config.max_images, seed)
+    matches, times = info.matches, info.times
     n_matchable = int(selection.pairs["matchable"].sum()) if len(selection.pairs) else 0
     if not (matches and n_matchable) and not (times and selection.time_images):
         raise ConfigError(
@@ -149,9 +168,10 @@ def evaluate(
             method_name,
             config.method_options,
             workers,
-            item_timeout,
+            config.item_timeout,
             training=training,
-            fit_timeout=fit_timeout,
+            fit_timeout=config.fit_timeout,
+            started=probe if probe.process is not None else None,  # the first runner reuses it
         )
 
     started = time.perf_counter()
@@ -160,11 +180,11 @@ def evaluate(
         if matches:
             total = int(selection.pairs["matchable"].sum())
             counts["pairs"] = export_matches(
-                method, selection, loader, cache, runner, ids, progress.task("matching", total)
+                info, selection, loader, cache, runner, ids, progress.task("matching", total)
             )
         if times:
             counts["images"] = export_time(
-                method,
+                info,
                 selection,
                 loader,
                 cache,
@@ -198,14 +218,14 @@ def evaluate(
     summary = summarize(per_pair, per_image, n_bootstrap, seed, clusters)
     matched = per_pair[per_pair["status"].isin(["ok", "failed"])]
     summary.update(
-        method=str(method.name),
+        method=info.name,
         method_spec=method_name,
-        method_version=str(method.version),
-        method_config=method.config(),
+        method_version=info.version,
+        method_config=info.config,
         manifest=identity.manifest,
         split=split,
-        track=track,
-        track_declared_by="user" if replays_stored_predictions(method) else "method",
+        track=info.track,
+        track_declared_by="user" if info.replays_stored else "method",
         failures=failure_summary(per_pair, per_image),
         n_pairs=len(per_pair),
         n_matched_pairs=len(matched),

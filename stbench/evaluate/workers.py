@@ -183,6 +183,49 @@ def _portable(exc: BaseException) -> BaseException | None:
     return exc
 
 
+@dataclass(frozen=True)
+class MethodInfo:
+    """What the harness knows of a method, read in its worker (the harness never builds it).
+
+    Attributes:
+        name, version, config: the method's ``name``, ``version`` and ``config()``.
+        track: the declared track; ``inputs``: what the harness passes on it.
+        matches, times: whether it implements matching / time prediction.
+        needs_images: whether it needs decoded images; has_fit: whether it has ``fit``.
+        replays_stored: the built-in ``predictions`` method (track declared by the user).
+    """
+
+    name: str
+    version: str
+    config: dict
+    track: str
+    inputs: Any
+    matches: bool
+    times: bool
+    needs_images: bool
+    has_fit: bool
+    replays_stored: bool
+
+
+def describe_method(method: Any) -> MethodInfo:
+    """The :class:`MethodInfo` of a built method (called in the worker)."""
+    from stbench.methods.base import supports_matching, supports_time
+    from stbench.methods.tracks import inputs_for, method_track, replays_stored_predictions
+
+    return MethodInfo(
+        name=str(method.name),
+        version=str(method.version),
+        config=method.config(),
+        track=method_track(method),
+        inputs=inputs_for(method),
+        matches=supports_matching(method),
+        times=supports_time(method),
+        needs_images=bool(getattr(method, "needs_images", True)),
+        has_fit=callable(getattr(method, "fit", None)),
+        replays_stored=replays_stored_predictions(method),
+    )
+
+
 def _worker_main(conn: Any, spec: str, options: dict, workers: int, state: bytes | None) -> None:
     """A method worker: build the method, then answer requests until told to stop."""
     import pickle
@@ -196,10 +239,11 @@ def _worker_main(conn: Any, spec: str, options: dict, workers: int, state: bytes
         method = resolve_method(spec, options)  # also imports a plug-in's module for unpickling
         if state is not None:
             method = pickle.loads(state)
+        info = describe_method(method)
     except BaseException as exc:  # reported to the parent
         conn.send(("error", describe_exception(exc), _portable(exc)))
         return
-    conn.send(("ready",))
+    conn.send(("ready", info))
     while True:
         try:
             request = conn.recv()
@@ -282,6 +326,7 @@ class MethodWorker:
         self.workers = workers
         self.process: Any = None
         self.conn: Any = None
+        self.info: MethodInfo | None = None
 
     def start(self, state: bytes | None = None) -> None:
         """Start the process and wait until its method is built.
@@ -326,6 +371,7 @@ class MethodWorker:
             if reply[2] is not None:
                 raise reply[2]
             raise WorkerStartError(f"the method failed to build in its worker: {reply[1]}")
+        self.info = reply[1]
 
     def send(self, request: tuple) -> None:
         """Send a request (pickled pixels and records, never more)."""
@@ -370,7 +416,8 @@ class MethodWorker:
 class MethodRunner:
     """``workers`` supervised processes of one method, each item under a time limit.
 
-    Use as a context manager. When ``training`` is given, the first worker runs ``fit`` on it
+    Use as a context manager; ``started`` is a worker already running (it becomes the first).
+    When ``training`` is given, the first worker runs ``fit`` on it
     (the items are read in this process and sent one at a time); the fitted method is pickled and
     seeds the other workers and any restart (a method that cannot be pickled is fitted again on
     restart, and runs in one worker).
@@ -390,6 +437,7 @@ class MethodRunner:
         *,
         training: Any = None,
         fit_timeout: float = 3600.0,
+        started: MethodWorker | None = None,
     ) -> None:
         self.spec = spec
         self.options = options
@@ -399,6 +447,8 @@ class MethodRunner:
         self.workers = [
             MethodWorker(spec, options, max(1, workers)) for _ in range(max(1, workers))
         ]
+        if started is not None:  # a worker already running the method (see describe)
+            self.workers[0] = started
         self.state: bytes | None = None
         self.restarts = 0
 
@@ -419,7 +469,8 @@ class MethodRunner:
             worker.stop()
 
     def _start(self, worker: MethodWorker) -> None:
-        worker.start(self.state)
+        if worker.process is None:
+            worker.start(self.state)
         if self.training is not None and self.state is None:
             self._fit(worker)
 

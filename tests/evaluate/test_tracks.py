@@ -265,3 +265,45 @@ def test_builtin_tracks_and_declared_tracks(tmp_path):
     with pytest.raises(ConfigError, match="track 'video' is not one of pixels, metadata"):
         evaluate(webcam, "predictions", out=tmp_path / "x",
                  method_options={"dir": str(exif / "predictions"), "track": "video"})  # fmt: skip
+
+
+PID_SPY = """
+import os
+
+import numpy as np
+
+from stbench.methods.base import Method
+
+
+class PidSpy(Method):
+    name = "pid_spy"
+    version = "1"
+
+    def __init__(self, log):
+        self.log = log
+        with open(log, "a") as handle:
+            handle.write(f"init {os.getpid()}\\n")
+
+    def config(self):
+        with open(self.log, "a") as handle:
+            handle.write(f"config {os.getpid()}\\n")
+        return {}
+
+    def predict_time(self, image, record):
+        with open(self.log, "a") as handle:
+            handle.write(f"time {os.getpid()}\\n")
+        return {"hour": np.ones(24)}
+"""
+
+
+def test_the_harness_process_never_runs_the_method(tmp_path):
+    import os
+
+    webcam = make_webcam_world(tmp_path / "w")
+    log = tmp_path / "pids.txt"
+    spy = _plugin(tmp_path, "PidSpy", PID_SPY)
+    evaluate(webcam, spy, out=tmp_path / "r", method_options={"log": str(log)}, n_bootstrap=10)
+    calls = [line.split() for line in log.read_text().splitlines()]
+    assert {kind for kind, _ in calls} == {"init", "config", "time"}
+    assert str(os.getpid()) not in {pid for _, pid in calls}
+    assert len({pid for kind, pid in calls if kind == "time"}) == 1  # one worker, reused
