@@ -307,3 +307,21 @@ def test_the_harness_process_never_runs_the_method(tmp_path):
     assert {kind for kind, _ in calls} == {"init", "config", "time"}
     assert str(os.getpid()) not in {pid for _, pid in calls}
     assert len({pid for kind, pid in calls if kind == "time"}) == 1  # one worker, reused
+
+
+def test_board_keeps_tracks_of_real_runs_apart(tmp_path):
+    from stbench.errors import DataError
+    from stbench.evaluate.compare import compare_runs
+    from stbench.evaluate.leaderboard import leaderboard_add, read_board
+
+    webcam = make_webcam_world(tmp_path / "w")
+    common = {"n_bootstrap": 10, "write_plots": False}
+    exif = evaluate(webcam, "exif", out=tmp_path / "exif", **common)
+    majority = evaluate(webcam, "majority", out=tmp_path / "majority", **common)
+    board = tmp_path / "board.csv"
+    leaderboard_add(exif, board)
+    leaderboard_add(majority, board)
+    frame = read_board(board).set_index("method")
+    assert frame.loc["exif", "track"] == "metadata" and frame.loc["majority", "track"] == "pixels"
+    with pytest.raises(DataError, match="same manifest, split and track"):
+        compare_runs(exif, majority, n_bootstrap=10)
