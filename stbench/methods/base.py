@@ -28,8 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from stbench.spans import CLASS_SPANS, get_span
-
 #: Manifest columns passed to ``metadata``-track methods (never the timestamp or span labels);
 #: :data:`stbench.methods.tracks.METADATA_FIELDS`.
 RECORD_FIELDS: tuple[str, ...] = (
@@ -171,7 +169,7 @@ def validate_match_result(
     return MatchResult(keypoints0, keypoints1, matches, scores.astype(np.float32)), n_dropped
 
 
-def validate_time_prediction(output: Any, spans: tuple[str, ...] = CLASS_SPANS) -> dict[str, int]:
+def validate_time_prediction(output: Any, spans: tuple[str, ...] | None = None) -> dict[str, int]:
     """Check ``predict_time`` output and return the predicted class per span.
 
     Each value must be a (n_classes,) vector of finite non-negative numbers with a positive sum;
@@ -180,6 +178,9 @@ def validate_time_prediction(output: Any, spans: tuple[str, ...] = CLASS_SPANS) 
     Raises:
         MethodOutputError: a vector has the wrong length or holds NaN / negative values.
     """
+    from stbench.spans import CLASS_SPANS, get_span  # pandas: not needed by method workers
+
+    spans = CLASS_SPANS if spans is None else spans
     if not isinstance(output, dict):
         raise MethodOutputError(f"predict_time returned {type(output).__name__}; expected a dict")
     labels = {}
