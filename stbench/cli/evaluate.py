@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
             ...,
             "--method",
             "-m",
-            help="Method: built-in name (sift, orb, reference, exif, colorstats, predictions), entry point, package.module:Factory or path/to/file.py:Factory.",
+            help="Method: built-in name (sift, orb, reference, exif, colorstats, majority, constant, predictions), entry point, package.module:Factory or path/to/file.py:Factory.",
         ),
         manifest: Path | None = typer.Option(
             None,
@@ -55,6 +55,13 @@ def register(app: typer.Typer) -> None:
             [], "--option", "-o", help="Method option key=value (repeatable)."
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
+        item_timeout: float = typer.Option(
+            120.0,
+            "--item-timeout",
+            min=0.001,
+            help="Seconds a method may take on one pair or image; then its worker is killed "
+            "and the item recorded as failed.",
+        ),
         max_pairs: int | None = typer.Option(
             None, "--max-pairs", min=1, help="Evaluate a seeded random subset of pairs."
         ),
@@ -108,8 +115,15 @@ def register(app: typer.Typer) -> None:
             write_plots=not no_plots,
             clusters=ClusterSpec(image_clusters, pair_clusters, cluster_days),
             trust_modified=trust_modified,
+            item_timeout=item_timeout,
         )
-        print_summary(load_summary(run_dir))
+        summary = load_summary(run_dir)
+        print_summary(summary)
+        typer.echo(f"track: {summary.get('track', 'pixels')}")
+        for kind, counts in (summary.get("failures") or {}).items():
+            if counts:
+                reasons = ", ".join(f"{name} {n}" for name, n in counts.items())
+                typer.echo(f"failed {kind}: {sum(counts.values())} ({reasons})")
         typer.echo(f"results: {run_dir}")
 
     @app.command("new-method")

@@ -50,6 +50,49 @@ def _open(path: Path, mode: str) -> Any:
         ) from exc
 
 
+def check_matches0(
+    matches0: np.ndarray, scores0: np.ndarray | None, n_keypoints0: int, n_keypoints1: int
+) -> str | None:
+    """Why a stored ``matches0`` / ``matching_scores0`` breaks the format, or None if it holds.
+
+    Rules: ``matches0`` is a 1-D integer vector with one entry per keypoint of image 0, each an
+    index into image 1's keypoints or -1 ("no match", the only negative value allowed);
+    ``matching_scores0`` has the same length and is finite.
+    """
+    matches0 = np.asarray(matches0)
+    if matches0.ndim != 1:
+        return f"matches0 has shape {matches0.shape}, expected ({n_keypoints0},)"
+    if matches0.dtype.kind == "f":
+        if not np.all(np.isfinite(matches0)):
+            return f"matches0 holds {int((~np.isfinite(matches0)).sum())} NaN/inf values"
+        if not np.all(matches0 == np.round(matches0)):
+            return "matches0 holds non-integer indices"
+    elif matches0.dtype.kind not in "iu":
+        return f"matches0 has dtype {matches0.dtype}, expected integers"
+    if len(matches0) != n_keypoints0:
+        return f"matches0 has {len(matches0)} entries for {n_keypoints0} keypoints in image 0"
+    negative = (matches0 < 0) & (matches0 != -1)
+    if negative.any():
+        return (
+            f"matches0 holds {int(negative.sum())} negative indices other than -1 "
+            f"(e.g. {int(matches0[negative][0])}); -1 is the only 'no match' value"
+        )
+    beyond = matches0 >= n_keypoints1
+    if beyond.any():
+        return (
+            f"matches0 holds {int(beyond.sum())} indices beyond image 1's {n_keypoints1} "
+            f"keypoints (e.g. {int(matches0[beyond][0])})"
+        )
+    if scores0 is None:
+        return "matching_scores0 is missing"
+    scores0 = np.asarray(scores0)
+    if scores0.shape != matches0.shape:
+        return f"matching_scores0 has shape {scores0.shape}, expected {matches0.shape}"
+    if not np.all(np.isfinite(scores0.astype(np.float64))):
+        return "matching_scores0 holds NaN/inf values"
+    return None
+
+
 class PredictionCache:
     """Reader and incremental writer of a predictions directory.
 
@@ -138,7 +181,11 @@ class PredictionCache:
                 handle.close()
 
     def read_pairs(self, names: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        """Cached results of pairs: keypoints0/1, matches (K, 2), scores, time_s or failure."""
+        """Cached results of pairs: keypoints0/1, matches (K, 2), scores, time_s or failure.
+
+        Stored results are checked (:func:`check_matches0`, finite keypoints); one that breaks
+        the format comes back as a failure (``invalid output: ...``), never as matches.
+        """
         if not (self.directory / MATCHES_FILE).exists():
             return {}
         features = _open(self.directory / FEATURES_FILE, "r")
@@ -158,15 +205,21 @@ class PredictionCache:
                     out[(name0, name1)] = entry
                     continue
                 first, second = (name1, name0) if reversed_ else (name0, name1)
-                if "keypoints0" in group:
-                    keypoints_a, keypoints_b = group["keypoints0"][()], group["keypoints1"][()]
-                else:
-                    keypoints_a = features[first]["keypoints"][()]
-                    keypoints_b = features[second]["keypoints"][()]
+                keypoints_a, keypoints_b, problem = _pair_keypoints(group, features, first, second)
+                if problem is not None:
+                    entry["failure"] = f"invalid output: {problem}"
+                    out[(name0, name1)] = entry
+                    continue
                 matches0 = group["matches0"][()]
+                scores0 = group["matching_scores0"][()] if "matching_scores0" in group else None
+                problem = check_matches0(matches0, scores0, len(keypoints_a), len(keypoints_b))
+                if problem is not None:
+                    entry["failure"] = f"invalid output: {problem}"
+                    out[(name0, name1)] = entry
+                    continue
                 index_a = np.flatnonzero(matches0 >= 0)
                 pairs = np.stack([index_a, matches0[index_a]], axis=1).astype(np.int64)
-                scores = group["matching_scores0"][()][index_a].astype(np.float32)
+                scores = scores0[index_a].astype(np.float32)
                 if reversed_:
                     keypoints_a, keypoints_b = keypoints_b, keypoints_a
                     pairs = pairs[:, ::-1].copy()
@@ -199,6 +252,27 @@ class PredictionCache:
     def write_failures(self, frame: pd.DataFrame) -> None:
         """Write failures.csv atomically."""
         write_text_atomic(self.directory / FAILURES_FILE, frame.to_csv(index=False))
+
+
+def _pair_keypoints(
+    group: Any, features: Any, first: str, second: str
+) -> tuple[np.ndarray | None, np.ndarray | None, str | None]:
+    """The keypoints of a stored pair (its own, or features.h5's), or why they are unusable."""
+    if "keypoints0" in group and "keypoints1" in group:
+        keypoints = [group["keypoints0"][()], group["keypoints1"][()]]
+    else:
+        keypoints = []
+        for name in (first, second):
+            if name not in features or "keypoints" not in features[name]:
+                return None, None, f"no keypoints for {name!r} in features.h5"
+            keypoints.append(features[name]["keypoints"][()])
+    for index, points in enumerate(keypoints):
+        points = np.asarray(points)
+        if points.ndim != 2 or points.shape[1] != 2 or points.dtype.kind not in "fiu":
+            return None, None, f"keypoints{index} has shape {points.shape}, expected (N, 2)"
+        if not np.all(np.isfinite(points)):
+            return None, None, f"keypoints{index} hold NaN/inf values"
+    return keypoints[0], keypoints[1], None
 
 
 def read_time_csv(path: Path) -> pd.DataFrame:

@@ -24,7 +24,10 @@ class EvaluateConfig:
         pose_confidence: RANSAC confidence (LoFTR: 0.99999).
         n_bootstrap: bootstrap replicates for the 95 % intervals.
         seed: seed of the pair subset and of the bootstrap.
-        workers: processes running the method (1 = in this process).
+        workers: worker processes running the method (each under the watchdog).
+        item_timeout: seconds a method may take on one pair or image before its worker is
+            killed and the item recorded as failed (``--item-timeout``).
+        fit_timeout: seconds a method's ``fit`` may take.
     """
 
     method: str
@@ -39,6 +42,8 @@ class EvaluateConfig:
     n_bootstrap: int = 1000
     seed: int = 0
     workers: int = 1
+    item_timeout: float = 120.0
+    fit_timeout: float = 3600.0
 
 
 @dataclass
@@ -54,3 +59,4 @@ class PredictionIdentity:
     method_version: str
     method_config: dict[str, Any]
     manifest: str
+    track: str = "pixels"

@@ -1,15 +1,15 @@
 """Run a method over the selected pairs and images, caching its predictions (resumable).
 
-Everything the method does wrong is recorded per pair or image (``failure``) and the run goes
-on; predictions are flushed as they are computed, so nothing already done is lost.
+The method runs in supervised worker processes (:class:`stbench.evaluate.workers.MethodRunner`)
+and sees only the inputs of its track (:class:`MethodInputs`). Everything the method does wrong
+(raises, hangs, crashes, answers invalid output) is recorded per pair or image (``failure``) and
+the run goes on; predictions are flushed as they are computed, so nothing already done is lost.
 """
 
 from __future__ import annotations
 
-import time
-import traceback
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +19,16 @@ import pandas as pd
 from stbench.errors import DataError
 from stbench.evaluate.cache import PredictionCache, names_to_pair
 from stbench.evaluate.selection import Selection, labels_of
-from stbench.evaluate.workers import process_pool
+from stbench.evaluate.workers import FitFailed, MethodInfo, MethodRunner, Outcome
 from stbench.imageio import decode_image, read_image_bytes
 from stbench.methods.base import (
     RECORD_FIELDS,
+    MatchResult,
     MethodOutputError,
-    call_match,
-    call_predict_time,
     validate_match_result,
     validate_time_prediction,
 )
+from stbench.methods.tracks import OpaqueIds
 from stbench.spans import CLASS_SPANS
 
 #: Time predictions and failures are rewritten (atomically) every this many images.
@@ -44,13 +44,11 @@ class ImageLoader:
         self.size = size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def record(self, image_id: str, with_data: bool = False) -> dict[str, Any]:
-        """The metadata a method may see (:data:`RECORD_FIELDS`), optionally with file bytes."""
+    def record(self, image_id: str) -> dict[str, Any]:
+        """The image's metadata fields (:data:`RECORD_FIELDS`), for the harness; what a method
+        gets of it is decided by :class:`MethodInputs`."""
         row = self.images.loc[image_id]
-        record = {k: (None if pd.isna(row[k]) else row[k]) for k in RECORD_FIELDS if k in row.index}
-        if with_data:
-            record["data"] = self.read_bytes(image_id)
-        return record
+        return {k: (None if pd.isna(row[k]) else row[k]) for k in RECORD_FIELDS if k in row.index}
 
     def read_bytes(self, image_id: str) -> bytes:
         row = self.images.loc[image_id]
@@ -69,68 +67,72 @@ class ImageLoader:
         return image
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, MethodOutputError):
-        return f"invalid output: {exc}"
-    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-    where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+class MethodInputs:
+    """What the method sees of an image on its track (:data:`stbench.methods.tracks.TRACK_INPUTS`),
+    built here, in the harness's process, and sent to the method's worker: nothing else of the
+    manifest, the paths or the files reaches the method."""
+
+    def __init__(self, loader: ImageLoader, info: MethodInfo, ids: OpaqueIds) -> None:
+        self.loader = loader
+        self.inputs = info.inputs
+        self.with_pixels = self.inputs.pixels and info.needs_images
+        self.ids = ids
+
+    def image(self, image_id: str) -> np.ndarray | None:
+        """Decoded pixels (None for a method that needs none)."""
+        return self.loader.image(image_id) if self.with_pixels else None
+
+    def record(self, image_id: str) -> dict[str, Any]:
+        """The record of the track: the opaque item id, the track's fields, the file bytes."""
+        record: dict[str, Any] = {}
+        if self.inputs.opaque_item:
+            record["item"] = self.ids(image_id)
+        if self.inputs.fields:
+            full = self.loader.record(image_id)
+            record.update({k: full[k] for k in self.inputs.fields if k in full})
+        if self.inputs.file_bytes:
+            record["data"] = self.loader.read_bytes(image_id)
+        return record
 
 
-def match_one(method: Any, loader: ImageLoader, image_id0: str, image_id1: str) -> dict[str, Any]:
-    """Run and validate the method on one pair; never raises for the method's faults."""
+def checked_match(outcome: Outcome, shape0: tuple, shape1: tuple) -> dict[str, Any]:
+    """A worker's answer for a pair as ``{"result", "n_dropped", "time_s"}`` when it passes
+    :func:`validate_match_result`, else ``{"failure", "time_s"}``."""
+    if outcome.failure is not None:
+        return {"failure": outcome.failure, "time_s": outcome.time_s}
     try:
-        image0 = loader.image(image_id0) if getattr(method, "needs_images", True) else None
-        image1 = loader.image(image_id1) if getattr(method, "needs_images", True) else None
-    except Exception as exc:  # unreadable image: the pair fails, the run goes on
-        return {"failure": f"image unreadable: {exc}", "time_s": 0.0}
-    record0, record1 = loader.record(image_id0), loader.record(image_id1)
-    start = time.perf_counter()
-    try:
-        output = call_match(method, image0, image1, record0, record1)
-    except Exception as exc:
-        return {"failure": _describe(exc), "time_s": time.perf_counter() - start}
-    elapsed = time.perf_counter() - start
-    shape0 = image0.shape if image0 is not None else (record0["height"], record0["width"])
-    shape1 = image1.shape if image1 is not None else (record1["height"], record1["width"])
-    try:
-        result, n_dropped = validate_match_result(output, shape0, shape1)
+        result, n_dropped = validate_match_result(MatchResult(**outcome.value), shape0, shape1)
     except (MethodOutputError, TypeError, ValueError) as exc:
-        return {"failure": f"invalid output: {exc}", "time_s": elapsed}
+        return {"failure": f"invalid output: {exc}", "time_s": outcome.time_s}
     if len(result.matches) == 0 and len(result.keypoints0) == 0 and len(result.keypoints1) == 0:
         return {
             "failure": "invalid output: empty (no keypoints in either image)",
-            "time_s": elapsed,
+            "time_s": outcome.time_s,
         }
-    return {"result": result, "n_dropped": n_dropped, "time_s": elapsed}
+    return {"result": result, "n_dropped": n_dropped, "time_s": outcome.time_s}
 
 
-# -- process-pool workers ------------------------------------------------------------------
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(spec: str, options: dict, images: pd.DataFrame, roots: dict) -> None:
-    from stbench.methods.registry import resolve_method
-
-    _WORKER["method"] = resolve_method(spec, options)
-    _WORKER["loader"] = ImageLoader(images, roots)
-
-
-def _worker_match(pair: tuple[str, str]) -> tuple[tuple[str, str], dict[str, Any]]:
-    return pair, match_one(_WORKER["method"], _WORKER["loader"], *pair)
+def _shape(loader: ImageLoader, image: np.ndarray | None, image_id: str) -> tuple:
+    if image is not None:
+        return image.shape
+    record = loader.record(image_id)
+    return (record["height"], record["width"])
 
 
 def export_matches(
-    method: Any,
+    info: MethodInfo,
     selection: Selection,
     loader: ImageLoader,
     cache: PredictionCache,
-    workers: int = 1,
-    spec: str | None = None,
-    options: dict | None = None,
+    runner: Callable[..., MethodRunner],
+    ids: OpaqueIds,
     progress: Any = None,
 ) -> dict[str, int]:
-    """Match every matchable selected pair not yet in the cache.
+    """Match every matchable selected pair not yet in the cache, in supervised workers.
+
+    ``runner(training=None)`` opens the :class:`MethodRunner`. A pair whose method raises, hangs,
+    crashes or answers invalid output is recorded as a failure (with the reason) and the run goes
+    on.
 
     Returns:
         counts: ``done`` (already cached), ``computed``, ``failed``, ``duplicates_dropped``.
@@ -145,42 +147,59 @@ def export_matches(
     counts = {"done": len(pairs) - len(todo), "computed": 0, "failed": 0, "duplicates_dropped": 0}
     if not todo:
         return counts
+    inputs = MethodInputs(loader, info, ids)
+    shapes: dict[tuple[str, str], tuple] = {}
 
-    def store(pair: tuple[str, str], outcome: dict[str, Any]) -> None:
-        if "failure" in outcome:
-            cache.write_pair_failure(*pair, outcome["failure"], outcome["time_s"])
+    def jobs():
+        for pair in todo:
+
+            def build(pair: tuple[str, str] = pair) -> tuple:
+                image0, image1 = inputs.image(pair[0]), inputs.image(pair[1])
+                shapes[pair] = (_shape(loader, image0, pair[0]), _shape(loader, image1, pair[1]))
+                return ("match", image0, image1, inputs.record(pair[0]), inputs.record(pair[1]))
+
+            yield pair, build
+
+    def store(pair: tuple[str, str], outcome: Outcome) -> None:
+        checked = (
+            checked_match(outcome, *shapes.pop(pair))
+            if pair in shapes
+            else {"failure": outcome.failure, "time_s": outcome.time_s}
+        )
+        if "failure" in checked:
+            cache.write_pair_failure(*pair, checked["failure"], checked["time_s"])
             counts["failed"] += 1
         else:
-            r = outcome["result"]
+            r = checked["result"]
             cache.write_pair(
-                *pair, r.keypoints0, r.keypoints1, r.matches, r.scores, outcome["time_s"]
+                *pair, r.keypoints0, r.keypoints1, r.matches, r.scores, checked["time_s"]
             )
-            counts["duplicates_dropped"] += outcome["n_dropped"]
+            counts["duplicates_dropped"] += checked["n_dropped"]
         counts["computed"] += 1
         if progress is not None:
             progress()
 
-    with cache:
-        if workers <= 1 or spec is None:
-            for pair in todo:
-                store(pair, match_one(method, loader, *pair))
-        else:
-            init = (spec, options or {}, selection.images, loader.roots)
-            with process_pool(workers, _init_worker, init) as pool:
-                for pair, outcome in pool.map(_worker_match, todo, chunksize=4):
-                    store(pair, outcome)
+    with cache, runner() as workers:
+        workers.run(jobs(), store)
     return counts
 
 
 def export_time(
-    method: Any,
+    info: MethodInfo,
     selection: Selection,
     loader: ImageLoader,
     cache: PredictionCache,
+    runner: Callable[..., MethodRunner],
+    ids: OpaqueIds,
     max_train_images: int = 2000,
     progress: Any = None,
 ) -> dict[str, int]:
-    """Predict time for every selected image not yet in the cache (fitting first if needed)."""
+    """Predict time for every selected image not yet in the cache, in supervised workers
+    (``fit`` first, in the worker, on the train split's images as the track shows them).
+
+    Raises:
+        StbenchError: ``fit`` raised one of stbench's errors (e.g. no training images).
+    """
     predicted = cache.read_time()
     failures = cache.read_failures()
     done = set(predicted["image_id"]) | set(failures.loc[failures["kind"] == "image", "item"])
@@ -188,11 +207,10 @@ def export_time(
     counts = {"done": len(selection.time_images) - len(todo), "computed": 0, "failed": 0}
     if not todo:
         return counts
-    needs_images = getattr(method, "needs_images", True)
-    if callable(getattr(method, "fit", None)):
-        training = TrainingImages(selection, loader, max_train_images)
-        training.needs_images = needs_images
-        method.fit(training)
+    inputs = MethodInputs(loader, info, ids)
+    training = None
+    if info.has_fit:
+        training = TrainingImages(selection, inputs, max_train_images)
     rows = predicted.to_dict("records")
     failure_rows = failures.to_dict("records")
 
@@ -203,24 +221,42 @@ def export_time(
         cache.write_time(frame)
         cache.write_failures(pd.DataFrame(failure_rows, columns=["kind", "item", "reason"]))
 
-    cache.directory.mkdir(parents=True, exist_ok=True)
-    try:
-        for count, image_id in enumerate(todo, start=1):
+    def store(image_id: str, outcome: Outcome) -> None:
+        reason = outcome.failure
+        if reason is None:
             try:
-                image = loader.image(image_id) if needs_images else None
-                record = loader.record(image_id, with_data=True)
-                labels = validate_time_prediction(call_predict_time(method, image, record))
+                labels = validate_time_prediction(outcome.value)
                 if not labels:
                     raise MethodOutputError("no span predicted")
                 rows.append({"image_id": image_id, **labels})
-            except Exception as exc:
-                failure_rows.append({"kind": "image", "item": image_id, "reason": _describe(exc)})
-                counts["failed"] += 1
-            counts["computed"] += 1
-            if progress is not None:
-                progress()
-            if count % CHECKPOINT_IMAGES == 0:
-                checkpoint()
+            except MethodOutputError as exc:
+                reason = f"invalid output: {exc}"
+        if reason is not None:
+            failure_rows.append({"kind": "image", "item": image_id, "reason": reason})
+            counts["failed"] += 1
+        counts["computed"] += 1
+        if progress is not None:
+            progress()
+        if counts["computed"] % CHECKPOINT_IMAGES == 0:
+            checkpoint()
+
+    def jobs():
+        for image_id in todo:
+
+            def build(image_id: str = image_id) -> tuple:
+                return ("time", inputs.image(image_id), inputs.record(image_id))
+
+            yield image_id, build
+
+    cache.directory.mkdir(parents=True, exist_ok=True)
+    try:
+        with runner(training=training) as workers:
+            workers.run(jobs(), store)
+    except FitFailed as exc:
+        if exc.error is not None:
+            raise exc.error from None
+        for image_id in todo:
+            store(image_id, Outcome(failure=exc.reason))
     finally:  # even when interrupted: keep every prediction made so far
         checkpoint()
     return counts
@@ -229,11 +265,12 @@ def export_time(
 class TrainingImages(Sequence):
     """The train split's labelled images for ``fit``, loaded lazily one at a time.
 
-    Items are ``(image, record, {span: label})``; images being evaluated are never included
-    (no training on what is scored).
+    Items are ``(image, record, {span: label})`` with the image and record of the method's track
+    (:class:`MethodInputs`); images being evaluated are never included (no training on what is
+    scored).
     """
 
-    def __init__(self, selection: Selection, loader: ImageLoader, limit: int) -> None:
+    def __init__(self, selection: Selection, inputs: MethodInputs, limit: int) -> None:
         images = selection.images
         train = images[(images["split"] == "train") & ~images.index.isin(selection.time_images)]
         spans = [s for s in CLASS_SPANS if s in train.columns]
@@ -243,8 +280,7 @@ class TrainingImages(Sequence):
             train = train.iloc[keep]
         self.ids = list(train.index)
         self.images = images
-        self.loader = loader
-        self.needs_images = True
+        self.inputs = inputs
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -253,6 +289,8 @@ class TrainingImages(Sequence):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         image_id = self.ids[index]
-        image = self.loader.image(image_id) if self.needs_images else None
-        record = self.loader.record(image_id, with_data=True)
-        return image, record, labels_of(self.images, image_id)
+        return (
+            self.inputs.image(image_id),
+            self.inputs.record(image_id),
+            labels_of(self.images, image_id),
+        )

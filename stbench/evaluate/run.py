@@ -21,7 +21,8 @@ from stbench.evaluate.export import ImageLoader, export_matches, export_time
 from stbench.evaluate.score import add_clusters, score_images, score_pairs_parallel
 from stbench.evaluate.selection import manifest_identity, select
 from stbench.evaluate.summary import summarize
-from stbench.methods.base import supports_matching, supports_time
+from stbench.evaluate.workers import MethodRunner, MethodWorker, failure_kind
+from stbench.methods.tracks import OpaqueIds
 from stbench.paths import stbench_home
 
 PREDICTIONS_DIR = "predictions"
@@ -64,6 +65,8 @@ def evaluate(
     write_plots: bool = True,
     clusters: ClusterSpec | None = None,
     trust_modified: bool = False,
+    item_timeout: float = 120.0,
+    fit_timeout: float = 3600.0,
 ) -> Path:
     """Evaluate a method on a manifest split; returns the run directory.
 
@@ -76,6 +79,10 @@ def evaluate(
     accepts tables that no longer match their content hash, recorded in the summary's
     ``manifest_check``.
 
+    The method runs in ``workers`` supervised processes and sees only its track's inputs
+    (:mod:`stbench.methods.tracks`); an item on which it takes longer than ``item_timeout``
+    seconds, raises or crashes is a recorded failure (``summary.json``: ``failures``).
+
     Raises:
         ConfigError: unknown method or split, a method that implements nothing usable.
         DataError: the manifest fails verification (hash, schema, ids, paths, source roots).
@@ -83,10 +90,14 @@ def evaluate(
             manifest and ``overwrite`` is False.
     """
     from stbench.manifest.verify import load_verified_manifest
-    from stbench.methods.registry import resolve_method
 
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    for name, value in (("item_timeout", item_timeout), ("fit_timeout", fit_timeout)):
+        if not value > 0:
+            raise ConfigError(f"{name} must be a positive number of seconds, not {value}")
+    if workers < 1:
+        raise ConfigError(f"workers must be at least 1, not {workers}")
     config = EvaluateConfig(
         method=method_name,
         method_options=dict(method_options or {}),
@@ -97,22 +108,47 @@ def evaluate(
         n_bootstrap=n_bootstrap,
         seed=seed,
         workers=workers,
+        item_timeout=item_timeout,
+        fit_timeout=fit_timeout,
     )
     manifest = load_verified_manifest(
         manifest_dir, trust_modified=trust_modified, command="evaluate"
     )
-    method = resolve_method(method_name, config.method_options)
-    run_dir = Path(out) if out else default_run_dir(manifest.name, str(method.name))
+    probe = MethodWorker(method_name, config.method_options, workers)
+    probe.start()  # builds the method in its worker: this process never runs the method's code
+    try:
+        return _evaluate(
+            probe, config, manifest, out, overwrite, show_progress, write_plots, clusters
+        )
+    finally:
+        probe.stop()  # nothing left to stop once a runner took it over
+
+
+def _evaluate(
+    probe: MethodWorker,
+    config: EvaluateConfig,
+    manifest: Any,
+    out: str | Path | None,
+    overwrite: bool,
+    show_progress: bool,
+    write_plots: bool,
+    clusters: ClusterSpec | None,
+) -> Path:
+    """The body of :func:`evaluate`, with the method running in ``probe`` (its first worker)."""
+    info = probe.info
+    method_name, split, seed = config.method, config.split, config.seed
+    workers, tau, n_bootstrap = config.workers, config.tau, config.n_bootstrap
+    run_dir = Path(out) if out else default_run_dir(manifest.name, info.name)
     identity = PredictionIdentity(
         method=method_name,
-        method_name=str(method.name),
-        method_version=str(method.version),
-        method_config=method.config(),
+        method_name=info.name,
+        method_version=info.version,
+        method_config=info.config,
         manifest=manifest_identity(manifest),
+        track=info.track,
     )
-    selection = select(manifest, split, max_pairs, max_images, seed)
-    matches = supports_matching(method)
-    times = supports_time(method)
+    selection = select(manifest, split, config.max_pairs, config.max_images, seed)
+    matches, times = info.matches, info.times
     n_matchable = int(selection.pairs["matchable"].sum()) if len(selection.pairs) else 0
     if not (matches and n_matchable) and not (times and selection.time_images):
         raise ConfigError(
@@ -132,27 +168,35 @@ def evaluate(
     roots = _roots(manifest)
     loader = ImageLoader(selection.images, roots)
     cache = PredictionCache(cache_dir)
+    ids = OpaqueIds()  # a fresh secret per run: item ids mean nothing outside it
+
+    def runner(training: Any = None) -> MethodRunner:
+        return MethodRunner(
+            method_name,
+            config.method_options,
+            workers,
+            config.item_timeout,
+            training=training,
+            fit_timeout=config.fit_timeout,
+            started=probe if probe.process is not None else None,  # the first runner reuses it
+        )
+
     started = time.perf_counter()
     counts: dict[str, Any] = {}
     with _Progress(show_progress) as progress:
         if matches:
             total = int(selection.pairs["matchable"].sum())
             counts["pairs"] = export_matches(
-                method,
-                selection,
-                loader,
-                cache,
-                workers,
-                method_name,
-                config.method_options,
-                progress.task("matching", total),
+                info, selection, loader, cache, runner, ids, progress.task("matching", total)
             )
         if times:
             counts["images"] = export_time(
-                method,
+                info,
                 selection,
                 loader,
                 cache,
+                runner,
+                ids,
                 config.max_train_images,
                 progress.task("time", len(selection.time_images)),
             )
@@ -181,13 +225,16 @@ def evaluate(
     summary = summarize(per_pair, per_image, n_bootstrap, seed, clusters)
     matched = per_pair[per_pair["status"].isin(["ok", "failed"])]
     summary.update(
-        method=str(method.name),
+        method=info.name,
         method_spec=method_name,
-        method_version=str(method.version),
-        method_config=method.config(),
+        method_version=info.version,
+        method_config=info.config,
         manifest=identity.manifest,
         manifest_check=manifest.verification,
         split=split,
+        track=info.track,
+        track_declared_by="user" if info.replays_stored else "method",
+        failures=failure_summary(per_pair, per_image),
         n_pairs=len(per_pair),
         n_matched_pairs=len(matched),
         n_images=len(per_image),
@@ -203,6 +250,20 @@ def evaluate(
 
     write_reports(summary, per_pair, per_image, run_dir, with_plots=write_plots)
     return run_dir
+
+
+def failure_summary(per_pair: Any, per_image: Any) -> dict[str, dict[str, int]]:
+    """Failed pairs and images counted by kind (``timeout``, ``crash``, ``raised``,
+    ``invalid_output``, ``image_unreadable``, ``fit_failed``)."""
+    out: dict[str, dict[str, int]] = {}
+    for name, frame in (("pairs", per_pair), ("images", per_image)):
+        failed = frame[frame["status"] == "failed"] if "status" in frame else frame.iloc[:0]
+        kinds: dict[str, int] = {}
+        for reason in failed.get("failure_reason", []):
+            kind = failure_kind(str(reason)) if reason is not None else "raised"
+            kinds[kind] = kinds.get(kind, 0) + 1
+        out[name] = dict(sorted(kinds.items()))
+    return out
 
 
 class _Progress:

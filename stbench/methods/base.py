@@ -8,8 +8,10 @@ A method is an object with:
 - ``match(image0, image1) -> MatchResult``: images are (H, W, 3) RGB uint8; keypoints are pixels
   with centers at integer coordinates;
 - optionally ``predict_time(image, record) -> {span: (n_classes,) probabilities}``; ``record``
-  holds the image's metadata (see :data:`RECORD_FIELDS`, plus ``data``: the encoded file bytes)
-  and never its true time;
+  is what the method's track passes (:mod:`stbench.methods.tracks`: an opaque per-run ``item``
+  id on ``pixels``; :data:`RECORD_FIELDS` plus ``data``, the encoded file bytes, on
+  ``metadata``) and never the true time;
+- optionally ``track``: ``"pixels"`` (default) or ``"metadata"``;
 - optionally ``fit(train_images)`` for learned temporal baselines: ``train_images`` is a
   sequence of ``(image, record, labels)`` with ``labels = {span: int}`` from the manifest's
   train split, loaded lazily (iterate it; images under evaluation are never in it).
@@ -26,9 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from stbench.spans import CLASS_SPANS, get_span
-
-#: Manifest columns passed to methods as metadata (never the timestamp or span labels).
+#: Manifest columns passed to ``metadata``-track methods (never the timestamp or span labels);
+#: :data:`stbench.methods.tracks.METADATA_FIELDS`.
 RECORD_FIELDS: tuple[str, ...] = (
     "image_id",
     "source",
@@ -168,7 +169,7 @@ def validate_match_result(
     return MatchResult(keypoints0, keypoints1, matches, scores.astype(np.float32)), n_dropped
 
 
-def validate_time_prediction(output: Any, spans: tuple[str, ...] = CLASS_SPANS) -> dict[str, int]:
+def validate_time_prediction(output: Any, spans: tuple[str, ...] | None = None) -> dict[str, int]:
     """Check ``predict_time`` output and return the predicted class per span.
 
     Each value must be a (n_classes,) vector of finite non-negative numbers with a positive sum;
@@ -177,6 +178,9 @@ def validate_time_prediction(output: Any, spans: tuple[str, ...] = CLASS_SPANS) 
     Raises:
         MethodOutputError: a vector has the wrong length or holds NaN / negative values.
     """
+    from stbench.spans import CLASS_SPANS, get_span  # pandas: not needed by method workers
+
+    spans = CLASS_SPANS if spans is None else spans
     if not isinstance(output, dict):
         raise MethodOutputError(f"predict_time returned {type(output).__name__}; expected a dict")
     labels = {}

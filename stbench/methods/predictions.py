@@ -4,6 +4,10 @@ Options: ``dir`` (holding the files as :mod:`stbench.evaluate.cache` documents; 
 ``predictions/`` directory is one), or ``features``, ``matches``, ``time`` paths separately.
 Image names are the manifest's image ids. A pair missing from matches.h5 or an image missing
 from the CSV is a recorded failure, not a crash.
+
+Option ``track`` (``pixels``, the default, or ``metadata``) declares what the stored results
+were computed from: the harness cannot check files computed elsewhere, so the track is the
+user's responsibility (see :mod:`stbench.methods.tracks`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from stbench.evaluate.cache import (
     PredictionCache,
     read_time_csv,
 )
-from stbench.methods.base import MatchResult, Method, file_digest
+from stbench.methods.base import MatchResult, Method, MethodOutputError, file_digest
 from stbench.spans import CLASS_SPANS, get_span
 
 
@@ -39,7 +43,11 @@ class Predictions(Method):
         matches: str | None = None,
         time: str | None = None,
         label: str | None = None,
+        track: str = "pixels",
     ) -> None:
+        from stbench.methods.tracks import check_track
+
+        self.track = check_track(track, "predictions option track")
         base = Path(dir) if dir else None
         self.features = Path(features) if features else (base / FEATURES_FILE if base else None)
         self.matches = Path(matches) if matches else (base / MATCHES_FILE if base else None)
@@ -54,8 +62,9 @@ class Predictions(Method):
         self._time_labels: dict[str, dict[str, int]] | None = None
 
     def config(self) -> dict[str, Any]:
-        """Input paths and content digests (a changed file invalidates the cache)."""
-        return {
+        """Input paths and content digests (a changed file invalidates the cache), and the
+        declared track."""
+        files: dict[str, Any] = {
             str(key): {"path": str(path), "sha256_16": file_digest(path)}
             for key, path in (
                 ("features", self.features),
@@ -64,6 +73,7 @@ class Predictions(Method):
             )
             if path is not None
         }
+        return {**files, "track": self.track}
 
     def match_pair(self, image0, image1, record0: dict, record1: dict) -> MatchResult:
         """The stored result of the pair (by image ids)."""
@@ -77,6 +87,9 @@ class Predictions(Method):
         if entry is None:
             raise ValueError("pair not found in matches.h5")
         if "failure" in entry:
+            prefix = "invalid output: "
+            if entry["failure"].startswith(prefix):  # the stored result breaks the format
+                raise MethodOutputError(f"stored {entry['failure'][len(prefix) :]}")
             raise ValueError(f"recorded failure: {entry['failure']}")
         return MatchResult(
             entry["keypoints0"], entry["keypoints1"], entry["matches"], entry["scores"]

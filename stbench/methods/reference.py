@@ -26,12 +26,24 @@ def _weights_file(weights: str | None) -> Path:
 class Reference(Method):
     """Wraps ``stbench.model.load_matcher(weights, device)``: matching and time prediction.
 
-    Options: ``weights`` (a .safetensors path; default: the bundled weights), ``device``.
+    Options: ``weights`` (a .safetensors path; default: the bundled weights), ``device``,
+    ``use_latitude``. By default the method is on the ``pixels`` track and sees no latitude:
+    ``month`` and ``week`` are then read as in the northern hemisphere (no half-year shift).
+    ``use_latitude=true`` gives it the record's latitude to shift them for southern cameras,
+    which puts it on the ``metadata`` track.
     """
 
     name = "reference"
 
-    def __init__(self, weights: str | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self, weights: str | None = None, device: str = "cpu", use_latitude: bool = False
+    ) -> None:
+        if not isinstance(use_latitude, bool):
+            raise ConfigError(
+                f"reference: use_latitude must be true or false, not {use_latitude!r}"
+            )
+        self.use_latitude = use_latitude
+        self.track = "metadata" if use_latitude else "pixels"
         try:
             from stbench.model import load_matcher
         except ImportError as exc:
@@ -57,6 +69,7 @@ class Reference(Method):
             "model_version": self.version,
             "weights_sha256_16": self._weights_digest,
             "meta_sha256_16": self._meta_digest,
+            "use_latitude": self.use_latitude,
         }
 
     def match(self, image0: np.ndarray, image1: np.ndarray) -> MatchResult:
@@ -64,8 +77,11 @@ class Reference(Method):
         return MatchResult.from_any(self.matcher.match(image0, image1))
 
     def predict_time(self, image: np.ndarray, record: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Per-span class probabilities from the temporal head (the record's latitude decides
-        the hemisphere of ``month`` and ``week``)."""
+        """Per-span class probabilities from the temporal head. With ``use_latitude`` the
+        record's latitude decides the hemisphere of ``month`` and ``week``; without it (the
+        pixels track, whose records hold no latitude) every image is taken as northern."""
+        if not self.use_latitude:
+            return self.matcher.predict_time(image, latitude=None)
         latitude = record.get("lat")
         latitude = None if latitude is None or pd.isna(latitude) else float(latitude)
         return self.matcher.predict_time(image, latitude=latitude)

@@ -37,6 +37,8 @@ BUILTINS: dict[str, str] = {
     "exif": "stbench.methods.exif:Exif",
     "colorstats": "stbench.methods.colorstats:ColorStats",
     "predictions": "stbench.methods.predictions:Predictions",
+    "majority": "stbench.methods.trivial:Majority",
+    "constant": "stbench.methods.trivial:Constant",
 }
 
 
@@ -125,6 +127,9 @@ def check_method(method: Any, spec: str) -> Any:
         raise ConfigError(f"method {spec!r} implements neither match() nor predict_time()")
     if not isinstance(method.config(), dict):
         raise ConfigError(f"method {spec!r}: config() must return a dict")
+    from stbench.methods.tracks import method_track
+
+    method_track(method)  # a declared track must be one of the tracks
     return method
 
 

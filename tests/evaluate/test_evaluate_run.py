@@ -46,6 +46,7 @@ def exact_matches(index0, index1, n=240, seed=0):
 class Exact(Method):
     name = "exact"
     version = "1"
+    track = "metadata"  # reads the image ids to know the true correspondences
 
     def __init__(self, mode="ok", counter=None, tag=0):
         self.mode, self.counter, self.tag = mode, counter, tag

@@ -174,9 +174,13 @@ def test_reference_wraps_the_model_contract(monkeypatch):
     assert validate_time_prediction(method.predict_time(image, {})) == {"season": 1}
     assert calls["latitude"] is None
     method.predict_time(image, {"lat": -41.1})
-    assert calls["latitude"] == -41.1
-    method.predict_time(image, {"lat": float("nan")})
+    assert calls["latitude"] is None and method.track == "pixels"  # pixels: no latitude
+    located = resolve_method("reference", {"use_latitude": True})
+    located.predict_time(image, {"lat": -41.1})
+    assert calls["latitude"] == -41.1 and located.track == "metadata"
+    located.predict_time(image, {"lat": float("nan")})
     assert calls["latitude"] is None
+    assert located.config()["use_latitude"] and not method.config()["use_latitude"]
 
 
 def test_predict_time_with_or_without_record():

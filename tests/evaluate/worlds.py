@@ -188,17 +188,20 @@ WEBCAM_TIMES = {
 }
 
 
-def make_webcam_world(root: Path, exif: dict[str, str] | None = None) -> Path:
+def make_webcam_world(
+    root: Path, exif: dict[str, str] | None = None, times: dict[str, str] | None = None
+) -> Path:
     """A webcam root (one camera, frames in monthly zips); returns the manifest directory.
 
     Frame brightness follows the hour and the month. ``exif`` maps member names to an EXIF
-    DateTimeOriginal string written into that frame.
+    DateTimeOriginal string written into that frame. ``times`` replaces :data:`WEBCAM_TIMES`
+    (member name ``YYYYMMDD_HHMMSS.jpg`` in UTC -> split).
     """
     data = root / "webcams"
     camera = "00000001"
     rows = []
     archives: dict[str, zipfile.ZipFile] = {}
-    for member, split in WEBCAM_TIMES.items():
+    for member, split in (times or WEBCAM_TIMES).items():
         when = pd.Timestamp(pd.to_datetime(member[:15], format="%Y%m%d_%H%M%S"), tz="UTC")
         level = 60 + (80 if when.hour >= 12 else 0) + (60 if when.month in (6, 7, 8) else 0)
         image = np.full((48, 64, 3), level, np.uint8)
