@@ -1,0 +1,60 @@
+"""Settings of an SfM evaluation (saved as ``<run>/config.json``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: IMC 2021/2022 rotation thresholds in degrees: 1, 2, ..., 10.
+ROTATION_THRESHOLDS_DEG: tuple[float, ...] = tuple(float(x) for x in range(1, 11))
+#: IMC 2022 translation thresholds in metres: 10 log-spaced values from 0.2 to 5.
+TRANSLATION_THRESHOLDS_M: tuple[float, ...] = (
+    0.2,
+    0.2858,
+    0.4084,
+    0.5836,
+    0.8340,
+    1.1918,
+    1.7031,
+    2.4338,
+    3.4780,
+    5.0,
+)
+
+
+@dataclass
+class SfmConfig:
+    """What an ``stbench sfm`` run does.
+
+    Attributes:
+        method: the method spec (as for ``stbench evaluate``).
+        method_options: keyword arguments for the method's factory.
+        split: manifest split whose posed images form the scenes.
+        spans: spans whose classes get their own reconstruction and a temporal purity;
+            ``daylight`` (sun above the horizon or not) is derived from time and place.
+        exhaustive_max_images: scenes with at most this many images match every pair.
+        neighbours: in larger scenes, each image is matched with this many nearest images
+            (see :mod:`stbench.sfm.pairs`).
+        min_scene_images: scenes with fewer posed images are skipped (recorded).
+        min_span_images: a span class needs this many images for its own reconstruction.
+        min_num_matches: verified inliers an image pair needs to be an accepted edge (COLMAP's
+            ``min_num_matches``: the same edges the mapper uses).
+        max_scene_images: at most this many images per scene (seeded subset; None = all).
+        n_bootstrap: bootstrap replicates of the scene-clustered intervals.
+        seed: seed of the subsets, of pycolmap's RANSAC and mapper, and of the bootstrap.
+        workers: processes running the method while matching.
+    """
+
+    method: str
+    method_options: dict[str, Any] = field(default_factory=dict)
+    split: str = "test"
+    spans: tuple[str, ...] = ("season", "daylight")
+    exhaustive_max_images: int = 50
+    neighbours: int = 20
+    min_scene_images: int = 3
+    min_span_images: int = 4
+    min_num_matches: int = 15
+    max_scene_images: int | None = None
+    n_bootstrap: int = 1000
+    seed: int = 0
+    workers: int = 1
