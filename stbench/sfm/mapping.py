@@ -22,11 +22,11 @@ MIN_MODEL_SIZE = 3
 
 @contextlib.contextmanager
 def quiet_colmap() -> Iterator[None]:
-    """Only COLMAP warnings and errors on stderr while inside (its INFO lines are many)."""
+    """Silence COLMAP while inside (failures are recorded in the rows instead)."""
     import pycolmap
 
     previous = pycolmap.logging.minloglevel
-    pycolmap.logging.minloglevel = 2
+    pycolmap.logging.minloglevel = 3
     try:
         yield
     finally:
