@@ -24,7 +24,7 @@ import pandas as pd
 from stbench import __version__
 from stbench.atomic import atomic_path, write_text_atomic
 from stbench.config import check_config_matches, save_config
-from stbench.errors import ConfigError
+from stbench.errors import ConfigError, DataError
 from stbench.evaluate.cache import PredictionCache
 from stbench.evaluate.clusters import ClusterSpec
 from stbench.evaluate.config import PredictionIdentity
@@ -86,10 +86,19 @@ def _roots(manifest: Any, images: pd.DataFrame) -> dict[str, Path]:
     return {source: manifest.root(source) for source in sorted(sources)}
 
 
-def failed_row(scene: str, n_images: int, reason: str, spans: tuple[str, ...]) -> dict[str, Any]:
+def failed_row(
+    scene: str,
+    n_images: int,
+    reason: str,
+    spans: tuple[str, ...],
+    pairs: dict[tuple[str, str], dict[str, Any]],
+) -> dict[str, Any]:
     """The whole-scene row of a scene whose reconstruction raised: zero registered images."""
     row: dict[str, Any] = {
         "scene": scene,
+        "n_pairs": len(pairs),
+        "n_pair_failures": sum(1 for r in pairs.values() if "failure" in r),
+        "match_s": float(sum(r.get("time_s", 0.0) for r in pairs.values())),
         "subset": ALL,
         "span": None,
         "class": None,
@@ -103,7 +112,7 @@ def failed_row(scene: str, n_images: int, reason: str, spans: tuple[str, ...]) -
     }
     for column in ("mean_track_length", "mean_reproj_px", "median_rotation_deg"):
         row[column] = np.nan
-    for column in ("median_translation_m", "match_s", "verify_s", "map_s"):
+    for column in ("median_translation_m", "verify_s", "map_s"):
         row[column] = np.nan
     for span in spans:
         for prefix in ("pure_points", "labelled_points", "cross_edges", "labelled_edges"):
@@ -222,6 +231,12 @@ def run_sfm(
             labels=span_table(group.set_index("image_id", drop=False), config.spans),
             pairs=cache.read_pairs(scene_pair_list),
         )
+        missing = len(scene_pair_list) - len(data.pairs)
+        if missing:  # cannot happen after a complete export; never scored silently
+            raise DataError(
+                f"{missing} pair(s) of scene {key} are missing from {cache_dir}; "
+                "re-run stbench sfm (the export completes them)"
+            )
         try:
             rows += reconstruct_scene(
                 data,
@@ -234,13 +249,14 @@ def run_sfm(
         except Exception as exc:  # a broken scene is recorded, the run goes on
             where = traceback.extract_tb(exc.__traceback__)[-1]
             reason = f"{type(exc).__name__}: {exc} at {Path(where.filename).name}:{where.lineno}"
-            rows.append(failed_row(key, len(group), reason, config.spans))
+            rows.append(failed_row(key, len(group), reason, config.spans, dict(data.pairs)))
     per_scene = pd.DataFrame(rows)
     with atomic_path(run_dir / PER_SCENE_FILE) as tmp:
         per_scene.to_parquet(tmp, index=False)
     spec = clusters or ClusterSpec()
     summary = {
         "task": "sfm",
+        "track": "sfm",
         "method": str(method.name),
         "method_spec": method_name,
         "method_version": str(method.version),
@@ -262,6 +278,7 @@ def run_sfm(
         },
         "export_counts": counts,
         "export_seconds": export_s,
+        "ms_per_pair": _ms_per_pair(per_scene),
         "clusters": {"unit": "scene", "min_clusters": spec.min_clusters},
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "stbench_version": __version__,
@@ -270,6 +287,13 @@ def run_sfm(
     write_text_atomic(run_dir / SUMMARY_FILE, json.dumps(summary, indent=2, default=_json) + "\n")
     write_text_atomic(run_dir / REPORT_FILE, report_text(summary, per_scene))
     return run_dir
+
+
+def _ms_per_pair(per_scene: pd.DataFrame) -> float | None:
+    whole = per_scene[per_scene["subset"] == ALL]
+    if not whole["n_pairs"].sum():
+        return None
+    return float(whole["match_s"].sum() / whole["n_pairs"].sum() * 1000)
 
 
 def _json(value: Any) -> Any:

@@ -89,3 +89,40 @@ def test_run_refuses_bad_settings(tmp_path, monkeypatch):
         run_sfm(manifest, METHOD, neighbors=3)
     with pytest.raises(ConfigError, match="no scene"):
         run_sfm(manifest, METHOD, split="val")
+
+
+def test_sfm_row_goes_on_the_board_beside_pixel_rows(tmp_path, monkeypatch):
+    from stbench.evaluate.leaderboard import COLUMNS, SFM_COLUMNS, leaderboard_add, read_board
+
+    monkeypatch.setenv("STBENCH_HOME", str(tmp_path / "home"))
+    manifest = _manifest(tmp_path / "manifest", scenes=("ring1",))
+    run = run_sfm(manifest, METHOD, out=tmp_path / "run", spans=("season",), n_bootstrap=20)
+    pixels = tmp_path / "pixels"
+    pixels.mkdir()
+    summary = {
+        "method": "sift",
+        "method_version": "1",
+        "method_config": {},
+        "manifest": "rings@h1",
+        "split": "test",
+        "n_pairs": 3,
+        "n_images": 4,
+        "metrics": {"pose_auc_5": {"value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 3}},
+        "clusters": {"images": "camera-days", "pairs": "scene", "block_days": 14},
+    }
+    (pixels / "summary.json").write_text(json.dumps(summary))
+    board = tmp_path / "board.csv"
+    leaderboard_add(pixels, board)
+    before = board.read_text().splitlines()
+    leaderboard_add(run, board)
+    frame = read_board(board)
+    assert list(frame.columns) == [*COLUMNS, *SFM_COLUMNS]
+    sfm = frame[frame["track"] == "sfm"].iloc[0]
+    assert sfm["method"] == "oracle" and sfm["sfm_maa"] == pytest.approx(1.0)
+    assert sfm["sfm_registered"] == pytest.approx(1.0) and sfm["clusters"] == "sfm=scene"
+    pixel = frame[frame["track"] == "pixels"].iloc[0]
+    assert pixel["pose_auc_5"] == 0.5 and pd.isna(pixel["sfm_maa"])
+    # the pixel row keeps its values: only empty SfM cells were appended to it
+    after = board.read_text().splitlines()
+    assert after[0] == before[0] + "," + ",".join(SFM_COLUMNS)
+    assert before[1] + "," * len(SFM_COLUMNS) in after
