@@ -5,21 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: IMC 2021/2022 rotation thresholds in degrees: 1, 2, ..., 10.
-ROTATION_THRESHOLDS_DEG: tuple[float, ...] = tuple(float(x) for x in range(1, 11))
-#: IMC 2022 translation thresholds in metres: 10 log-spaced values from 0.2 to 5.
-TRANSLATION_THRESHOLDS_M: tuple[float, ...] = (
-    0.2,
-    0.2858,
-    0.4084,
-    0.5836,
-    0.8340,
-    1.1918,
-    1.7031,
-    2.4338,
-    3.4780,
-    5.0,
-)
+import numpy as np
+
+#: IMC 2022 rotation thresholds in degrees: ``np.linspace(1, 10, 10)``.
+ROTATION_THRESHOLDS_DEG: tuple[float, ...] = tuple(float(x) for x in np.linspace(1, 10, 10))
+#: IMC 2022 translation thresholds in metres: ``np.geomspace(0.2, 5, 10)``.
+TRANSLATION_THRESHOLDS_M: tuple[float, ...] = tuple(float(x) for x in np.geomspace(0.2, 5, 10))
 
 
 @dataclass

@@ -272,6 +272,9 @@ def run_sfm(
             per_scene["status"] == "failed", ["scene", "subset", "reason"]
         ].to_dict("records"),
         "metrics": summarize_sfm(per_scene, config.spans, config.n_bootstrap, config.seed, spec),
+        "pose_units": "metres"
+        if images["depth_kind"].eq("metric").all()
+        else "scene units (ground truth not metric: translation thresholds are not metres)",
         "thresholds": {
             "rotation_deg": list(ROTATION_THRESHOLDS_DEG),
             "translation_m": list(TRANSLATION_THRESHOLDS_M),
