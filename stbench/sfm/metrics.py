@@ -1,12 +1,15 @@
 """Scores of one reconstruction against the manifest's ground truth.
 
 Pose accuracy (IMC style): the reconstruction is brought into the ground-truth frame by a
-similarity transform fitted to the camera centres (least squares, Umeyama 1991, via pycolmap's
-``estimate_sim3d``; refitted once on the images within the largest translation threshold when
-at least 3 remain). An image is accurate at threshold pair k when its rotation error is below
-``ROTATION_THRESHOLDS_DEG[k]`` and its camera-centre error below ``TRANSLATION_THRESHOLDS_M[k]``;
-an image the mapper did not register is inaccurate at every threshold. mAA is the mean over the
-10 threshold pairs of the accurate share of the scene's images.
+similarity transform fitted to the registered poses: its rotation is the chordal mean of the
+per-image rotation offsets (camera orientations fix it even when the camera centres are nearly
+collinear, as tourist photos along a street often are, which leaves a centre-only fit such as
+Umeyama's free to turn about their line), its scale and translation are the least-squares fit
+of the camera centres given that rotation. The fit is repeated once on the images accurate at
+the loosest thresholds when at least 3 remain. An image is accurate at threshold pair k when
+its rotation error is below ``ROTATION_THRESHOLDS_DEG[k]`` and its camera-centre error below
+``TRANSLATION_THRESHOLDS_M[k]``; an image the mapper did not register is inaccurate at every
+threshold. mAA is the mean over the 10 threshold pairs of the accurate share of the images.
 """
 
 from __future__ import annotations
@@ -19,28 +22,56 @@ import pandas as pd
 from stbench.sfm.config import ROTATION_THRESHOLDS_DEG, TRANSLATION_THRESHOLDS_M
 
 
-def rotation_error_deg(r_est: np.ndarray, r_gt: np.ndarray) -> float:
-    """Angle of ``r_est @ r_gt.T`` in degrees."""
-    cosine = (np.trace(r_est @ r_gt.T) - 1.0) / 2.0
-    return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
+def nearest_rotation(matrix: np.ndarray) -> np.ndarray:
+    """The rotation closest to ``matrix`` in the Frobenius norm (SVD, determinant +1)."""
+    u, _, vt = np.linalg.svd(matrix)
+    fix = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+    return u @ fix @ vt
 
 
-def fit_similarity(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Scale s, rotation R and translation t with ``target ~ s R source + t`` (Umeyama).
+def fit_similarity(
+    rotations_est: np.ndarray,
+    centres_est: np.ndarray,
+    rotations_gt: np.ndarray,
+    centres_gt: np.ndarray,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Scale s, rotation R, translation t with ``x_gt ~ s R x_est + t`` from full poses.
 
+    Args:
+        rotations_est, rotations_gt: (N, 3, 3) world-to-camera rotations.
+        centres_est, centres_gt: (N, 3) camera centres.
     Raises:
-        ValueError: fewer than 3 points or a degenerate configuration.
+        ValueError: fewer than 3 poses, or coincident estimated centres (no scale).
     """
-    import pycolmap
+    if len(centres_est) < 3:
+        raise ValueError(f"a similarity needs 3 registered images, got {len(centres_est)}")
+    # camera = R_est x_est = R_gt x_gt  =>  R ~ R_gt^T R_est for every image
+    rotation = nearest_rotation(np.einsum("nji,njk->ik", rotations_gt, rotations_est))
+    source = (centres_est - centres_est.mean(0)) @ rotation.T
+    target = centres_gt - centres_gt.mean(0)
+    spread = float(np.sum(source * source))
+    if spread <= 1e-18:
+        raise ValueError("the registered camera centres coincide: no scale")
+    scale = float(np.sum(source * target) / spread)
+    if scale <= 0:
+        raise ValueError("the registered camera centres give a negative scale")
+    translation = centres_gt.mean(0) - scale * rotation @ centres_est.mean(0)
+    return scale, rotation, translation
 
-    if len(source) < 3:
-        raise ValueError(f"a similarity needs 3 camera centres, got {len(source)}")
-    sim = pycolmap.estimate_sim3d(
-        np.ascontiguousarray(source, np.float64), np.ascontiguousarray(target, np.float64)
-    )
-    if sim is None:
-        raise ValueError("degenerate camera centres (collinear or coincident)")
-    return float(sim.scale), np.asarray(sim.rotation.matrix()), np.asarray(sim.translation)
+
+def _errors(
+    similarity: tuple[float, np.ndarray, np.ndarray],
+    rotations_est: np.ndarray,
+    centres_est: np.ndarray,
+    rotations_gt: np.ndarray,
+    centres_gt: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    scale, rotation, translation = similarity
+    aligned = np.einsum("nij,kj->nik", rotations_est, rotation)  # R_est R^T
+    cosine = (np.einsum("nij,nij->n", aligned, rotations_gt) - 1.0) / 2.0
+    rotation_deg = np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+    moved = scale * centres_est @ rotation.T + translation
+    return rotation_deg, np.linalg.norm(moved - centres_gt, axis=1)
 
 
 def pose_errors(
@@ -63,25 +94,26 @@ def pose_errors(
     common = [n for n in names if n in estimated]
     if len(common) < 3:
         return frame
-    source = np.stack([estimated[n][1] for n in common])
-    target = np.stack([truth[n][1] for n in common])
+    poses = (
+        np.stack([estimated[n][0] for n in common]),
+        np.stack([estimated[n][1] for n in common]),
+        np.stack([truth[n][0] for n in common]),
+        np.stack([truth[n][1] for n in common]),
+    )
     try:
-        scale, rotation, translation = fit_similarity(source, target)
-        distance = np.linalg.norm(source @ rotation.T * scale + translation - target, axis=1)
-        inliers = distance < TRANSLATION_THRESHOLDS_M[-1]
-        if 3 <= inliers.sum() < len(common):
-            scale, rotation, translation = fit_similarity(source[inliers], target[inliers])
+        similarity = fit_similarity(*poses)
+        rotation_deg, translation_m = _errors(similarity, *poses)
+        good = (rotation_deg < ROTATION_THRESHOLDS_DEG[-1]) & (
+            translation_m < TRANSLATION_THRESHOLDS_M[-1]
+        )
+        if 3 <= good.sum() < len(common):
+            similarity = fit_similarity(*(p[good] for p in poses))
+            rotation_deg, translation_m = _errors(similarity, *poses)
     except ValueError:
         return frame
-    for name in common:
-        r_est, c_est = estimated[name]
-        r_gt, c_gt = truth[name]
-        aligned_rotation = r_est @ rotation.T  # camera-from-ground-truth-world
-        index = names.index(name)
-        frame.loc[index, "rotation_deg"] = rotation_error_deg(aligned_rotation, r_gt)
-        frame.loc[index, "translation_m"] = float(
-            np.linalg.norm(scale * rotation @ c_est + translation - c_gt)
-        )
+    index = [names.index(n) for n in common]
+    frame.loc[index, "rotation_deg"] = rotation_deg
+    frame.loc[index, "translation_m"] = translation_m
     return frame
 
 

@@ -55,3 +55,38 @@ def test_daylight_is_sun_above_horizon_and_null_without_trusted_time():
     assert daylight_labels(images).tolist() == [1, 0, pd.NA]
     table = span_table(images, ("season", "daylight"))
     assert table.columns.tolist() == ["season", "daylight"]
+
+
+def _random_rotation(rng) -> np.ndarray:
+    from stbench.sfm.metrics import nearest_rotation
+
+    return nearest_rotation(rng.normal(size=(3, 3)))
+
+
+def test_alignment_recovers_a_similarity_even_for_collinear_centres():
+    from stbench.sfm.metrics import mean_average_accuracy, pose_errors
+
+    rng = np.random.default_rng(0)
+    truth = {}
+    for i in range(5):  # cameras along a straight street, turned differently
+        truth[f"im{i}"] = (_random_rotation(rng), np.array([3.0 * i, 0.0, 1.5]))
+    scale, rotation, translation = 0.37, _random_rotation(rng), np.array([4.0, -2.0, 7.0])
+    estimated = {
+        name: (r @ rotation, rotation.T @ (c - translation) / scale)
+        for name, (r, c) in truth.items()
+        if name != "im4"  # not registered
+    }
+    errors = pose_errors(estimated, truth)
+    registered = errors[errors["registered"]]
+    assert len(registered) == 4
+    assert registered["rotation_deg"].max() < 1e-5
+    assert registered["translation_m"].max() < 1e-6
+    assert mean_average_accuracy(errors) == 0.8  # the unregistered image fails every threshold
+    # a 20-degree turn of one camera: only that camera is wrong (the refit drops it)
+    turned = dict(estimated)
+    r, c = turned["im0"]
+    turn = np.array([[np.cos(0.35), -np.sin(0.35), 0], [np.sin(0.35), np.cos(0.35), 0], [0, 0, 1]])
+    turned["im0"] = (turn @ r, c)
+    errors = pose_errors(turned, truth).set_index("name")
+    assert errors.loc["im0", "rotation_deg"] > 19
+    assert errors.loc[["im1", "im2", "im3"], "rotation_deg"].max() < 1e-5
