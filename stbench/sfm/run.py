@@ -27,7 +27,7 @@ from stbench.config import check_config_matches, save_config
 from stbench.errors import ConfigError, DataError
 from stbench.evaluate.cache import PredictionCache
 from stbench.evaluate.clusters import ClusterSpec
-from stbench.evaluate.config import PredictionIdentity
+from stbench.evaluate.config import SPLITS, PredictionIdentity
 from stbench.evaluate.export import ImageLoader, export_matches
 from stbench.evaluate.selection import POSE_COLUMNS, Selection, manifest_identity
 from stbench.sfm.config import ROTATION_THRESHOLDS_DEG, TRANSLATION_THRESHOLDS_M, SfmConfig
@@ -151,6 +151,8 @@ def run_sfm(
     from stbench.methods.base import supports_matching
     from stbench.methods.registry import resolve_method
 
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     known = {f.name for f in dataclasses.fields(SfmConfig)} - {"method", "method_options", "split"}
     unknown = sorted(set(settings) - known)
     if unknown:

@@ -46,9 +46,20 @@ class KeypointMerger:
     def __init__(self) -> None:
         self._index: dict[str, dict[tuple[int, int], int]] = {}
         self._points: dict[str, list[np.ndarray]] = {}
+        self._seen: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
 
     def add(self, name: str, keypoints: np.ndarray) -> np.ndarray:
         """Indices of ``keypoints`` (N, 2) in the merged list of ``name``."""
+        seen = self._seen.setdefault(name, [])
+        for array, indices in seen:  # detector methods: the same keypoints in every pair
+            if array.shape == keypoints.shape and np.array_equal(array, keypoints):
+                return indices
+        indices = self._merge(name, keypoints)
+        if len(seen) < 4:
+            seen.append((np.array(keypoints, copy=True), indices))
+        return indices
+
+    def _merge(self, name: str, keypoints: np.ndarray) -> np.ndarray:
         index = self._index.setdefault(name, {})
         points = self._points.setdefault(name, [])
         cells = np.round(np.asarray(keypoints, np.float64) / MERGE_GRID_PX).astype(np.int64)

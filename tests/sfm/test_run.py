@@ -126,3 +126,20 @@ def test_sfm_row_goes_on_the_board_beside_pixel_rows(tmp_path, monkeypatch):
     after = board.read_text().splitlines()
     assert after[0] == before[0] + "," + ",".join(SFM_COLUMNS)
     assert before[1] + "," * len(SFM_COLUMNS) in after
+
+
+def test_cli_runs_and_prints_the_tables(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from stbench.cli import build_app
+
+    monkeypatch.setenv("STBENCH_HOME", str(tmp_path / "home"))
+    manifest = _manifest(tmp_path / "manifest", scenes=("ring1",))
+    arguments = ["sfm", "--method", METHOD, "--manifest", str(manifest), "--span", "season"]
+    result = CliRunner().invoke(build_app(), [*arguments, "--bootstrap", "10"])
+    assert result.exit_code == 0, result.output
+    assert "sfm_maa" in result.output and "megadepth/ring1" in result.output
+    run = tmp_path / "home" / "runs" / "rings" / "oracle" / "sfm"
+    assert (run / "summary.json").is_file() and (run / "per_scene.parquet").is_file()
+    bad = CliRunner().invoke(build_app(), [*arguments, "--split", "nope"])
+    assert bad.exit_code != 0 and "unknown split" in str(bad.exception)
