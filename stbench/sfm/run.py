@@ -81,6 +81,15 @@ def select_scenes(
     return scenes, skipped
 
 
+def pose_units(manifest: Any) -> str:
+    """The unit of the ground-truth camera centres: metres for a synthetic world (built in
+    metres); otherwise the source's own units (MegaDepth poses are in SfM units, so the
+    translation thresholds are not metres there)."""
+    if "synthetic" in manifest.meta.get("sources", {}):
+        return "metres"
+    return "ground-truth units (not metres unless the source's poses are metric)"
+
+
 def _roots(manifest: Any, images: pd.DataFrame) -> dict[str, Path]:
     sources = set(images["source"].dropna()) & set(manifest.meta.get("sources", {}))
     return {source: manifest.root(source) for source in sorted(sources)}
@@ -274,9 +283,7 @@ def run_sfm(
             per_scene["status"] == "failed", ["scene", "subset", "reason"]
         ].to_dict("records"),
         "metrics": summarize_sfm(per_scene, config.spans, config.n_bootstrap, config.seed, spec),
-        "pose_units": "metres"
-        if images["depth_kind"].eq("metric").all()
-        else "scene units (ground truth not metric: translation thresholds are not metres)",
+        "pose_units": pose_units(manifest),
         "thresholds": {
             "rotation_deg": list(ROTATION_THRESHOLDS_DEG),
             "translation_m": list(TRANSLATION_THRESHOLDS_M),
