@@ -20,6 +20,34 @@ import numpy as np
 MIN_MODEL_SIZE = 3
 
 
+def require_pycolmap() -> str:
+    """pycolmap's version, after checking it has the API used here (rigs and frames in the
+    database, ``Database.open``: pycolmap 3.13 or newer).
+
+    Raises:
+        ConfigError: pycolmap is missing or too old (the message says how to upgrade).
+    """
+    from stbench.errors import ConfigError
+
+    try:
+        import pycolmap
+    except ImportError as exc:
+        raise ConfigError(
+            f"stbench sfm needs pycolmap >= 3.13: {exc}; pip install pycolmap"
+        ) from exc
+    version = str(getattr(pycolmap, "__version__", "unknown"))
+    needed = ("Frame", "Rig", "sensor_t", "data_t", "geometric_verification", "incremental_mapping")
+    missing = [name for name in needed if not hasattr(pycolmap, name)]
+    if not isinstance(pycolmap.Database.__dict__.get("open"), staticmethod):
+        missing.append("static Database.open")
+    if missing:
+        raise ConfigError(
+            f"stbench sfm needs pycolmap >= 3.13 (found {version}, lacking "
+            f"{', '.join(missing)}); pip install -U pycolmap"
+        )
+    return version
+
+
 @contextlib.contextmanager
 def quiet_colmap() -> Iterator[None]:
     """Silence COLMAP while inside (failures are recorded in the rows instead)."""

@@ -31,6 +31,7 @@ from stbench.evaluate.config import SPLITS, PredictionIdentity
 from stbench.evaluate.export import ImageLoader, export_matches
 from stbench.evaluate.selection import POSE_COLUMNS, Selection, manifest_identity
 from stbench.sfm.config import ROTATION_THRESHOLDS_DEG, TRANSLATION_THRESHOLDS_M, SfmConfig
+from stbench.sfm.mapping import require_pycolmap
 from stbench.sfm.pairs import scene_pairs
 from stbench.sfm.scene import ALL, SceneInput, reconstruct_scene
 from stbench.sfm.spans import check_spans, span_table
@@ -173,6 +174,7 @@ def run_sfm(
     check_spans(config.spans)
     if config.min_span_images < 3 or config.min_scene_images < 3:
         raise ConfigError("min_span_images and min_scene_images must be >= 3 (a similarity)")
+    colmap_version = require_pycolmap()
     manifest = load_manifest(manifest_dir)
     method = resolve_method(method_name, config.method_options)
     if not supports_matching(method):
@@ -294,6 +296,7 @@ def run_sfm(
         "clusters": {"unit": "scene", "min_clusters": spec.min_clusters},
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "stbench_version": __version__,
+        "pycolmap_version": colmap_version,
         "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
     }
     write_text_atomic(run_dir / SUMMARY_FILE, json.dumps(summary, indent=2, default=_json) + "\n")

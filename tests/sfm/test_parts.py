@@ -90,3 +90,16 @@ def test_alignment_recovers_a_similarity_even_for_collinear_centres():
     errors = pose_errors(turned, truth).set_index("name")
     assert errors.loc["im0", "rotation_deg"] > 19
     assert errors.loc[["im1", "im2", "im3"], "rotation_deg"].max() < 1e-5
+
+
+def test_an_old_pycolmap_is_a_clear_error(monkeypatch):
+    import pycolmap
+    import pytest
+
+    from stbench.errors import ConfigError
+    from stbench.sfm.mapping import require_pycolmap
+
+    assert require_pycolmap() == pycolmap.__version__
+    monkeypatch.delattr(pycolmap, "Frame")
+    with pytest.raises(ConfigError, match=r"needs pycolmap >= 3\.13.*Frame"):
+        require_pycolmap()
