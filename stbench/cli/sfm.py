@@ -21,18 +21,18 @@ def register(app: typer.Typer) -> None:
         manifest: Path | None = typer.Option(
             None,
             "--manifest",
-            help="Manifest directory [default: $STBENCH_HOME/manifests/default].",
+            help="Manifest directory (default: $STBENCH_HOME/manifests/default).",
         ),
         split: str = typer.Option("test", "--split", help="test, val, train or all."),
         out: Path | None = typer.Option(
             None,
             "--out",
-            help="Run directory [default: $STBENCH_HOME/runs/<manifest>/<method>/sfm].",
+            help="Run directory (default: $STBENCH_HOME/runs/<manifest>/<method>/sfm).",
         ),
         predictions: Path | None = typer.Option(
             None,
             "--predictions",
-            help="Prediction cache shared with evaluate [default: $STBENCH_HOME/runs/<manifest>/<method>/predictions].",
+            help="Prediction cache shared with evaluate (default: $STBENCH_HOME/runs/<manifest>/<method>/predictions).",
         ),
         option: list[str] = typer.Option(
             [], "--option", "-o", help="Method option key=value (repeatable)."
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         span: list[str] = typer.Option(
             ["season", "daylight"],
             "--span",
-            help="Span with per-class reconstructions and purity (repeatable).",
+            help="Span with per-class reconstructions and purity (repeatable): season, month, week, hour, year or daylight.",
         ),
         exhaustive_max_images: int = typer.Option(
             50, "--exhaustive-max", min=3, help="Scenes up to this many images match every pair."
