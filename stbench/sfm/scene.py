@@ -23,7 +23,7 @@ from stbench.sfm.database import (
     write_keypoints,
     write_matches,
 )
-from stbench.sfm.mapping import model_poses, run_mapper, verified_edges, verify
+from stbench.sfm.mapping import MappingResult, model_poses, run_mapper, verified_edges, verify
 from stbench.sfm.metrics import (
     cross_span_edges,
     mean_average_accuracy,
@@ -164,6 +164,53 @@ def subsets(data: SceneInput, spans: tuple[str, ...], min_images: int) -> list[d
     return out
 
 
+def score_model(
+    result: MappingResult, truth: Mapping[str, tuple[np.ndarray, np.ndarray]]
+) -> dict[str, Any]:
+    """Registration, pose accuracy and structure of a mapper result over the images of
+    ``truth`` (name -> ground-truth rotation and centre)."""
+    model = result.reconstruction
+    errors = pose_errors(model_poses(model) if model is not None else {}, truth)
+    row = {
+        "n_models": result.n_models,
+        "status": "ok" if result.failure is None else "failed",
+        "reason": result.failure,
+        "n_registered": int(errors["registered"].sum()),
+        "maa": mean_average_accuracy(errors),
+        "median_rotation_deg": float(errors["rotation_deg"].median()),
+        "median_translation_m": float(errors["translation_m"].median()),
+    }
+    if model is not None:
+        row.update(structure_stats(model))
+    else:
+        row.update(n_points=0, mean_track_length=np.nan, mean_reproj_px=np.nan)
+    return row
+
+
+def temporal_columns(
+    data: SceneInput,
+    spans: tuple[str, ...],
+    model: Any,
+    edges: Mapping[tuple[str, str], int],
+    min_num_matches: int,
+) -> dict[str, int]:
+    """Purity counts of the whole-scene model, and cross-span counts of the accepted edges
+    and of the pairs offered for matching, per span."""
+    tracks = point_tracks(model) if model is not None else []
+    offered = dict.fromkeys(data.pairs, 1)
+    row = {}
+    for span in spans:
+        labels = _labels(data, span)
+        row[f"pure_points_{span}"], row[f"labelled_points_{span}"] = point_purity(tracks, labels)
+        row[f"cross_edges_{span}"], row[f"labelled_edges_{span}"] = cross_span_edges(
+            edges, labels, min_num_matches
+        )
+        row[f"cross_pairs_{span}"], row[f"labelled_pairs_{span}"] = cross_span_edges(
+            offered, labels, 1
+        )
+    return row
+
+
 def reconstruct_scene(
     data: SceneInput,
     work_dir: Path,
@@ -174,8 +221,9 @@ def reconstruct_scene(
 ) -> list[dict[str, Any]]:
     """Reconstruct the scene and its span subsets; one scored row per reconstruction.
 
-    A mapper failure is a row with ``status`` ``failed``, its ``reason``, zero registered
-    images and mAA 0 (never an exception).
+    ``work_dir`` receives ``database.db`` and one COLMAP model folder per subset. A mapper
+    failure is a row with ``status`` ``failed``, its ``reason``, zero registered images and
+    mAA 0 (never an exception).
     """
     work_dir = Path(work_dir)
     database_path = work_dir / "database.db"
@@ -186,11 +234,10 @@ def reconstruct_scene(
     edges = verified_edges(database_path)
     rotations, centres = camera_geometry(data.images)
     truth = {name: (rotations[i], centres[i]) for i, name in enumerate(data.images["image_id"])}
-    matched = [r for r in data.pairs.values() if "failure" not in r]
     base = {
         "scene": data.scene,
         "n_pairs": len(data.pairs),
-        "n_pair_failures": len(data.pairs) - len(matched),
+        "n_pair_failures": sum(1 for r in data.pairs.values() if "failure" in r),
         "n_matched_pairs": counts["n_matched_pairs"],
         "n_edges": sum(1 for n in edges.values() if n >= min_num_matches),
         "match_s": float(sum(r.get("time_s", 0.0) for r in data.pairs.values())),
@@ -208,35 +255,10 @@ def reconstruct_scene(
             "class": subset["class"],
             "n_images": len(names),
             "map_s": result.seconds,
-            "n_models": result.n_models,
-            "status": "ok" if result.failure is None else "failed",
-            "reason": result.failure,
+            **score_model(result, {n: truth[n] for n in names}),
         }
-        estimated = model_poses(result.reconstruction) if result.reconstruction else {}
-        errors = pose_errors(estimated, {n: truth[n] for n in names})
-        row["n_registered"] = int(errors["registered"].sum())
-        row["maa"] = mean_average_accuracy(errors)
-        row["median_rotation_deg"] = float(errors["rotation_deg"].median())
-        row["median_translation_m"] = float(errors["translation_m"].median())
-        if result.reconstruction is not None:
-            row.update(structure_stats(result.reconstruction))
-            tracks = point_tracks(result.reconstruction) if subset["span"] is None else []
-        else:
-            row.update(n_points=0, mean_track_length=np.nan, mean_reproj_px=np.nan)
-            tracks = []
-        if subset["span"] is None:
-            subset_edges = {k: v for k, v in edges.items() if k[0] in names and k[1] in names}
-            for span in spans:
-                labels = _labels(data, span)
-                row[f"pure_points_{span}"], row[f"labelled_points_{span}"] = point_purity(
-                    tracks, labels
-                )
-                row[f"cross_edges_{span}"], row[f"labelled_edges_{span}"] = cross_span_edges(
-                    subset_edges, labels, min_num_matches
-                )
-                row[f"cross_pairs_{span}"], row[f"labelled_pairs_{span}"] = cross_span_edges(
-                    dict.fromkeys(data.pairs, 1), labels, 1
-                )
+        if subset["span"] is None:  # the whole scene: temporal purity of model and edges
+            row.update(temporal_columns(data, spans, result.reconstruction, edges, min_num_matches))
         if result.reconstruction is not None:
             result.reconstruction.write(str(folder))
         rows.append(row)
