@@ -54,6 +54,9 @@ def register(app: typer.Typer) -> None:
         max_scene_images: int | None = typer.Option(
             None, "--max-scene-images", min=3, help="Seeded subset of each scene's images."
         ),
+        max_mapping_seconds: int = typer.Option(
+            900, "--max-mapping-seconds", min=0, help="Time limit of each mapper run (0 = none)."
+        ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
         n_bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap replicates."),
         seed: int = typer.Option(0, "--seed", help="Seed of pycolmap, subsets and the bootstrap."),
@@ -78,6 +81,7 @@ def register(app: typer.Typer) -> None:
             neighbours=neighbours,
             min_span_images=min_span_images,
             max_scene_images=max_scene_images,
+            max_mapping_seconds=max_mapping_seconds,
             workers=workers,
             n_bootstrap=n_bootstrap,
             seed=seed,

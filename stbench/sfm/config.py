@@ -31,6 +31,9 @@ class SfmConfig:
         min_num_matches: verified inliers an image pair needs to be an accepted edge (COLMAP's
             ``min_num_matches``: the same edges the mapper uses).
         max_scene_images: at most this many images per scene (seeded subset; None = all).
+        max_mapping_seconds: each mapper run stops after this many seconds (COLMAP's
+            ``max_runtime_seconds``); the row is flagged ``timed_out`` and scores the model
+            COLMAP returns, or fails when it returns none; 0 = no limit.
         n_bootstrap: bootstrap replicates of the scene-clustered intervals.
         seed: seed of the subsets, of pycolmap's RANSAC and mapper, and of the bootstrap.
         workers: processes running the method while matching.
@@ -46,6 +49,7 @@ class SfmConfig:
     min_span_images: int = 4
     min_num_matches: int = 15
     max_scene_images: int | None = None
+    max_mapping_seconds: int = 900
     n_bootstrap: int = 1000
     seed: int = 0
     workers: int = 1

@@ -113,6 +113,7 @@ class MappingResult:
     seconds: float
     failure: str | None = None
     model_sizes: list[int] = field(default_factory=list)
+    timed_out: bool = False
 
 
 def mapper_options(seed: int, min_num_matches: int):
@@ -141,13 +142,19 @@ def run_mapper(
     image_names: list[str],
     seed: int = 0,
     min_num_matches: int = 15,
+    max_seconds: int = 0,
 ) -> MappingResult:
-    """Reconstruct ``image_names`` from the verified database; never raises for mapper faults."""
+    """Reconstruct ``image_names`` from the verified database; never raises for mapper faults.
+
+    With ``max_seconds`` > 0 the mapper stops after that long (``timed_out`` is set); COLMAP
+    may return the model built so far, or none.
+    """
     import pycolmap
 
     output_dir.mkdir(parents=True, exist_ok=True)
     options = mapper_options(seed, min_num_matches)
     options.image_names = list(image_names)
+    options.max_runtime_seconds = int(max_seconds) if max_seconds > 0 else -1
     started = time.perf_counter()
     try:
         with quiet_colmap():
@@ -158,11 +165,17 @@ def run_mapper(
     except Exception as exc:  # pycolmap raises RuntimeError/ValueError on bad input
         return MappingResult(None, 0, time.perf_counter() - started, f"mapper error: {exc}")
     seconds = time.perf_counter() - started
+    timed_out = max_seconds > 0 and seconds >= max_seconds
     if not models:
-        return MappingResult(None, 0, seconds, "mapper produced no model (no initial pair)")
+        reason = "mapper produced no model " + (
+            f"within the time limit of {max_seconds} s" if timed_out else "(no initial pair)"
+        )
+        return MappingResult(None, 0, seconds, reason, timed_out=timed_out)
     sizes = sorted((m.num_reg_images() for m in models.values()), reverse=True)
     largest = max(models.values(), key=lambda m: (m.num_reg_images(), m.num_points3D()))
-    return MappingResult(largest, len(models), seconds, None, [int(s) for s in sizes])
+    return MappingResult(
+        largest, len(models), seconds, None, [int(s) for s in sizes], timed_out=timed_out
+    )
 
 
 def model_poses(reconstruction) -> dict[str, tuple[np.ndarray, np.ndarray]]:

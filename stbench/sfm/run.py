@@ -117,6 +117,7 @@ def failed_row(
         "maa": 0.0,
         "status": "failed",
         "reason": reason,
+        "timed_out": False,
         "n_models": 0,
         "n_points": 0,
     }
@@ -258,6 +259,7 @@ def run_sfm(
                 config.min_span_images,
                 config.min_num_matches,
                 config.seed,
+                config.max_mapping_seconds,
             )
         except Exception as exc:  # a broken scene is recorded, the run goes on
             where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -281,6 +283,9 @@ def run_sfm(
         "n_pairs": len(pairs),
         "pair_rules": pairs.groupby("scene")["rule"].first().to_dict(),
         "skipped_scenes": skipped,
+        "timed_out": per_scene.loc[
+            per_scene["timed_out"].fillna(False).astype(bool), ["scene", "subset"]
+        ].to_dict("records"),
         "failed_scenes": per_scene.loc[
             per_scene["status"] == "failed", ["scene", "subset", "reason"]
         ].to_dict("records"),

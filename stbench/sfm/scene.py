@@ -175,6 +175,7 @@ def score_model(
         "n_models": result.n_models,
         "status": "ok" if result.failure is None else "failed",
         "reason": result.failure,
+        "timed_out": result.timed_out,
         "n_registered": int(errors["registered"].sum()),
         "maa": mean_average_accuracy(errors),
         "median_rotation_deg": float(errors["rotation_deg"].median()),
@@ -218,6 +219,7 @@ def reconstruct_scene(
     min_span_images: int = 4,
     min_num_matches: int = 15,
     seed: int = 0,
+    max_mapping_seconds: int = 0,
 ) -> list[dict[str, Any]]:
     """Reconstruct the scene and its span subsets; one scored row per reconstruction.
 
@@ -247,7 +249,9 @@ def reconstruct_scene(
     for subset in subsets(data, spans, min_span_images):
         names = subset["names"]
         folder = work_dir / subset["subset"].replace("=", "-")
-        result = run_mapper(database_path, folder, names, seed, min_num_matches)
+        result = run_mapper(
+            database_path, folder, names, seed, min_num_matches, max_mapping_seconds
+        )
         row = {
             **base,
             "subset": subset["subset"],

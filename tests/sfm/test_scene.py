@@ -88,3 +88,19 @@ def test_mapper_failure_is_a_recorded_row(tmp_path):
     assert whole["status"] == "failed" and whole["reason"]
     assert whole["n_registered"] == 0 and whole["maa"] == 0.0
     assert np.isnan(whole["mean_track_length"])
+
+
+def test_mapper_time_limit_is_flagged_and_recorded(tmp_path):
+    scene = make_scene(120, n_points=400, seed=4)
+    names = [row["image_id"] for row in scene.images]  # ring order
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 : i + 4]]
+    labels = pd.DataFrame({"season": pd.array([1] * 120, dtype="Int64")}, index=names)
+    rows = reconstruct_scene(
+        _input(pairs, scene, labels), tmp_path, ("season",), max_mapping_seconds=1
+    )
+    whole = rows[0]  # unlimited, this mapping takes about 10 s
+    assert whole["timed_out"] and 1 <= whole["map_s"] < 5
+    if whole["status"] == "ok":  # COLMAP returned the model built so far: it is scored
+        assert 0 < whole["n_registered"] < 120
+    else:  # COLMAP returned none: a failure that names the limit
+        assert whole["n_registered"] == 0 and "time limit of 1 s" in whole["reason"]
