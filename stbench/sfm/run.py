@@ -231,41 +231,7 @@ def run_sfm(
         )
     export_s = time.perf_counter() - started
 
-    rows = []
-    for key, group in scenes.items():
-        scene_pair_list = [
-            (a, b)
-            for a, b in pairs.loc[pairs["scene"] == key, ["image_id0", "image_id1"]].itertuples(
-                index=False
-            )
-        ]
-        data = SceneInput(
-            scene=key,
-            images=group,
-            labels=span_table(group.set_index("image_id", drop=False), config.spans),
-            pairs=cache.read_pairs(scene_pair_list),
-        )
-        missing = len(scene_pair_list) - len(data.pairs)
-        if missing:  # cannot happen after a complete export; never scored silently
-            raise DataError(
-                f"{missing} pair(s) of scene {key} are missing from {cache_dir}; "
-                "re-run stbench sfm (the export completes them)"
-            )
-        try:
-            rows += reconstruct_scene(
-                data,
-                run_dir / "scenes" / _safe(key),
-                config.spans,
-                config.min_span_images,
-                config.min_num_matches,
-                config.seed,
-                config.max_mapping_seconds,
-            )
-        except Exception as exc:  # a broken scene is recorded, the run goes on
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            reason = f"{type(exc).__name__}: {exc} at {Path(where.filename).name}:{where.lineno}"
-            rows.append(failed_row(key, len(group), reason, config.spans, dict(data.pairs)))
-    per_scene = pd.DataFrame(rows)
+    per_scene = reconstruct_scenes(scenes, pairs, cache, run_dir / "scenes", config)
     with atomic_path(run_dir / PER_SCENE_FILE) as tmp:
         per_scene.to_parquet(tmp, index=False)
     spec = clusters or ClusterSpec()
@@ -307,6 +273,52 @@ def run_sfm(
     write_text_atomic(run_dir / SUMMARY_FILE, json.dumps(summary, indent=2, default=_json) + "\n")
     write_text_atomic(run_dir / REPORT_FILE, report_text(summary, per_scene))
     return run_dir
+
+
+def reconstruct_scenes(
+    scenes: dict[str, pd.DataFrame],
+    pairs: pd.DataFrame,
+    cache: PredictionCache,
+    work_dir: Path,
+    config: SfmConfig,
+) -> pd.DataFrame:
+    """Every scene's reconstructions from the cached matches: one row per reconstruction.
+
+    A scene whose pipeline raises is recorded by :func:`failed_row` and the loop goes on.
+
+    Raises:
+        DataError: a selected pair is missing from the cache (the export was not completed).
+    """
+    rows = []
+    for key, group in scenes.items():
+        selected = pairs.loc[pairs["scene"] == key, ["image_id0", "image_id1"]]
+        wanted = list(selected.itertuples(index=False, name=None))
+        data = SceneInput(
+            scene=key,
+            images=group,
+            labels=span_table(group.set_index("image_id", drop=False), config.spans),
+            pairs=cache.read_pairs(wanted),
+        )
+        if len(data.pairs) < len(wanted):  # never scored silently on fewer pairs
+            raise DataError(
+                f"{len(wanted) - len(data.pairs)} pair(s) of scene {key} are missing from "
+                f"{cache.directory}; re-run stbench sfm (the export completes them)"
+            )
+        try:
+            rows += reconstruct_scene(
+                data,
+                work_dir / _safe(key),
+                config.spans,
+                config.min_span_images,
+                config.min_num_matches,
+                config.seed,
+                config.max_mapping_seconds,
+            )
+        except Exception as exc:  # a broken scene is recorded, the run goes on
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            reason = f"{type(exc).__name__}: {exc} at {Path(where.filename).name}:{where.lineno}"
+            rows.append(failed_row(key, len(group), reason, config.spans, dict(data.pairs)))
+    return pd.DataFrame(rows)
 
 
 def _ms_per_pair(per_scene: pd.DataFrame) -> float | None:
