@@ -34,6 +34,8 @@ def daylight_labels(images: pd.DataFrame) -> pd.Series:
     from stbench.solar import sun_position
 
     out = pd.Series(pd.array([pd.NA] * len(images), dtype="Int64"), index=images.index)
+    if not {"timestamp_utc", "lat", "lon"} <= set(images.columns):
+        return out
     trusted = images["hour"].notna() if "hour" in images else pd.Series(False, images.index)
     valid = trusted & images["lat"].notna() & images["lon"].notna()
     valid &= images["timestamp_utc"].notna()
