@@ -30,6 +30,12 @@ UNIT_PREFIXES = (
     "time_coverage_",
     "same_",
     "st_precision_",
+    "sfm_registered",
+    "sfm_span_registered",
+    "sfm_maa",
+    "sfm_span_maa",
+    "sfm_purity_",
+    "sfm_cross_",
 )
 
 

@@ -5,11 +5,14 @@ Columns (:data:`COLUMNS`): method, method_version, config_digest (of the method'
 (``name@content_hash``), split, n_pairs, n_images; then for every metric of
 :data:`stbench.evaluate.summary.METRICS` the value, ``<metric>_ci_low``, ``<metric>_ci_high``
 (empty when there is no interval), ``<metric>_n`` and ``<metric>_clusters``; then clusters (the
-resampling units), ms_per_pair, date, stbench_version.
+resampling units), ms_per_pair, date, stbench_version. A board may end with the optional block
+:data:`SFM_COLUMNS` (the same five columns for each of :data:`SFM_METRICS`), filled by
+``stbench sfm`` runs (track ``sfm``) and empty for other rows.
 
 A row's key is (method, label or else config_digest, manifest, split, track): adding a run whose
 key is on the board refuses unless ``replace``. Adding writes the new row and leaves every other
-line of the file byte for byte as it was.
+line of the file byte for byte as it was; the one exception is the first SfM row added to a board
+without the SfM block: the header gains the block and every other line gains its empty cells.
 """
 
 from __future__ import annotations
@@ -51,6 +54,22 @@ NUMBER_COLUMNS = (*METRIC_COLUMNS, "n_pairs", "n_images", "ms_per_pair")
 KEY = ("method", "variant", "manifest", "split", "track")
 DEFAULT_TRACK = "pixels"
 BOARD_FILE = "leaderboard.csv"
+#: SfM metrics on the board (``stbench sfm``; stbench.sfm.summary), an optional column block.
+SFM_METRICS = (
+    "sfm_registered",
+    "sfm_maa",
+    "sfm_span_registered",
+    "sfm_span_maa",
+    "sfm_track_length",
+    "sfm_reproj_px",
+    "sfm_purity_season",
+    "sfm_cross_edges_season",
+    "sfm_purity_daylight",
+    "sfm_cross_edges_daylight",
+    "sfm_match_s",
+    "sfm_map_s",
+)
+SFM_COLUMNS = tuple(f"{m}{suffix}" for m in SFM_METRICS for suffix in METRIC_SUFFIXES)
 
 
 def default_board() -> Path:
@@ -84,6 +103,8 @@ def clusters_text(spec: dict[str, Any] | None) -> str | None:
     """``images=camera-days/14d pairs=scene`` of a summary's cluster spec."""
     if not spec:
         return None
+    if spec.get("unit"):  # an SfM run: intervals resample scenes
+        return f"sfm={spec['unit']}"
     days = spec.get("block_days")
     return f"images={spec.get('images')}/{days}d pairs={spec.get('pairs')}"
 
@@ -95,7 +116,7 @@ def row_from_summary(summary: dict[str, Any], label: str | None = None) -> dict[
     row["label"] = label or None
     row["track"] = summary.get("track") or DEFAULT_TRACK
     metrics = summary.get("metrics", {})
-    for name in METRICS:
+    for name in (*METRICS, *SFM_METRICS):
         entry = metrics.get(name) or {}
         row[name] = entry.get("value")
         row[f"{name}_ci_low"] = entry.get("ci_low")
@@ -122,7 +143,7 @@ def check_row(row: dict[str, Any], where: str) -> None:
     for column in ("method", "manifest", "split", "track"):
         if row.get(column) in (None, ""):
             raise DataError(f"{where}: column {column!r} is empty")
-    for column in NUMBER_COLUMNS:
+    for column in (*NUMBER_COLUMNS, *SFM_COLUMNS):
         value = row.get(column)
         if value is not None and not isinstance(value, (int, float, np.number)):
             raise DataError(f"{where}: column {column!r} is not a number: {value!r}")
@@ -130,7 +151,7 @@ def check_row(row: dict[str, Any], where: str) -> None:
         if column.endswith(("_n", "_clusters")) or column in ("n_pairs", "n_images"):
             metric = "count"
         check_number(None if value is None else float(value), column, metric, where)
-    for name in METRICS:
+    for name in (*METRICS, *SFM_METRICS):
         low, high = row.get(f"{name}_ci_low"), row.get(f"{name}_ci_high")
         if low is not None and high is not None and float(low) > float(high):
             raise DataError(f"{where}: {name} interval [{low}, {high}] has its ends swapped")
@@ -159,8 +180,11 @@ def check_board(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     """
     if "method" in frame.columns and "config_digest" not in frame.columns:
         raise _legacy_error(where)
-    missing = [c for c in COLUMNS if c not in frame.columns]
-    extra = [c for c in frame.columns if c not in COLUMNS]
+    expected = list(COLUMNS)
+    if any(c in frame.columns for c in SFM_COLUMNS):
+        expected += SFM_COLUMNS
+    missing = [c for c in expected if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in expected]
     if missing or extra:
         parts = []
         if missing:
@@ -171,9 +195,9 @@ def check_board(frame: pd.DataFrame, where: str) -> pd.DataFrame:
             f"{where} is not a stbench leaderboard: {'; '.join(parts)}. "
             "Columns are documented in docs/evaluation.md (Leaderboard)."
         )
-    frame = frame[list(COLUMNS)].copy()
+    frame = frame[expected].copy()
     parsed = {}
-    for column in NUMBER_COLUMNS:
+    for column in (*NUMBER_COLUMNS, *expected[len(COLUMNS) :]):
         text = frame[column].fillna("").astype(str).str.strip()
         values = pd.to_numeric(text.where(text != ""), errors="coerce")
         bad = values.isna() & (text != "")
@@ -184,7 +208,8 @@ def check_board(frame: pd.DataFrame, where: str) -> pd.DataFrame:
             )
         parsed[column] = values
     numbers = pd.DataFrame(parsed, index=frame.index)
-    frame = pd.concat([frame.drop(columns=list(NUMBER_COLUMNS)), numbers], axis=1)[list(COLUMNS)]
+    frame = pd.concat([frame.drop(columns=list(parsed)), numbers], axis=1)
+    frame = frame[expected]
     for line, record in enumerate(frame.to_dict("records"), start=2):
         record = {
             k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in record.items()
@@ -251,9 +276,16 @@ def _line(values: list[Any]) -> str:
     return buffer.getvalue()
 
 
+def has_sfm(row: dict[str, Any]) -> bool:
+    """Whether a row holds any SfM value."""
+    return any(row.get(c) is not None for c in SFM_COLUMNS)
+
+
 def board_text(rows: list[dict[str, Any]]) -> str:
-    """A board CSV (header and rows, in :data:`COLUMNS` order) as text."""
-    return _line(list(COLUMNS)) + "".join(_line([r.get(c) for c in COLUMNS]) for r in rows)
+    """A board CSV (header and rows, in :data:`COLUMNS` order, plus the SfM block when a row
+    has SfM values) as text."""
+    columns = [*COLUMNS, *(SFM_COLUMNS if any(has_sfm(r) for r in rows) else ())]
+    return _line(columns) + "".join(_line([r.get(c) for c in columns]) for r in rows)
 
 
 def _sort_key(record: dict[str, Any]) -> tuple[str, ...]:
@@ -301,6 +333,10 @@ def leaderboard_add(
     if body and not body[-1].endswith("\n"):
         body[-1] += "\n"
     order = next(csv.reader([header]))
+    if has_sfm(row) and SFM_COLUMNS[0] not in order:  # the first SfM row: add the block
+        header = header.rstrip("\r\n") + "," + ",".join(SFM_COLUMNS) + "\n"
+        body = [line.rstrip("\r\n") + "," * len(SFM_COLUMNS) + "\n" for line in body]
+        order += SFM_COLUMNS
     new_line = _line([row[c] for c in order])
     records = frame[["method", "manifest", "split", "track"]].assign(variant=_variant(frame))
     records = records.to_dict("records")

@@ -1,0 +1,145 @@
+"""``run_sfm`` over a manifest of synthetic scenes, with the ground-truth-matching method."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("pycolmap")
+
+from stbench.errors import ConfigError
+from stbench.schema import IMAGES_SCHEMA, PAIRS_SCHEMA, REJECTS_SCHEMA, to_table
+from stbench.sfm.run import run_sfm
+from tests.sfm.oracle import BROKEN_SCENE, N_IMAGES, Oracle, scene_of
+
+METHOD = "tests.sfm.oracle:Oracle"
+
+
+def _manifest(directory, scenes=("ring1", "ring2", BROKEN_SCENE)):
+    rows = []
+    for name in scenes:
+        for i, row in enumerate(scene_of(name).images):
+            rows.append(
+                {
+                    **row,
+                    "source": "megadepth",
+                    "dataset": "synthetic",
+                    "path": row["image_id"],
+                    "season": 0 if i < N_IMAGES // 2 else 2,
+                    "split": "test",
+                }
+            )
+    directory.mkdir(parents=True)
+    pq.write_table(to_table(pd.DataFrame(rows), IMAGES_SCHEMA), directory / "images.parquet")
+    pq.write_table(PAIRS_SCHEMA.empty_table(), directory / "pairs.parquet")
+    pq.write_table(REJECTS_SCHEMA.empty_table(), directory / "rejects.parquet")
+    meta = {
+        "name": "rings",
+        "content_hash": "h1",
+        "sources": {"megadepth": {"root": str(directory)}},
+    }
+    (directory / "manifest.json").write_text(json.dumps(meta))
+    return directory
+
+
+def test_run_scores_scenes_records_failures_and_reuses_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("STBENCH_HOME", str(tmp_path / "home"))
+    manifest = _manifest(tmp_path / "manifest")
+    options = {"spans": ("season",), "n_bootstrap": 50}
+    run = run_sfm(manifest, METHOD, out=tmp_path / "run", **options)
+    summary = json.loads((run / "summary.json").read_text())
+    per_scene = pd.read_parquet(run / "per_scene.parquet")
+    whole = per_scene[per_scene["subset"] == "all"].set_index("scene")
+    assert set(whole.index) == {"megadepth/ring1", "megadepth/ring2", f"megadepth/{BROKEN_SCENE}"}
+    broken = whole.loc[f"megadepth/{BROKEN_SCENE}"]
+    assert broken["status"] == "failed" and broken["n_registered"] == 0 and broken["maa"] == 0
+    assert broken["n_pair_failures"] == broken["n_pairs"] == N_IMAGES * (N_IMAGES - 1) // 2
+    for scene in ("megadepth/ring1", "megadepth/ring2"):
+        assert whole.loc[scene, "n_registered"] == N_IMAGES
+        assert whole.loc[scene, "maa"] == pytest.approx(1.0)
+    metrics = summary["metrics"]
+    assert metrics["sfm_registered"]["value"] == pytest.approx(2 / 3)
+    assert metrics["sfm_maa"]["value"] == pytest.approx(2 / 3)
+    assert metrics["sfm_maa"]["n_clusters"] == 3
+    assert metrics["sfm_track_length"]["n"] == 2  # the failed scene has no structure
+    assert {f["scene"] for f in summary["failed_scenes"]} == {f"megadepth/{BROKEN_SCENE}"}
+    assert "sfm_purity_season" in metrics and "sfm_cross_edges_season" in metrics
+    assert (run / "summary.md").read_text().count("megadepth/ring1") >= 1
+    # the predictions went to the evaluation's cache: a second run matches nothing again
+    cache = tmp_path / "home" / "runs" / "rings" / "oracle" / "predictions"
+    assert (cache / "matches.h5").is_file()
+    calls = Oracle.calls
+    again = json.loads(
+        (run_sfm(manifest, METHOD, out=tmp_path / "run2", **options) / "summary.json").read_text()
+    )
+    assert Oracle.calls == calls
+    assert again["export_counts"]["computed"] == 0
+    assert again["metrics"]["sfm_maa"]["value"] == metrics["sfm_maa"]["value"]
+
+
+def test_run_refuses_bad_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("STBENCH_HOME", str(tmp_path / "home"))
+    manifest = _manifest(tmp_path / "manifest", scenes=("ring1",))
+    with pytest.raises(ConfigError, match="unknown span"):
+        run_sfm(manifest, METHOD, spans=("weather",))
+    with pytest.raises(ConfigError, match="unknown sfm setting"):
+        run_sfm(manifest, METHOD, neighbors=3)
+    with pytest.raises(ConfigError, match="no scene"):
+        run_sfm(manifest, METHOD, split="val")
+
+
+def test_sfm_row_goes_on_the_board_beside_pixel_rows(tmp_path, monkeypatch):
+    from stbench.evaluate.leaderboard import COLUMNS, SFM_COLUMNS, leaderboard_add, read_board
+
+    monkeypatch.setenv("STBENCH_HOME", str(tmp_path / "home"))
+    manifest = _manifest(tmp_path / "manifest", scenes=("ring1",))
+    run = run_sfm(manifest, METHOD, out=tmp_path / "run", spans=("season",), n_bootstrap=20)
+    pixels = tmp_path / "pixels"
+    pixels.mkdir()
+    summary = {
+        "method": "sift",
+        "method_version": "1",
+        "method_config": {},
+        "manifest": "rings@h1",
+        "split": "test",
+        "n_pairs": 3,
+        "n_images": 4,
+        "metrics": {"pose_auc_5": {"value": 0.5, "ci_low": 0.4, "ci_high": 0.6, "n": 3}},
+        "clusters": {"images": "camera-days", "pairs": "scene", "block_days": 14},
+    }
+    (pixels / "summary.json").write_text(json.dumps(summary))
+    board = tmp_path / "board.csv"
+    leaderboard_add(pixels, board)
+    before = board.read_text().splitlines()
+    leaderboard_add(run, board)
+    frame = read_board(board)
+    assert list(frame.columns) == [*COLUMNS, *SFM_COLUMNS]
+    sfm = frame[frame["track"] == "sfm"].iloc[0]
+    assert sfm["method"] == "oracle" and sfm["sfm_maa"] == pytest.approx(1.0)
+    assert sfm["sfm_registered"] == pytest.approx(1.0) and sfm["clusters"] == "sfm=scene"
+    pixel = frame[frame["track"] == "pixels"].iloc[0]
+    assert pixel["pose_auc_5"] == 0.5 and pd.isna(pixel["sfm_maa"])
+    # the pixel row keeps its values: only empty SfM cells were appended to it
+    after = board.read_text().splitlines()
+    assert after[0] == before[0] + "," + ",".join(SFM_COLUMNS)
+    assert before[1] + "," * len(SFM_COLUMNS) in after
+
+
+def test_cli_runs_and_prints_the_tables(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from stbench.cli import build_app
+
+    monkeypatch.setenv("STBENCH_HOME", str(tmp_path / "home"))
+    manifest = _manifest(tmp_path / "manifest", scenes=("ring1",))
+    arguments = ["sfm", "--method", METHOD, "--manifest", str(manifest), "--span", "season"]
+    result = CliRunner().invoke(build_app(), [*arguments, "--bootstrap", "10"])
+    assert result.exit_code == 0, result.output
+    assert "sfm_maa" in result.output and "megadepth/ring1" in result.output
+    run = tmp_path / "home" / "runs" / "rings" / "oracle" / "sfm"
+    assert (run / "summary.json").is_file() and (run / "per_scene.parquet").is_file()
+    bad = CliRunner().invoke(build_app(), [*arguments, "--split", "nope"])
+    assert bad.exit_code != 0 and "unknown split" in str(bad.exception)
