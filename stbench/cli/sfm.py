@@ -58,9 +58,22 @@ def register(app: typer.Typer) -> None:
             900, "--max-mapping-seconds", min=0, help="Time limit of each mapper run (0 = none)."
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
-        n_bootstrap: int = typer.Option(1000, "--bootstrap", help="Bootstrap replicates."),
-        seed: int = typer.Option(0, "--seed", help="Seed of pycolmap, subsets and the bootstrap."),
+        item_timeout: float = typer.Option(
+            120.0,
+            "--item-timeout",
+            min=0.1,
+            help="Seconds the method may take on one pair; then it is recorded as failed.",
+        ),
+        n_bootstrap: int = typer.Option(1000, "--bootstrap", min=1, help="Bootstrap replicates."),
+        seed: int = typer.Option(
+            0, "--seed", min=0, help="Seed of pycolmap, subsets and the bootstrap."
+        ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cached predictions."),
+        trust_modified: bool = typer.Option(
+            False,
+            "--trust-modified",
+            help="Use a manifest whose tables no longer match its content hash (recorded).",
+        ),
     ) -> None:
         """Reconstruct each scene (and each span class) from a method's matches with pycolmap."""
         from stbench.cli.evaluate import parse_options
@@ -83,8 +96,10 @@ def register(app: typer.Typer) -> None:
             max_scene_images=max_scene_images,
             max_mapping_seconds=max_mapping_seconds,
             workers=workers,
+            item_timeout=item_timeout,
             n_bootstrap=n_bootstrap,
             seed=seed,
+            trust_modified=trust_modified,
         )
         typer.echo((run_dir / "summary.md").read_text())
         typer.echo(f"results: {run_dir}")

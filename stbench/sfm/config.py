@@ -37,6 +37,8 @@ class SfmConfig:
         n_bootstrap: bootstrap replicates of the scene-clustered intervals.
         seed: seed of the subsets, of pycolmap's RANSAC and mapper, and of the bootstrap.
         workers: processes running the method while matching.
+        item_timeout: seconds the method may take on one pair before its worker is killed and
+            the pair recorded as failed (as ``stbench evaluate --item-timeout``).
     """
 
     method: str
@@ -53,3 +55,4 @@ class SfmConfig:
     n_bootstrap: int = 1000
     seed: int = 0
     workers: int = 1
+    item_timeout: float = 120.0

@@ -30,6 +30,8 @@ from stbench.evaluate.clusters import ClusterSpec
 from stbench.evaluate.config import SPLITS, PredictionIdentity
 from stbench.evaluate.export import ImageLoader, export_matches
 from stbench.evaluate.selection import POSE_COLUMNS, Selection, manifest_identity
+from stbench.evaluate.workers import MethodRunner, MethodWorker
+from stbench.methods.tracks import OpaqueIds
 from stbench.sfm.config import ROTATION_THRESHOLDS_DEG, TRANSLATION_THRESHOLDS_M, SfmConfig
 from stbench.sfm.mapping import require_pycolmap
 from stbench.sfm.pairs import scene_pairs
@@ -142,6 +144,7 @@ def run_sfm(
     overwrite: bool = False,
     clusters: ClusterSpec | None = None,
     show_progress: bool = False,
+    trust_modified: bool = False,
     **settings: Any,
 ) -> Path:
     """Reconstruct every scene of ``split`` from a method's matches and score it.
@@ -157,10 +160,7 @@ def run_sfm(
         OutputExistsError: the prediction cache was made with another method config or
             manifest and ``overwrite`` is False.
     """
-    from stbench.evaluate.run import default_run_dir
-    from stbench.manifest.io import load_manifest
-    from stbench.methods.base import supports_matching
-    from stbench.methods.registry import resolve_method
+    from stbench.manifest.verify import load_verified_manifest
 
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
@@ -175,10 +175,34 @@ def run_sfm(
     check_spans(config.spans)
     if config.min_span_images < 3 or config.min_scene_images < 3:
         raise ConfigError("min_span_images and min_scene_images must be >= 3 (a similarity)")
+    require_pycolmap()  # before any work: a clear error when pycolmap is too old
+    manifest = load_verified_manifest(manifest_dir, trust_modified=trust_modified, command="sfm")
+    probe = MethodWorker(method_name, config.method_options, config.workers)
+    probe.start()  # builds the method in its worker: this process never runs the method's code
+    try:
+        return _run_sfm(
+            probe, config, manifest, out, predictions, overwrite, show_progress, clusters
+        )
+    finally:
+        probe.stop()
+
+
+def _run_sfm(
+    probe: MethodWorker,
+    config: SfmConfig,
+    manifest: Any,
+    out: str | Path | None,
+    predictions: str | Path | None,
+    overwrite: bool,
+    show_progress: bool,
+    clusters: ClusterSpec | None,
+) -> Path:
+    """The body of :func:`run_sfm`, with the method running in ``probe`` (its first worker)."""
+    from stbench.evaluate.run import default_run_dir
+
+    info, method_name, split = probe.info, config.method, config.split
     colmap_version = require_pycolmap()
-    manifest = load_manifest(manifest_dir)
-    method = resolve_method(method_name, config.method_options)
-    if not supports_matching(method):
+    if not info.matches:
         raise ConfigError(f"method {method_name!r} does not match images; sfm needs a matcher")
     scenes, skipped = select_scenes(manifest, config)
     if not scenes:
@@ -186,15 +210,16 @@ def run_sfm(
             f"split {split!r} of {manifest.directory} has no scene with at least "
             f"{config.min_scene_images} posed images"
         )
-    evaluate_dir = default_run_dir(manifest.name, str(method.name))
+    evaluate_dir = default_run_dir(manifest.name, info.name)
     run_dir = Path(out) if out else evaluate_dir / SFM_DIR
     cache_dir = Path(predictions) if predictions else evaluate_dir / "predictions"
     identity = PredictionIdentity(
         method=method_name,
-        method_name=str(method.name),
-        method_version=str(method.version),
-        method_config=method.config(),
+        method_name=info.name,
+        method_version=info.version,
+        method_config=info.config,
         manifest=manifest_identity(manifest),
+        track=info.track,
     )
     if overwrite or not check_config_matches(identity, cache_dir, overwrite=False):
         shutil.rmtree(cache_dir, ignore_errors=True)
@@ -217,18 +242,20 @@ def run_sfm(
     )
     loader = ImageLoader(selection.images, _roots(manifest, images))
     cache = PredictionCache(cache_dir)
-    started = time.perf_counter()
-    with _progress(show_progress, len(pairs)) as advance:
-        counts = export_matches(
-            method,
-            selection,
-            loader,
-            cache,
-            config.workers,
+
+    def runner(training: Any = None) -> MethodRunner:
+        return MethodRunner(
             method_name,
             config.method_options,
-            advance,
+            config.workers,
+            config.item_timeout,
+            training=training,
+            started=probe if probe.process is not None else None,  # the first runner reuses it
         )
+
+    started = time.perf_counter()
+    with _progress(show_progress, len(pairs)) as advance:
+        counts = export_matches(info, selection, loader, cache, runner, OpaqueIds(), advance)
     export_s = time.perf_counter() - started
 
     per_scene = reconstruct_scenes(scenes, pairs, cache, run_dir / "scenes", config)
@@ -238,11 +265,13 @@ def run_sfm(
     summary = {
         "task": "sfm",
         "track": "sfm",
-        "method": str(method.name),
+        "method_track": info.track,
+        "method": info.name,
         "method_spec": method_name,
-        "method_version": str(method.version),
-        "method_config": method.config(),
+        "method_version": info.version,
+        "method_config": info.config,
         "manifest": identity.manifest,
+        "manifest_check": manifest.verification,
         "split": split,
         "n_scenes": int((per_scene["subset"] == ALL).sum()),
         "n_images": int(per_scene.loc[per_scene["subset"] == ALL, "n_images"].sum()),
