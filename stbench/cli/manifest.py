@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from stbench.cli.options import apply_cli_threads, threads_option
+
 
 def _print_report(report) -> None:
     from stbench.cli.common import console
@@ -82,6 +84,7 @@ def build_manifest_command(
     keep_cache: bool = typer.Option(
         False, "--keep-cache", help="Keep <out>/.cache (per-task results) after a successful build."
     ),
+    threads: int | None = threads_option(),
 ) -> None:
     """Build a manifest: images, depth-verified / temporal pairs, rejects and manifest.json.
 
@@ -90,6 +93,7 @@ def build_manifest_command(
     from stbench.manifest.build import run_build
     from stbench.manifest.config import load_build_config
 
+    apply_cli_threads(threads)
     overrides = {
         "name": name,
         "megadepth_root": str(megadepth) if megadepth else None,
