@@ -56,6 +56,8 @@ class DemoConfig:
         methods: run names of :data:`DEMO_METHODS` to evaluate.
         workers: worker processes for the manifest build and the evaluation.
         threads: CPU threads per process (None: the policy of :mod:`stbench.threads`).
+        train_overrides: keys of the training preset to override (``{"epochs": 1}``), for
+            reduced runs such as ``benchmarks/demo_under_load.py --quick``.
     """
 
     preset: str = "default"
@@ -66,6 +68,7 @@ class DemoConfig:
     methods: tuple[str, ...] = field(default_factory=lambda: tuple(m[0] for m in DEMO_METHODS))
     workers: int = 1
     threads: int | None = None
+    train_overrides: dict = field(default_factory=dict)
 
 
 @contextmanager
@@ -135,7 +138,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         )
     with _stage(f"train-baseline --preset {config.train_preset}", timings):
         train_dir = out / "train"
-        train_config = preset_config(config.train_preset)
+        train_config = preset_config(config.train_preset, config.train_overrides)
         resume = (train_dir / "checkpoint.pt").exists()
         train(
             manifest_dir,
