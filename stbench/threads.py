@@ -16,8 +16,8 @@ dedicated machine raise ``--threads`` for single-process stages (docs/quickstart
 
 :func:`apply_threads` sets the environment variables the libraries read when they start (so
 worker processes, which are spawned and inherit the environment, and libraries imported later
-follow the policy), then limits the pools of torch and OpenCV if they are already imported and
-of the BLAS / OpenMP libraries already loaded (``threadpoolctl``, when installed).
+follow the policy), then limits the pools of torch, OpenCV and Arrow if they are already
+imported and of the BLAS / OpenMP libraries already loaded (``threadpoolctl``, when installed).
 """
 
 from __future__ import annotations
@@ -85,6 +85,9 @@ def apply_threads(threads: int | None = None) -> int:
     cv2 = sys.modules.get("cv2")
     if cv2 is not None and hasattr(cv2, "setNumThreads"):
         cv2.setNumThreads(number)
+    pyarrow = sys.modules.get("pyarrow")  # reads OMP_NUM_THREADS only when it starts
+    if pyarrow is not None and hasattr(pyarrow, "set_cpu_count"):
+        pyarrow.set_cpu_count(number)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # the environment variables above cover libraries loaded later

@@ -42,3 +42,10 @@ def test_benchmark_table_prints_both_runs_and_their_ratio(monkeypatch):
     assert lines[0].split() == ["stage", "idle", "s", "load", "s", "ratio"]
     assert lines[-1].split() == ["total", "(wall)", "10.0", "15.0", "1.50"]
     assert lines[1].split() == ["synth", "1.0", "2.0", "2.00"]
+
+
+def test_fair_share_floor(monkeypatch):
+    floor = _load_benchmark(monkeypatch).fair_share_floor
+    assert floor(4, 2, 1) == 2.5  # one thread gets 2/5 of the two cores, not 1 core
+    assert floor(3, 2, 1) == 2.0 and floor(1, 2, 1) == 1.0  # a free core: no slowdown
+    assert floor(4, 2, 2) == 3.0  # two threads: 4/6 of two cores at most

@@ -14,17 +14,19 @@ from stbench.threads import LIBRARY_ENV_VARS, THREADS_ENV, apply_threads, resolv
 def clean_env(monkeypatch):
     """No thread variables set; torch's and OpenCV's pools and the variables restored after."""
     import cv2
+    import pyarrow
     import torch
 
     for name in (THREADS_ENV, *LIBRARY_ENV_VARS):
         monkeypatch.delenv(name, raising=False)
-    torch_before, cv2_before = torch.get_num_threads(), cv2.getNumThreads()
+    before = torch.get_num_threads(), cv2.getNumThreads(), pyarrow.cpu_count()
     yield monkeypatch
-    torch.set_num_threads(torch_before)
-    cv2.setNumThreads(cv2_before)
+    torch.set_num_threads(before[0])
+    cv2.setNumThreads(before[1])
+    pyarrow.set_cpu_count(before[2])
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=torch_before)
+    threadpool_limits(limits=before[0])
 
 
 def test_precedence_argument_then_stbench_then_omp_then_one(clean_env):
@@ -50,10 +52,12 @@ def test_bad_argument_is_a_clear_error(clean_env):
 
 def test_apply_limits_imported_libraries_and_sets_the_environment(clean_env):
     import cv2
+    import pyarrow
     import torch
 
     assert apply_threads(2) == 2
     assert torch.get_num_threads() == 2 and cv2.getNumThreads() == 2
+    assert pyarrow.cpu_count() == 2
     assert all(os.environ[name] == "2" for name in (THREADS_ENV, *LIBRARY_ENV_VARS))
     assert apply_threads() == 2  # a later call without an argument keeps the decision
     assert apply_threads(1) == 1 and torch.get_num_threads() == 1
