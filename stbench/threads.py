@@ -94,16 +94,3 @@ def apply_threads(threads: int | None = None) -> int:
         return number
     threadpool_limits(limits=number)
     return number
-
-
-def current_threads() -> dict[str, int | None]:
-    """Threads each imported library would use now (for logs and tests)."""
-    torch = sys.modules.get("torch")
-    cv2 = sys.modules.get("cv2")
-    return {
-        "policy": int(os.environ[THREADS_ENV])
-        if os.environ.get(THREADS_ENV, "").isdigit()
-        else None,
-        "torch": torch.get_num_threads() if torch is not None else None,
-        "cv2": cv2.getNumThreads() if cv2 is not None else None,
-    }

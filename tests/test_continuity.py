@@ -75,6 +75,15 @@ def test_file_without_any_method_class_or_missing(tmp_path):
         check_method_spec(str(tmp_path / "broken.py"))
 
 
+def test_name_of_a_file_here_suggests_the_file(tmp_path, monkeypatch):
+    (tmp_path / "mine.py").write_text("class Mine:\n    def match(self, a, b): ...\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"unknown method 'mine'.*try mine\.py:Mine"):
+        check_method_spec("mine")
+    (tmp_path / "sift").write_text("not a method file")  # a file named like a built-in
+    check_method_spec("sift")
+
+
 def test_known_methods_pass_the_early_check():
     check_method_spec("sift")
     check_method_spec("stbench.methods.classical:Orb")

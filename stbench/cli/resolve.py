@@ -45,7 +45,7 @@ def method_classes(path: Path) -> list[str]:
 
 
 def _looks_like_file(spec: str) -> bool:
-    return spec.endswith(".py") or "/" in spec or "\\" in spec or Path(spec).is_file()
+    return spec.endswith(".py") or "/" in spec or "\\" in spec
 
 
 def check_method_spec(spec: str) -> None:
@@ -76,7 +76,15 @@ def check_method_spec(spec: str) -> None:
         )
     from stbench.methods.registry import resolve_factory
 
-    resolve_factory(spec)
+    try:
+        resolve_factory(spec)
+    except ConfigError as exc:
+        beside = Path(f"{spec}.py")
+        classes = method_classes(beside) if ":" not in spec and beside.is_file() else []
+        if classes:
+            options = ", ".join(f"{beside}:{name}" for name in classes)
+            raise ConfigError(f"{exc} The file {beside} is here: try {options}") from None
+        raise
 
 
 def _default_dir() -> Path:
