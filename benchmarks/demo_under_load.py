@@ -21,6 +21,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -98,7 +99,9 @@ def _child(spec: str) -> None:
     run_demo(DemoConfig(**options), out)
     wall = time.perf_counter() - start
     stages = json.loads((out / "demo.json").read_text())["seconds"]
-    print(json.dumps({"wall": wall, "stages": stages}))
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(u.ru_utime + u.ru_stime for u in usage)
+    print(json.dumps({"wall": wall, "cpu": cpu, "stages": stages}))
 
 
 def _run_demo(options: dict, out: Path, home: Path, log: Path) -> dict:
@@ -187,6 +190,11 @@ def main() -> None:
         f"{args.load} busy processes {during[0]:.2f} -> {after[0]:.2f}"
     )
     print(_table(idle, loaded))
+    print(
+        f"CPU time of the demo (all its threads and processes): idle {idle['cpu']:.1f} s, "
+        f"under load {loaded['cpu']:.1f} s; cores it used on average: idle "
+        f"{idle['cpu'] / idle['wall']:.2f}, under load {loaded['cpu'] / loaded['wall']:.2f}"
+    )
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads = args.threads or int(os.environ.get("STBENCH_THREADS", "1") or 1)
     floor = fair_share_floor(args.load, cores or 1, threads)

@@ -36,8 +36,8 @@ def test_benchmark_load_is_stopped_even_when_the_run_fails(monkeypatch):
 
 def test_benchmark_table_prints_both_runs_and_their_ratio(monkeypatch):
     benchmark = _load_benchmark(monkeypatch)
-    idle = {"wall": 10.0, "stages": {"synth": 1.0, "train": 4.0}}
-    loaded = {"wall": 15.0, "stages": {"synth": 2.0, "train": 5.0}}
+    idle = {"wall": 10.0, "cpu": 9.0, "stages": {"synth": 1.0, "train": 4.0}}
+    loaded = {"wall": 15.0, "cpu": 9.5, "stages": {"synth": 2.0, "train": 5.0}}
     lines = benchmark._table(idle, loaded).splitlines()
     assert lines[0].split() == ["stage", "idle", "s", "load", "s", "ratio"]
     assert lines[-1].split() == ["total", "(wall)", "10.0", "15.0", "1.50"]
