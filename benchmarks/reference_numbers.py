@@ -1,10 +1,11 @@
 """Validation-style numbers of trained weights on a manifest split, next to the untrained model.
 
-Uses the training's validation code (:func:`stbench.model.validate.validate`): precision@3px of
-mutual-NN matches on centre crops of ``spatial``/``spatiotemporal`` pairs, and per span top-1
-accuracy and MSE (steps^2) on images with trusted labels. The baseline of the comparison is the
-same architecture untrained (seed 0), run in the same process on the same samples. The full
-evaluation (SIFT, the colour-statistics baseline, bootstrap intervals) is ``stbench evaluate``.
+Uses the training's validation code (:func:`stbench.model.validate.validate`):
+``val_crop_precision_3px`` of mutual-NN matches on centre crops of ``spatial``/``spatiotemporal``
+pairs, and per span top-1 accuracy and MSE (steps^2) on images with trusted labels. The baseline
+of the comparison is the same architecture untrained (seed 0), run in the same process on the
+same samples. The full evaluation (SIFT, the colour-statistics baseline, bootstrap intervals) is
+``stbench evaluate``.
 
 Run::
 

@@ -1,8 +1,15 @@
 """``stbench demo``: the whole toolkit on the embedded synthetic world, in one command.
 
 synth -> build-manifest -> train-baseline (quick) -> evaluate the built-in methods -> leaderboard.
-Every stage is the library's own stage function; outputs go under ``out`` (default
-``$STBENCH_HOME/demo``) and a rerun reuses what is already built with the same config.
+Every stage is the library's own stage function, and a rerun reuses what is already built with the
+same config. Without ``out`` the demo leaves its outputs where the other commands look:
+
+- the manifest in ``$STBENCH_HOME/manifests/<name>`` (``default`` for the default world), as
+  ``stbench build-manifest`` writes it, so ``stbench evaluate`` / ``train-baseline`` find it;
+- its rows (labelled ``demo``, ``demo-quick``) on the default board ``$STBENCH_HOME/leaderboard.csv``;
+- the quick model and the run directories under ``$STBENCH_HOME/demo``.
+
+With ``out`` everything goes under ``out`` (manifest/, train/, runs/, leaderboard.csv).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stbench.atomic import write_text_atomic
+from stbench.errors import OutputExistsError
 from stbench.paths import stbench_home
 
 #: (run name, method name, method options) evaluated by the demo; ``reference-quick`` is the
@@ -28,6 +36,14 @@ DEMO_METHODS: tuple[tuple[str, str, dict], ...] = (
 )
 
 
+def demo_label(run_name: str, method: str) -> str:
+    """The board label of a demo run: ``demo``, or ``demo-<suffix>`` for a variant of a method
+    (``reference-quick`` -> ``demo-quick``), so demo rows (on a test subset) never take the key
+    of a user's full run."""
+    suffix = run_name.removeprefix(method).strip("-")
+    return f"demo-{suffix}" if suffix else "demo"
+
+
 @dataclass
 class DemoConfig:
     """What the demo runs.
@@ -39,6 +55,9 @@ class DemoConfig:
         max_images: labelled test images whose time each method predicts.
         methods: run names of :data:`DEMO_METHODS` to evaluate.
         workers: worker processes for the manifest build and the evaluation.
+        threads: CPU threads per process (None: the policy of :mod:`stbench.threads`).
+        train_overrides: keys of the training preset to override (``{"epochs": 1}``), for
+            reduced runs such as ``benchmarks/demo_under_load.py --quick``.
     """
 
     preset: str = "default"
@@ -48,6 +67,8 @@ class DemoConfig:
     max_images: int = 600
     methods: tuple[str, ...] = field(default_factory=lambda: tuple(m[0] for m in DEMO_METHODS))
     workers: int = 1
+    threads: int | None = None
+    train_overrides: dict = field(default_factory=dict)
 
 
 @contextmanager
@@ -61,12 +82,32 @@ def _stage(name: str, timings: dict[str, float]) -> Iterator[None]:
     console_err().print(f"[green]{name} done in {timings[name]:.1f} s")
 
 
+def _build_demo_manifest(build_config, out: Path | None, demo_dir: Path, workers: int) -> Path:
+    """Build (or reuse) the demo's manifest: in ``out/manifest`` when ``out`` is given, else where
+    ``build-manifest`` writes it; if a different manifest is there, in ``demo_dir/manifest``."""
+    from stbench.cli.common import console_err
+    from stbench.manifest.build import build_manifest, default_out
+
+    if out is not None:
+        return build_manifest(build_config, out / "manifest", overwrite=True, workers=workers)
+    target = default_out(build_config.name)
+    try:
+        return build_manifest(build_config, target, overwrite=False, workers=workers)
+    except OutputExistsError as exc:
+        console_err().print(
+            f"[yellow]{target} holds another manifest ({exc}); the demo builds its own in "
+            f"{demo_dir / 'manifest'} (pass it to other commands with --manifest)",
+            highlight=False,
+        )
+        return build_manifest(build_config, demo_dir / "manifest", overwrite=True, workers=workers)
+
+
 def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
-    """Run the demo and return its directory (manifest/, train/, runs/, leaderboard.csv)."""
-    from stbench.evaluate.compare import print_board
-    from stbench.evaluate.leaderboard import leaderboard_add
+    """Run the demo and return its directory (train/, runs/, demo.json; with ``out`` also
+    manifest/ and leaderboard.csv)."""
+    from stbench.evaluate.leaderboard import default_board, leaderboard_add
     from stbench.evaluate.run import evaluate
-    from stbench.manifest.build import build_manifest
+    from stbench.evaluate.tables import print_board
     from stbench.manifest.config import BuildConfig
     from stbench.model.presets import preset_config
     from stbench.model.train import run as train
@@ -80,6 +121,10 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         raise ConfigError(
             f"unknown demo method(s) {unknown}; known: {[m[0] for m in DEMO_METHODS]}"
         )
+    from stbench.threads import apply_threads
+
+    threads = apply_threads(config.threads)
+    shared = out is None  # outputs go where the other commands look
     out = Path(out) if out else stbench_home() / "demo"
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -88,17 +133,27 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         world = ensure_world(config.preset, config.seed)
     with _stage("build-manifest", timings):
         build_config = BuildConfig(synthetic_preset=config.preset, synthetic_seed=config.seed)
-        manifest_dir = build_manifest(
-            build_config, out / "manifest", overwrite=True, workers=config.workers
+        manifest_dir = _build_demo_manifest(
+            build_config, None if shared else out, out, config.workers
         )
     with _stage(f"train-baseline --preset {config.train_preset}", timings):
         train_dir = out / "train"
-        train_config = preset_config(config.train_preset)
+        train_config = preset_config(config.train_preset, config.train_overrides)
         resume = (train_dir / "checkpoint.pt").exists()
-        train(manifest_dir, train_dir, train_config, resume=resume, command="stbench demo")
+        train(
+            manifest_dir,
+            train_dir,
+            train_config,
+            resume=resume,
+            threads=threads,
+            command="stbench demo",
+        )
 
-    board = out / "leaderboard.csv"
-    board.unlink(missing_ok=True)
+    if shared:
+        board = default_board()
+    else:
+        board = out / "leaderboard.csv"
+        board.unlink(missing_ok=True)
     run_dirs = {}
     for run_name, method, options in DEMO_METHODS:
         if run_name not in config.methods:
@@ -119,7 +174,9 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
                 overwrite=True,
                 show_progress=True,
             )
-            leaderboard_add(run_dirs[run_name], board)
+            leaderboard_add(
+                run_dirs[run_name], board, label=demo_label(run_name, method), replace=True
+            )
 
     summary = {
         "world": str(world),
@@ -128,15 +185,22 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         "runs": {name: str(path) for name, path in run_dirs.items()},
         "leaderboard": str(board),
         "seconds": timings,
+        "threads": threads,
     }
     write_text_atomic(out / "demo.json", json.dumps(summary, indent=2) + "\n")
     print_board(board)
     from stbench.cli.common import console
 
+    flags = "" if shared else f" --manifest {manifest_dir}"
+    board_flag = "" if shared else f" --board {board}"
     console().print(
-        f"\n[bold]Demo finished in {sum(timings.values()):.0f} s.[/]\n"
+        f"\n[bold]Demo finished in {sum(timings.values()):.0f} s[/] ({threads} thread(s) per "
+        f"process).\n"
         f"  world        {world}\n  manifest     {manifest_dir}\n  model        {train_dir}\n"
         f"  runs         {out / 'runs'}\n  leaderboard  {board}\n"
-        "Next: `stbench new-method mine` writes a template to plug in your own method."
+        f"Next: `stbench evaluate --method orb{flags}`, `stbench leaderboard show{board_flag}`, "
+        "`stbench new-method mine` (a template to plug in your own method).",
+        highlight=False,
+        soft_wrap=True,
     )
     return out

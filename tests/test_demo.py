@@ -13,3 +13,39 @@ def test_unknown_demo_method_is_a_clear_error(tmp_path):
 def test_demo_runs_the_built_in_baselines():
     names = {name for name, _, _ in DEMO_METHODS}
     assert {"sift", "reference", "colorstats", "exif"} <= names
+
+
+def _load_benchmark(monkeypatch):
+    import importlib
+    from pathlib import Path
+
+    # importable by name, so the spawned load processes can import it too
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    return importlib.import_module("demo_under_load")
+
+
+def test_benchmark_load_is_stopped_even_when_the_run_fails(monkeypatch):
+    benchmark = _load_benchmark(monkeypatch)
+    load = benchmark.CpuLoad(2)
+    with pytest.raises(RuntimeError, match="demo failed"), load:
+        processes = list(load.processes)
+        assert len(processes) == 2 and all(p.is_alive() for p in processes)
+        raise RuntimeError("demo failed")
+    assert all(not p.is_alive() for p in processes) and not load.processes
+
+
+def test_benchmark_table_prints_both_runs_and_their_ratio(monkeypatch):
+    benchmark = _load_benchmark(monkeypatch)
+    idle = {"wall": 10.0, "cpu": 9.0, "stages": {"synth": 1.0, "train": 4.0}}
+    loaded = {"wall": 15.0, "cpu": 9.5, "stages": {"synth": 2.0, "train": 5.0}}
+    lines = benchmark._table(idle, loaded).splitlines()
+    assert lines[0].split() == ["stage", "idle", "s", "load", "s", "ratio"]
+    assert lines[-1].split() == ["total", "(wall)", "10.0", "15.0", "1.50"]
+    assert lines[1].split() == ["synth", "1.0", "2.0", "2.00"]
+
+
+def test_fair_share_floor(monkeypatch):
+    floor = _load_benchmark(monkeypatch).fair_share_floor
+    assert floor(4, 2, 1) == 2.5  # one thread gets 2/5 of the two cores, not 1 core
+    assert floor(3, 2, 1) == 2.0 and floor(1, 2, 1) == 1.0  # a free core: no slowdown
+    assert floor(4, 2, 2) == 3.0  # two threads: 4/6 of two cores at most

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from stbench.cli.options import threads_option
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``demo`` command."""
@@ -13,7 +15,12 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         out: Path | None = typer.Option(
-            None, "--out", help="Output directory (default: $STBENCH_HOME/demo)."
+            None,
+            "--out",
+            help="Put every output under this directory (default: manifest in "
+            "$STBENCH_HOME/manifests, rows on $STBENCH_HOME/leaderboard.csv, the rest in "
+            "$STBENCH_HOME/demo).",
+            show_default=False,
         ),
         preset: str = typer.Option("default", "--preset", help="Synthetic world preset."),
         seed: int = typer.Option(0, "--seed", min=0, help="Synthetic world seed."),
@@ -22,6 +29,7 @@ def register(app: typer.Typer) -> None:
         ),
         max_images: int = typer.Option(600, "--max-images", min=1, help="Test images per method."),
         workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+        threads: int | None = threads_option(),
     ) -> None:
         """Synthetic world -> manifest -> quick training -> evaluation -> leaderboard."""
         from stbench.demo import DemoConfig, run_demo
@@ -33,6 +41,7 @@ def register(app: typer.Typer) -> None:
                 max_pairs=max_pairs,
                 max_images=max_images,
                 workers=workers,
+                threads=threads,
             ),
             out,
         )

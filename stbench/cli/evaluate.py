@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from stbench.cli.options import apply_cli_threads, threads_option
 from stbench.errors import ConfigError
 
 
@@ -25,12 +26,6 @@ def parse_options(values: list[str]) -> dict[str, Any]:
     return options
 
 
-def _default_manifest() -> Path:
-    from stbench.manifest import default_manifest_dir
-
-    return default_manifest_dir()
-
-
 def register(app: typer.Typer) -> None:
     """Add ``evaluate`` and ``new-method`` to the app."""
 
@@ -45,7 +40,8 @@ def register(app: typer.Typer) -> None:
         manifest: Path | None = typer.Option(
             None,
             "--manifest",
-            help="Manifest directory (default: $STBENCH_HOME/manifests/default).",
+            help="Manifest directory (default: $STBENCH_HOME/manifests/default, where "
+            "`stbench demo` and `build-manifest` write; else the most recent one).",
         ),
         split: str = typer.Option("test", "--split", help="test, val, train or all."),
         out: Path | None = typer.Option(
@@ -62,6 +58,7 @@ def register(app: typer.Typer) -> None:
             help="Seconds a method may take on one pair or image; then its worker is killed "
             "and the item recorded as failed.",
         ),
+        threads: int | None = threads_option(),
         max_pairs: int | None = typer.Option(
             None, "--max-pairs", min=1, help="Evaluate a seeded random subset of pairs."
         ),
@@ -94,13 +91,17 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Evaluate a method on a manifest: matching precision, pose AUC, time by span."""
+        from stbench.cli.resolve import check_method_spec, resolve_manifest
         from stbench.evaluate.clusters import ClusterSpec
         from stbench.evaluate.leaderboard import load_summary
         from stbench.evaluate.report import print_summary
         from stbench.evaluate.run import evaluate
 
+        check_method_spec(method)  # a method error is reported before a manifest error
+        manifest = resolve_manifest(manifest)
+        apply_cli_threads(threads)
         run_dir = evaluate(
-            manifest or _default_manifest(),
+            manifest,
             method,
             split,
             out,
@@ -137,3 +138,7 @@ def register(app: typer.Typer) -> None:
 
         path, spec = write_template(name, out, overwrite=overwrite)
         typer.echo(f"wrote {path}\nrun it: stbench evaluate --method {spec}")
+        typer.echo(
+            "(it uses $STBENCH_HOME/manifests/default, which `stbench demo` builds, or the most "
+            "recent manifest; add --manifest DIR for another)"
+        )

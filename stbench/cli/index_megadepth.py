@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from stbench.cli.options import apply_cli_threads, threads_option
+
 
 def register_index(index_app: typer.Typer) -> None:
     """Add the ``megadepth`` command to the ``stbench index`` group."""
@@ -43,9 +45,7 @@ def register_index(index_app: typer.Typer) -> None:
         ),
         no_timestamps: bool = typer.Option(False, "--no-timestamps", help="Skip EXIF times."),
         workers: int = typer.Option(1, "--workers", min=1, help="Scenes processed in parallel."),
-        threads: int = typer.Option(
-            1, "--threads", min=1, help="Threads per scene (depth, verify)."
-        ),
+        threads: int | None = threads_option(),
         overwrite: bool = typer.Option(False, "--overwrite", help="Rebuild existing scenes."),
         keep_going: bool = typer.Option(
             False,
@@ -74,6 +74,7 @@ def register_index(index_app: typer.Typer) -> None:
             values["timestamps"] = False
         settings = config_from_dict(MegaDepthConfig, values, where="megadepth config")
         err = console_err()
+        threads = apply_cli_threads(threads)  # also the threads per scene (depth, verify)
 
         def report(scene_id: str, records) -> None:
             if records is None:

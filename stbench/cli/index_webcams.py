@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from stbench.cli.options import apply_cli_threads, threads_option
+
 
 def register_index(index_app: typer.Typer) -> None:
     """Add the ``webcams`` command to the ``stbench index`` sub-app."""
@@ -18,6 +20,7 @@ def register_index(index_app: typer.Typer) -> None:
             None, "--cameras", help="Comma-separated camera ids (default: all under ROOT)."
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes."),
+        threads: int | None = threads_option(),
         overwrite: bool = typer.Option(False, "--overwrite", help="Rebuild indexed cameras."),
         keep_going: bool = typer.Option(
             False,
@@ -31,6 +34,8 @@ def register_index(index_app: typer.Typer) -> None:
         """
         from stbench.cli.common import console_err
         from stbench.webcams import WebcamConfig, index_webcams
+
+        apply_cli_threads(threads)
 
         def report(camera_id: str, error: str) -> None:
             console_err().print(f"{camera_id}: failed, not written: {error}", highlight=False)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from stbench.cli.options import apply_cli_threads, threads_option
+
 
 def _print_report(report) -> None:
     from stbench.cli.common import console
@@ -92,6 +94,7 @@ def build_manifest_command(
         help="Write the manifest even if some scenes/cameras failed (recorded in manifest.json); "
         "without it a failed unit is an error exit and nothing is written.",
     ),
+    threads: int | None = threads_option(),
 ) -> None:
     """Build a manifest: images, depth-verified / temporal pairs, rejects and manifest.json.
 
@@ -100,6 +103,7 @@ def build_manifest_command(
     from stbench.manifest.build import run_build
     from stbench.manifest.config import load_build_config
 
+    apply_cli_threads(threads)
     overrides = {
         "name": name,
         "megadepth_root": str(megadepth) if megadepth else None,

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from stbench.cli.options import apply_cli_threads, threads_option
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``synth`` command to ``app``."""
@@ -28,6 +30,7 @@ def register(app: typer.Typer) -> None:
         workers: int | None = typer.Option(
             None, "--workers", min=1, help="Rendering processes (default: all CPUs)."
         ),
+        threads: int | None = threads_option(),
     ) -> None:
         """Render a synthetic town as MegaDepth scenes and AMOS webcams, with ground truth."""
         import time
@@ -36,6 +39,7 @@ def register(app: typer.Typer) -> None:
         from stbench.errors import StbenchError
         from stbench.synth.world import generate_world
 
+        apply_cli_threads(threads)
         start = time.perf_counter()
         try:
             path = generate_world(

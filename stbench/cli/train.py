@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from stbench.cli.options import threads_option
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``train-baseline`` command to ``app``."""
@@ -14,7 +16,10 @@ def register(app: typer.Typer) -> None:
     @app.command("train-baseline")
     def train_baseline(
         manifest: Path | None = typer.Option(
-            None, "--manifest", help="Manifest directory (default: the default world's manifest)."
+            None,
+            "--manifest",
+            help="Manifest directory (default: $STBENCH_HOME/manifests/default, where "
+            "`stbench demo` and `build-manifest` write; else the most recent one).",
         ),
         preset: str = typer.Option(
             "quick",
@@ -30,12 +35,7 @@ def register(app: typer.Typer) -> None:
         epochs: int | None = typer.Option(
             None, "--epochs", min=1, help="Override the preset's epochs."
         ),
-        threads: int | None = typer.Option(
-            None,
-            "--threads",
-            min=1,
-            help="CPU threads per process (default: torch's; 1 under torchrun).",
-        ),
+        threads: int | None = threads_option(),
         trust_modified: bool = typer.Option(
             False,
             "--trust-modified",
@@ -43,21 +43,17 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Train the reference matcher + temporal head; multi-GPU with torchrun (DDP)."""
-        from stbench.errors import DataError
-        from stbench.model.presets import default_manifest_dir, preset_config
+        from stbench.cli.options import apply_cli_threads
+        from stbench.cli.resolve import resolve_manifest
+        from stbench.model.presets import preset_config
         from stbench.paths import stbench_home
 
         overrides: dict = {"seed": seed}
         if epochs is not None:
             overrides["epochs"] = epochs
         config = preset_config(preset, overrides)
-        if manifest is None:
-            manifest = default_manifest_dir()
-            if not (manifest / "manifest.json").is_file():
-                raise DataError(
-                    f"no manifest at {manifest} (the default); build one with "
-                    "`stbench build-manifest` or pass --manifest DIR"
-                )
+        manifest = resolve_manifest(manifest)
+        threads = apply_cli_threads(threads)
         out = out or stbench_home() / "models" / preset
         from stbench.model.train import run
 

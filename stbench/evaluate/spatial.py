@@ -124,7 +124,8 @@ def estimate_relative_pose(
     threshold_px: float = 0.5,
     confidence: float = 0.99999,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Relative pose from matched points with the LoFTR protocol (None when it fails).
+    """Relative pose from matched points with the LoFTR protocol (None when it fails, including
+    when OpenCV raises on degenerate input).
 
     Points are normalised with K; RANSAC on the essential matrix uses ``threshold_px`` divided
     by the mean focal length; every candidate E is decomposed with recoverPose and the one
@@ -142,16 +143,24 @@ def estimate_relative_pose(
     focal = np.mean([K0[0, 0], K1[1, 1], K0[0, 0], K1[1, 1]])
     norm0 = (points0 - K0[[0, 1], [2, 2]][None]) / K0[[0, 1], [0, 1]][None]
     norm1 = (points1 - K1[[0, 1], [2, 2]][None]) / K1[[0, 1], [0, 1]][None]
-    essential, mask = cv2.findEssentialMat(
-        norm0, norm1, np.eye(3), threshold=threshold_px / focal, prob=confidence, method=cv2.RANSAC
-    )
-    if essential is None or mask is None:
-        return None
-    best, best_inliers = None, 0
-    for candidate in np.split(essential, len(essential) // 3):
-        n, R, t, _ = cv2.recoverPose(candidate, norm0, norm1, np.eye(3), 1e9, mask=mask.copy())
-        if n > best_inliers:
-            best, best_inliers = (R, t[:, 0]), n
+    try:
+        essential, mask = cv2.findEssentialMat(
+            norm0,
+            norm1,
+            np.eye(3),
+            threshold=threshold_px / focal,
+            prob=confidence,
+            method=cv2.RANSAC,
+        )
+        if essential is None or mask is None:
+            return None
+        best, best_inliers = None, 0
+        for candidate in np.split(essential, len(essential) // 3):
+            n, R, t, _ = cv2.recoverPose(candidate, norm0, norm1, np.eye(3), 1e9, mask=mask.copy())
+            if n > best_inliers:
+                best, best_inliers = (R, t[:, 0]), n
+    except cv2.error:  # e.g. the 5-point solver's degenerate polynomial on near-degenerate
+        return None  # samples: an estimation failure (infinite error), not a crashed run
     return best
 
 

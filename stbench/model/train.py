@@ -348,7 +348,13 @@ def _save_outputs(
 
 
 def _summary(entry: dict[str, Any]) -> str:
-    keys = ["precision@3px", "accuracy_season", "accuracy_month", "accuracy_hour", "mse_hour"]
+    keys = [
+        "val_crop_precision_3px",
+        "accuracy_season",
+        "accuracy_month",
+        "accuracy_hour",
+        "mse_hour",
+    ]
     values = " ".join(f"{k} {entry[k]:.3f}" for k in keys if k in entry)
     return f"epoch {entry['epoch']}: loss {entry.get('train_loss', float('nan')):.3f} {values}"
 

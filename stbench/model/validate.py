@@ -2,8 +2,11 @@
 
 - matching: per pair (centre crops), top-k keypoints by distinctiveness, mutual nearest
   neighbours; a match is verifiable when its first keypoint warps consistently (the
-  :mod:`stbench.warp` definition) inside the other crop; precision@3px = correct / verifiable,
-  averaged over pairs with at least one verifiable match;
+  :mod:`stbench.warp` definition) inside the other crop; ``val_crop_precision_3px`` = correct /
+  verifiable, averaged over pairs with at least one verifiable match. The name is distinct from
+  ``stbench evaluate``'s ``precision_3px`` on purpose: that one scores the method on full images
+  (the inference sizes, the harness's keypoints and matches), so the two differ for the same
+  weights and split (docs/reference-model.md, "Two precisions");
 - time: per span, top-1 accuracy and the MSE of the argmax class in steps (circular).
 """
 
@@ -62,7 +65,7 @@ def validate(
     """Validation metrics of ``model`` (switched to eval mode and back).
 
     Returns:
-        ``precision@3px``, ``n_matches`` (mean per pair), ``n_pairs``, and per span
+        ``val_crop_precision_3px``, ``n_matches`` (mean per pair), ``n_pairs``, and per span
         ``accuracy_<span>``, ``mse_<span>`` (steps^2; absent when no image has a trusted label
         for the span), ``n_<span>`` (labelled images), plus ``n_images``.
     """
@@ -77,7 +80,7 @@ def validate(
             n_matches.append(count)
             if verifiable:
                 precisions.append(correct / verifiable)
-        metrics["precision@3px"] = float(np.mean(precisions)) if precisions else 0.0
+        metrics["val_crop_precision_3px"] = float(np.mean(precisions)) if precisions else 0.0
         metrics["n_matches"] = float(np.mean(n_matches))
         metrics["n_pairs"] = float(len(pairs))
     if images is not None:

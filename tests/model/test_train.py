@@ -66,7 +66,7 @@ def test_run_writes_outputs_and_resume_is_equivalent(toy_manifest, tiny_config, 
     assert a.keys() == b.keys() and all(torch.allclose(a[k].float(), b[k].float()) for k in a)
     history = json.loads((straight / "history.json").read_text())
     assert [entry["epoch"] for entry in history] == [0, 1, 2]
-    assert {"precision@3px", "accuracy_season", "mse_hour", "load_s"} <= set(history[-1])
+    assert {"val_crop_precision_3px", "accuracy_season", "mse_hour", "load_s"} <= set(history[-1])
     saved = json.loads((straight / "config.json").read_text())
     assert saved["model"]["channels"] == [8, 16, 24, 32]
     meta = json.loads((straight / "model.json").read_text())

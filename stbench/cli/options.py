@@ -1,0 +1,24 @@
+"""Options shared by the heavy commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+THREADS_HELP = (
+    "CPU threads per process for torch, OpenCV and BLAS (workers too) "
+    "(default: $STBENCH_THREADS, else $OMP_NUM_THREADS, else 1)."
+)
+
+
+def threads_option() -> Any:
+    """The ``--threads`` option (None: the policy of :mod:`stbench.threads` decides)."""
+    return typer.Option(None, "--threads", min=1, help=THREADS_HELP, show_default=False)
+
+
+def apply_cli_threads(threads: int | None) -> int:
+    """Apply the thread policy for a command; returns the threads per process."""
+    from stbench.threads import apply_threads
+
+    return apply_threads(threads)

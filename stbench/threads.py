@@ -1,0 +1,96 @@
+"""The thread policy: how many CPU threads torch, OpenCV and BLAS use in each stbench process.
+
+One number, decided here for every heavy command (``--threads``) and every worker process:
+
+1. ``--threads N`` (the ``threads`` argument),
+2. else ``$STBENCH_THREADS``,
+3. else a user's ``$OMP_NUM_THREADS`` (a positive integer),
+4. else :data:`DEFAULT_THREADS` (1).
+
+Why 1 by default: the libraries size their pools to the whole machine and busy-wait between
+parallel regions; when other processes (or stbench's own ``--workers``) compete for the cores,
+threads spin waiting for each other. On a 2-core machine shared with other work, matching with
+the bundled model took 1,600 ms/pair with torch's default 2 threads and 120 ms/pair with 1
+(issue #16). One thread per process and ``--workers`` <= cores never oversubscribes; on a
+dedicated machine raise ``--threads`` for single-process stages (docs/quickstart.md).
+
+:func:`apply_threads` sets the environment variables the libraries read when they start (so
+worker processes, which are spawned and inherit the environment, and libraries imported later
+follow the policy), then limits the pools of torch, OpenCV and Arrow if they are already
+imported and of the BLAS / OpenMP libraries already loaded (``threadpoolctl``, when installed).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from stbench.errors import ConfigError
+
+THREADS_ENV = "STBENCH_THREADS"
+DEFAULT_THREADS = 1
+
+#: Environment variables read by OpenMP, the BLAS libraries, numexpr and OpenCV at start-up.
+LIBRARY_ENV_VARS: tuple[str, ...] = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "OPENCV_FOR_THREADS_NUM",
+)
+
+
+def _positive(value: str | int, where: str) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{where} = {value!r}: give a positive integer number of threads")
+    return number
+
+
+def resolve_threads(threads: int | None = None) -> int:
+    """The threads per process: ``threads``, else ``$STBENCH_THREADS``, else a user's
+    ``$OMP_NUM_THREADS``, else :data:`DEFAULT_THREADS`.
+
+    Raises:
+        ConfigError: ``threads`` or ``$STBENCH_THREADS`` is not a positive integer.
+    """
+    if threads is not None:
+        return _positive(threads, "--threads")
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if value:
+        return _positive(value, f"${THREADS_ENV}")
+    user = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if user.isdigit() and int(user) > 0:
+        return int(user)
+    return DEFAULT_THREADS
+
+
+def apply_threads(threads: int | None = None) -> int:
+    """Apply the policy to this process and its future children; returns the threads set.
+
+    Safe to call more than once (the last call wins) and before or after torch / cv2 import.
+    """
+    number = resolve_threads(threads)
+    os.environ[THREADS_ENV] = str(number)
+    for name in LIBRARY_ENV_VARS:
+        os.environ[name] = str(number)
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "set_num_threads"):
+        torch.set_num_threads(number)
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and hasattr(cv2, "setNumThreads"):
+        cv2.setNumThreads(number)
+    pyarrow = sys.modules.get("pyarrow")  # reads OMP_NUM_THREADS only when it starts
+    if pyarrow is not None and hasattr(pyarrow, "set_cpu_count"):
+        pyarrow.set_cpu_count(number)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the environment variables above cover libraries loaded later
+        return number
+    threadpool_limits(limits=number)
+    return number
