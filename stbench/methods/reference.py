@@ -55,8 +55,10 @@ class Reference(Method):
         self.device = device
         self.matcher = load_matcher(Path(weights) if weights else None, device=device)
         meta = getattr(self.matcher, "meta", None) or {}
-        self.version = str(getattr(self.matcher, "version", None) or meta.get("version", "bundled"))
         self._weights_digest = file_digest(_weights_file(weights))
+        # the version names the weights themselves: a retrained model never passes for the
+        # bundled one (on the board, in caches and reports)
+        self.version = (self._weights_digest or "unknown")[:12]
         self._meta_digest = hashlib.sha256(
             json.dumps(meta, sort_keys=True, default=str).encode()
         ).hexdigest()[:16]

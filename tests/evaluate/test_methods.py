@@ -1,5 +1,7 @@
+import hashlib
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,7 +169,12 @@ def test_reference_wraps_the_model_contract(monkeypatch):
         sys.modules, "stbench.model", types.SimpleNamespace(load_matcher=load_matcher)
     )
     method = resolve_method("reference", {"device": "cpu"})
-    assert calls["args"] == (None, "cpu") and method.version == "7"
+    # the version is the weights' digest (here the bundled file's), whatever the model says
+    from importlib import resources
+
+    bundled = Path(str(resources.files("stbench") / "weights" / "reference.safetensors"))
+    digest = hashlib.sha256(bundled.read_bytes()).hexdigest()
+    assert calls["args"] == (None, "cpu") and method.version == digest[:12]
     image = np.zeros((8, 8, 3), np.uint8)
     result, _ = validate_match_result(method.match(image, image))
     assert result.matches.tolist() == [[0, 0]]
@@ -181,6 +188,24 @@ def test_reference_wraps_the_model_contract(monkeypatch):
     located.predict_time(image, {"lat": float("nan")})
     assert calls["latitude"] is None
     assert located.config()["use_latitude"] and not method.config()["use_latitude"]
+
+
+def test_reference_version_follows_the_weights(tmp_path, monkeypatch):
+    class FakeMatcher:
+        version = "bundled"
+
+    monkeypatch.setitem(
+        sys.modules,
+        "stbench.model",
+        types.SimpleNamespace(load_matcher=lambda weights=None, device="cpu": FakeMatcher()),
+    )
+    first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    first.write_bytes(b"weights one")
+    second.write_bytes(b"weights two")
+    one = resolve_method("reference", {"weights": str(first)})
+    two = resolve_method("reference", {"weights": str(second)})
+    assert one.version == hashlib.sha256(b"weights one").hexdigest()[:12]
+    assert one.version != two.version  # a retrained model never passes for another
 
 
 def test_predict_time_with_or_without_record():
