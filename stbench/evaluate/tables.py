@@ -28,6 +28,16 @@ DEFAULT_SHOWN = (
     "time_accuracy_hour",
     "ms_per_pair",
 )
+#: Shown for rows of ``stbench sfm`` runs (track ``sfm``): reconstruction, not pair, metrics.
+SFM_SHOWN = (
+    "sfm_registered",
+    "sfm_maa",
+    "sfm_span_maa",
+    "sfm_purity_season",
+    "sfm_cross_edges_season",
+    "sfm_track_length",
+    "sfm_map_s",
+)
 #: What a cell says instead of an interval.
 NOTE_LINES = {NOTE_SMALL_N: ["n too", "small"], NOTE_FEW_CLUSTERS: ["too few", "clusters"]}
 
@@ -94,7 +104,17 @@ def label(metric: str) -> str:
     ):
         if metric.startswith(prefix):
             return short + metric[len(prefix) :]
-    named = {"ms_per_pair": "ms/pair", "share_pairs_min_k": "pairs ≥K"}
+    named = {
+        "ms_per_pair": "ms/pair",
+        "share_pairs_min_k": "pairs ≥K",
+        "sfm_registered": "registered",
+        "sfm_maa": "mAA",
+        "sfm_span_maa": "span mAA",
+        "sfm_purity_season": "season purity",
+        "sfm_cross_edges_season": "cross-season edges",
+        "sfm_track_length": "track length",
+        "sfm_map_s": "mapping s",
+    }
     return named.get(metric, metric.replace("_", " "))
 
 
@@ -156,11 +176,14 @@ def _short_manifest(value: object) -> str:
 
 
 def board_tables(
-    frame: pd.DataFrame, metrics: list[str], width: int, board: str | Path = ""
+    frame: pd.DataFrame, metrics: list[str] | None, width: int, board: str | Path = ""
 ) -> list[Any]:
-    """Leaderboard tables, one group per track (tracks are never mixed in one table)."""
+    """Leaderboard tables, one group per track (tracks are never mixed in one table); without
+    ``metrics``, :data:`DEFAULT_SHOWN` (:data:`SFM_SHOWN` for the ``sfm`` track)."""
     tables = []
+    requested = metrics
     for track, rows in frame.groupby(frame["track"].fillna("pixels"), sort=True):
+        metrics = list(requested or (SFM_SHOWN if track == "sfm" else DEFAULT_SHOWN))
         shared = [c for c in ("manifest", "split") if rows[c].nunique() == 1]
         title = f"track {track} · {len(rows)} rows"
         if shared:
@@ -188,7 +211,7 @@ def board_tables(
                         row.get(f"{m}_ci_high"),
                         row.get(f"{m}_n"),
                         row.get(f"{m}_clusters"),
-                        digits=1 if m == "ms_per_pair" else 3,
+                        digits=1 if m in ("ms_per_pair", "sfm_map_s") else 3,
                     )
                     for m in metrics
                 ]
@@ -221,8 +244,10 @@ def print_board(
         ]
         if frame.empty:
             raise DataError(f"{board} has no row of manifest {manifest!r}")
-    metrics = list(metrics or DEFAULT_SHOWN)
-    unknown = [m for m in metrics if m not in frame.columns or m.endswith(("_n", "_clusters"))]
+    metrics = list(metrics) if metrics else None
+    unknown = [
+        m for m in metrics or [] if m not in frame.columns or m.endswith(("_n", "_clusters"))
+    ]
     if unknown:
         raise DataError(f"unknown metric(s) {unknown}; see docs/evaluation.md for the columns")
     for table in board_tables(frame, metrics, max(console.width, 40), board):

@@ -89,3 +89,26 @@ def test_comparison_fits(width):
     assert max(len(line) for line in text.splitlines()) <= width
     for token in ("0.500", "±0.100", "+0.200", "±0.150", "0.0020 *", "793", "k=52", "2.700"):
         assert token in text, token
+
+
+def test_sfm_rows_show_reconstruction_metrics(tmp_path):
+    from stbench.evaluate.leaderboard import SFM_COLUMNS
+    from stbench.evaluate.tables import SFM_SHOWN
+
+    assert set(SFM_SHOWN) <= set(SFM_COLUMNS)
+    pair_row = row_from_summary(fake_summary("sift", 0))
+    sfm_summary = fake_summary("sift", 1)
+    sfm_summary["track"] = "sfm"
+    sfm_summary["metrics"] = {
+        name: {"value": 0.25 + i / 100, "ci_low": None, "ci_high": None, "n": 2,
+               "n_clusters": 2, "note": "too few clusters"}
+        for i, name in enumerate(SFM_COLUMNS)
+    }  # fmt: skip
+    board = tmp_path / "board.csv"
+    board.write_text(board_text([pair_row, row_from_summary(sfm_summary)]))
+    out = io.StringIO()
+    print_board(board, console=Console(file=out, width=200, color_system=None))
+    pixels, sfm = out.getvalue().split("track sfm")
+    assert "mAA" in sfm and "registered" in sfm and "P@3px" not in sfm
+    assert "mAA" not in pixels and "P@3px" in pixels
+    assert f"{0.25 + SFM_COLUMNS.index('sfm_maa') / 100:.3f}" in sfm
