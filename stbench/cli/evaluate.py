@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from stbench.cli.options import apply_cli_threads, threads_option
+from stbench.defaults import N_BOOTSTRAP
 from stbench.errors import ConfigError
 
 
@@ -66,7 +67,7 @@ def register(app: typer.Typer) -> None:
             None, "--max-images", min=1, help="Cap the images given a temporal prediction."
         ),
         n_bootstrap: int = typer.Option(
-            1000, "--bootstrap", min=1, help="Bootstrap replicates for the 95 % intervals."
+            N_BOOTSTRAP, "--bootstrap", min=1, help="Bootstrap replicates for the 95 % intervals."
         ),
         seed: int = typer.Option(0, "--seed", min=0, help="Seed of the subset and the bootstrap."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cached predictions."),

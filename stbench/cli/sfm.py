@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from stbench.defaults import N_BOOTSTRAP
+
 
 def register(app: typer.Typer) -> None:
     """Add ``sfm`` to the app."""
@@ -64,7 +66,9 @@ def register(app: typer.Typer) -> None:
             min=0.1,
             help="Seconds the method may take on one pair; then it is recorded as failed.",
         ),
-        n_bootstrap: int = typer.Option(1000, "--bootstrap", min=1, help="Bootstrap replicates."),
+        n_bootstrap: int = typer.Option(
+            N_BOOTSTRAP, "--bootstrap", min=1, help="Bootstrap replicates."
+        ),
         seed: int = typer.Option(
             0, "--seed", min=0, help="Seed of pycolmap, subsets and the bootstrap."
         ),

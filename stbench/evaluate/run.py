@@ -13,6 +13,7 @@ from typing import Any
 from stbench import __version__
 from stbench.atomic import atomic_path
 from stbench.config import check_config_matches, save_config
+from stbench.defaults import DEPTH_TAU, N_BOOTSTRAP
 from stbench.errors import ConfigError
 from stbench.evaluate.cache import PredictionCache
 from stbench.evaluate.clusters import ClusterSpec
@@ -58,9 +59,9 @@ def evaluate(
     max_images: int | None = None,
     workers: int = 1,
     overwrite: bool = False,
-    n_bootstrap: int = 1000,
+    n_bootstrap: int = N_BOOTSTRAP,
     seed: int = 0,
-    tau: float = 0.05,
+    tau: float = DEPTH_TAU,
     show_progress: bool = False,
     write_plots: bool = True,
     clusters: ClusterSpec | None = None,

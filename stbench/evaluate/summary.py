@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stbench.defaults import N_BOOTSTRAP
 from stbench.evaluate.clusters import ClusterSpec, cluster_codes
 from stbench.evaluate.spatial import (
     MATCHING_SCORE_PX,
@@ -242,7 +243,7 @@ def _estimates(
 def summarize(
     per_pair: pd.DataFrame,
     per_image: pd.DataFrame,
-    n_boot: int = 1000,
+    n_boot: int = N_BOOTSTRAP,
     seed: int = 0,
     clusters: ClusterSpec | None = None,
 ) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from typing import Any
 
 from stbench import __version__
 from stbench.atomic import write_bytes_atomic
+from stbench.config import check_fields
 from stbench.errors import ConfigError
 
 CAPTURE_LOG = "capture.jsonl"
@@ -62,6 +63,9 @@ class CaptureConfig:
     read_timeout_s: float = 30.0
     max_bytes: int = 32 << 20
     user_agent: str = f"stbench-capture/{__version__}"
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclasses.dataclass

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stbench.config import config_from_dict
+from stbench.config import check_fields, config_from_dict
 from stbench.errors import ConfigError
 from stbench.spans import SPANS
 
@@ -49,6 +49,9 @@ class SplitConfig:
     time_val_start: str | None = None
     time_test_start: str | None = None
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
 
 @dataclass
 class SpatialPairConfig:
@@ -62,6 +65,9 @@ class SpatialPairConfig:
 
     overlap_bin_edges: list[float] = field(default_factory=lambda: list(OVERLAP_BIN_EDGES))
     max_pairs_per_scene_bin: int | None = 2000
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
@@ -79,6 +85,9 @@ class TemporalPairConfig:
     spans: list[str] = field(default_factory=lambda: list(SPANS))
     pairs_per_camera_span: int = 200
     min_dt_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
@@ -113,6 +122,7 @@ class BuildConfig:
     partition_min_rows: int = 1_000_000
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.name is None:
             seed = f"-seed{self.synthetic_seed}" if self.synthetic_seed else ""
             self.name = f"{self.synthetic_preset}{seed}" if self.synthetic else "default"

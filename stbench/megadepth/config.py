@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from stbench.config import check_fields
+from stbench.defaults import DEPTH_TAU
 from stbench.errors import ConfigError
 
 #: What to do with depth maps holding NaN, inf or negative values.
@@ -44,7 +46,7 @@ class MegaDepthConfig:
     min_covis_overlap: float = 0.01
     max_scale_ratio: float | None = None
     samples_per_direction: int = 1024
-    tau: float = 0.05
+    tau: float = DEPTH_TAU
     min_depth_overlap: float = 0.05
     min_consistent: int = 16
     working_max_side: int = 512
@@ -56,6 +58,7 @@ class MegaDepthConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        check_fields(self)
         checks = [
             (self.min_shared_points >= 1, "min_shared_points must be >= 1"),
             (0.0 <= self.min_covis_overlap <= 1.0, "min_covis_overlap must be in [0, 1]"),

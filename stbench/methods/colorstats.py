@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from stbench.config import check_fields
 from stbench.errors import DataError
 from stbench.methods.base import Method
 from stbench.spans import CLASS_SPANS, get_span
@@ -46,6 +47,9 @@ class ColorStatsConfig:
     n_estimators: int = field(default=100, metadata={"min": 1})
     max_train_images: int = field(default=2000, metadata={"min": 1})
     seed: int = field(default=0, metadata={"min": 0})
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 class ColorStats(Method):

@@ -7,6 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from stbench.config import check_fields
+from stbench.defaults import N_BOOTSTRAP
+
 #: IMC 2022 rotation thresholds in degrees: ``np.linspace(1, 10, 10)``.
 ROTATION_THRESHOLDS_DEG: tuple[float, ...] = tuple(float(x) for x in np.linspace(1, 10, 10))
 #: IMC 2022 translation thresholds in metres: ``np.geomspace(0.2, 5, 10)``.
@@ -52,7 +55,10 @@ class SfmConfig:
     min_num_matches: int = 15
     max_scene_images: int | None = None
     max_mapping_seconds: int = 900
-    n_bootstrap: int = 1000
+    n_bootstrap: int = N_BOOTSTRAP
     seed: int = 0
     workers: int = 1
     item_timeout: float = 120.0
+
+    def __post_init__(self) -> None:
+        check_fields(self)
