@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from stbench.config import check_fields, config_from_dict
 from stbench.errors import ConfigError
@@ -40,7 +40,7 @@ class SplitConfig:
 
     megadepth_test: list[str] = field(default_factory=lambda: list(MEGADEPTH_TEST_SCENES))
     megadepth_val: list[str] = field(default_factory=lambda: list(MEGADEPTH_VAL_SCENES))
-    webcam_mode: str = "camera"
+    webcam_mode: Literal["camera", "time"] = "camera"
     webcam_val_fraction: float = 0.1
     webcam_test_fraction: float = 0.1
     webcam_train: list[str] = field(default_factory=list)

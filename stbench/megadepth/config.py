@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from stbench.config import check_fields
 from stbench.defaults import DEPTH_TAU
 from stbench.errors import ConfigError
 
 #: What to do with depth maps holding NaN, inf or negative values.
-INVALID_DEPTH_POLICIES = ("reject", "mask")
+InvalidDepthPolicy = Literal["reject", "mask"]
+INVALID_DEPTH_POLICIES: tuple[str, ...] = get_args(InvalidDepthPolicy)
 
 
 @dataclass
@@ -51,7 +53,7 @@ class MegaDepthConfig:
     min_consistent: int = 16
     working_max_side: int = 512
     chunk_elements: int = 65536
-    invalid_depth: str = "reject"
+    invalid_depth: InvalidDepthPolicy = "reject"
     undistort: bool = True
     timestamps: bool = True
     scene_locations: dict[str, list[float]] = field(default_factory=dict)
