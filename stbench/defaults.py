@@ -7,7 +7,7 @@ so a default changes in one place.
 
 from __future__ import annotations
 
-__all__ = ["DEPTH_TAU", "N_BOOTSTRAP", "POSE_CONFIDENCE", "POSE_THRESHOLD_PX"]
+__all__ = ["DEPTH_TAU", "ITEM_TIMEOUT_S", "N_BOOTSTRAP", "POSE_CONFIDENCE", "POSE_THRESHOLD_PX"]
 
 #: Relative depth tolerance |z_projected - depth| / depth of a consistent (verifiable) match.
 DEPTH_TAU = 0.05
@@ -17,3 +17,5 @@ POSE_THRESHOLD_PX = 0.5
 POSE_CONFIDENCE = 0.99999
 #: Bootstrap replicates of the 95 % intervals (and permutations of the paired tests).
 N_BOOTSTRAP = 1000
+#: Seconds a method may take on one pair or image before its worker is killed (``--item-timeout``).
+ITEM_TIMEOUT_S = 120.0

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from stbench.cli.options import apply_cli_threads, threads_option
-from stbench.defaults import N_BOOTSTRAP
+from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
 from stbench.errors import ConfigError
 
 
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
         item_timeout: float = typer.Option(
-            120.0,
+            ITEM_TIMEOUT_S,
             "--item-timeout",
             min=0.001,
             help="Seconds a method may take on one pair or image; then its worker is killed "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from stbench.defaults import N_BOOTSTRAP
+from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
 
 
 def register(app: typer.Typer) -> None:
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
         item_timeout: float = typer.Option(
-            120.0,
+            ITEM_TIMEOUT_S,
             "--item-timeout",
             min=0.1,
             help="Seconds the method may take on one pair; then it is recorded as failed.",

@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stbench.config import check_fields
-from stbench.defaults import DEPTH_TAU, N_BOOTSTRAP, POSE_CONFIDENCE, POSE_THRESHOLD_PX
+from stbench.defaults import (
+    DEPTH_TAU,
+    ITEM_TIMEOUT_S,
+    N_BOOTSTRAP,
+    POSE_CONFIDENCE,
+    POSE_THRESHOLD_PX,
+)
 
 SPLITS = ("test", "val", "train", "all")
 
@@ -45,7 +51,7 @@ class EvaluateConfig:
     n_bootstrap: int = N_BOOTSTRAP
     seed: int = 0
     workers: int = 1
-    item_timeout: float = 120.0
+    item_timeout: float = ITEM_TIMEOUT_S
     fit_timeout: float = 3600.0
 
     def __post_init__(self) -> None:

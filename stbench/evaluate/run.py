@@ -13,7 +13,7 @@ from typing import Any
 from stbench import __version__
 from stbench.atomic import atomic_path
 from stbench.config import check_config_matches, save_config
-from stbench.defaults import DEPTH_TAU, N_BOOTSTRAP
+from stbench.defaults import DEPTH_TAU, ITEM_TIMEOUT_S, N_BOOTSTRAP
 from stbench.errors import ConfigError
 from stbench.evaluate.cache import PredictionCache
 from stbench.evaluate.clusters import ClusterSpec
@@ -66,7 +66,7 @@ def evaluate(
     write_plots: bool = True,
     clusters: ClusterSpec | None = None,
     trust_modified: bool = False,
-    item_timeout: float = 120.0,
+    item_timeout: float = ITEM_TIMEOUT_S,
     fit_timeout: float = 3600.0,
 ) -> Path:
     """Evaluate a method on a manifest split; returns the run directory.

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from stbench.config import check_fields
-from stbench.defaults import N_BOOTSTRAP
+from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
 
 #: IMC 2022 rotation thresholds in degrees: ``np.linspace(1, 10, 10)``.
 ROTATION_THRESHOLDS_DEG: tuple[float, ...] = tuple(float(x) for x in np.linspace(1, 10, 10))
@@ -58,7 +58,7 @@ class SfmConfig:
     n_bootstrap: int = N_BOOTSTRAP
     seed: int = 0
     workers: int = 1
-    item_timeout: float = 120.0
+    item_timeout: float = ITEM_TIMEOUT_S
 
     def __post_init__(self) -> None:
         check_fields(self)
