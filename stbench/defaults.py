@@ -7,7 +7,14 @@ so a default changes in one place.
 
 from __future__ import annotations
 
-__all__ = ["DEPTH_TAU", "ITEM_TIMEOUT_S", "N_BOOTSTRAP", "POSE_CONFIDENCE", "POSE_THRESHOLD_PX"]
+__all__ = [
+    "DEPTH_TAU",
+    "ITEM_TIMEOUT_S",
+    "N_BOOTSTRAP",
+    "POSE_CONFIDENCE",
+    "POSE_THRESHOLD_PX",
+    "TRUST_THRESHOLD",
+]
 
 #: Relative depth tolerance |z_projected - depth| / depth of a consistent (verifiable) match.
 DEPTH_TAU = 0.05
@@ -19,3 +26,5 @@ POSE_CONFIDENCE = 0.99999
 N_BOOTSTRAP = 1000
 #: Seconds a method may take on one pair or image before its worker is killed (``--item-timeout``).
 ITEM_TIMEOUT_S = 120.0
+#: An image is *trusted* when its timestamp_trust is at least this (and its timestamp is set).
+TRUST_THRESHOLD = 0.5

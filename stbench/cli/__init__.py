@@ -68,8 +68,15 @@ def main() -> None:
     app = build_app()
     try:
         app()
-    except StbenchError as exc:
+    except (StbenchError, ImportError) as exc:
         from stbench.cli.common import console_err
+        from stbench.extras import missing_extra
 
-        console_err().print(f"[bold red]error:[/] {exc}", highlight=False)
+        if not isinstance(exc, StbenchError):
+            exc = missing_extra(exc)  # a missing optional package: name the extra to install
+            if exc is None:
+                raise
+        from rich.markup import escape
+
+        console_err().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stbench.config import check_fields, config_from_dict
+from stbench.defaults import TRUST_THRESHOLD
 from stbench.errors import ConfigError
 from stbench.spans import SPANS
 
@@ -114,7 +115,7 @@ class BuildConfig:
     synthetic_seed: int = 0
     megadepth: dict[str, Any] = field(default_factory=dict)
     webcam: dict[str, Any] = field(default_factory=dict)
-    trust_threshold: float = 0.5
+    trust_threshold: float = TRUST_THRESHOLD
     seed: int = 0
     splits: SplitConfig = field(default_factory=SplitConfig)
     spatial: SpatialPairConfig = field(default_factory=SpatialPairConfig)

@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stbench.defaults import TRUST_THRESHOLD
 from stbench.timestamps.exif import (
     MAX_OFFSET_MIN,
     MIN_OFFSET_MIN,
@@ -53,9 +54,6 @@ from stbench.timestamps.exif import (
 from stbench.timestamps.header import DEFAULT_HEADER_BYTES, parse_header, read_header_bytes
 from stbench.timestamps.names import time_from_name
 from stbench.timestamps.zones import localize, utc_offset_minutes, valid_position, zone_at
-
-#: An image is *trusted* when its timestamp_trust is at least this (and its timestamp is set).
-TRUST_THRESHOLD = 0.5
 
 #: Earliest plausible capture year (digital cameras, EXIF 1995, web servers); the latest is the
 #: reference year + 1.
