@@ -24,6 +24,20 @@ import numpy as np
 from stbench.atomic import write_text_atomic
 from stbench.errors import ConfigError, OutputExistsError
 
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "T",
+    "check_config_matches",
+    "check_field_value",
+    "check_fields",
+    "config_from_dict",
+    "config_to_dict",
+    "field_types",
+    "save_config",
+    "value_matches",
+]
+
+
 T = TypeVar("T")
 
 CONFIG_FILE_NAME = "config.json"

@@ -14,6 +14,9 @@ import typer
 from stbench import __version__
 from stbench.errors import StbenchError
 
+__all__ = ["COMMAND_MODULES", "build_app", "main"]
+
+
 #: Modules that register commands, in the order they appear in ``stbench --help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "stbench.cli.demo",

@@ -12,6 +12,8 @@ from stbench.cli.options import apply_cli_threads, threads_option
 from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
 from stbench.errors import ConfigError
 
+__all__ = ["parse_options", "register"]
+
 
 def parse_options(values: list[str]) -> dict[str, Any]:
     """``key=value`` strings to a dict; values are JSON when they parse, else strings."""

@@ -8,6 +8,9 @@ import typer
 
 from stbench.defaults import N_BOOTSTRAP
 
+__all__ = ["BOARD_HELP", "register"]
+
+
 BOARD_HELP = (
     "Leaderboard CSV (default: $STBENCH_HOME/leaderboard.csv; the committed board, "
     "benchmarks/leaderboard.csv, is used only when named)."

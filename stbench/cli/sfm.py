@@ -8,6 +8,8 @@ import typer
 
 from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     """Add ``sfm`` to the app."""

@@ -14,6 +14,9 @@ from stbench.defaults import (
     POSE_THRESHOLD_PX,
 )
 
+__all__ = ["SPLITS", "EvaluateConfig", "PredictionIdentity"]
+
+
 SPLITS = ("test", "val", "train", "all")
 
 

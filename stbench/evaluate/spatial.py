@@ -21,6 +21,20 @@ import numpy as np
 from stbench.defaults import DEPTH_TAU, POSE_CONFIDENCE, POSE_THRESHOLD_PX
 from stbench.warp import warp_keypoints
 
+__all__ = [
+    "MATCHING_SCORE_PX",
+    "POSE_THRESHOLDS_DEG",
+    "THRESHOLDS_PX",
+    "PairGeometry",
+    "angle_between_rotations_deg",
+    "angle_between_translations_deg",
+    "estimate_relative_pose",
+    "match_metrics",
+    "pose_auc_statistic",
+    "pose_errors",
+]
+
+
 #: Pixel thresholds of the MMA curve.
 THRESHOLDS_PX: tuple[int, ...] = (1, 2, 3, 5, 10)
 #: Pose AUC thresholds in degrees.

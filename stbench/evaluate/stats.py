@@ -21,6 +21,22 @@ import numpy as np
 from stbench.defaults import N_BOOTSTRAP
 from stbench.evaluate.clusters import NOTE_FEW_CLUSTERS, NOTE_SMALL_N
 
+__all__ = [
+    "NAN_ESTIMATE",
+    "Estimate",
+    "PairedComparison",
+    "bootstrap_weights",
+    "cluster_weights",
+    "estimate",
+    "interval_note",
+    "mean_statistic",
+    "paired_comparison",
+    "ratio_statistic",
+    "single_threaded_blas",
+    "weighted_sum",
+]
+
+
 #: A statistic of per-item columns, vectorised over resamples: ``statistic(weights, *columns)``
 #: with weights (B, n) (item counts of each resample) and columns (n,) or (B, n) -> (B,).
 Statistic = Callable[..., np.ndarray]

@@ -33,6 +33,24 @@ from stbench.evaluate.temporal import (
 )
 from stbench.spans import CLASS_SPANS, get_span
 
+__all__ = [
+    "CAMERA_TABLE_METRICS",
+    "IMAGE_METRIC_PREFIXES",
+    "METRICS",
+    "MIN_VERIFIABLE_K",
+    "SCENE_TABLE_METRICS",
+    "SPAN_METRICS",
+    "SPATIAL_METRICS",
+    "TEMPORAL_METRICS",
+    "Universe",
+    "by_group",
+    "metric_columns",
+    "span_columns",
+    "spatial_columns",
+    "summarize",
+]
+
+
 #: Metric names in leaderboard order.
 #: ``share_pairs_min_k``: share of pairs with at least this many verifiable matches.
 MIN_VERIFIABLE_K = 5

@@ -39,6 +39,23 @@ from stbench.atomic import write_bytes_atomic
 from stbench.config import check_fields
 from stbench.errors import ConfigError
 
+__all__ = [
+    "CAPTURE_LOG",
+    "FRAME_PATTERN",
+    "JPEG_EOI",
+    "JPEG_SOI",
+    "CaptureConfig",
+    "CaptureState",
+    "PollResult",
+    "append_record",
+    "parse_duration",
+    "parse_until",
+    "poll_once",
+    "read_capture_log",
+    "run_capture",
+]
+
+
 CAPTURE_LOG = "capture.jsonl"
 FRAME_PATTERN = re.compile(r"^\d{8}_\d{6}\.jpg$")
 JPEG_SOI = b"\xff\xd8\xff"

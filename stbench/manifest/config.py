@@ -14,6 +14,20 @@ from stbench.defaults import TRUST_THRESHOLD
 from stbench.errors import ConfigError
 from stbench.spans import SPANS
 
+__all__ = [
+    "MEGADEPTH_TEST_SCENES",
+    "MEGADEPTH_VAL_SCENES",
+    "OVERLAP_BIN_EDGES",
+    "SPLITS",
+    "BuildConfig",
+    "SpatialPairConfig",
+    "SplitConfig",
+    "TemporalPairConfig",
+    "check_build_config",
+    "load_build_config",
+]
+
+
 SPLITS = ("train", "val", "test")
 #: MegaDepth-1500 test scenes (LoFTR / SuperGlue protocol).
 MEGADEPTH_TEST_SCENES = ("0015", "0022")

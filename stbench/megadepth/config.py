@@ -10,6 +10,9 @@ from stbench.config import check_fields
 from stbench.defaults import DEPTH_TAU
 from stbench.errors import ConfigError
 
+__all__ = ["INVALID_DEPTH_POLICIES", "MegaDepthConfig"]
+
+
 #: What to do with depth maps holding NaN, inf or negative values.
 InvalidDepthPolicy = Literal["reject", "mask"]
 INVALID_DEPTH_POLICIES: tuple[str, ...] = get_args(InvalidDepthPolicy)

@@ -10,6 +10,8 @@ import numpy as np
 from stbench.config import check_fields
 from stbench.methods.base import MatchResult, Method
 
+__all__ = ["Orb", "OrbConfig", "Sift", "SiftConfig", "ratio_test"]
+
 
 @dataclass
 class SiftConfig:

@@ -20,6 +20,8 @@ from stbench.errors import DataError
 from stbench.methods.base import Method
 from stbench.spans import CLASS_SPANS, get_span
 
+__all__ = ["ColorStats", "ColorStatsConfig", "color_features", "forest_probabilities"]
+
 
 def color_features(image: np.ndarray) -> np.ndarray:
     """(D,) float32 colour statistics of an (H, W, 3) RGB uint8 image."""

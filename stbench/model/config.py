@@ -8,6 +8,8 @@ from stbench.config import check_fields
 from stbench.errors import ConfigError
 from stbench.spans import SPANS
 
+__all__ = ["ModelConfig"]
+
 
 @dataclass
 class ModelConfig:

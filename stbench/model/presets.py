@@ -10,6 +10,8 @@ from stbench.config import check_fields, config_from_dict
 from stbench.errors import ConfigError
 from stbench.model.config import ModelConfig
 
+__all__ = ["PRESETS", "TrainConfig", "default_manifest_dir", "preset_config"]
+
 
 @dataclass
 class TrainConfig:

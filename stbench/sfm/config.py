@@ -10,6 +10,9 @@ import numpy as np
 from stbench.config import check_fields
 from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
 
+__all__ = ["ROTATION_THRESHOLDS_DEG", "TRANSLATION_THRESHOLDS_M", "SfmConfig"]
+
+
 #: IMC 2022 rotation thresholds in degrees: ``np.linspace(1, 10, 10)``.
 ROTATION_THRESHOLDS_DEG: tuple[float, ...] = tuple(float(x) for x in np.linspace(1, 10, 10))
 #: IMC 2022 translation thresholds in metres: ``np.geomspace(0.2, 5, 10)``.

@@ -55,6 +55,20 @@ from stbench.timestamps.header import DEFAULT_HEADER_BYTES, parse_header, read_h
 from stbench.timestamps.names import time_from_name
 from stbench.timestamps.zones import localize, utc_offset_minutes, valid_position, zone_at
 
+__all__ = [
+    "AGREE_SECONDS",
+    "CAMERA_DEFAULT_DATES",
+    "CONFLICT_TRUST",
+    "FUTURE_TOLERANCE",
+    "MIN_YEAR",
+    "UNSET_CLOCK_WINDOW",
+    "ZONE_TOLERANCE_MIN",
+    "TimestampResult",
+    "format_utc",
+    "resolve_timestamp",
+]
+
+
 #: Earliest plausible capture year (digital cameras, EXIF 1995, web servers); the latest is the
 #: reference year + 1.
 MIN_YEAR = 1990

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from stbench.config import check_fields
 
+__all__ = ["WebcamConfig"]
+
 
 @dataclass(frozen=True)
 class WebcamConfig:
