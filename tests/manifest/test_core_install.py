@@ -133,6 +133,22 @@ def test_a_missing_extra_is_named_by_the_api() -> None:
     assert 'pip install "stbench[model]"' in result.stdout
 
 
+def test_a_built_in_method_names_its_extra() -> None:
+    script = """
+    import stbench
+
+    print(stbench.resolve_method("sift").name)
+    try:
+        stbench.resolve_method("reference")
+    except stbench.StbenchError as exc:
+        print(exc)
+    """
+    result = run_without({"torch"}, script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("sift\n")
+    assert 'pip install "stbench[model]"' in result.stdout
+
+
 @pytest.mark.parametrize("name", stbench.__all__)
 def test_public_names_resolve(name: str) -> None:
     assert getattr(stbench, name) is not None
