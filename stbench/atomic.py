@@ -16,6 +16,8 @@ from pathlib import Path
 
 from stbench.errors import OutputExistsError, StbenchError
 
+__all__ = ["atomic_directory", "atomic_path", "write_bytes_atomic", "write_text_atomic"]
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:

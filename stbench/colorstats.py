@@ -19,6 +19,19 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "BRIGHT",
+    "COLOR_STAT_NAMES",
+    "DARK",
+    "MAX_SIDE",
+    "ForestTables",
+    "color_statistics",
+    "color_statistics_batch",
+    "forest_predict_proba",
+    "forest_tables",
+]
+
+
 #: Long side (px) the image is reduced to before the statistics are taken.
 MAX_SIDE = 160
 #: Luminance below this is "dark", above :data:`BRIGHT` is "bright" (0..1 units).

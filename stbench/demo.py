@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stbench.atomic import write_text_atomic
+from stbench.config import check_fields
 from stbench.errors import OutputExistsError
 from stbench.paths import stbench_home
 
@@ -69,6 +70,9 @@ class DemoConfig:
     workers: int = 1
     threads: int | None = None
     train_overrides: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @contextmanager

@@ -13,6 +13,9 @@ import numpy as np
 
 from stbench.errors import DataError
 
+__all__ = ["ORDINAL_MAX_LEVELS", "DepthMap", "is_ordinal", "read_depth"]
+
+
 #: At most this many distinct non-zero values, all small integers, make a map ordinal.
 ORDINAL_MAX_LEVELS = 64
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["ConfigError", "DataError", "OutputExistsError", "StbenchError"]
+
 
 class StbenchError(Exception):
     """An error caused by input or configuration that the CLI reports without a traceback."""

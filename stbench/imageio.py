@@ -18,6 +18,18 @@ import numpy as np
 
 from stbench.errors import DataError
 
+__all__ = [
+    "MAX_IMAGE_PIXELS",
+    "decode_image",
+    "image_size",
+    "read_image",
+    "read_image_bytes",
+    "split_archive_path",
+    "unsafe_name_problem",
+    "verify_image",
+]
+
+
 _ZIP_MARKER = ".zip/"
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+__all__ = ["HOME_ENV", "default_world_dir", "stbench_home"]
+
+
 HOME_ENV = "STBENCH_HOME"
 
 

@@ -21,6 +21,9 @@ from stbench.schema import (
     to_table,
 )
 
+__all__ = ["RECORD_TABLES", "Records", "read_records", "write_records"]
+
+
 RECORD_TABLES = {"images": IMAGES_SCHEMA, "pairs": PAIRS_SCHEMA, "rejects": REJECTS_SCHEMA}
 
 

@@ -13,6 +13,20 @@ import pyarrow as pa
 from stbench.errors import DataError
 from stbench.spans import SPANS
 
+__all__ = [
+    "IMAGES_SCHEMA",
+    "PAIRS_SCHEMA",
+    "PAIR_ID_SEPARATOR",
+    "REJECTS_SCHEMA",
+    "SCHEMA_VERSION",
+    "check_schema",
+    "empty_frame",
+    "make_image_id",
+    "make_pair_id",
+    "to_table",
+]
+
+
 SCHEMA_VERSION = 1
 
 _UTC = pa.timestamp("us", tz="UTC")

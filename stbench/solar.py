@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+__all__ = ["sun_direction", "sun_elevation_series", "sun_position"]
+
 
 def sun_position(times_utc, lat: float, lon: float) -> tuple[np.ndarray, np.ndarray]:
     """Sun elevation and azimuth in degrees for UTC times at one place.

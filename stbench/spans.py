@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+__all__ = ["CLASS_SPANS", "SEASON_NAMES", "SPANS", "Span", "get_span", "local_times", "span_labels"]
+
 
 @dataclass(frozen=True)
 class Span:

@@ -27,6 +27,9 @@ import sys
 
 from stbench.errors import ConfigError
 
+__all__ = ["DEFAULT_THREADS", "LIBRARY_ENV_VARS", "THREADS_ENV", "apply_threads", "resolve_threads"]
+
+
 THREADS_ENV = "STBENCH_THREADS"
 DEFAULT_THREADS = 1
 

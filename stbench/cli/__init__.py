@@ -14,6 +14,9 @@ import typer
 from stbench import __version__
 from stbench.errors import StbenchError
 
+__all__ = ["COMMAND_MODULES", "build_app", "main"]
+
+
 #: Modules that register commands, in the order they appear in ``stbench --help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "stbench.cli.demo",
@@ -68,8 +71,15 @@ def main() -> None:
     app = build_app()
     try:
         app()
-    except StbenchError as exc:
+    except (StbenchError, ImportError) as exc:
         from stbench.cli.common import console_err
+        from stbench.extras import missing_extra
 
-        console_err().print(f"[bold red]error:[/] {exc}", highlight=False)
+        if not isinstance(exc, StbenchError):
+            exc = missing_extra(exc)  # a missing optional package: name the extra to install
+            if exc is None:
+                raise
+        from rich.markup import escape
+
+        console_err().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)

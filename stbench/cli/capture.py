@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+__all__ = ["capture", "register"]
+
 
 def capture(
     url: str = typer.Argument(..., help="The live webcam JPEG URL."),

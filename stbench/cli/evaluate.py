@@ -9,7 +9,10 @@ from typing import Any
 import typer
 
 from stbench.cli.options import apply_cli_threads, threads_option
+from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
 from stbench.errors import ConfigError
+
+__all__ = ["parse_options", "register"]
 
 
 def parse_options(values: list[str]) -> dict[str, Any]:
@@ -52,7 +55,7 @@ def register(app: typer.Typer) -> None:
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
         item_timeout: float = typer.Option(
-            120.0,
+            ITEM_TIMEOUT_S,
             "--item-timeout",
             min=0.001,
             help="Seconds a method may take on one pair or image; then its worker is killed "
@@ -66,7 +69,7 @@ def register(app: typer.Typer) -> None:
             None, "--max-images", min=1, help="Cap the images given a temporal prediction."
         ),
         n_bootstrap: int = typer.Option(
-            1000, "--bootstrap", min=1, help="Bootstrap replicates for the 95 % intervals."
+            N_BOOTSTRAP, "--bootstrap", min=1, help="Bootstrap replicates for the 95 % intervals."
         ),
         seed: int = typer.Option(0, "--seed", min=0, help="Seed of the subset and the bootstrap."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cached predictions."),

@@ -10,6 +10,9 @@ import typer
 if TYPE_CHECKING:
     from stbench.fetch.download import DownloadConfig
 
+__all__ = ["megadepth", "register", "webcams"]
+
+
 fetch_app = typer.Typer(
     help="Download datasets (resumable, verified, safely extracted).", no_args_is_help=True
 )

@@ -13,6 +13,8 @@ from typing import Any
 
 from typer.core import TyperArgument, TyperGroup
 
+__all__ = ["TidyGroup"]
+
 
 class _UsageArgument(TyperArgument):
     """An argument shown as ``NAME`` (required) or ``[NAME]`` (optional) in the usage line."""

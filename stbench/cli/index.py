@@ -10,6 +10,9 @@ import importlib
 
 import typer
 
+__all__ = ["INDEX_MODULES", "register"]
+
+
 #: Modules adding commands to ``stbench index``; a missing optional one is skipped.
 INDEX_MODULES: tuple[str, ...] = ("stbench.cli.index_megadepth", "stbench.cli.index_webcams")
 

@@ -9,6 +9,8 @@ import typer
 
 from stbench.cli.options import apply_cli_threads, threads_option
 
+__all__ = ["register_index"]
+
 
 def register_index(index_app: typer.Typer) -> None:
     """Add the ``megadepth`` command to the ``stbench index`` group."""

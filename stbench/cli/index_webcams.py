@@ -8,6 +8,8 @@ import typer
 
 from stbench.cli.options import apply_cli_threads, threads_option
 
+__all__ = ["register_index"]
+
 
 def register_index(index_app: typer.Typer) -> None:
     """Add the ``webcams`` command to the ``stbench index`` sub-app."""

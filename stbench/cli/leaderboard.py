@@ -6,6 +6,11 @@ from pathlib import Path
 
 import typer
 
+from stbench.defaults import N_BOOTSTRAP
+
+__all__ = ["BOARD_HELP", "register"]
+
+
 BOARD_HELP = (
     "Leaderboard CSV (default: $STBENCH_HOME/leaderboard.csv; the committed board, "
     "benchmarks/leaderboard.csv, is used only when named)."
@@ -83,7 +88,7 @@ def register(app: typer.Typer) -> None:
             show_default=False,
         ),
         n_bootstrap: int = typer.Option(
-            1000, "--bootstrap", min=1, help="Bootstrap / permutation replicates."
+            N_BOOTSTRAP, "--bootstrap", min=1, help="Bootstrap / permutation replicates."
         ),
         seed: int = typer.Option(
             0, "--seed", min=0, help="Seed of the bootstrap and permutations."

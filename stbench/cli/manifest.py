@@ -9,6 +9,16 @@ import typer
 
 from stbench.cli.options import apply_cli_threads, threads_option
 
+__all__ = [
+    "build_manifest_command",
+    "check_hash_command",
+    "export_hloc_command",
+    "export_scene_info_command",
+    "register",
+    "stats_command",
+    "validate_command",
+]
+
 
 def _print_report(report) -> None:
     from stbench.cli.common import console

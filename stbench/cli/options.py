@@ -6,6 +6,9 @@ from typing import Any
 
 import typer
 
+__all__ = ["THREADS_HELP", "apply_cli_threads", "threads_option"]
+
+
 THREADS_HELP = (
     "CPU threads per process for torch, OpenCV and BLAS (workers too) "
     "(default: $STBENCH_THREADS, else $OMP_NUM_THREADS, else 1)."

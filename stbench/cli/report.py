@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``report`` command."""

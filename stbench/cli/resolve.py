@@ -16,6 +16,9 @@ from pathlib import Path
 
 from stbench.errors import ConfigError, DataError
 
+__all__ = ["candidate_manifests", "check_method_spec", "method_classes", "resolve_manifest"]
+
+
 #: Methods a class needs to count as a stbench method in a ``file.py`` hint.
 _PROTOCOL = {"match", "predict_time"}
 

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import typer
 
+from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
+
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     """Add ``sfm`` to the app."""
@@ -59,12 +63,14 @@ def register(app: typer.Typer) -> None:
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
         item_timeout: float = typer.Option(
-            120.0,
+            ITEM_TIMEOUT_S,
             "--item-timeout",
             min=0.1,
             help="Seconds the method may take on one pair; then it is recorded as failed.",
         ),
-        n_bootstrap: int = typer.Option(1000, "--bootstrap", min=1, help="Bootstrap replicates."),
+        n_bootstrap: int = typer.Option(
+            N_BOOTSTRAP, "--bootstrap", min=1, help="Bootstrap replicates."
+        ),
         seed: int = typer.Option(
             0, "--seed", min=0, help="Seed of pycolmap, subsets and the bootstrap."
         ),

@@ -8,6 +8,8 @@ import typer
 
 from stbench.cli.options import apply_cli_threads, threads_option
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``synth`` command to ``app``."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+__all__ = ["path_problem", "register"]
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``timestamp`` command to ``app``."""

@@ -4,20 +4,13 @@ Public entry points (imported lazily so ``import stbench.evaluate`` stays light)
 :func:`stbench.evaluate.run.evaluate` and :func:`stbench.evaluate.leaderboard.leaderboard_add`.
 """
 
-from __future__ import annotations
+from stbench.extras import lazy_exports
 
-from typing import Any
+_EXPORTS = {
+    "evaluate": "stbench.evaluate.run",
+    "leaderboard_add": "stbench.evaluate.leaderboard",
+}
 
-__all__ = ["evaluate", "leaderboard_add"]
+__all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name == "evaluate":
-        from stbench.evaluate.run import evaluate
-
-        return evaluate
-    if name == "leaderboard_add":
-        from stbench.evaluate.leaderboard import leaderboard_add
-
-        return leaderboard_add
-    raise AttributeError(f"module 'stbench.evaluate' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -15,6 +15,9 @@ import re
 
 from stbench.errors import DataError
 
+__all__ = ["FORMULA_LEADS", "UNIT_PREFIXES", "check_number", "check_text", "metric_range"]
+
+
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Metric name prefixes whose values lie in [0, 1].

@@ -27,6 +27,18 @@ from stbench.atomic import write_text_atomic
 from stbench.errors import DataError
 from stbench.spans import CLASS_SPANS
 
+__all__ = [
+    "FAILURES_FILE",
+    "FEATURES_FILE",
+    "MATCHES_FILE",
+    "TIME_FILE",
+    "PredictionCache",
+    "check_matches0",
+    "names_to_pair",
+    "read_time_csv",
+]
+
+
 FEATURES_FILE = "features.h5"
 MATCHES_FILE = "matches.h5"
 TIME_FILE = "time.csv"

@@ -24,6 +24,21 @@ import pandas as pd
 
 from stbench.errors import ConfigError
 
+__all__ = [
+    "IMAGE_CLUSTERS",
+    "MIN_CLUSTERS",
+    "MIN_ITEMS",
+    "NOTE_FEW_CLUSTERS",
+    "NOTE_SMALL_N",
+    "PAIR_CLUSTERS",
+    "ClusterSpec",
+    "cluster_codes",
+    "image_clusters",
+    "interval_note",
+    "pair_clusters",
+]
+
+
 IMAGE_CLUSTERS = ("camera-days", "camera", "item")
 PAIR_CLUSTERS = ("scene", "scene-days", "item")
 #: Below this many items a metric is shown as "n too small", without an interval.

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stbench.defaults import N_BOOTSTRAP
 from stbench.errors import DataError
 from stbench.evaluate.clusters import ClusterSpec
 from stbench.evaluate.leaderboard import (
@@ -81,7 +82,7 @@ def _item_clusters(per_pair: pd.DataFrame, per_image: pd.DataFrame) -> dict[str,
 
 
 def compare_runs(
-    run_a: str | Path, run_b: str | Path, n_bootstrap: int = 1000, seed: int = 0
+    run_a: str | Path, run_b: str | Path, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0
 ) -> pd.DataFrame:
     """Metric-by-metric comparison of run B against run A on their shared items.
 
@@ -177,7 +178,7 @@ def compare_with_board(
     run_dir: str | Path,
     board: str | Path,
     method: str | None = None,
-    n_bootstrap: int = 1000,
+    n_bootstrap: int = N_BOOTSTRAP,
     seed: int = 0,
     board_run: str | Path | None = None,
 ) -> pd.DataFrame:

@@ -5,6 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from stbench.config import check_fields
+from stbench.defaults import (
+    DEPTH_TAU,
+    ITEM_TIMEOUT_S,
+    N_BOOTSTRAP,
+    POSE_CONFIDENCE,
+    POSE_THRESHOLD_PX,
+)
+
+__all__ = ["SPLITS", "EvaluateConfig", "PredictionIdentity"]
+
+
 SPLITS = ("test", "val", "train", "all")
 
 
@@ -36,14 +48,17 @@ class EvaluateConfig:
     max_pairs: int | None = None
     max_images: int | None = None
     max_train_images: int = 2000
-    tau: float = 0.05
-    pose_threshold_px: float = 0.5
-    pose_confidence: float = 0.99999
-    n_bootstrap: int = 1000
+    tau: float = DEPTH_TAU
+    pose_threshold_px: float = POSE_THRESHOLD_PX
+    pose_confidence: float = POSE_CONFIDENCE
+    n_bootstrap: int = N_BOOTSTRAP
     seed: int = 0
     workers: int = 1
-    item_timeout: float = 120.0
+    item_timeout: float = ITEM_TIMEOUT_S
     fit_timeout: float = 3600.0
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
@@ -60,3 +75,6 @@ class PredictionIdentity:
     method_config: dict[str, Any]
     manifest: str
     track: str = "pixels"
+
+    def __post_init__(self) -> None:
+        check_fields(self)

@@ -33,6 +33,33 @@ from stbench.evaluate.board_checks import check_number, check_text
 from stbench.evaluate.summary import METRICS
 from stbench.paths import stbench_home
 
+__all__ = [
+    "BOARD_FILE",
+    "COLUMNS",
+    "DEFAULT_TRACK",
+    "ID_COLUMNS",
+    "KEY",
+    "METRIC_COLUMNS",
+    "METRIC_SUFFIXES",
+    "NUMBER_COLUMNS",
+    "SFM_COLUMNS",
+    "SFM_METRICS",
+    "TAIL_COLUMNS",
+    "TEXT_COLUMNS",
+    "board_text",
+    "check_board",
+    "check_row",
+    "clusters_text",
+    "config_digest",
+    "default_board",
+    "has_sfm",
+    "leaderboard_add",
+    "load_summary",
+    "read_board",
+    "row_from_summary",
+]
+
+
 ID_COLUMNS = (
     "method",
     "method_version",

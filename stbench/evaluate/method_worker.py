@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+__all__ = ["main"]
+
 
 def _die_with_parent() -> None:
     """Be killed when the harness dies (Linux ``PR_SET_PDEATHSIG``), even in a method that hangs:

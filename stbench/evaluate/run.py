@@ -13,6 +13,7 @@ from typing import Any
 from stbench import __version__
 from stbench.atomic import atomic_path
 from stbench.config import check_config_matches, save_config
+from stbench.defaults import DEPTH_TAU, ITEM_TIMEOUT_S, N_BOOTSTRAP
 from stbench.errors import ConfigError
 from stbench.evaluate.cache import PredictionCache
 from stbench.evaluate.clusters import ClusterSpec
@@ -58,14 +59,14 @@ def evaluate(
     max_images: int | None = None,
     workers: int = 1,
     overwrite: bool = False,
-    n_bootstrap: int = 1000,
+    n_bootstrap: int = N_BOOTSTRAP,
     seed: int = 0,
-    tau: float = 0.05,
+    tau: float = DEPTH_TAU,
     show_progress: bool = False,
     write_plots: bool = True,
     clusters: ClusterSpec | None = None,
     trust_modified: bool = False,
-    item_timeout: float = 120.0,
+    item_timeout: float = ITEM_TIMEOUT_S,
     fit_timeout: float = 3600.0,
 ) -> Path:
     """Evaluate a method on a manifest split; returns the run directory.

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stbench.defaults import DEPTH_TAU, POSE_CONFIDENCE, POSE_THRESHOLD_PX
 from stbench.depth import read_depth
 from stbench.errors import DataError
 from stbench.evaluate.cache import PredictionCache
@@ -82,9 +83,9 @@ def score_pairs(
     cache: PredictionCache,
     depths: DepthLoader | None,
     time_labels: pd.DataFrame | None,
-    tau: float = 0.05,
-    pose_threshold_px: float = 0.5,
-    pose_confidence: float = 0.99999,
+    tau: float = DEPTH_TAU,
+    pose_threshold_px: float = POSE_THRESHOLD_PX,
+    pose_confidence: float = POSE_CONFIDENCE,
     progress=None,
 ) -> pd.DataFrame:
     """One row per selected pair: status, spatial metrics, and per-span same-span decisions.

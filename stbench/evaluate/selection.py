@@ -11,6 +11,9 @@ import pandas as pd
 from stbench.errors import ConfigError
 from stbench.spans import CLASS_SPANS
 
+__all__ = ["POSE_COLUMNS", "Selection", "labels_of", "manifest_identity", "select"]
+
+
 POSE_COLUMNS = ("fx", "fy", "cx", "cy", "qw", "qx", "qy", "qz", "tx", "ty", "tz")
 
 

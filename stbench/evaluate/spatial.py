@@ -18,7 +18,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stbench.defaults import DEPTH_TAU, POSE_CONFIDENCE, POSE_THRESHOLD_PX
 from stbench.warp import warp_keypoints
+
+__all__ = [
+    "MATCHING_SCORE_PX",
+    "POSE_THRESHOLDS_DEG",
+    "THRESHOLDS_PX",
+    "PairGeometry",
+    "angle_between_rotations_deg",
+    "angle_between_translations_deg",
+    "estimate_relative_pose",
+    "match_metrics",
+    "pose_auc_statistic",
+    "pose_errors",
+]
+
 
 #: Pixel thresholds of the MMA curve.
 THRESHOLDS_PX: tuple[int, ...] = (1, 2, 3, 5, 10)
@@ -47,7 +62,7 @@ def match_metrics(
     keypoints1: np.ndarray,
     matches: np.ndarray,
     geometry: PairGeometry,
-    tau: float = 0.05,
+    tau: float = DEPTH_TAU,
     thresholds: tuple[int, ...] = THRESHOLDS_PX,
 ) -> dict[str, float]:
     """Counts and ratios of one pair's matches against depth.
@@ -121,8 +136,8 @@ def estimate_relative_pose(
     points1: np.ndarray,
     K0: np.ndarray,
     K1: np.ndarray,
-    threshold_px: float = 0.5,
-    confidence: float = 0.99999,
+    threshold_px: float = POSE_THRESHOLD_PX,
+    confidence: float = POSE_CONFIDENCE,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Relative pose from matched points with the LoFTR protocol (None when it fails, including
     when OpenCV raises on degenerate input).
@@ -169,8 +184,8 @@ def pose_errors(
     keypoints1: np.ndarray,
     matches: np.ndarray,
     geometry: PairGeometry,
-    threshold_px: float = 0.5,
-    confidence: float = 0.99999,
+    threshold_px: float = POSE_THRESHOLD_PX,
+    confidence: float = POSE_CONFIDENCE,
 ) -> tuple[float, float]:
     """(rotation error, translation angle error) in degrees; (inf, inf) when estimation fails."""
     points0 = np.asarray(keypoints0, np.float64)[matches[:, 0]]

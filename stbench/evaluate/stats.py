@@ -18,7 +18,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stbench.defaults import N_BOOTSTRAP
 from stbench.evaluate.clusters import NOTE_FEW_CLUSTERS, NOTE_SMALL_N
+
+__all__ = [
+    "NAN_ESTIMATE",
+    "Estimate",
+    "PairedComparison",
+    "bootstrap_weights",
+    "cluster_weights",
+    "estimate",
+    "interval_note",
+    "mean_statistic",
+    "paired_comparison",
+    "ratio_statistic",
+    "single_threaded_blas",
+    "weighted_sum",
+]
+
 
 #: A statistic of per-item columns, vectorised over resamples: ``statistic(weights, *columns)``
 #: with weights (B, n) (item counts of each resample) and columns (n,) or (B, n) -> (B,).
@@ -139,7 +156,7 @@ def _percentiles(replicates: np.ndarray) -> tuple[float, float]:
 def estimate(
     statistic: Statistic,
     *columns: np.ndarray,
-    n_boot: int = 1000,
+    n_boot: int = N_BOOTSTRAP,
     seed: int = 0,
     weights: np.ndarray | None = None,
     clusters: np.ndarray | None = None,
@@ -211,8 +228,8 @@ def paired_comparison(
     statistic: Statistic,
     columns_a: tuple[np.ndarray, ...],
     columns_b: tuple[np.ndarray, ...],
-    n_boot: int = 1000,
-    n_permutations: int = 1000,
+    n_boot: int = N_BOOTSTRAP,
+    n_permutations: int = N_BOOTSTRAP,
     seed: int = 0,
     clusters: np.ndarray | None = None,
     min_items: int = 1,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stbench.defaults import N_BOOTSTRAP
 from stbench.evaluate.clusters import ClusterSpec, cluster_codes
 from stbench.evaluate.spatial import (
     MATCHING_SCORE_PX,
@@ -31,6 +32,24 @@ from stbench.evaluate.temporal import (
     span_errors,
 )
 from stbench.spans import CLASS_SPANS, get_span
+
+__all__ = [
+    "CAMERA_TABLE_METRICS",
+    "IMAGE_METRIC_PREFIXES",
+    "METRICS",
+    "MIN_VERIFIABLE_K",
+    "SCENE_TABLE_METRICS",
+    "SPAN_METRICS",
+    "SPATIAL_METRICS",
+    "TEMPORAL_METRICS",
+    "Universe",
+    "by_group",
+    "metric_columns",
+    "span_columns",
+    "spatial_columns",
+    "summarize",
+]
+
 
 #: Metric names in leaderboard order.
 #: ``share_pairs_min_k``: share of pairs with at least this many verifiable matches.
@@ -242,7 +261,7 @@ def _estimates(
 def summarize(
     per_pair: pd.DataFrame,
     per_image: pd.DataFrame,
-    n_boot: int = 1000,
+    n_boot: int = N_BOOTSTRAP,
     seed: int = 0,
     clusters: ClusterSpec | None = None,
 ) -> dict[str, Any]:

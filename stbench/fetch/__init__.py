@@ -10,3 +10,5 @@ Modules (imported on demand, nothing happens at import time):
 - :mod:`stbench.fetch.webcams` — ``stbench fetch webcams`` (AMOS-style monthly zips).
 - :mod:`stbench.fetch.capture` — ``stbench capture`` (poll a live webcam JPEG URL).
 """
+
+__all__: list[str] = []

@@ -36,7 +36,25 @@ from typing import Any
 
 from stbench import __version__
 from stbench.atomic import write_bytes_atomic
+from stbench.config import check_fields
 from stbench.errors import ConfigError
+
+__all__ = [
+    "CAPTURE_LOG",
+    "FRAME_PATTERN",
+    "JPEG_EOI",
+    "JPEG_SOI",
+    "CaptureConfig",
+    "CaptureState",
+    "PollResult",
+    "append_record",
+    "parse_duration",
+    "parse_until",
+    "poll_once",
+    "read_capture_log",
+    "run_capture",
+]
+
 
 CAPTURE_LOG = "capture.jsonl"
 FRAME_PATTERN = re.compile(r"^\d{8}_\d{6}\.jpg$")
@@ -62,6 +80,9 @@ class CaptureConfig:
     read_timeout_s: float = 30.0
     max_bytes: int = 32 << 20
     user_agent: str = f"stbench-capture/{__version__}"
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclasses.dataclass

@@ -38,6 +38,7 @@ from typing import Any
 
 from stbench import __version__
 from stbench.atomic import write_text_atomic
+from stbench.config import check_fields
 from stbench.errors import DataError, StbenchError
 
 #: ``on_progress(done_bytes, total_bytes_or_None)``; called after every chunk.
@@ -84,6 +85,9 @@ class DownloadConfig:
     chunk_bytes: int = 1 << 20
     user_agent: str = f"stbench-fetch/{__version__}"
     refuse_html: bool = True
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclasses.dataclass(frozen=True)

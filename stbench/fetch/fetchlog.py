@@ -16,6 +16,9 @@ from typing import Any
 from stbench.atomic import write_text_atomic
 from stbench.errors import DataError
 
+__all__ = ["FETCH_LOG_NAME", "FETCH_LOG_VERSION", "FetchLog", "utc_now_iso"]
+
+
 FETCH_LOG_NAME = "fetch_log.json"
 FETCH_LOG_VERSION = 1
 

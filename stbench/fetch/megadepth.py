@@ -41,6 +41,18 @@ from stbench.fetch.members import ExtractReport
 from stbench.fetch.progress import ByteProgress
 from stbench.fetch.tarsafe import extract_tar
 
+__all__ = [
+    "MEGADEPTH_BASE_URL",
+    "PARTS",
+    "SKIPPED_EXAMPLES",
+    "MegaDepthPart",
+    "fetch_megadepth",
+    "known_digest",
+    "part_url",
+    "reroot",
+]
+
+
 #: The public MegaDepth download location (Cornell). Mirrors: ``--url``.
 MEGADEPTH_BASE_URL = "https://www.cs.cornell.edu/projects/megadepth/dataset"
 

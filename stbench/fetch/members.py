@@ -7,6 +7,8 @@ import os
 import posixpath
 from pathlib import Path
 
+__all__ = ["ExtractReport", "link_target_inside", "normalize_member_name", "resolve_inside"]
+
 
 @dataclasses.dataclass
 class ExtractReport:

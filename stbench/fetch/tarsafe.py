@@ -37,6 +37,9 @@ from stbench.fetch.members import (
     resolve_inside,
 )
 
+__all__ = ["extract_tar"]
+
+
 #: Maps a safe member name to its name under the target, or None to skip it.
 Rename = Callable[[str], "str | None"]
 

@@ -45,6 +45,23 @@ from stbench.fetch.fetchlog import FetchLog, utc_now_iso
 from stbench.fetch.progress import ByteProgress
 from stbench.fetch.zipsafe import ZipLimits, check_zip
 
+__all__ = [
+    "AMOS_EARLY_UNTIL",
+    "AMOS_EARLY_URL_TEMPLATE",
+    "AMOS_URL_TEMPLATE",
+    "CAMERAS_CSV",
+    "SKIPPED_EXAMPLES",
+    "CameraInfo",
+    "fetch_webcams",
+    "month_url",
+    "parse_camera_ids",
+    "parse_months",
+    "read_cameras_csv",
+    "render_template",
+    "write_cameras_csv",
+]
+
+
 AMOS_URL_TEMPLATE = (
     "http://amosweb.cse.wustl.edu/zipfiles/{YYYY}/{id%100:02}/{id%10000:04}/{id:08}/{YYYY}.{MM}.zip"
 )

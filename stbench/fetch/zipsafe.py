@@ -27,6 +27,9 @@ from pathlib import Path
 from stbench.errors import DataError
 from stbench.fetch.members import ExtractReport, normalize_member_name, resolve_inside
 
+__all__ = ["JPEG_MAGIC", "ZipCheck", "ZipLimits", "check_zip", "extract_zip"]
+
+
 JPEG_MAGIC = b"\xff\xd8\xff"
 _S_IFMT = 0o170000
 _S_IFLNK = 0o120000

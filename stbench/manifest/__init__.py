@@ -16,6 +16,8 @@ Modules (import what you need; nothing heavy happens at import):
 
 from pathlib import Path
 
+__all__ = ["default_manifest_dir"]
+
 
 def default_manifest_dir() -> Path:
     """The manifest commands use without ``--manifest``: ``$STBENCH_HOME/manifests/default``

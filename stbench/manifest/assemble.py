@@ -19,6 +19,17 @@ from stbench.manifest.splits import camera_split, megadepth_split, time_splits
 from stbench.records import Records
 from stbench.schema import IMAGES_SCHEMA, PAIRS_SCHEMA, REJECTS_SCHEMA, to_table
 
+__all__ = [
+    "FINALIZERS",
+    "UnitRows",
+    "combine",
+    "conform",
+    "count_by",
+    "failed_unit",
+    "finalize_megadepth",
+    "finalize_webcam",
+]
+
 
 @dataclass
 class UnitRows:

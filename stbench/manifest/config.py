@@ -7,11 +7,26 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from stbench.config import config_from_dict
+from stbench.config import check_fields, config_from_dict
+from stbench.defaults import TRUST_THRESHOLD
 from stbench.errors import ConfigError
 from stbench.spans import SPANS
+
+__all__ = [
+    "MEGADEPTH_TEST_SCENES",
+    "MEGADEPTH_VAL_SCENES",
+    "OVERLAP_BIN_EDGES",
+    "SPLITS",
+    "BuildConfig",
+    "SpatialPairConfig",
+    "SplitConfig",
+    "TemporalPairConfig",
+    "check_build_config",
+    "load_build_config",
+]
+
 
 SPLITS = ("train", "val", "test")
 #: MegaDepth-1500 test scenes (LoFTR / SuperGlue protocol).
@@ -40,7 +55,7 @@ class SplitConfig:
 
     megadepth_test: list[str] = field(default_factory=lambda: list(MEGADEPTH_TEST_SCENES))
     megadepth_val: list[str] = field(default_factory=lambda: list(MEGADEPTH_VAL_SCENES))
-    webcam_mode: str = "camera"
+    webcam_mode: Literal["camera", "time"] = "camera"
     webcam_val_fraction: float = 0.1
     webcam_test_fraction: float = 0.1
     webcam_train: list[str] = field(default_factory=list)
@@ -48,6 +63,9 @@ class SplitConfig:
     webcam_test: list[str] = field(default_factory=list)
     time_val_start: str | None = None
     time_test_start: str | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
@@ -62,6 +80,9 @@ class SpatialPairConfig:
 
     overlap_bin_edges: list[float] = field(default_factory=lambda: list(OVERLAP_BIN_EDGES))
     max_pairs_per_scene_bin: int | None = 2000
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
@@ -79,6 +100,9 @@ class TemporalPairConfig:
     spans: list[str] = field(default_factory=lambda: list(SPANS))
     pairs_per_camera_span: int = 200
     min_dt_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass
@@ -105,7 +129,7 @@ class BuildConfig:
     synthetic_seed: int = 0
     megadepth: dict[str, Any] = field(default_factory=dict)
     webcam: dict[str, Any] = field(default_factory=dict)
-    trust_threshold: float = 0.5
+    trust_threshold: float = TRUST_THRESHOLD
     seed: int = 0
     splits: SplitConfig = field(default_factory=SplitConfig)
     spatial: SpatialPairConfig = field(default_factory=SpatialPairConfig)
@@ -113,6 +137,7 @@ class BuildConfig:
     partition_min_rows: int = 1_000_000
 
     def __post_init__(self) -> None:
+        check_fields(self)
         if self.name is None:
             seed = f"-seed{self.synthetic_seed}" if self.synthetic_seed else ""
             self.name = f"{self.synthetic_preset}{seed}" if self.synthetic else "default"

@@ -12,6 +12,8 @@ from stbench.errors import ConfigError, DataError
 from stbench.geometry import COLMAP_PIXEL_OFFSET, quaternion_to_rotation
 from stbench.manifest.io import Manifest
 
+__all__ = ["export_hloc_pairs", "export_scene_info", "scene_info", "select_pairs"]
+
 
 def select_pairs(
     manifest: Manifest, split: str | None = None, kind: str | None = None

@@ -22,6 +22,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+__all__ = [
+    "FLOAT_QUANTA",
+    "canonical_floats",
+    "json_hash",
+    "listing_entries",
+    "listing_hash",
+    "round_to_quantum",
+    "table_hash",
+    "tables_hash",
+]
+
+
 #: Decimal places each float column of the manifest tables is rounded to before hashing and
 #: storing (value = round(value * 10**d) / 10**d, ties to even). Each quantum is far below the
 #: column's meaningful precision and far above float noise (1e-16 relative).

@@ -17,6 +17,22 @@ from stbench.errors import DataError
 from stbench.paths import HOME_ENV, stbench_home
 from stbench.schema import IMAGES_SCHEMA, PAIRS_SCHEMA, REJECTS_SCHEMA
 
+__all__ = [
+    "MANIFEST_FILE",
+    "PARTITION_COLUMN",
+    "SCHEMAS",
+    "SORT_KEYS",
+    "TABLES",
+    "Manifest",
+    "expand_root",
+    "load_manifest",
+    "read_arrow_table",
+    "read_table",
+    "sort_canonical",
+    "table_location",
+]
+
+
 MANIFEST_FILE = "manifest.json"
 TABLES = ("images", "pairs", "rejects")
 SCHEMAS: dict[str, pa.Schema] = {

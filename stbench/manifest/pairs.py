@@ -20,6 +20,19 @@ from stbench.manifest.splits import overlap_bins, seeded_keys
 from stbench.schema import PAIR_ID_SEPARATOR
 from stbench.spans import SPANS, span_labels
 
+__all__ = [
+    "DIRECTED_COLUMNS",
+    "add_time_columns",
+    "balanced_subset",
+    "canonical_order",
+    "label_images",
+    "pair_ids",
+    "spatial_pairs",
+    "temporal_pairs",
+    "trusted_mask",
+]
+
+
 #: Direction-dependent pair columns swapped when a pair is turned into canonical order.
 DIRECTED_COLUMNS = (
     ("covis_overlap_01", "covis_overlap_10"),

@@ -16,6 +16,8 @@ from pathlib import Path
 from stbench.errors import DataError
 from stbench.manifest.io import MANIFEST_FILE
 
+__all__ = ["HashCheck", "check_rebuilt_hash", "committed_synthetic_source"]
+
 
 @dataclass(frozen=True)
 class HashCheck:

@@ -20,6 +20,16 @@ from stbench.config import config_from_dict, config_to_dict
 from stbench.errors import ConfigError, DataError
 from stbench.paths import HOME_ENV, stbench_home
 
+__all__ = [
+    "DEFAULT_SOURCES",
+    "MEGADEPTH_PHOENIX_PREFIX",
+    "SourceSpec",
+    "check_root",
+    "portable_root",
+    "resolve",
+]
+
+
 Ref = str | Callable[..., Any] | type
 
 

@@ -11,6 +11,16 @@ import pandas as pd
 from stbench.errors import ConfigError
 from stbench.manifest.config import SplitConfig
 
+__all__ = [
+    "bin_labels",
+    "camera_split",
+    "megadepth_split",
+    "overlap_bins",
+    "seeded_keys",
+    "time_splits",
+    "unit_fraction",
+]
+
 
 def unit_fraction(text: str) -> float:
     """A stable number in [0, 1) from ``text`` (first 8 bytes of its SHA-256)."""

@@ -11,6 +11,8 @@ import pandas as pd
 from stbench.manifest.io import Manifest
 from stbench.spans import SPANS
 
+__all__ = ["manifest_stats", "write_plots"]
+
 
 def _crosstab(rows: pd.Series, columns: pd.Series) -> dict[str, dict[str, int]]:
     table = pd.crosstab(rows.fillna("null"), columns.fillna("null"))

@@ -24,6 +24,8 @@ from stbench.manifest.hashing import json_hash, listing_hash, tables_hash
 from stbench.manifest.sources import Ref, resolve
 from stbench.records import RECORD_TABLES, Records, write_records
 
+__all__ = ["Task", "TaskCache", "TaskFailure", "execute", "run_task", "task_key", "unit_files_hash"]
+
 
 @dataclass(frozen=True)
 class Task:

@@ -33,6 +33,9 @@ from stbench.manifest.verify import path_problems
 from stbench.schema import PAIR_ID_SEPARATOR, SCHEMA_VERSION, check_schema
 from stbench.spans import SPANS
 
+__all__ = ["DEPTH_KINDS", "KINDS", "MAX_EXAMPLES", "SOURCES", "validate_manifest"]
+
+
 KINDS = ("spatial", "temporal", "spatiotemporal")
 SOURCES = ("megadepth", "webcam")
 DEPTH_KINDS = ("metric", "ordinal")

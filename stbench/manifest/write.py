@@ -23,6 +23,22 @@ import pyarrow.parquet as pq
 from stbench.errors import OutputExistsError
 from stbench.manifest.io import MANIFEST_FILE, PARTITION_COLUMN, TABLES
 
+__all__ = [
+    "CACHE_DIR",
+    "NULL_PARTITION",
+    "OWNED_NAMES",
+    "ROW_GROUP_SIZE",
+    "WRITE_OPTIONS",
+    "check_output",
+    "manifest_json_text",
+    "partition_name",
+    "publish",
+    "stage_directory",
+    "write_parquet",
+    "write_table",
+]
+
+
 WRITE_OPTIONS: dict[str, Any] = dict(
     compression="zstd",
     compression_level=3,

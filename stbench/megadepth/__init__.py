@@ -8,10 +8,7 @@ Public API (imported lazily, so ``import stbench.megadepth`` stays cheap)::
     index_scene_info(npz, root, config) -> Records      # D2-Net / LoFTR .npz indices
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+from stbench.extras import lazy_exports
 
 _EXPORTS = {
     "MegaDepthConfig": "stbench.megadepth.config",
@@ -23,8 +20,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'stbench.megadepth' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
+from stbench.config import check_fields
+from stbench.defaults import DEPTH_TAU
 from stbench.errors import ConfigError
 
+__all__ = ["INVALID_DEPTH_POLICIES", "MegaDepthConfig"]
+
+
 #: What to do with depth maps holding NaN, inf or negative values.
-INVALID_DEPTH_POLICIES = ("reject", "mask")
+InvalidDepthPolicy = Literal["reject", "mask"]
+INVALID_DEPTH_POLICIES: tuple[str, ...] = get_args(InvalidDepthPolicy)
 
 
 @dataclass
@@ -44,18 +51,19 @@ class MegaDepthConfig:
     min_covis_overlap: float = 0.01
     max_scale_ratio: float | None = None
     samples_per_direction: int = 1024
-    tau: float = 0.05
+    tau: float = DEPTH_TAU
     min_depth_overlap: float = 0.05
     min_consistent: int = 16
     working_max_side: int = 512
     chunk_elements: int = 65536
-    invalid_depth: str = "reject"
+    invalid_depth: InvalidDepthPolicy = "reject"
     undistort: bool = True
     timestamps: bool = True
     scene_locations: dict[str, list[float]] = field(default_factory=dict)
     seed: int = 0
 
     def __post_init__(self) -> None:
+        check_fields(self)
         checks = [
             (self.min_shared_points >= 1, "min_shared_points must be >= 1"),
             (0.0 <= self.min_covis_overlap <= 1.0, "min_covis_overlap must be in [0, 1]"),

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+__all__ = ["CandidatePairs", "candidate_pairs"]
+
 
 @dataclass
 class CandidatePairs:

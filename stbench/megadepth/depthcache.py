@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+__all__ = ["DepthCache", "build_depth_cache", "image_seed", "stratified_samples", "working_stride"]
+
 
 @dataclass
 class DepthCache:

@@ -16,6 +16,9 @@ from stbench.megadepth.pairs import depth_verified_pairs, pairs_frame
 from stbench.records import Records
 from stbench.schema import make_image_id
 
+# list_scenes: re-exported from stbench.megadepth.layout.
+__all__ = ["index_component", "index_scene", "list_scenes", "make_records"]
+
 
 def _reject_row(scene: str, item: str, stage: str, reason: str, detail: str) -> dict:
     return dict(source=SOURCE, scene=scene, item=item, stage=stage, reason=reason, detail=detail)
@@ -145,6 +148,3 @@ def make_records(image_rows: list[dict], pair_rows: list[dict], reject_rows: lis
             ["stage", "item", "reason"], kind="stable"
         ).reset_index(drop=True)
     return records
-
-
-__all__ = ["index_scene", "list_scenes"]

@@ -16,6 +16,19 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__ = [
+    "DENSE_DIR",
+    "MODEL_FILES",
+    "PHOENIX_PREFIX",
+    "SFM_DIR",
+    "Component",
+    "dense_root",
+    "find_components",
+    "has_model_files",
+    "list_scenes",
+]
+
+
 DENSE_DIR = "MegaDepth_v1"
 SFM_DIR = "MegaDepth_v1_SfM"
 PHOENIX_PREFIX = Path("phoenix/S6/zl548")

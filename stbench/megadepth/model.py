@@ -17,6 +17,19 @@ import scipy.sparse as sp
 
 from stbench.geometry import COLMAP_PIXEL_OFFSET
 
+__all__ = [
+    "PINHOLE_MODELS",
+    "UNDISTORTABLE_MODELS",
+    "ComponentModel",
+    "ModelReject",
+    "empty_model",
+    "pinhole_intrinsics",
+    "read_component_model",
+    "read_observation_ids",
+    "records_to_reconstruction",
+]
+
+
 #: Camera models whose images can be used: the pinhole family as is, the others undistorted.
 PINHOLE_MODELS = ("SIMPLE_PINHOLE", "PINHOLE")
 UNDISTORTABLE_MODELS = ("SIMPLE_RADIAL", "RADIAL", "OPENCV", "FULL_OPENCV")

@@ -16,6 +16,16 @@ import struct
 from collections.abc import Iterator
 from pathlib import Path
 
+__all__ = [
+    "CAMERA_MODEL_PARAMS",
+    "ModelFileError",
+    "check_binary_model",
+    "check_cameras",
+    "check_images",
+    "check_points3d",
+]
+
+
 #: Parameters of each COLMAP camera model id (colmap/src/colmap/sensor/models.h).
 CAMERA_MODEL_PARAMS = {0: 3, 1: 4, 2: 4, 3: 5, 4: 8, 5: 8, 6: 12, 7: 5, 8: 4, 9: 5, 10: 12, 11: 16}
 

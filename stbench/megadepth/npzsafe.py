@@ -20,6 +20,9 @@ import numpy as np
 
 from stbench.errors import DataError
 
+__all__ = ["ALLOWED_GLOBALS", "NumpyOnlyUnpickler", "UnsafePickleError", "load_npz"]
+
+
 #: (module, name) globals that array and scalar reconstruction need, for numpy 1.x and 2.x.
 ALLOWED_GLOBALS = frozenset(
     (module, name)

@@ -15,6 +15,15 @@ from stbench.megadepth.depthcache import DepthCache, build_depth_cache
 from stbench.megadepth.verify import count_consistent, projection_matrices
 from stbench.schema import make_pair_id
 
+__all__ = [
+    "DepthLoad",
+    "VerifiedPairs",
+    "depth_verified_pairs",
+    "load_depth_cache",
+    "pairs_frame",
+    "verify_candidates",
+]
+
 
 @dataclass
 class DepthLoad:

@@ -36,6 +36,8 @@ from stbench.megadepth.pairs import depth_verified_pairs
 from stbench.records import Records
 from stbench.schema import make_image_id
 
+__all__ = ["index_scene_info", "scene_from_file_name"]
+
 
 def scene_from_file_name(path: Path) -> str | None:
     """The scene id a scene-info file name starts with (``0015.npz``, ``0015_0.1_0.3.npz``)."""

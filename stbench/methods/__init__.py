@@ -3,3 +3,5 @@
 Nothing is imported until asked for: ``stbench.methods.registry.resolve_method("sift")`` imports
 only the SIFT module.
 """
+
+__all__: list[str] = []

@@ -28,6 +28,21 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "RECORD_FIELDS",
+    "MatchResult",
+    "Method",
+    "MethodOutputError",
+    "call_match",
+    "call_predict_time",
+    "file_digest",
+    "supports_matching",
+    "supports_time",
+    "validate_match_result",
+    "validate_time_prediction",
+]
+
+
 #: Manifest columns passed to ``metadata``-track methods (never the timestamp or span labels);
 #: :data:`stbench.methods.tracks.METADATA_FIELDS`.
 RECORD_FIELDS: tuple[str, ...] = (

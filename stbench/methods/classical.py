@@ -7,7 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from stbench.config import check_fields
 from stbench.methods.base import MatchResult, Method
+
+__all__ = ["Orb", "OrbConfig", "Sift", "SiftConfig", "ratio_test"]
 
 
 @dataclass
@@ -17,6 +20,9 @@ class SiftConfig:
     max_keypoints: int = field(default=2048, metadata={"min": 1})
     ratio: float = field(default=0.8, metadata={"min": 0.0, "max": 1.0})
     mutual: bool = True
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 class Sift(Method):
@@ -86,6 +92,9 @@ class OrbConfig:
     """ORB settings: up to ``max_keypoints`` keypoints, Hamming mutual nearest neighbours."""
 
     max_keypoints: int = field(default=2048, metadata={"min": 1})
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 class Orb(Method):

@@ -15,9 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from stbench.config import check_fields
 from stbench.errors import DataError
 from stbench.methods.base import Method
 from stbench.spans import CLASS_SPANS, get_span
+
+__all__ = ["ColorStats", "ColorStatsConfig", "color_features", "forest_probabilities"]
 
 
 def color_features(image: np.ndarray) -> np.ndarray:
@@ -46,6 +49,9 @@ class ColorStatsConfig:
     n_estimators: int = field(default=100, metadata={"min": 1})
     max_train_images: int = field(default=2000, metadata={"min": 1})
     seed: int = field(default=0, metadata={"min": 0})
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 class ColorStats(Method):

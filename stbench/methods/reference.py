@@ -13,6 +13,8 @@ import pandas as pd
 from stbench.errors import ConfigError
 from stbench.methods.base import MatchResult, Method, file_digest
 
+__all__ = ["Reference"]
+
 
 def _weights_file(weights: str | None) -> Path:
     if weights is None:

@@ -27,6 +27,17 @@ from typing import Any
 from stbench.errors import ConfigError
 from stbench.methods.base import supports_matching, supports_time
 
+__all__ = [
+    "BUILTINS",
+    "ENTRY_POINT_GROUP",
+    "available_methods",
+    "check_method",
+    "entry_points",
+    "resolve_factory",
+    "resolve_method",
+]
+
+
 ENTRY_POINT_GROUP = "stbench.methods"
 
 #: Built-in methods: name -> "module:Factory" (imported only when resolved).

@@ -9,6 +9,8 @@ from pathlib import Path
 from stbench.atomic import write_text_atomic
 from stbench.errors import ConfigError, OutputExistsError
 
+__all__ = ["factory_name", "render_template", "write_template"]
+
 
 def factory_name(name: str) -> str:
     """CamelCase class name of a method name (``my_matcher`` -> ``MyMatcher``)."""

@@ -27,6 +27,23 @@ from typing import Any
 from stbench.errors import ConfigError
 from stbench.methods.base import RECORD_FIELDS
 
+__all__ = [
+    "DEFAULT_TRACK",
+    "METADATA",
+    "METADATA_FIELDS",
+    "PIXELS",
+    "STORED_PREDICTIONS_INPUTS",
+    "TRACKS",
+    "TRACK_INPUTS",
+    "OpaqueIds",
+    "TrackInputs",
+    "check_track",
+    "inputs_for",
+    "method_track",
+    "replays_stored_predictions",
+]
+
+
 PIXELS = "pixels"
 METADATA = "metadata"
 TRACKS: tuple[str, ...] = (PIXELS, METADATA)

@@ -20,6 +20,8 @@ from stbench.errors import DataError
 from stbench.methods.base import Method
 from stbench.spans import CLASS_SPANS, get_span
 
+__all__ = ["Constant", "Majority", "majority_class", "mse_constant"]
+
 
 def majority_class(labels: np.ndarray, n_classes: int) -> int:
     """The most frequent label in ``labels`` (the smallest one on ties)."""

@@ -1,4 +1,4 @@
-"""The reference model: a D2D-style dense matcher with a temporal head.
+"""The reference model: a D2D-style dense matcher with a temporal head (needs ``stbench[model]``).
 
 Public API (imported lazily, so ``import stbench.model`` stays light):
 
@@ -10,12 +10,9 @@ Public API (imported lazily, so ``import stbench.model`` stays light):
   :func:`stbench.model.train.run` (``stbench train-baseline``).
 """
 
-from __future__ import annotations
+from stbench.extras import lazy_exports
 
-import importlib
-from typing import Any
-
-_LAZY = {
+_EXPORTS = {
     "load_matcher": "stbench.model.inference",
     "Matcher": "stbench.model.inference",
     "ModelConfig": "stbench.model.config",
@@ -24,10 +21,6 @@ _LAZY = {
     "preset_config": "stbench.model.presets",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'stbench.model' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -20,6 +20,20 @@ from stbench.config import config_from_dict, config_to_dict
 from stbench.errors import ConfigError, DataError
 from stbench.model.config import ModelConfig
 
+__all__ = [
+    "CHECKPOINT_FILE",
+    "CHECKPOINT_FORMAT",
+    "RESUMABLE_CHANGES",
+    "WEIGHTS_FILE",
+    "WEIGHTS_FORMAT",
+    "WEIGHTS_META_FILE",
+    "export_weights",
+    "load_checkpoint",
+    "load_weights",
+    "save_checkpoint",
+]
+
+
 CHECKPOINT_FILE = "checkpoint.pt"
 WEIGHTS_FILE = "model.safetensors"
 WEIGHTS_META_FILE = "model.json"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from stbench.config import check_fields
 from stbench.errors import ConfigError
 from stbench.spans import SPANS
+
+__all__ = ["ModelConfig"]
 
 
 @dataclass
@@ -64,6 +67,7 @@ class ModelConfig:
     pretrained_backbone: str | None = None
 
     def __post_init__(self) -> None:
+        check_fields(self)
         self.channels = [int(c) for c in self.channels]
         self.spans = [str(s) for s in self.spans]
         if len(self.channels) < 2 or any(c <= 0 for c in self.channels):

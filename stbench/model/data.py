@@ -24,6 +24,21 @@ import torch
 from stbench.errors import DataError
 from stbench.imageio import read_image, split_archive_path
 
+__all__ = [
+    "PAIR_KINDS",
+    "POSE_COLUMNS",
+    "Crop",
+    "PairDataset",
+    "TemporalDataset",
+    "apply_crop",
+    "camera_of",
+    "check_files",
+    "ground_truth_points",
+    "plan_crop",
+    "to_tensor",
+]
+
+
 PAIR_KINDS = ("spatial", "spatiotemporal")
 POSE_COLUMNS = ("fx", "fy", "cx", "cy", "qw", "qx", "qy", "qz", "tx", "ty", "tz")
 

@@ -12,6 +12,15 @@ from dataclasses import dataclass
 
 import torch
 
+__all__ = [
+    "DistributedContext",
+    "barrier",
+    "context_from_env",
+    "init_process_group",
+    "resolve_device",
+    "shard_indices",
+]
+
 
 @dataclass(frozen=True)
 class DistributedContext:

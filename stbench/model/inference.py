@@ -18,6 +18,9 @@ import torch
 
 from stbench.errors import DataError
 
+__all__ = ["BUNDLED_WEIGHTS", "Matcher", "bundled_weights_path", "check_rgb_image", "load_matcher"]
+
+
 BUNDLED_WEIGHTS = "reference.safetensors"
 
 

@@ -25,6 +25,19 @@ import torch.nn.functional as F
 from stbench.model.matching import grid_keypoints
 from stbench.spans import SPANS
 
+__all__ = [
+    "contrastive_loss",
+    "correspondence_loss",
+    "correspondence_terms",
+    "dense_contrastive_loss",
+    "distinctiveness_loss",
+    "distinctiveness_targets",
+    "sample_descriptors",
+    "step_distance_matrix",
+    "temporal_loss",
+    "temporal_terms",
+]
+
 
 def sample_descriptors(dense: torch.Tensor, keypoints: torch.Tensor, stride: int) -> torch.Tensor:
     """Bilinearly sample dense maps at image keypoints.

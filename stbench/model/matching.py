@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+__all__ = ["grid_keypoints", "mutual_nearest_neighbours", "top_k_keypoints"]
+
 
 def grid_keypoints(height: int, width: int, stride: int, device=None) -> torch.Tensor:
     """(h*w, 2) image pixels (x, y) of the centres of a (h, w) map at ``stride``."""

@@ -30,6 +30,16 @@ from torch import nn
 from stbench.errors import ConfigError, DataError
 from stbench.model.config import ModelConfig
 
+__all__ = [
+    "IMAGE_STATISTICS",
+    "CoAttention",
+    "SpatioTemporalMatcher",
+    "image_statistics",
+    "load_backbone",
+    "scale_gradient",
+]
+
+
 _MEAN = 0.45
 _STD = 0.25
 

@@ -14,6 +14,9 @@ import numpy as np
 
 from stbench.spans import SPANS
 
+__all__ = ["PHASE_SPANS", "half_cycle", "to_calendar", "to_phase"]
+
+
 #: Spans predicted in seasonal phase.
 PHASE_SPANS: tuple[str, ...] = ("month", "week")
 

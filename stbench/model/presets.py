@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stbench.config import config_from_dict
+from stbench.config import check_fields, config_from_dict
 from stbench.errors import ConfigError
 from stbench.model.config import ModelConfig
+
+__all__ = ["PRESETS", "TrainConfig", "default_manifest_dir", "preset_config"]
 
 
 @dataclass
@@ -77,6 +79,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if isinstance(self.model, dict):
             self.model = config_from_dict(ModelConfig, self.model, "train.model")
+        check_fields(self)
         self.image_size = [int(v) for v in self.image_size]
         self.temporal_size = [int(v) for v in self.temporal_size]
         multiple = self.model.input_multiple

@@ -19,6 +19,8 @@ from stbench.model.data import PairDataset, TemporalDataset
 from stbench.model.matching import mutual_nearest_neighbours, top_k_keypoints
 from stbench.spans import SPANS
 
+__all__ = ["pair_precision", "validate"]
+
 
 def pair_precision(model, item: dict, dataset: PairDataset, top_k: int, threshold: float = 3.0):
     """(correct, verifiable, n_matches) of one validation pair."""

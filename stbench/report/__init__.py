@@ -6,3 +6,5 @@
 - :mod:`stbench.report.locate`: the run directories and manifests behind board rows;
 - :mod:`stbench.report.html`: the one-file HTML page of a board.
 """
+
+__all__: list[str] = []

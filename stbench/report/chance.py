@@ -14,6 +14,8 @@ import numpy as np
 
 from stbench.spans import get_span
 
+__all__ = ["chance_accuracy", "chance_mse"]
+
 
 def chance_mse(span: str) -> float:
     """Expected squared step error of a uniform guess over the span's classes."""

@@ -24,6 +24,23 @@ from stbench.evaluate.spatial import MATCHING_SCORE_PX, THRESHOLDS_PX
 from stbench.report.chance import chance_accuracy, chance_mse
 from stbench.spans import SEASON_NAMES, get_span
 
+__all__ = [
+    "MATCH_COLOURS",
+    "confusion_figure",
+    "draw_accuracy",
+    "draw_mse",
+    "has_values",
+    "jpeg_bytes",
+    "match_figure",
+    "mma_figure",
+    "new_figure",
+    "png_bytes",
+    "save_png",
+    "temporal_figure",
+    "title_of",
+]
+
+
 Entry = dict[str, Any]
 Series = tuple[str, dict[str, Entry]]
 

@@ -32,6 +32,9 @@ from stbench.report.chance import chance_mse
 from stbench.report.locate import locate_manifest, locate_runs
 from stbench.spans import CLASS_SPANS
 
+__all__ = ["DEFAULT_PAIRS", "STYLE", "TABLE_METRICS", "Group", "build_report"]
+
+
 #: Metrics of the report's table, in order (a metric without any value in a group is left out).
 TABLE_METRICS: tuple[str, ...] = (
     *[f"precision_{t}px" for t in THRESHOLDS_PX],

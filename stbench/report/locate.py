@@ -27,6 +27,16 @@ from stbench.errors import DataError
 from stbench.evaluate.leaderboard import DEFAULT_TRACK, config_digest, load_summary
 from stbench.paths import stbench_home
 
+__all__ = [
+    "SUMMARY_FILE",
+    "is_run_of",
+    "locate_manifest",
+    "locate_runs",
+    "run_candidates",
+    "run_dirs_under",
+]
+
+
 SUMMARY_FILE = "summary.json"
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stbench.defaults import DEPTH_TAU
 from stbench.errors import DataError
 from stbench.evaluate.spatial import MATCHING_SCORE_PX, PairGeometry
 from stbench.geometry import intrinsics_matrix, quaternion_to_rotation
@@ -31,7 +32,7 @@ def match_labels(
     keypoints1: np.ndarray,
     matches: np.ndarray,
     geometry: PairGeometry,
-    tau: float = 0.05,
+    tau: float = DEPTH_TAU,
     threshold_px: float = MATCHING_SCORE_PX,
 ) -> np.ndarray:
     """(K,) labels ``correct`` / ``wrong`` / ``unverifiable`` of matches (K, 2)."""
@@ -112,11 +113,11 @@ class PairPicture:
 
 
 def run_tau(run_dir: Path) -> float:
-    """The run's depth tolerance (config.json ``tau``; 0.05 when absent)."""
+    """The run's depth tolerance (config.json ``tau``; DEPTH_TAU when absent)."""
     try:
-        return float(json.loads((Path(run_dir) / "config.json").read_text()).get("tau", 0.05))
+        return float(json.loads((Path(run_dir) / "config.json").read_text()).get("tau", DEPTH_TAU))
     except (OSError, json.JSONDecodeError, TypeError, ValueError):
-        return 0.05
+        return DEPTH_TAU
 
 
 def pair_pictures(run_dir: Path, manifest_dir: Path, pair_ids: list[str]) -> list[PairPicture]:

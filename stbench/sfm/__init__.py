@@ -3,3 +3,5 @@ a method's matches (pycolmap), scored against the manifest's poses and time span
 
 Entry point: :func:`stbench.sfm.run.run_sfm` (``stbench sfm``); protocol in docs/sfm.md.
 """
+
+__all__: list[str] = []

@@ -7,6 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from stbench.config import check_fields
+from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
+
+__all__ = ["ROTATION_THRESHOLDS_DEG", "TRANSLATION_THRESHOLDS_M", "SfmConfig"]
+
+
 #: IMC 2022 rotation thresholds in degrees: ``np.linspace(1, 10, 10)``.
 ROTATION_THRESHOLDS_DEG: tuple[float, ...] = tuple(float(x) for x in np.linspace(1, 10, 10))
 #: IMC 2022 translation thresholds in metres: ``np.geomspace(0.2, 5, 10)``.
@@ -52,7 +58,10 @@ class SfmConfig:
     min_num_matches: int = 15
     max_scene_images: int | None = None
     max_mapping_seconds: int = 900
-    n_bootstrap: int = 1000
+    n_bootstrap: int = N_BOOTSTRAP
     seed: int = 0
     workers: int = 1
-    item_timeout: float = 120.0
+    item_timeout: float = ITEM_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        check_fields(self)

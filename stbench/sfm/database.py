@@ -15,6 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = [
+    "COLMAP_PIXEL_SHIFT",
+    "ImageEntry",
+    "open_database",
+    "write_images",
+    "write_keypoints",
+    "write_matches",
+]
+
+
 #: COLMAP's pixel convention minus stbench's (pixel centres at integers).
 COLMAP_PIXEL_SHIFT = 0.5
 

@@ -16,6 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = [
+    "MIN_MODEL_SIZE",
+    "MappingResult",
+    "mapper_options",
+    "model_poses",
+    "quiet_colmap",
+    "require_pycolmap",
+    "run_mapper",
+    "verified_edges",
+    "verify",
+]
+
+
 #: The smallest model the mapper keeps (COLMAP: ``min_model_size``).
 MIN_MODEL_SIZE = 3
 

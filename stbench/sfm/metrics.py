@@ -21,6 +21,17 @@ import pandas as pd
 
 from stbench.sfm.config import ROTATION_THRESHOLDS_DEG, TRANSLATION_THRESHOLDS_M
 
+__all__ = [
+    "cross_span_edges",
+    "fit_similarity",
+    "mean_average_accuracy",
+    "nearest_rotation",
+    "point_purity",
+    "point_tracks",
+    "pose_errors",
+    "structure_stats",
+]
+
 
 def nearest_rotation(matrix: np.ndarray) -> np.ndarray:
     """The rotation closest to ``matrix`` in the Frobenius norm (SVD, determinant +1)."""

@@ -17,6 +17,9 @@ import pandas as pd
 
 from stbench.geometry import quaternion_to_rotation
 
+__all__ = ["MAX_AXIS_ANGLE_DEG", "camera_geometry", "scene_pairs"]
+
+
 #: Optical axes further apart than this are never paired in a retrieval-limited scene.
 MAX_AXIS_ANGLE_DEG = 90.0
 

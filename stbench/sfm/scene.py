@@ -35,6 +35,20 @@ from stbench.sfm.metrics import (
 from stbench.sfm.pairs import camera_geometry
 from stbench.sfm.spans import class_name
 
+__all__ = [
+    "ALL",
+    "MERGE_GRID_PX",
+    "KeypointMerger",
+    "SceneInput",
+    "build_database",
+    "one_to_one",
+    "reconstruct_scene",
+    "score_model",
+    "subsets",
+    "temporal_columns",
+]
+
+
 #: Keypoints closer than this grid step (pixels) are one keypoint after merging.
 MERGE_GRID_PX = 0.25
 ALL = "all"

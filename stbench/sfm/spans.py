@@ -13,6 +13,17 @@ import pandas as pd
 from stbench.errors import ConfigError
 from stbench.spans import SEASON_NAMES, SPANS
 
+__all__ = [
+    "DAYLIGHT",
+    "DAYLIGHT_NAMES",
+    "check_spans",
+    "class_name",
+    "daylight_labels",
+    "known_spans",
+    "span_table",
+]
+
+
 DAYLIGHT = "daylight"
 DAYLIGHT_NAMES = ("night", "day")
 

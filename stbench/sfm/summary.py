@@ -18,6 +18,8 @@ from stbench.evaluate.clusters import ClusterSpec, cluster_codes
 from stbench.evaluate.stats import estimate, mean_statistic, ratio_statistic, single_threaded_blas
 from stbench.sfm.scene import ALL
 
+__all__ = ["SfmMetric", "metrics_for", "scene_table", "summarize_sfm", "summary_table"]
+
 
 @dataclass(frozen=True)
 class SfmMetric:

@@ -7,14 +7,10 @@ Public entry points (imported lazily, nothing heavy at import):
 (``Weather``, ``sample_weather``, ``shade``, ``render``).
 """
 
-from __future__ import annotations
+from stbench.extras import lazy_exports
 
-__all__ = ["ensure_world", "generate_world"]
+_EXPORTS = {"ensure_world": "stbench.synth.world", "generate_world": "stbench.synth.world"}
 
+__all__ = sorted(_EXPORTS)
 
-def __getattr__(name: str):
-    if name in __all__:
-        from stbench.synth import world
-
-        return getattr(world, name)
-    raise AttributeError(f"module 'stbench.synth' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

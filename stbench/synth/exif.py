@@ -18,6 +18,9 @@ import datetime as dt
 
 import numpy as np
 
+__all__ = ["CAMERAS", "EXIF_CASES", "EXIF_CASE_WEIGHTS", "HOME_ZONES", "choose_case", "make_exif"]
+
+
 EXIF_CASES: tuple[str, ...] = (
     "local",
     "local_offset",

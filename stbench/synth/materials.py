@@ -23,6 +23,8 @@ from stbench.synth.town import (
     Town,
 )
 
+__all__ = ["Attributes", "crown_noise", "planar", "surface_attributes", "triplanar"]
+
 
 @dataclass
 class Attributes:

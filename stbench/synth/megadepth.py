@@ -22,6 +22,20 @@ import numpy as np
 
 from stbench.synth.views import ViewSpec, pinhole_camera
 
+__all__ = [
+    "SceneSpec",
+    "distort_image",
+    "encode_jpeg",
+    "ordinal_labels",
+    "plan_scene",
+    "prepare_dirs",
+    "render_views_task",
+    "sample_scene_points",
+    "visible_observations",
+    "write_depth_h5",
+    "write_sparse_model",
+]
+
 
 @dataclass(frozen=True)
 class SceneSpec:

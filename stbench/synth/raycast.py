@@ -13,6 +13,17 @@ import numpy as np
 
 from stbench.synth.town import GROUND_EXTENT, Town
 
+__all__ = [
+    "GROUND_ID",
+    "NO_HIT",
+    "cast",
+    "hit_ellipsoid",
+    "hit_ground",
+    "hit_polyhedron",
+    "sun_transmittance",
+]
+
+
 GROUND_ID = -2
 NO_HIT = -1
 

@@ -15,6 +15,16 @@ from stbench.synth.materials import Attributes, crown_noise, surface_attributes
 from stbench.synth.raycast import GROUND_ID, NO_HIT, hit_ellipsoid, hit_ground, hit_polyhedron
 from stbench.synth.town import Town
 
+__all__ = [
+    "Camera",
+    "GBuffer",
+    "Surface",
+    "leaf_solid",
+    "look_at",
+    "pixels_to_rays",
+    "render_geometry",
+]
+
 
 @dataclass(frozen=True)
 class Camera:

@@ -20,6 +20,18 @@ from stbench.synth.sites import Site, season_phase, to_local
 from stbench.synth.textures import hash01, sample, texture_bank
 from stbench.synth.town import GROUND, Town
 
+__all__ = [
+    "SHADOW_STEP_DEG",
+    "Weather",
+    "develop",
+    "foliage_colour",
+    "leaf_cover",
+    "render",
+    "sample_weather",
+    "shade",
+    "sun_angles",
+]
+
 
 @dataclass(frozen=True)
 class Weather:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["MAX_PLANES", "Builder", "box", "gable", "pyramid"]
+
+
 MAX_PLANES = 10
 
 

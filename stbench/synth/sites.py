@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+__all__ = ["SITES", "Site", "season_phase", "site_by_name", "to_local"]
+
 
 @dataclass(frozen=True)
 class Site:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = ["GREY_TEXTURES", "PICTURES", "Pyramid", "hash01", "sample", "texture_bank"]
+
+
 #: Grey tiling textures (name -> scikit-image loader name or "noise<seed>").
 GREY_TEXTURES: tuple[str, ...] = ("brick", "gravel", "grass", "noise0", "noise1", "moon", "coins")
 #: Colour pictures used as murals, posters and the landmark's plaques (not tiled).

@@ -12,6 +12,8 @@ from stbench.synth.shade import Weather, sample_weather, sun_angles
 from stbench.synth.sites import to_local
 from stbench.synth.town import PLAZA_RADIUS, Town
 
+__all__ = ["ViewSpec", "pinhole_camera", "sample_views"]
+
 
 @dataclass(frozen=True)
 class ViewSpec:

@@ -40,6 +40,17 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "FAULT_KINDS",
+    "Fault",
+    "PlannedFrame",
+    "Scenario",
+    "StreamSpec",
+    "plan_stream",
+    "standard_offset_s",
+]
+
+
 FAULT_KINDS: tuple[str, ...] = (
     "local_time",
     "clock_offset",

@@ -20,6 +20,9 @@ import pandas as pd
 from stbench.colorstats import color_statistics
 from stbench.spans import get_span, span_labels
 
+__all__ = ["frame_features", "summarize", "temporal_signal"]
+
+
 _CONTENT_FAULTS = ("zero_byte", "truncated", "frozen", "duplicate")
 
 

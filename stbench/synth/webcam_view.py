@@ -16,6 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+__all__ = ["look_at", "render_view", "site_key", "webcam_camera"]
+
 
 def look_at(center: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """World-to-camera ``R, t`` (x right, y down, z forward) of a camera at ``center`` facing ``target``.

@@ -41,6 +41,19 @@ from stbench.synth.webcam_faults import (
     plan_stream,
 )
 
+__all__ = [
+    "FAULT_COLUMNS",
+    "FRAME_COLUMNS",
+    "PRESETS",
+    "SiteLike",
+    "WebcamPreset",
+    "camera_ids",
+    "town_frame_source",
+    "write_webcam_streams",
+    "write_webcams",
+]
+
+
 FRAME_COLUMNS = (
     "camera_id",
     "path",

@@ -15,6 +15,20 @@ import re
 import time
 from dataclasses import dataclass, field
 
+__all__ = [
+    "MAX_EXIF_READS",
+    "MAX_EXIF_SECONDS",
+    "MAX_OFFSET_MIN",
+    "MIN_OFFSET_MIN",
+    "ExifTimes",
+    "parse_exif_date",
+    "parse_exif_datetime",
+    "parse_exif_offset",
+    "parse_subsec",
+    "read_exif_times",
+]
+
+
 #: Upper bounds on exifread's work for one file.
 MAX_EXIF_READS = 20000
 MAX_EXIF_SECONDS = 0.05

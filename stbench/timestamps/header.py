@@ -12,6 +12,9 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+__all__ = ["DEFAULT_HEADER_BYTES", "ImageHeader", "parse_header", "read_header_bytes"]
+
+
 #: How many bytes of a file are read for its header (EXIF APP1 segments are at most 64 KiB).
 DEFAULT_HEADER_BYTES = 131072
 

@@ -24,6 +24,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+__all__ = ["NameTime", "time_from_name"]
+
+
 _PATTERNS: tuple[tuple[str, re.Pattern[str], bool], ...] = (
     ("amos", re.compile(r"^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})\.jpe?g$", re.I), True),
     ("pixel", re.compile(r"^PXL_(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})(\d{3})?", re.I), True),

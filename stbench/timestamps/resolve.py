@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stbench.defaults import TRUST_THRESHOLD
 from stbench.timestamps.exif import (
     MAX_OFFSET_MIN,
     MIN_OFFSET_MIN,
@@ -54,8 +55,19 @@ from stbench.timestamps.header import DEFAULT_HEADER_BYTES, parse_header, read_h
 from stbench.timestamps.names import time_from_name
 from stbench.timestamps.zones import localize, utc_offset_minutes, valid_position, zone_at
 
-#: An image is *trusted* when its timestamp_trust is at least this (and its timestamp is set).
-TRUST_THRESHOLD = 0.5
+__all__ = [
+    "AGREE_SECONDS",
+    "CAMERA_DEFAULT_DATES",
+    "CONFLICT_TRUST",
+    "FUTURE_TOLERANCE",
+    "MIN_YEAR",
+    "UNSET_CLOCK_WINDOW",
+    "ZONE_TOLERANCE_MIN",
+    "TimestampResult",
+    "format_utc",
+    "resolve_timestamp",
+]
+
 
 #: Earliest plausible capture year (digital cameras, EXIF 1995, web servers); the latest is the
 #: reference year + 1.

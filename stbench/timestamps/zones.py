@@ -7,6 +7,8 @@ import functools
 import math
 from zoneinfo import ZoneInfo
 
+__all__ = ["localize", "utc_offset_minutes", "valid_position", "zone_at"]
+
 
 @functools.lru_cache(maxsize=1)
 def _finder():

@@ -4,8 +4,16 @@
 per-camera tasks; ``index_webcams(root, out, config, overwrite, workers)`` writes them as Parquet.
 """
 
-from stbench.webcams.config import WebcamConfig
-from stbench.webcams.frames import list_cameras, read_cameras
-from stbench.webcams.index import index_camera, index_webcams
+from stbench.extras import lazy_exports
 
-__all__ = ["WebcamConfig", "index_camera", "index_webcams", "list_cameras", "read_cameras"]
+_EXPORTS = {
+    "WebcamConfig": "stbench.webcams.config",
+    "index_camera": "stbench.webcams.index",
+    "index_webcams": "stbench.webcams.index",
+    "list_cameras": "stbench.webcams.frames",
+    "read_cameras": "stbench.webcams.frames",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

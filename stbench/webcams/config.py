@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stbench.config import check_fields
+
+__all__ = ["WebcamConfig"]
+
 
 @dataclass(frozen=True)
 class WebcamConfig:
@@ -61,3 +65,6 @@ class WebcamConfig:
     min_correction_min: float = 10.0
     bootstrap: int = 100
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_fields(self)

@@ -13,6 +13,9 @@ import pandas as pd
 
 from stbench.timestamps import TRUST_THRESHOLD
 
+__all__ = ["CLOCK_KINDS", "load_truth", "score_webcams"]
+
+
 #: Truth kinds that shift a frame's recorded time (``name_error_s``).
 CLOCK_KINDS = ("local_time", "clock_offset", "clock_drift")
 

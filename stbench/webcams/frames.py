@@ -21,6 +21,19 @@ import numpy as np
 from stbench.errors import DataError
 from stbench.webcams.config import WebcamConfig
 
+__all__ = [
+    "Camera",
+    "CameraTable",
+    "FrameRef",
+    "Skipped",
+    "frame_pixels",
+    "iter_frames",
+    "list_cameras",
+    "load_cameras",
+    "read_cameras",
+]
+
+
 _CAMERA_ID = re.compile(r"^\d{8}$")
 _ARCHIVE = re.compile(r"^(\d{4})\.(\d{2})\.zip$")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg")

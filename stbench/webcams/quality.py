@@ -17,6 +17,9 @@ import numpy as np
 
 from stbench.webcams.config import WebcamConfig
 
+__all__ = ["same_picture", "stream_flags"]
+
+
 #: Thumbnails (1/8 decode) further apart than this (mean abs grey) are different pictures.
 _THUMB_LOOSE = 3.0
 

@@ -9,6 +9,9 @@ import numpy as np
 
 from stbench.webcams.config import WebcamConfig
 
+__all__ = ["SHAPE_KNOTS", "SunStatistics", "fit_shape", "peak", "ramp_shape", "sun_table"]
+
+
 _SUN_STEP_S = 300.0  # solar elevation is tabulated every 5 min and interpolated
 
 
