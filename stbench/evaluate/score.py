@@ -11,7 +11,6 @@ import pandas as pd
 
 from stbench.depth import read_depth
 from stbench.errors import DataError
-from stbench.evaluate.cache import PredictionCache
 from stbench.evaluate.clusters import ClusterSpec, image_clusters, pair_clusters
 from stbench.evaluate.selection import Selection
 from stbench.evaluate.spatial import (
@@ -21,6 +20,7 @@ from stbench.evaluate.spatial import (
     pose_errors,
 )
 from stbench.geometry import intrinsics_matrix, quaternion_to_rotation
+from stbench.prediction_cache import PredictionCache
 from stbench.spans import CLASS_SPANS
 
 SPATIAL_COLUMNS = (

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from stbench.errors import ConfigError, DataError, OutputExistsError
-from stbench.fetch.download import DownloadConfig, DownloadResult, download
+from stbench.fetch.download import DownloadConfig, DownloadResult, byte_callback, download
 from stbench.fetch.fetchlog import FetchLog, utc_now_iso
 from stbench.fetch.members import ExtractReport
-from stbench.fetch.progress import ByteProgress
 from stbench.fetch.tarsafe import extract_tar
+from stbench.progress import Progress
 
 #: The public MegaDepth download location (Cornell). Mirrors: ``--url``.
 MEGADEPTH_BASE_URL = "https://www.cs.cornell.edu/projects/megadepth/dataset"
@@ -119,7 +119,7 @@ def fetch_megadepth(
     verify: bool = True,
     keep_archives: bool = True,
     check_size: bool | None = None,
-    progress: ByteProgress | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Download and extract MegaDepth parts into ``root``; idempotent and resumable.
 
@@ -165,7 +165,7 @@ def _fetch_part(
     verify: bool,
     keep_archives: bool,
     check_size: bool,
-    progress: ByteProgress | None,
+    progress: Progress | None,
 ) -> None:
     key = f"archives/{part.archive}"
     archive = root / "archives" / part.archive
@@ -248,10 +248,12 @@ def _download(
     known_sha256: str | None,
     config: DownloadConfig | None,
     check_size: bool,
-    progress: ByteProgress | None,
+    progress: Progress | None,
 ) -> DownloadResult:
     action = "verify" if archive.exists() else "download"
-    on_progress = progress.task(f"{action} {part.archive}", part.size) if progress else None
+    on_progress = (
+        byte_callback(progress, f"{action} {part.archive}", part.size) if progress else None
+    )
     return download(
         source_url,
         archive,
@@ -263,14 +265,13 @@ def _download(
 
 
 def _extract(
-    root: Path, part: MegaDepthPart, archive: Path, progress: ByteProgress | None
+    root: Path, part: MegaDepthPart, archive: Path, progress: Progress | None
 ) -> ExtractReport:
     staging = root / f".extract-{part.name}.part"
     shutil.rmtree(staging, ignore_errors=True)
     on_progress = None
     if progress is not None:
-        update = progress.task(f"extract {part.archive}", archive.stat().st_size)
-        on_progress = lambda done: update(done)  # noqa: E731
+        on_progress = byte_callback(progress, f"extract {part.archive}", archive.stat().st_size)
     try:
         report = extract_tar(
             archive,
@@ -305,6 +306,6 @@ def _check_free_space(archive: Path, size: int) -> None:
         )
 
 
-def _say(progress: ByteProgress | None, message: str) -> None:
+def _say(progress: Progress | None, message: str) -> None:
     if progress is not None:
         progress.print(message)

@@ -39,11 +39,12 @@ from stbench.fetch.download import (
     DownloadConfig,
     DownloadError,
     NotFoundError,
+    byte_callback,
     download,
 )
 from stbench.fetch.fetchlog import FetchLog, utc_now_iso
-from stbench.fetch.progress import ByteProgress
 from stbench.fetch.zipsafe import ZipLimits, check_zip
+from stbench.progress import Progress
 
 AMOS_URL_TEMPLATE = (
     "http://amosweb.cse.wustl.edu/zipfiles/{YYYY}/{id%100:02}/{id%10000:04}/{id:08}/{YYYY}.{MM}.zip"
@@ -243,7 +244,7 @@ def fetch_webcams(
     limits: ZipLimits | None = None,
     retry_failed: bool = False,
     verify: bool = True,
-    progress: ByteProgress | None = None,
+    progress: Progress | None = None,
     on_month: MonthCallback | None = None,
 ) -> Path:
     """Download and validate monthly zips for ``cameras`` x ``months`` into ``root``.
@@ -327,7 +328,7 @@ def _fetch_month(
     limits: ZipLimits | None,
     retry_failed: bool,
     verify: bool,
-    progress: ByteProgress | None,
+    progress: Progress | None,
 ) -> tuple[str, str]:
     key = f"{camera_id:08d}/{year:04d}.{month:02d}.zip"
     final = root / key
@@ -346,7 +347,7 @@ def _fetch_month(
         return entry["status"], f"recorded {entry.get('updated_utc')}: {entry.get('reason', '')}"
     staged = root / ".partial" / key
     staged.unlink(missing_ok=True)  # a complete but unvalidated file from a crashed run
-    on_progress = progress.task(key) if progress is not None else None
+    on_progress = byte_callback(progress, key) if progress is not None else None
     try:
         result = download(url, staged, config=config, on_progress=on_progress)
     except NotFoundError:
