@@ -132,7 +132,7 @@ def fetch_megadepth(
         verify: re-hash existing archives against the fetch log on later runs.
         keep_archives: keep ``ROOT/archives/*`` after extraction (needed to verify later).
         check_size: require the published sizes (default: only for the public URL).
-        progress: byte progress bars (None: silent).
+        progress: a ``unit="bytes"`` :class:`stbench.progress.Progress` group (None: silent).
 
     Returns:
         ``root``.

@@ -260,7 +260,7 @@ def fetch_webcams(
         limits: zip-bomb limits.
         retry_failed: ask again for months recorded as missing or invalid.
         verify: re-hash existing zips against the fetch log.
-        progress: byte progress bars (None: silent).
+        progress: a ``unit="bytes"`` :class:`stbench.progress.Progress` group (None: silent).
         on_month: called with ``(key, status, detail)`` after each camera-month.
 
     Returns:

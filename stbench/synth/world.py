@@ -151,7 +151,7 @@ def generate_world(
         overwrite: replace a non-empty ``out``.
         webcams: also write the AMOS webcams (``stbench.synth.webcams``).
         workers: rendering processes (default: the CPUs available).
-        progress: show rich progress bars on stderr.
+        progress: report progress to :func:`stbench.progress.reporter` (bars with the CLI).
     Returns:
         The world directory.
     Raises:
