@@ -90,8 +90,13 @@ class CpuLoad:
 
 
 def _child(spec: str) -> None:
-    """Run one demo (in its own process) and print its timings as JSON on the last line."""
+    """Run one demo (in its own process) and print its timings as JSON on the last line; the
+    stages are logged on stderr."""
+    import logging
+
     from stbench.demo import DemoConfig, run_demo
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     options = json.loads(spec)
     out = Path(options.pop("out"))

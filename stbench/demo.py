@@ -25,6 +25,7 @@ from stbench.atomic import write_text_atomic
 from stbench.config import check_fields
 from stbench.errors import OutputExistsError
 from stbench.paths import stbench_home
+from stbench.progress import reporter
 
 #: (run name, method name, method options) evaluated by the demo; ``reference-quick`` is the
 #: model the demo itself trains, ``reference`` the weights shipped in the package.
@@ -77,19 +78,16 @@ class DemoConfig:
 
 @contextmanager
 def _stage(name: str, timings: dict[str, float]) -> Iterator[None]:
-    from stbench.cli.common import console_err
-
-    console_err().rule(f"[bold]{name}")
+    reporter().heading(name)
     start = time.perf_counter()
     yield
     timings[name] = round(time.perf_counter() - start, 1)
-    console_err().print(f"[green]{name} done in {timings[name]:.1f} s")
+    reporter().message(f"[green]{name} done in {timings[name]:.1f} s")
 
 
 def _build_demo_manifest(build_config, out: Path | None, demo_dir: Path, workers: int) -> Path:
     """Build (or reuse) the demo's manifest: in ``out/manifest`` when ``out`` is given, else where
     ``build-manifest`` writes it; if a different manifest is there, in ``demo_dir/manifest``."""
-    from stbench.cli.common import console_err
     from stbench.manifest.build import build_manifest, default_out
 
     if out is not None:
@@ -98,20 +96,19 @@ def _build_demo_manifest(build_config, out: Path | None, demo_dir: Path, workers
     try:
         return build_manifest(build_config, target, overwrite=False, workers=workers)
     except OutputExistsError as exc:
-        console_err().print(
+        reporter().message(
             f"[yellow]{target} holds another manifest ({exc}); the demo builds its own in "
-            f"{demo_dir / 'manifest'} (pass it to other commands with --manifest)",
-            highlight=False,
+            f"{demo_dir / 'manifest'} (pass it to other commands with --manifest)"
         )
         return build_manifest(build_config, demo_dir / "manifest", overwrite=True, workers=workers)
 
 
 def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
     """Run the demo and return its directory (train/, runs/, demo.json; with ``out`` also
-    manifest/ and leaderboard.csv)."""
+    manifest/ and leaderboard.csv). Stages are reported through :mod:`stbench.progress`; the
+    command line then prints the leaderboard and the paths (see ``stbench.cli.demo``)."""
     from stbench.evaluate.leaderboard import default_board, leaderboard_add
     from stbench.evaluate.run import evaluate
-    from stbench.evaluate.tables import print_board
     from stbench.manifest.config import BuildConfig
     from stbench.model.presets import preset_config
     from stbench.model.train import run as train
@@ -192,19 +189,4 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         "threads": threads,
     }
     write_text_atomic(out / "demo.json", json.dumps(summary, indent=2) + "\n")
-    print_board(board)
-    from stbench.cli.common import console
-
-    flags = "" if shared else f" --manifest {manifest_dir}"
-    board_flag = "" if shared else f" --board {board}"
-    console().print(
-        f"\n[bold]Demo finished in {sum(timings.values()):.0f} s[/] ({threads} thread(s) per "
-        f"process).\n"
-        f"  world        {world}\n  manifest     {manifest_dir}\n  model        {train_dir}\n"
-        f"  runs         {out / 'runs'}\n  leaderboard  {board}\n"
-        f"Next: `stbench evaluate --method orb{flags}`, `stbench leaderboard show{board_flag}`, "
-        "`stbench new-method mine` (a template to plug in your own method).",
-        highlight=False,
-        soft_wrap=True,
-    )
     return out

@@ -49,3 +49,31 @@ def test_fair_share_floor(monkeypatch):
     assert floor(4, 2, 1) == 2.5  # one thread gets 2/5 of the two cores, not 1 core
     assert floor(3, 2, 1) == 2.0 and floor(1, 2, 1) == 1.0  # a free core: no slowdown
     assert floor(4, 2, 2) == 3.0  # two threads: 4/6 of two cores at most
+
+
+def test_cli_prints_the_board_and_the_outputs_after_the_demo(tmp_path, monkeypatch, capsys):
+    import json
+
+    import stbench.evaluate.tables as tables
+    from stbench.cli.demo import _print_finished
+
+    shown = []
+    monkeypatch.setattr(tables, "print_board", lambda board: shown.append(board))
+    summary = {
+        "world": "W",
+        "manifest": "M",
+        "train": "T",
+        "runs": {},
+        "leaderboard": str(tmp_path / "board.csv"),
+        "seconds": {"a": 1.2, "b": 2.0},
+        "threads": 1,
+    }
+    (tmp_path / "demo.json").write_text(json.dumps(summary))
+    _print_finished(tmp_path, shared=False)
+    out = capsys.readouterr().out
+    assert shown == [tmp_path / "board.csv"]
+    assert "Demo finished in 3 s (1 thread(s) per process)" in out
+    assert f"runs         {tmp_path / 'runs'}" in out
+    assert "--manifest M" in out and f"--board {tmp_path / 'board.csv'}" in out
+    _print_finished(tmp_path, shared=True)
+    assert "--manifest" not in capsys.readouterr().out

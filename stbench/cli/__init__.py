@@ -42,7 +42,10 @@ def _version_callback(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """Create the typer app with every command group registered."""
+    from stbench.cli.common import use_rich_reporter
     from stbench.cli.helptext import TidyGroup
+
+    use_rich_reporter()
 
     app = typer.Typer(
         name="stbench",

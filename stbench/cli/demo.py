@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         """Synthetic world -> manifest -> quick training -> evaluation -> leaderboard."""
         from stbench.demo import DemoConfig, run_demo
 
-        run_demo(
+        demo_dir = run_demo(
             DemoConfig(
                 preset=preset,
                 seed=seed,
@@ -47,3 +47,29 @@ def register(app: typer.Typer) -> None:
             ),
             out,
         )
+        _print_finished(demo_dir, shared=out is None)
+
+
+def _print_finished(demo_dir: Path, shared: bool) -> None:
+    """The leaderboard, the demo's outputs and the next commands (from ``demo.json``)."""
+    import json
+
+    from stbench.cli.common import console
+    from stbench.evaluate.tables import print_board
+
+    summary = json.loads((demo_dir / "demo.json").read_text())
+    board = summary["leaderboard"]
+    print_board(Path(board))
+    flags = "" if shared else f" --manifest {summary['manifest']}"
+    board_flag = "" if shared else f" --board {board}"
+    console().print(
+        f"\n[bold]Demo finished in {sum(summary['seconds'].values()):.0f} s[/] "
+        f"({summary['threads']} thread(s) per process).\n"
+        f"  world        {summary['world']}\n  manifest     {summary['manifest']}\n"
+        f"  model        {summary['train']}\n  runs         {demo_dir / 'runs'}\n"
+        f"  leaderboard  {board}\n"
+        f"Next: `stbench evaluate --method orb{flags}`, `stbench leaderboard show{board_flag}`, "
+        "`stbench new-method mine` (a template to plug in your own method).",
+        highlight=False,
+        soft_wrap=True,
+    )

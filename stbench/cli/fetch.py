@@ -52,12 +52,12 @@ def megadepth(
     timeout: float = typer.Option(60.0, min=0.1, help="Read timeout in seconds."),
 ) -> None:
     """Download MegaDepth_v1.tar.gz / MegaDepth_SfM_v1.tar.xz and extract them into ROOT."""
+    from stbench.cli.common import RichProgress
     from stbench.fetch.megadepth import fetch_megadepth
-    from stbench.fetch.progress import ByteProgress
     from stbench.paths import stbench_home
 
     root = root or stbench_home() / "megadepth"
-    with ByteProgress() as progress:
+    with RichProgress(unit="bytes") as progress:
         fetch_megadepth(
             root,
             _split(parts),
@@ -109,13 +109,13 @@ def webcams(
     timeout: float = typer.Option(60.0, min=0.1, help="Read timeout in seconds."),
 ) -> None:
     """Download AMOS-style monthly zips into ROOT/<id:08d>/<YYYY>.<MM>.zip, validated."""
-    from stbench.fetch.progress import ByteProgress
+    from stbench.cli.common import RichProgress
     from stbench.fetch.webcams import fetch_webcams, parse_camera_ids, parse_months
     from stbench.paths import stbench_home
 
     root = root or stbench_home() / "webcams"
     counts: dict[str, int] = {}
-    with ByteProgress(transient=True) as progress:
+    with RichProgress(transient=True, unit="bytes") as progress:
 
         def report(key: str, status: str, detail: str) -> None:
             counts[status] = counts.get(status, 0) + 1

@@ -292,9 +292,9 @@ def comparison_tables(table: pd.DataFrame, width: int) -> list[Any]:
 def print_comparison(table: pd.DataFrame, console: Any = None) -> None:
     """The comparison as tables that fit the terminal; p < 0.05 marked with ``*``."""
     if console is None:
-        from stbench.cli.common import console as make_console
+        from rich.console import Console
 
-        console = make_console()
+        console = Console()
     for rich_table in comparison_tables(table, max(console.width, 40)):
         console.print(rich_table)
     if table.attrs.get("note"):

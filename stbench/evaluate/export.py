@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from stbench.errors import DataError
-from stbench.evaluate.cache import PredictionCache, names_to_pair
 from stbench.evaluate.selection import Selection, labels_of
 from stbench.evaluate.workers import FitFailed, MethodInfo, MethodRunner, Outcome
 from stbench.imageio import decode_image, read_image_bytes
@@ -29,6 +28,7 @@ from stbench.methods.base import (
     validate_time_prediction,
 )
 from stbench.methods.tracks import OpaqueIds
+from stbench.prediction_cache import PredictionCache, names_to_pair
 from stbench.spans import CLASS_SPANS
 
 #: Time predictions and failures are rewritten (atomically) every this many images.

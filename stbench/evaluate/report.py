@@ -119,9 +119,9 @@ def write_plots(
     ``confusion_<span>.png`` (counts and colour bar), titled with method, manifest and split.
 
     ``per_image`` (the run's per-image results) gives the majority-class chance levels; without
-    it the chance accuracy is 1 / classes (:mod:`stbench.report.chance`).
+    it the chance accuracy is 1 / classes (:mod:`stbench.evaluate.chance`).
     """
-    from stbench.report import figures
+    from stbench.evaluate import figures
 
     written = []
     metrics = summary["metrics"]
@@ -183,9 +183,8 @@ def write_reports(
 
 def print_summary(summary: dict[str, Any]) -> None:
     """A rich table of the run's metrics on the terminal (k = clusters)."""
+    from rich.console import Console
     from rich.table import Table
-
-    from stbench.cli.common import console
 
     name, _, content_hash = str(summary["manifest"]).partition("@")
     manifest = f"{name}@{content_hash[:8]}" if content_hash else name
@@ -196,4 +195,4 @@ def print_summary(summary: dict[str, Any]) -> None:
     table.add_column("k", justify="right")
     for name, value, n, clusters in summary_rows(summary):
         table.add_row(name, value, str(n), str(clusters))
-    console().print(table)
+    Console().print(table)

@@ -15,7 +15,6 @@ from stbench.atomic import atomic_path
 from stbench.config import check_config_matches, save_config
 from stbench.defaults import DEPTH_TAU, ITEM_TIMEOUT_S, N_BOOTSTRAP
 from stbench.errors import ConfigError
-from stbench.evaluate.cache import PredictionCache
 from stbench.evaluate.clusters import ClusterSpec
 from stbench.evaluate.config import SPLITS, EvaluateConfig, PredictionIdentity
 from stbench.evaluate.export import ImageLoader, export_matches, export_time
@@ -25,6 +24,8 @@ from stbench.evaluate.summary import summarize
 from stbench.evaluate.workers import MethodRunner, MethodWorker, failure_kind
 from stbench.methods.tracks import OpaqueIds
 from stbench.paths import stbench_home
+from stbench.prediction_cache import PredictionCache
+from stbench.progress import Progress, reporter
 
 PREDICTIONS_DIR = "predictions"
 PER_PAIR_FILE = "per_pair.parquet"
@@ -184,7 +185,7 @@ def _evaluate(
 
     started = time.perf_counter()
     counts: dict[str, Any] = {}
-    with _Progress(show_progress) as progress:
+    with reporter().progress(transient=True) if show_progress else Progress() as progress:
         if matches:
             total = int(selection.pairs["matchable"].sum())
             counts["pairs"] = export_matches(
@@ -265,29 +266,3 @@ def failure_summary(per_pair: Any, per_image: Any) -> dict[str, dict[str, int]]:
             kinds[kind] = kinds.get(kind, 0) + 1
         out[name] = dict(sorted(kinds.items()))
     return out
-
-
-class _Progress:
-    """Rich progress bars when asked for; no-ops otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar = None
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from stbench.cli.common import progress_bar
-
-            self.bar = progress_bar(transient=True)
-            self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-
-    def task(self, description: str, total: int):
-        if self.bar is None:
-            return None
-        task_id = self.bar.add_task(description, total=total, status="")
-        return lambda: self.bar.advance(task_id)

@@ -12,7 +12,6 @@ import pandas as pd
 from stbench.defaults import DEPTH_TAU, POSE_CONFIDENCE, POSE_THRESHOLD_PX
 from stbench.depth import read_depth
 from stbench.errors import DataError
-from stbench.evaluate.cache import PredictionCache
 from stbench.evaluate.clusters import ClusterSpec, image_clusters, pair_clusters
 from stbench.evaluate.selection import Selection
 from stbench.evaluate.spatial import (
@@ -22,6 +21,7 @@ from stbench.evaluate.spatial import (
     pose_errors,
 )
 from stbench.geometry import intrinsics_matrix, quaternion_to_rotation
+from stbench.prediction_cache import PredictionCache
 from stbench.spans import CLASS_SPANS
 
 SPATIAL_COLUMNS = (

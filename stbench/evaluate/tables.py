@@ -234,9 +234,9 @@ def print_board(
     from stbench.evaluate.leaderboard import read_board
 
     if console is None:
-        from stbench.cli.common import console as make_console
+        from rich.console import Console
 
-        console = make_console()
+        console = Console()
     frame = read_board(board)
     if manifest:
         frame = frame[

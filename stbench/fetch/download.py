@@ -40,9 +40,19 @@ from stbench import __version__
 from stbench.atomic import write_text_atomic
 from stbench.config import check_fields
 from stbench.errors import DataError, StbenchError
+from stbench.progress import Progress
 
 #: ``on_progress(done_bytes, total_bytes_or_None)``; called after every chunk.
 ProgressCallback = Callable[[int, "int | None"], None]
+
+
+def byte_callback(
+    progress: Progress, description: str, total: int | None = None
+) -> ProgressCallback:
+    """A task of ``progress`` (a ``unit="bytes"`` group) as an ``on_progress`` callback."""
+    advance = progress.task(description, total)
+    return lambda done, new_total=None: advance(0, completed=done, total=new_total)
+
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)")

@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from stbench.errors import ConfigError, DataError, OutputExistsError
-from stbench.fetch.download import DownloadConfig, DownloadResult, download
+from stbench.fetch.download import DownloadConfig, DownloadResult, byte_callback, download
 from stbench.fetch.fetchlog import FetchLog, utc_now_iso
 from stbench.fetch.members import ExtractReport
-from stbench.fetch.progress import ByteProgress
 from stbench.fetch.tarsafe import extract_tar
+from stbench.progress import Progress
 
 __all__ = [
     "MEGADEPTH_BASE_URL",
@@ -131,7 +131,7 @@ def fetch_megadepth(
     verify: bool = True,
     keep_archives: bool = True,
     check_size: bool | None = None,
-    progress: ByteProgress | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Download and extract MegaDepth parts into ``root``; idempotent and resumable.
 
@@ -144,7 +144,7 @@ def fetch_megadepth(
         verify: re-hash existing archives against the fetch log on later runs.
         keep_archives: keep ``ROOT/archives/*`` after extraction (needed to verify later).
         check_size: require the published sizes (default: only for the public URL).
-        progress: byte progress bars (None: silent).
+        progress: a ``unit="bytes"`` :class:`stbench.progress.Progress` group (None: silent).
 
     Returns:
         ``root``.
@@ -177,7 +177,7 @@ def _fetch_part(
     verify: bool,
     keep_archives: bool,
     check_size: bool,
-    progress: ByteProgress | None,
+    progress: Progress | None,
 ) -> None:
     key = f"archives/{part.archive}"
     archive = root / "archives" / part.archive
@@ -260,10 +260,12 @@ def _download(
     known_sha256: str | None,
     config: DownloadConfig | None,
     check_size: bool,
-    progress: ByteProgress | None,
+    progress: Progress | None,
 ) -> DownloadResult:
     action = "verify" if archive.exists() else "download"
-    on_progress = progress.task(f"{action} {part.archive}", part.size) if progress else None
+    on_progress = (
+        byte_callback(progress, f"{action} {part.archive}", part.size) if progress else None
+    )
     return download(
         source_url,
         archive,
@@ -275,14 +277,13 @@ def _download(
 
 
 def _extract(
-    root: Path, part: MegaDepthPart, archive: Path, progress: ByteProgress | None
+    root: Path, part: MegaDepthPart, archive: Path, progress: Progress | None
 ) -> ExtractReport:
     staging = root / f".extract-{part.name}.part"
     shutil.rmtree(staging, ignore_errors=True)
     on_progress = None
     if progress is not None:
-        update = progress.task(f"extract {part.archive}", archive.stat().st_size)
-        on_progress = lambda done: update(done)  # noqa: E731
+        on_progress = byte_callback(progress, f"extract {part.archive}", archive.stat().st_size)
     try:
         report = extract_tar(
             archive,
@@ -317,6 +318,6 @@ def _check_free_space(archive: Path, size: int) -> None:
         )
 
 
-def _say(progress: ByteProgress | None, message: str) -> None:
+def _say(progress: Progress | None, message: str) -> None:
     if progress is not None:
         progress.print(message)

@@ -39,11 +39,12 @@ from stbench.fetch.download import (
     DownloadConfig,
     DownloadError,
     NotFoundError,
+    byte_callback,
     download,
 )
 from stbench.fetch.fetchlog import FetchLog, utc_now_iso
-from stbench.fetch.progress import ByteProgress
 from stbench.fetch.zipsafe import ZipLimits, check_zip
+from stbench.progress import Progress
 
 __all__ = [
     "AMOS_EARLY_UNTIL",
@@ -260,7 +261,7 @@ def fetch_webcams(
     limits: ZipLimits | None = None,
     retry_failed: bool = False,
     verify: bool = True,
-    progress: ByteProgress | None = None,
+    progress: Progress | None = None,
     on_month: MonthCallback | None = None,
 ) -> Path:
     """Download and validate monthly zips for ``cameras`` x ``months`` into ``root``.
@@ -276,7 +277,7 @@ def fetch_webcams(
         limits: zip-bomb limits.
         retry_failed: ask again for months recorded as missing or invalid.
         verify: re-hash existing zips against the fetch log.
-        progress: byte progress bars (None: silent).
+        progress: a ``unit="bytes"`` :class:`stbench.progress.Progress` group (None: silent).
         on_month: called with ``(key, status, detail)`` after each camera-month.
 
     Returns:
@@ -344,7 +345,7 @@ def _fetch_month(
     limits: ZipLimits | None,
     retry_failed: bool,
     verify: bool,
-    progress: ByteProgress | None,
+    progress: Progress | None,
 ) -> tuple[str, str]:
     key = f"{camera_id:08d}/{year:04d}.{month:02d}.zip"
     final = root / key
@@ -363,7 +364,7 @@ def _fetch_month(
         return entry["status"], f"recorded {entry.get('updated_utc')}: {entry.get('reason', '')}"
     staged = root / ".partial" / key
     staged.unlink(missing_ok=True)  # a complete but unvalidated file from a crashed run
-    on_progress = progress.task(key) if progress is not None else None
+    on_progress = byte_callback(progress, key) if progress is not None else None
     try:
         result = download(url, staged, config=config, on_progress=on_progress)
     except NotFoundError:

@@ -34,6 +34,7 @@ from stbench.manifest.write import (
     write_table,
 )
 from stbench.paths import stbench_home
+from stbench.progress import Progress, reporter
 from stbench.schema import SCHEMA_VERSION
 
 
@@ -218,34 +219,20 @@ def _existing_meta(out: Path) -> dict[str, Any] | None:
         return {}
 
 
-def _progress(enabled: bool):
-    if not enabled:
-        return None
-    from stbench.cli.common import progress_bar
-
-    return progress_bar(transient=True)
-
-
 def _run_index(
     tasks, cache, workers, scheduler, show_progress
 ) -> dict[tuple[str, str], TaskFailure]:
     failures: dict[tuple[str, str], TaskFailure] = {}
     pending = [t for t in tasks if not cache.has(t)]
-    bar = _progress(show_progress and bool(pending))
-    if bar is not None:
-        bar.start()
-        progress_task = bar.add_task("indexing", total=len(pending), status="")
-    try:
+    bars = reporter().progress(transient=True) if show_progress and pending else Progress()
+    with bars:
+        advance = bars.task("indexing", total=len(pending))
         for task, result in execute(pending, workers=workers, scheduler=scheduler):
             if isinstance(result, TaskFailure):
                 failures[(task.source, task.unit)] = result
             else:
                 cache.put(task, result)
-            if bar is not None:
-                bar.update(progress_task, advance=1, status=f"{task.source} {task.unit}")
-    finally:
-        if bar is not None:
-            bar.stop()
+            advance(status=f"{task.source} {task.unit}")
     return failures
 
 

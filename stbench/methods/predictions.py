@@ -1,6 +1,6 @@
 """Precomputed predictions as a method: hloc ``features.h5`` / ``matches.h5`` + a temporal CSV.
 
-Options: ``dir`` (holding the files as :mod:`stbench.evaluate.cache` documents; a run's
+Options: ``dir`` (holding the files as :mod:`stbench.prediction_cache` documents; a run's
 ``predictions/`` directory is one), or ``features``, ``matches``, ``time`` paths separately.
 Image names are the manifest's image ids. A pair missing from matches.h5 or an image missing
 from the CSV is a recorded failure, not a crash.
@@ -18,14 +18,14 @@ from typing import Any
 import numpy as np
 
 from stbench.errors import ConfigError
-from stbench.evaluate.cache import (
+from stbench.methods.base import MatchResult, Method, MethodOutputError, file_digest
+from stbench.prediction_cache import (
     FEATURES_FILE,
     MATCHES_FILE,
     TIME_FILE,
     PredictionCache,
     read_time_csv,
 )
-from stbench.methods.base import MatchResult, Method, MethodOutputError, file_digest
 from stbench.spans import CLASS_SPANS, get_span
 
 

@@ -35,6 +35,7 @@ from stbench.model.distributed import (
     shard_indices,
 )
 from stbench.model.presets import TrainConfig, default_manifest_dir  # noqa: F401 (re-export)
+from stbench.progress import Advance, Progress, reporter
 
 
 class TrainStep(torch.nn.Module):
@@ -237,15 +238,13 @@ def run(
     end_epoch = config.epochs
     if stop_after_epochs is not None:
         end_epoch = min(end_epoch, start_epoch + stop_after_epochs)
-    progress_bar = _progress(show_progress and context.is_main)
-    with progress_bar:
-        task = progress_bar.add_task(
-            "training", total=config.steps_per_epoch * (end_epoch - start_epoch), status=""
-        )
+    bars = reporter().progress() if show_progress and context.is_main else Progress()
+    with bars:
+        advance = bars.task("training", total=config.steps_per_epoch * (end_epoch - start_epoch))
         for epoch in range(start_epoch, end_epoch):
             timings = _train_epoch(
                 step_module, model, optimizer, config, epoch, train_pairs, train_images,
-                torch_device, context, progress_bar, task,
+                torch_device, context, advance,
             )  # fmt: skip
             barrier(context)
             if context.is_main:
@@ -255,7 +254,7 @@ def run(
                     out_dir, model, optimizer, config, config_dict, history, manifest, command,
                     context.world_size,
                 )  # fmt: skip
-                progress_bar.console.print(_summary(history[-1]))
+                bars.print(_summary(history[-1]))
             barrier(context)
     if context.enabled:
         torch.distributed.destroy_process_group()
@@ -263,7 +262,7 @@ def run(
 
 
 def _train_epoch(
-    step_module, model, optimizer, config, epoch, pairs, images, device, context, bar, task
+    step_module, model, optimizer, config, epoch, pairs, images, device, context, advance: Advance
 ):
     pairs.epoch = images.epoch = epoch
     n_steps = config.steps_per_epoch
@@ -304,7 +303,7 @@ def _train_epoch(
         for key, value in report.items():
             sums[key] = sums.get(key, 0.0) + value
         status = " ".join(f"{k} {report[k]:.3f}" for k in ("loss", "corr", "dist", "time"))
-        bar.update(task, advance=1, status=status)
+        advance(status=status)
     means = {f"train_{k}": v / n_steps for k, v in sums.items()}
     return {**means, "load_s": load_time, "compute_s": compute_time}
 
@@ -357,27 +356,3 @@ def _summary(entry: dict[str, Any]) -> str:
     ]
     values = " ".join(f"{k} {entry[k]:.3f}" for k in keys if k in entry)
     return f"epoch {entry['epoch']}: loss {entry.get('train_loss', float('nan')):.3f} {values}"
-
-
-class _NoProgress:
-    console = type("C", (), {"print": staticmethod(lambda *a, **k: None)})()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def add_task(self, *args, **kwargs):
-        return 0
-
-    def update(self, *args, **kwargs):
-        pass
-
-
-def _progress(enabled: bool):
-    if not enabled:
-        return _NoProgress()
-    from stbench.cli.common import progress_bar
-
-    return progress_bar()

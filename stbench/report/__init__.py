@@ -1,7 +1,6 @@
-"""Pictures of runs and boards, and the self-contained HTML report (``stbench report``).
+"""The self-contained HTML report of a board (``stbench report``), a layer above evaluation
+(the figures it draws are :mod:`stbench.evaluate.figures`, shared with each run's plots).
 
-- :mod:`stbench.report.figures`: matplotlib figures (Agg canvas, no pyplot, no global state);
-- :mod:`stbench.report.chance`: the chance levels drawn on the temporal plots;
 - :mod:`stbench.report.matches`: per-match correctness and the match pictures;
 - :mod:`stbench.report.locate`: the run directories and manifests behind board rows;
 - :mod:`stbench.report.html`: the one-file HTML page of a board.

@@ -24,11 +24,11 @@ import pandas as pd
 from stbench import __version__
 from stbench.atomic import write_text_atomic
 from stbench.errors import DataError, StbenchError
+from stbench.evaluate import figures
+from stbench.evaluate.chance import chance_mse
 from stbench.evaluate.spatial import THRESHOLDS_PX
 from stbench.evaluate.summary import METRICS
 from stbench.evaluate.tables import interval_note, is_missing, label
-from stbench.report import figures
-from stbench.report.chance import chance_mse
 from stbench.report.locate import locate_manifest, locate_runs
 from stbench.spans import CLASS_SPANS
 

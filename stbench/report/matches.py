@@ -126,11 +126,11 @@ def pair_pictures(run_dir: Path, manifest_dir: Path, pair_ids: list[str]) -> lis
     Raises:
         DataError: the manifest or an image cannot be read.
     """
-    from stbench.evaluate.cache import PredictionCache
     from stbench.evaluate.export import ImageLoader
     from stbench.evaluate.run import PER_PAIR_FILE, PREDICTIONS_DIR
     from stbench.evaluate.score import DepthLoader
     from stbench.manifest.io import load_manifest
+    from stbench.prediction_cache import PredictionCache
 
     manifest = load_manifest(manifest_dir)
     per_pair = pd.read_parquet(Path(run_dir) / PER_PAIR_FILE).set_index("pair_id", drop=False)

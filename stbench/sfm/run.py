@@ -25,13 +25,14 @@ from stbench import __version__
 from stbench.atomic import atomic_path, write_text_atomic
 from stbench.config import check_config_matches, save_config
 from stbench.errors import ConfigError, DataError
-from stbench.evaluate.cache import PredictionCache
 from stbench.evaluate.clusters import ClusterSpec
 from stbench.evaluate.config import SPLITS, PredictionIdentity
 from stbench.evaluate.export import ImageLoader, export_matches
 from stbench.evaluate.selection import POSE_COLUMNS, Selection, manifest_identity
 from stbench.evaluate.workers import MethodRunner, MethodWorker
 from stbench.methods.tracks import OpaqueIds
+from stbench.prediction_cache import PredictionCache
+from stbench.progress import Progress, reporter
 from stbench.sfm.config import ROTATION_THRESHOLDS_DEG, TRANSLATION_THRESHOLDS_M, SfmConfig
 from stbench.sfm.mapping import require_pycolmap
 from stbench.sfm.pairs import scene_pairs
@@ -254,7 +255,8 @@ def _run_sfm(
         )
 
     started = time.perf_counter()
-    with _progress(show_progress, len(pairs)) as advance:
+    with reporter().progress(transient=True) if show_progress else Progress() as bars:
+        advance = bars.task("matching", total=len(pairs))
         counts = export_matches(info, selection, loader, cache, runner, OpaqueIds(), advance)
     export_s = time.perf_counter() - started
 
@@ -382,24 +384,3 @@ def report_text(summary: dict[str, Any], per_scene: pd.DataFrame) -> str:
     for scene in summary["skipped_scenes"]:
         lines.append(f"- skipped {scene['scene']} ({scene['n_images']} images): {scene['reason']}")
     return "\n".join(lines) + "\n"
-
-
-class _progress:
-    """A rich progress bar over matched pairs when asked for (a callable that advances it)."""
-
-    def __init__(self, enabled: bool, total: int) -> None:
-        self.enabled, self.total, self.bar = enabled, total, None
-
-    def __enter__(self):
-        if not self.enabled:
-            return None
-        from stbench.cli.common import progress_bar
-
-        self.bar = progress_bar(transient=True)
-        self.bar.__enter__()
-        task = self.bar.add_task("matching", total=self.total, status="")
-        return lambda: self.bar.advance(task)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)

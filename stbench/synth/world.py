@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from stbench.errors import ConfigError, StbenchError
+from stbench.progress import Progress, reporter
 from stbench.synth.megadepth import SceneSpec
 
 #: Tourist-photo scenes per preset (site, town seed, number of views, long side range in px).
@@ -57,7 +58,13 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
-def write_megadepth(world: Path, preset: str, seed: int, workers: int | None = None, progress=None):
+def write_megadepth(
+    world: Path,
+    preset: str,
+    seed: int,
+    workers: int | None = None,
+    progress: Progress | None = None,
+):
     """Render and write the preset's tourist-photo scenes under ``world/megadepth``.
 
     Returns:
@@ -76,7 +83,7 @@ def write_megadepth(world: Path, preset: str, seed: int, workers: int | None = N
         md.prepare_dirs(root, spec.scene)
         plans.append((spec, views, points))
     total = sum(len(v) for _, v, _ in plans)
-    task = progress.add_task("tourist photos", total=total, status="") if progress else None
+    advance = (progress or Progress()).task("tourist photos", total=total)
     results: dict[str, list[dict]] = {spec.scene: [] for spec, _, _ in plans}
     n_workers = _workers(workers)
     chunks = [
@@ -87,8 +94,7 @@ def write_megadepth(world: Path, preset: str, seed: int, workers: int | None = N
     if n_workers == 1:
         for spec, chunk, points in chunks:
             results[spec.scene] += md.render_views_task(str(root), spec, chunk, points)
-            if progress:
-                progress.advance(task, len(chunk))
+            advance(len(chunk))
     else:
         with _pool(n_workers) as pool:
             futures = [
@@ -101,8 +107,7 @@ def write_megadepth(world: Path, preset: str, seed: int, workers: int | None = N
             ]
             for spec, size, future in futures:
                 results[spec.scene] += future.result()
-                if progress:
-                    progress.advance(task, size)
+                advance(size)
     rows = []
     for spec, views, points in plans:
         md.write_sparse_model(root, spec, views, points, results[spec.scene])
@@ -146,7 +151,7 @@ def generate_world(
         overwrite: replace a non-empty ``out``.
         webcams: also write the AMOS webcams (``stbench.synth.webcams``).
         workers: rendering processes (default: the CPUs available).
-        progress: show rich progress bars on stderr.
+        progress: report progress to :func:`stbench.progress.reporter` (bars with the CLI).
     Returns:
         The world directory.
     Raises:
@@ -165,38 +170,28 @@ def generate_world(
         raise ConfigError(f"seed must be >= 0, got {seed}")
     final = Path(out) if out is not None else default_world_dir(preset, seed)
     write_cams = _webcam_writer() if webcams else None
-    bar = None
-    if progress:
-        from stbench.cli.common import progress_bar
-
-        bar = progress_bar(transient=False)
-        bar.start()
-    try:
-        with atomic_directory(final, overwrite=overwrite) as tmp:
-            try:
-                (tmp / "truth").mkdir()
-                truth = write_megadepth(tmp, preset, seed, workers, bar)
-            except PermissionError as exc:
-                raise StbenchError(f"cannot write the world under {final.parent}: {exc}") from exc
-            truth.to_parquet(tmp / "truth" / "megadepth_images.parquet", index=False)
-            if write_cams is not None:
-                if bar:
-                    bar.add_task("webcams (see log)", total=None, status="")
-                write_cams(tmp, list(SITES), preset, seed)
-            meta = {
-                "preset": preset,
-                "seed": seed,
-                "stbench_version": __version__,
-                "sites": [asdict(site) for site in SITES],
-                "scenes": [asdict(spec) for spec in PRESETS[preset]],
-                "cameras": _cameras(tmp),
-                "megadepth_root": "megadepth",
-                "webcam_root": "webcams",
-            }
-            (tmp / "world.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    finally:
-        if bar:
-            bar.stop()
+    bar = reporter().progress() if progress else Progress()
+    with bar, atomic_directory(final, overwrite=overwrite) as tmp:
+        try:
+            (tmp / "truth").mkdir()
+            truth = write_megadepth(tmp, preset, seed, workers, bar)
+        except PermissionError as exc:
+            raise StbenchError(f"cannot write the world under {final.parent}: {exc}") from exc
+        truth.to_parquet(tmp / "truth" / "megadepth_images.parquet", index=False)
+        if write_cams is not None:
+            bar.task("webcams (see log)", total=None)
+            write_cams(tmp, list(SITES), preset, seed)
+        meta = {
+            "preset": preset,
+            "seed": seed,
+            "stbench_version": __version__,
+            "sites": [asdict(site) for site in SITES],
+            "scenes": [asdict(spec) for spec in PRESETS[preset]],
+            "cameras": _cameras(tmp),
+            "megadepth_root": "megadepth",
+            "webcam_root": "webcams",
+        }
+        (tmp / "world.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return final
 
 

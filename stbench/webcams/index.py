@@ -313,7 +313,7 @@ def index_webcams(
         OutputExistsError: ``out`` was built with another config and ``overwrite`` is False.
         StbenchError: some cameras failed (naming each and its error) and not ``keep_going``.
     """
-    from stbench.cli.common import progress_bar
+    from stbench.progress import reporter
     from stbench.webcams.frames import list_cameras
 
     config = config or WebcamConfig()
@@ -336,12 +336,12 @@ def index_webcams(
             return
         write_records(records, out / camera_id)
 
-    with progress_bar() as progress:
-        task = progress.add_task("index webcams", total=len(todo), status="")
+    with reporter().progress() as progress:
+        advance = progress.task("index webcams", total=len(todo))
         if workers <= 1:
             for camera_id in todo:
                 store(camera_id, lambda c=camera_id: index_camera(root, c, config))
-                progress.advance(task)
+                advance()
         else:
             from concurrent.futures import ProcessPoolExecutor
 
@@ -349,7 +349,7 @@ def index_webcams(
                 jobs = [pool.submit(index_camera, root, c, config) for c in todo]
                 for camera_id, job in zip(todo, jobs, strict=True):
                     store(camera_id, job.result)
-                    progress.advance(task)
+                    advance()
     if failures and not keep_going:
         raise StbenchError(
             f"{len(failures)} camera(s) failed and were not written (the others were; rerun to "

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stbench.evaluate.cache import MATCHES_FILE, PredictionCache, check_matches0, names_to_pair
 from stbench.evaluate.run import evaluate
+from stbench.prediction_cache import MATCHES_FILE, PredictionCache, check_matches0, names_to_pair
 from tests.evaluate.worlds import make_plane_world
 
 # Fails on the pair (0, 2) in the way ``mode`` says; identity-like matches on the others.

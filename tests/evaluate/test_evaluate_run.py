@@ -233,7 +233,7 @@ def test_template_runs_as_is(tmp_path):
 
 
 def test_predictions_cache_reads_reversed_hloc_pairs(tmp_path):
-    from stbench.evaluate.cache import PredictionCache
+    from stbench.prediction_cache import PredictionCache
 
     keypoints_a = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]], np.float32)
     keypoints_b = np.array([[5.0, 5.0], [6.0, 6.0]], np.float32)

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from stbench.cli import build_app
 from stbench.errors import DataError
+from stbench.evaluate import figures
+from stbench.evaluate.chance import chance_accuracy, chance_mse
 from stbench.evaluate.leaderboard import leaderboard_add, load_summary
 from stbench.evaluate.run import evaluate
-from stbench.report import figures
-from stbench.report.chance import chance_accuracy, chance_mse
 from stbench.report.html import build_report
 from stbench.report.locate import locate_runs
 from stbench.report.matches import CORRECT, UNVERIFIABLE, WRONG, choose_pairs, pair_pictures
@@ -171,7 +171,7 @@ def test_run_plots_titled_without_global_matplotlib_state(world):
     }
     code = (
         "import sys, matplotlib\n"
-        "import stbench.report.figures, stbench.report.html, stbench.evaluate.report\n"
+        "import stbench.evaluate.figures, stbench.report.html, stbench.evaluate.report\n"
         "backend = matplotlib.get_backend()\n"
         "from stbench.evaluate.leaderboard import load_summary\n"
         "from stbench.evaluate.report import write_plots\n"

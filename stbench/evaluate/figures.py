@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from stbench.atomic import atomic_path
+from stbench.evaluate.chance import chance_accuracy, chance_mse
 from stbench.evaluate.spatial import MATCHING_SCORE_PX, THRESHOLDS_PX
-from stbench.report.chance import chance_accuracy, chance_mse
 from stbench.spans import SEASON_NAMES, get_span
 
 __all__ = [
@@ -158,7 +158,7 @@ def draw_accuracy(
     true_labels: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Accuracy per span (one bar per method, 95 % interval as error bar) with each span's
-    chance level as a dashed line (:func:`stbench.report.chance.chance_accuracy`)."""
+    chance level as a dashed line (:func:`stbench.evaluate.chance.chance_accuracy`)."""
     _grouped_bars(axis, series, spans, "time_accuracy", {})
     how = set()
     for position, span in enumerate(spans):
@@ -172,7 +172,7 @@ def draw_accuracy(
 
 
 def draw_mse(axis: Any, series: Sequence[Series], spans: Sequence[str]) -> None:
-    """MSE per span divided by its chance MSE (:func:`stbench.report.chance.chance_mse`), so
+    """MSE per span divided by its chance MSE (:func:`stbench.evaluate.chance.chance_mse`), so
     spans of different scales share one axis: 1 = chance (dashed), 0 = perfect. The chance
     MSE in steps² is printed under each span."""
     scale = {s: chance_mse(s) for s in spans}
