@@ -8,6 +8,7 @@ the run goes on; predictions are flushed as they are computed, so nothing alread
 
 from __future__ import annotations
 
+import shutil
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,8 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from stbench.config import check_config_matches, save_config
 from stbench.errors import DataError
-from stbench.evaluate.selection import Selection, labels_of
+from stbench.evaluate.config import PredictionIdentity
+from stbench.evaluate.selection import Selection, labels_of, manifest_identity
 from stbench.evaluate.workers import FitFailed, MethodInfo, MethodRunner, Outcome
 from stbench.imageio import decode_image, read_image_bytes
 from stbench.methods.base import (
@@ -65,6 +68,32 @@ class ImageLoader:
         if len(self._cache) > self.size:
             self._cache.popitem(last=False)
         return image
+
+
+def open_prediction_cache(
+    cache_dir: Path, spec: str, info: MethodInfo, manifest: Any, overwrite: bool
+) -> tuple[PredictionIdentity, PredictionCache]:
+    """The method's prediction cache in ``cache_dir`` for ``manifest``: reused when it was made
+    by the same method (name, version, config, track) on the same manifest, emptied first with
+    ``overwrite``.
+
+    Raises:
+        OutputExistsError: the cache holds predictions of another method config or manifest and
+            ``overwrite`` is False.
+    """
+    identity = PredictionIdentity(
+        method=spec,
+        method_name=info.name,
+        method_version=info.version,
+        method_config=info.config,
+        manifest=manifest_identity(manifest),
+        track=info.track,
+    )
+    if overwrite or not check_config_matches(identity, cache_dir, overwrite=False):
+        shutil.rmtree(cache_dir, ignore_errors=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    save_config(identity, cache_dir)
+    return identity, PredictionCache(cache_dir)
 
 
 class MethodInputs:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,19 +11,23 @@ from typing import Any
 
 from stbench import __version__
 from stbench.atomic import atomic_path
-from stbench.config import check_config_matches, save_config
+from stbench.config import save_config
 from stbench.defaults import DEPTH_TAU, ITEM_TIMEOUT_S, N_BOOTSTRAP
 from stbench.errors import ConfigError
 from stbench.evaluate.clusters import ClusterSpec
-from stbench.evaluate.config import SPLITS, EvaluateConfig, PredictionIdentity
-from stbench.evaluate.export import ImageLoader, export_matches, export_time
+from stbench.evaluate.config import SPLITS, EvaluateConfig
+from stbench.evaluate.export import (
+    ImageLoader,
+    export_matches,
+    export_time,
+    open_prediction_cache,
+)
 from stbench.evaluate.score import add_clusters, score_images, score_pairs_parallel
-from stbench.evaluate.selection import manifest_identity, select
+from stbench.evaluate.selection import select
 from stbench.evaluate.summary import summarize
 from stbench.evaluate.workers import MethodRunner, MethodWorker, failure_kind
 from stbench.methods.tracks import OpaqueIds
 from stbench.paths import stbench_home
-from stbench.prediction_cache import PredictionCache
 from stbench.progress import Progress, reporter
 
 PREDICTIONS_DIR = "predictions"
@@ -141,14 +144,6 @@ def _evaluate(
     method_name, split, seed = config.method, config.split, config.seed
     workers, tau, n_bootstrap = config.workers, config.tau, config.n_bootstrap
     run_dir = Path(out) if out else default_run_dir(manifest.name, info.name)
-    identity = PredictionIdentity(
-        method=method_name,
-        method_name=info.name,
-        method_version=info.version,
-        method_config=info.config,
-        manifest=manifest_identity(manifest),
-        track=info.track,
-    )
     selection = select(manifest, split, config.max_pairs, config.max_images, seed)
     matches, times = info.matches, info.times
     n_matchable = int(selection.pairs["matchable"].sum()) if len(selection.pairs) else 0
@@ -160,16 +155,13 @@ def _evaluate(
             + ("no pairs with poses" if matches else "no images with trusted timestamps")
             + (" and the method predicts no time" if not times else "")
         )
-    cache_dir = run_dir / PREDICTIONS_DIR
-    if overwrite or not check_config_matches(identity, cache_dir, overwrite=False):
-        shutil.rmtree(cache_dir, ignore_errors=True)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    save_config(identity, cache_dir)
+    identity, cache = open_prediction_cache(
+        run_dir / PREDICTIONS_DIR, method_name, info, manifest, overwrite
+    )
     save_config(config, run_dir)
 
     roots = _roots(manifest)
     loader = ImageLoader(selection.images, roots)
-    cache = PredictionCache(cache_dir)
     ids = OpaqueIds()  # a fresh secret per run: item ids mean nothing outside it
 
     def runner(training: Any = None) -> MethodRunner:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import shutil
 import time
 import traceback
 from datetime import datetime, timezone
@@ -23,12 +22,12 @@ import pandas as pd
 
 from stbench import __version__
 from stbench.atomic import atomic_path, write_text_atomic
-from stbench.config import check_config_matches, save_config
+from stbench.config import save_config
 from stbench.errors import ConfigError, DataError
 from stbench.evaluate.clusters import ClusterSpec
-from stbench.evaluate.config import SPLITS, PredictionIdentity
-from stbench.evaluate.export import ImageLoader, export_matches
-from stbench.evaluate.selection import POSE_COLUMNS, Selection, manifest_identity
+from stbench.evaluate.config import SPLITS
+from stbench.evaluate.export import ImageLoader, export_matches, open_prediction_cache
+from stbench.evaluate.selection import POSE_COLUMNS, Selection
 from stbench.evaluate.workers import MethodRunner, MethodWorker
 from stbench.methods.tracks import OpaqueIds
 from stbench.prediction_cache import PredictionCache
@@ -214,18 +213,7 @@ def _run_sfm(
     evaluate_dir = default_run_dir(manifest.name, info.name)
     run_dir = Path(out) if out else evaluate_dir / SFM_DIR
     cache_dir = Path(predictions) if predictions else evaluate_dir / "predictions"
-    identity = PredictionIdentity(
-        method=method_name,
-        method_name=info.name,
-        method_version=info.version,
-        method_config=info.config,
-        manifest=manifest_identity(manifest),
-        track=info.track,
-    )
-    if overwrite or not check_config_matches(identity, cache_dir, overwrite=False):
-        shutil.rmtree(cache_dir, ignore_errors=True)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    save_config(identity, cache_dir)
+    identity, cache = open_prediction_cache(cache_dir, method_name, info, manifest, overwrite)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(config, run_dir)
 
@@ -242,7 +230,6 @@ def _run_sfm(
         pairs=pairs, images=images.set_index("image_id", drop=False), time_images=[]
     )
     loader = ImageLoader(selection.images, _roots(manifest, images))
-    cache = PredictionCache(cache_dir)
 
     def runner(training: Any = None) -> MethodRunner:
         return MethodRunner(
