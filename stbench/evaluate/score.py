@@ -235,7 +235,7 @@ def score_pairs_parallel(
     if workers <= 1 or len(pairs) < 2 * workers:
         depths = DepthLoader(selection.images, roots) if roots is not None else None
         return score_pairs(selection, cache, depths, time_labels, progress=progress, **settings)
-    from stbench.evaluate.workers import process_pool
+    from stbench.parallel import process_pool
 
     n_chunks = min(len(pairs), workers * 4)
     bounds = np.linspace(0, len(pairs), n_chunks + 1).astype(int)

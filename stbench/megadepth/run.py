@@ -127,9 +127,9 @@ def index_megadepth(
         for kind, scene, item in todo:
             store(scene, lambda k=kind, i=item: _task(k, str(root), i, config, threads))
     else:
-        from concurrent.futures import ProcessPoolExecutor
+        from stbench.parallel import process_pool
 
-        with ProcessPoolExecutor(workers) as pool:
+        with process_pool(workers) as pool:
             futures = [
                 (scene, pool.submit(_task, kind, str(root), item, config, threads))
                 for kind, scene, item in todo

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -40,21 +39,9 @@ VIEWS_PER_TASK = 6
 
 
 def _workers(requested: int | None) -> int:
-    if requested is not None:
-        return max(1, requested)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
+    from stbench.threads import available_cores
 
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    import multiprocessing
-
-    # fork shares the texture bank and towns already built here (no per-worker reload).
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return max(1, requested) if requested is not None else available_cores()
 
 
 def write_megadepth(world: Path, preset: str, seed: int, workers: int | None = None, progress=None):
@@ -90,7 +77,10 @@ def write_megadepth(world: Path, preset: str, seed: int, workers: int | None = N
             if progress:
                 progress.advance(task, len(chunk))
     else:
-        with _pool(n_workers) as pool:
+        from stbench.parallel import process_pool
+
+        # each spawned worker builds the texture bank once (0.3 s) on its first task
+        with process_pool(n_workers) as pool:
             futures = [
                 (
                     spec,

@@ -343,9 +343,9 @@ def index_webcams(
                 store(camera_id, lambda c=camera_id: index_camera(root, c, config))
                 progress.advance(task)
         else:
-            from concurrent.futures import ProcessPoolExecutor
+            from stbench.parallel import process_pool
 
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with process_pool(workers) as pool:
                 jobs = [pool.submit(index_camera, root, c, config) for c in todo]
                 for camera_id, job in zip(todo, jobs, strict=True):
                     store(camera_id, job.result)
