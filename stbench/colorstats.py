@@ -148,12 +148,6 @@ def _grid_means(rgb: np.ndarray) -> np.ndarray:
     return cell_sums / counts
 
 
-def color_statistics_batch(images) -> np.ndarray:
-    """:func:`color_statistics` of each image, stacked to (N, D) float32."""
-    rows = [color_statistics(image) for image in images]
-    return np.stack(rows) if rows else np.zeros((0, len(COLOR_STAT_NAMES)), np.float32)
-
-
 @dataclass(frozen=True)
 class ForestTables:
     """The trees of a fitted sklearn forest as padded arrays, (T, max nodes) each.

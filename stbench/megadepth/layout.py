@@ -104,8 +104,3 @@ def find_components(root: str | Path, scene: str) -> list[Component]:
                 )
             )
     return sorted(components, key=lambda c: c.index)
-
-
-def has_model_files(directory: Path) -> bool:
-    """Whether ``directory`` holds ``cameras``, ``images`` and ``points3D`` (.bin or .txt)."""
-    return _has_model(Path(directory))

@@ -17,7 +17,6 @@ from stbench.synth.sites import Site
 
 # Material ids (0 = sky, no surface).
 SKY, GROUND, WALL, ROOF, STONE, TRUNK, FOLIAGE, POLE = range(8)
-MATERIAL_NAMES = ("sky", "ground", "wall", "roof", "stone", "trunk", "foliage", "pole")
 
 #: Radius (m) of the free plaza around the landmark where tourists stand.
 PLAZA_RADIUS = 44.0
