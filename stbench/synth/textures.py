@@ -14,8 +14,8 @@ import numpy as np
 
 #: Grey tiling textures (name -> scikit-image loader name or "noise<seed>").
 GREY_TEXTURES: tuple[str, ...] = ("brick", "gravel", "grass", "noise0", "noise1", "moon", "coins")
-#: Colour pictures used as murals, posters and the landmark's plaques (not tiled).
-PICTURES: tuple[str, ...] = (
+#: Photographs the town paints as murals and posters on building walls.
+MURALS: tuple[str, ...] = (
     "astronaut",
     "coffee",
     "chelsea",
@@ -23,10 +23,9 @@ PICTURES: tuple[str, ...] = (
     "immunohistochemistry",
     "colorwheel",
     "camera",
-    "clock",
-    "text",
-    "page",
 )
+#: Colour pictures used as murals, posters and the landmark's plaques (not tiled).
+PICTURES: tuple[str, ...] = (*MURALS, "clock", "text", "page")
 
 
 @dataclass(frozen=True)
