@@ -51,13 +51,6 @@ def dense_root(root: Path) -> Path:
     return root
 
 
-def _has_model(directory: Path) -> bool:
-    return all(
-        (directory / f"{name}.bin").is_file() or (directory / f"{name}.txt").is_file()
-        for name in MODEL_FILES
-    )
-
-
 def list_scenes(root: str | Path) -> list[str]:
     """Scene ids under a MegaDepth root that have an SfM model or dense depth, sorted.
 
