@@ -19,7 +19,6 @@ from pathlib import Path
 DENSE_DIR = "MegaDepth_v1"
 SFM_DIR = "MegaDepth_v1_SfM"
 PHOENIX_PREFIX = Path("phoenix/S6/zl548")
-MODEL_FILES = ("cameras", "images", "points3D")
 
 
 @dataclass(frozen=True)
