@@ -10,6 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "COLMAP_PIXEL_OFFSET",
+    "backproject",
+    "intrinsics_matrix",
+    "project",
+    "quaternion_to_rotation",
+    "rotation_to_quaternion",
+]
+
 COLMAP_PIXEL_OFFSET = 0.5
 
 

@@ -20,6 +20,11 @@ from typing import Any
 
 from stbench.threads import apply_threads, worker_threads
 
+__all__ = [
+    "START_METHOD",
+    "process_pool",
+]
+
 #: How every pool starts its workers.
 START_METHOD = "spawn"
 

@@ -20,6 +20,13 @@ import numpy as np
 
 from stbench.geometry import backproject, project
 
+__all__ = [
+    "bilinear_depth",
+    "depth_consistent",
+    "interpolate_corners",
+    "warp_keypoints",
+]
+
 
 def interpolate_corners(
     d00: np.ndarray,

@@ -25,6 +25,14 @@ import numpy as np
 from stbench.evaluate.stats import ratio_statistic, weighted_sum
 from stbench.spans import get_span
 
+__all__ = [
+    "confusion_matrix",
+    "f1_statistic",
+    "precision_statistic",
+    "recall_statistic",
+    "span_errors",
+]
+
 
 def span_errors(span: str, true: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """Distance in steps between labels (circular for cyclic spans), float64 (N,)."""

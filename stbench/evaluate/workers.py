@@ -20,6 +20,21 @@ from typing import Any
 
 from stbench.threads import apply_threads, worker_threads
 
+__all__ = [
+    "FAILURE_KINDS",
+    "STARTUP_TIMEOUT_S",
+    "FitFailed",
+    "MethodInfo",
+    "MethodRunner",
+    "MethodWorker",
+    "Outcome",
+    "WorkerStartError",
+    "describe_exception",
+    "describe_method",
+    "exit_description",
+    "failure_kind",
+]
+
 # -- supervised method workers -------------------------------------------------------------
 #: Seconds a fresh worker may take to import and build the method before it counts as failed.
 STARTUP_TIMEOUT_S = 600.0

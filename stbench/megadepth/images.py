@@ -13,6 +13,16 @@ from stbench.megadepth.layout import Component
 from stbench.megadepth.model import ComponentModel, ModelReject
 from stbench.schema import make_image_id
 
+__all__ = [
+    "DATASET",
+    "SOURCE",
+    "ComponentImages",
+    "component_images",
+    "read_verified_size",
+    "timestamp_fields",
+    "unresolved_timestamp",
+]
+
 SOURCE = "megadepth"
 DATASET = "MegaDepth_v1"
 

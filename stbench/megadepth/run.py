@@ -11,6 +11,12 @@ from stbench.errors import ConfigError, DataError, StbenchError
 from stbench.megadepth.config import MegaDepthConfig
 from stbench.records import RECORD_TABLES, Records, write_records
 
+__all__ = [
+    "CONFIG_NAME",
+    "discover_scene_info",
+    "index_megadepth",
+]
+
 CONFIG_NAME = "megadepth_index_config.json"
 
 

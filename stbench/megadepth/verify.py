@@ -17,6 +17,11 @@ import numpy as np
 from stbench.megadepth.depthcache import DepthCache
 from stbench.warp import depth_consistent, interpolate_corners
 
+__all__ = [
+    "count_consistent",
+    "projection_matrices",
+]
+
 
 def projection_matrices(K: np.ndarray, rotations: np.ndarray, translations: np.ndarray):
     """(N, 3, 4) projection matrices K [R | t]."""

@@ -16,6 +16,22 @@ from stbench.synth.shapes import Builder, box, gable, pyramid
 from stbench.synth.sites import Site
 from stbench.synth.textures import MURALS
 
+__all__ = [
+    "FOLIAGE",
+    "GROUND",
+    "GROUND_EXTENT",
+    "PLAZA_RADIUS",
+    "POLE",
+    "ROOF",
+    "SKY",
+    "STONE",
+    "TRUNK",
+    "WALL",
+    "Decal",
+    "Town",
+    "build_town",
+]
+
 # Material ids (0 = sky, no surface).
 SKY, GROUND, WALL, ROOF, STONE, TRUNK, FOLIAGE, POLE = range(8)
 
