@@ -12,7 +12,7 @@ For each configuration, runs ``--steps`` training steps (after one warm-up step)
 Configurations: the ``quick`` preset (the baseline of the ratios), the ``reference`` preset (a
 temporal batch of 16 on the image statistics only), quick with descriptors at 1/4 resolution, and the ``full`` preset's sizes; with 1 and 2 CPU threads; on CUDA too when it
 is available. Data: ``--manifest DIR`` or, by default, a tiny toy manifest written to a
-temporary directory (:mod:`stbench.model.toydata`).
+temporary directory (``tests/model/toydata.py``, a test fixture).
 
 Run (about two minutes on an idle 2-core machine)::
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -99,7 +100,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.manifest is None:
-            from stbench.model.toydata import write_toy_manifest
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "model"))
+            from toydata import write_toy_manifest
 
             args.manifest = write_toy_manifest(tmp)
         manifest = load_manifest(args.manifest)

@@ -26,7 +26,6 @@ __all__ = [
     "MAX_SIDE",
     "ForestTables",
     "color_statistics",
-    "color_statistics_batch",
     "forest_predict_proba",
     "forest_tables",
 ]
@@ -159,12 +158,6 @@ def _grid_means(rgb: np.ndarray) -> np.ndarray:
         * np.array([len(c) for c in cols])[None, :, None]
     )
     return cell_sums / counts
-
-
-def color_statistics_batch(images) -> np.ndarray:
-    """:func:`color_statistics` of each image, stacked to (N, D) float32."""
-    rows = [color_statistics(image) for image in images]
-    return np.stack(rows) if rows else np.zeros((0, len(COLOR_STAT_NAMES)), np.float32)
 
 
 @dataclass(frozen=True)

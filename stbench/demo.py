@@ -27,6 +27,8 @@ from stbench.errors import OutputExistsError
 from stbench.paths import stbench_home
 from stbench.progress import reporter
 
+__all__ = ["DemoConfig", "demo_label", "run_demo"]
+
 #: (run name, method name, method options) evaluated by the demo; ``reference-quick`` is the
 #: model the demo itself trains, ``reference`` the weights shipped in the package.
 DEMO_METHODS: tuple[tuple[str, str, dict], ...] = (

@@ -10,6 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "COLMAP_PIXEL_OFFSET",
+    "backproject",
+    "intrinsics_matrix",
+    "project",
+    "quaternion_to_rotation",
+    "rotation_to_quaternion",
+]
+
 COLMAP_PIXEL_OFFSET = 0.5
 
 
@@ -103,16 +112,3 @@ def backproject(pixels: np.ndarray, depth: np.ndarray, K: np.ndarray) -> np.ndar
     homogeneous = np.concatenate([pixels, np.ones((len(pixels), 1))], axis=1)
     rays = homogeneous @ np.linalg.inv(K).T
     return rays * np.asarray(depth, dtype=np.float64)[:, None]
-
-
-def relative_pose(
-    R0: np.ndarray, t0: np.ndarray, R1: np.ndarray, t1: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pose of camera 1 relative to camera 0: ``x1 = R @ x0 + t``."""
-    R = R1 @ R0.T
-    return R, t1 - R @ t0
-
-
-def camera_center(R: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """World position of a camera with world-to-camera pose (R, t)."""
-    return -R.T @ t

@@ -18,6 +18,10 @@ dedicated machine raise ``--threads`` for single-process stages (docs/quickstart
 worker processes, which are spawned and inherit the environment, and libraries imported later
 follow the policy), then limits the pools of torch, OpenCV and Arrow if they are already
 imported and of the BLAS / OpenMP libraries already loaded (``threadpoolctl``, when installed).
+
+:func:`worker_threads` is the budget of one of several worker processes: the policy's number,
+capped so that workers x threads never exceeds the cores this process may run on
+(:mod:`stbench.parallel` applies it in every pool worker).
 """
 
 from __future__ import annotations
@@ -27,7 +31,15 @@ import sys
 
 from stbench.errors import ConfigError
 
-__all__ = ["DEFAULT_THREADS", "LIBRARY_ENV_VARS", "THREADS_ENV", "apply_threads", "resolve_threads"]
+__all__ = [
+    "DEFAULT_THREADS",
+    "LIBRARY_ENV_VARS",
+    "THREADS_ENV",
+    "apply_threads",
+    "available_cores",
+    "resolve_threads",
+    "worker_threads",
+]
 
 
 THREADS_ENV = "STBENCH_THREADS"
@@ -71,6 +83,25 @@ def resolve_threads(threads: int | None = None) -> int:
     if user.isdigit() and int(user) > 0:
         return int(user)
     return DEFAULT_THREADS
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system reports it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_threads(workers: int, threads: int | None = None) -> int:
+    """Threads for each of ``workers`` worker processes: :func:`resolve_threads`, capped so
+    that ``workers`` x threads <= :func:`available_cores` (never below one).
+
+    Raises:
+        ConfigError: ``threads`` or ``$STBENCH_THREADS`` is not a positive integer.
+    """
+    share = available_cores() // max(1, workers)
+    return max(1, min(resolve_threads(threads), share))
 
 
 def apply_threads(threads: int | None = None) -> int:

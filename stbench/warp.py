@@ -8,6 +8,10 @@ evaluation's verifiable matches all follow this definition:
 - it is *consistent* when, back-projected with that depth and projected into image 1, it lands
   where image 1's bilinear depth is valid too, and the relative depth error
   ``|z_projected - depth1| / depth1`` is below ``tau``.
+
+:func:`interpolate_corners` (the bilinear formula) and :func:`depth_consistent` (the test) are
+shared with the batched pair verification of :mod:`stbench.megadepth.verify`, so both compute
+the same numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +19,40 @@ from __future__ import annotations
 import numpy as np
 
 from stbench.geometry import backproject, project
+
+__all__ = [
+    "bilinear_depth",
+    "depth_consistent",
+    "interpolate_corners",
+    "warp_keypoints",
+]
+
+
+def interpolate_corners(
+    d00: np.ndarray,
+    d01: np.ndarray,
+    d10: np.ndarray,
+    d11: np.ndarray,
+    wx: np.ndarray,
+    wy: np.ndarray,
+) -> np.ndarray:
+    """Bilinear interpolation of the depths at the four neighbours of sub-pixel points.
+
+    Args:
+        d00, d01, d10, d11: depth at (x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1).
+        wx, wy: the points' offsets from (x0, y0), in [0, 1).
+    Returns:
+        The interpolated depths (NaN where a neighbour is NaN).
+    """
+    with np.errstate(invalid="ignore"):
+        return (d00 * (1 - wx) + d01 * wx) * (1 - wy) + (d10 * (1 - wx) + d11 * wx) * wy
+
+
+def depth_consistent(z: np.ndarray, depth: np.ndarray, tau: float) -> np.ndarray:
+    """Whether projected depths ``z`` agree with the map's ``depth``: ``|z - depth| / depth < tau``
+    (False where ``depth`` is NaN or 0)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.abs(z - depth) / depth < tau
 
 
 def bilinear_depth(depth: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -41,10 +79,7 @@ def bilinear_depth(depth: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, n
     d11 = depth[yc + 1, xc + 1].astype(np.float64)
     corners = np.stack([d00, d01, d10, d11])
     valid = inside & np.all(np.isfinite(corners) & (corners > 0), axis=0)
-    wx = x - x0
-    wy = y - y0
-    with np.errstate(invalid="ignore"):
-        values = (d00 * (1 - wx) + d01 * wx) * (1 - wy) + (d10 * (1 - wx) + d11 * wx) * wy
+    values = interpolate_corners(d00, d01, d10, d11, x - x0, y - y0)
     return np.where(valid, values, np.nan), valid
 
 
@@ -79,7 +114,5 @@ def warp_keypoints(
     keypoints1, z1 = project(points_cam1, K1)
     keypoints1[~valid] = np.nan
     depth_at_1, valid1 = bilinear_depth(depth1, keypoints1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        relative_error = np.abs(z1 - depth_at_1) / depth_at_1
-    consistent = valid & valid1 & (z1 > 0) & (relative_error < tau)
+    consistent = valid & valid1 & (z1 > 0) & depth_consistent(z1, depth_at_1, tau)
     return keypoints1, valid, consistent

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from stbench.colorstats import COLOR_STAT_NAMES, color_statistics, color_statistics_batch
+from stbench.colorstats import COLOR_STAT_NAMES, color_statistics
 
 
 def _stats(image: np.ndarray) -> dict[str, float]:
@@ -49,11 +49,7 @@ def test_statistics_barely_depend_on_resolution():
     assert np.abs(a[means] - b[means]).max() < 0.01
 
 
-def test_batch_and_bad_input():
-    image = np.full((8, 8, 3), 100, np.uint8)
-    batch = color_statistics_batch([image, image])
-    assert batch.shape == (2, len(COLOR_STAT_NAMES))
-    assert color_statistics_batch([]).shape == (0, len(COLOR_STAT_NAMES))
+def test_bad_input():
     for bad in (
         np.zeros((8, 8), np.uint8),
         np.zeros((8, 8, 3), np.float32),

@@ -71,11 +71,11 @@ def _report_threads() -> tuple[int, int, str]:
 
 
 def test_spawned_workers_inherit_the_policy(clean_env):
-    from stbench.evaluate.workers import process_pool
+    from stbench.parallel import process_pool
 
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one core: the libraries' default is already one thread")
-    # one worker would otherwise get every core (stbench.evaluate.workers.share_cpus)
+    # one worker would otherwise get every core (stbench.threads.worker_threads)
     apply_threads(1)
     with process_pool(1) as pool:
         reports = [pool.submit(_report_threads).result() for _ in range(2)]

@@ -3,9 +3,6 @@ that the CLI installs at startup so that library stages draw bars and messages o
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import TypeVar
-
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,7 +17,15 @@ from rich.progress import (
 
 from stbench import progress
 
-T = TypeVar("T")
+__all__ = [
+    "RichProgress",
+    "RichReporter",
+    "byte_bar",
+    "console",
+    "console_err",
+    "progress_bar",
+    "use_rich_reporter",
+]
 
 
 def console() -> Console:
@@ -45,15 +50,6 @@ def progress_bar(transient: bool = False) -> Progress:
         console=console_err(),
         transient=transient,
     )
-
-
-def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    """Iterate over ``items`` with a progress bar."""
-    with progress_bar() as progress:
-        task = progress.add_task(description, total=total, status="")
-        for item in items:
-            yield item
-            progress.advance(task)
 
 
 def byte_bar(transient: bool = False) -> Progress:

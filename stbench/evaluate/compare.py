@@ -39,6 +39,14 @@ from stbench.evaluate.tables import (  # noqa: F401  (print_board: public here t
     print_board,
 )
 
+__all__ = [
+    "board_run_candidates",
+    "compare_runs",
+    "compare_with_board",
+    "comparison_tables",
+    "print_comparison",
+]
+
 COMPARISON_COLUMNS = (
     "metric",
     "a",

@@ -34,6 +34,16 @@ from stbench.methods.tracks import OpaqueIds
 from stbench.prediction_cache import PredictionCache, names_to_pair
 from stbench.spans import CLASS_SPANS
 
+__all__ = [
+    "ImageLoader",
+    "MethodInputs",
+    "TrainingImages",
+    "checked_match",
+    "export_matches",
+    "export_time",
+    "open_prediction_cache",
+]
+
 #: Time predictions and failures are rewritten (atomically) every this many images.
 CHECKPOINT_IMAGES = 100
 

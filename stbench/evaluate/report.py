@@ -17,6 +17,15 @@ from stbench.evaluate.spatial import THRESHOLDS_PX
 from stbench.evaluate.summary import METRICS
 from stbench.spans import CLASS_SPANS
 
+__all__ = [
+    "markdown",
+    "print_summary",
+    "summary_rows",
+    "true_labels_of",
+    "write_plots",
+    "write_reports",
+]
+
 
 def _format(entry: dict | None, digits: int = 3) -> str:
     """``value [low, high]``, or ``value (n too small)`` / ``value (too few clusters)``."""

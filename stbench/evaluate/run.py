@@ -30,6 +30,8 @@ from stbench.methods.tracks import OpaqueIds
 from stbench.paths import stbench_home
 from stbench.progress import Progress, reporter
 
+__all__ = ["default_run_dir", "evaluate", "failure_summary"]
+
 PREDICTIONS_DIR = "predictions"
 PER_PAIR_FILE = "per_pair.parquet"
 PER_IMAGE_FILE = "per_image.parquet"

@@ -24,6 +24,8 @@ from stbench.geometry import intrinsics_matrix, quaternion_to_rotation
 from stbench.prediction_cache import PredictionCache
 from stbench.spans import CLASS_SPANS
 
+__all__ = ["DepthLoader", "add_clusters", "score_images", "score_pairs", "score_pairs_parallel"]
+
 SPATIAL_COLUMNS = (
     "n_keypoints0",
     "n_keypoints1",
@@ -236,7 +238,7 @@ def score_pairs_parallel(
     if workers <= 1 or len(pairs) < 2 * workers:
         depths = DepthLoader(selection.images, roots) if roots is not None else None
         return score_pairs(selection, cache, depths, time_labels, progress=progress, **settings)
-    from stbench.evaluate.workers import process_pool
+    from stbench.parallel import process_pool
 
     n_chunks = min(len(pairs), workers * 4)
     bounds = np.linspace(0, len(pairs), n_chunks + 1).astype(int)

@@ -29,6 +29,7 @@ __all__ = [
     "angle_between_rotations_deg",
     "angle_between_translations_deg",
     "estimate_relative_pose",
+    "match_errors",
     "match_metrics",
     "pose_auc_statistic",
     "pose_errors",
@@ -57,6 +58,38 @@ class PairGeometry:
     depth1: np.ndarray | None = None
 
 
+def match_errors(
+    keypoints0: np.ndarray,
+    keypoints1: np.ndarray,
+    matches: np.ndarray,
+    geometry: PairGeometry,
+    tau: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Warp every keypoint of image 0 once into image 1 (:func:`stbench.warp.warp_keypoints`).
+
+    Args: as :func:`match_metrics` (both depth maps needed).
+    Returns:
+        consistent (N,) per keypoint 0 (a consistent warp), verifiable (K,) per match (its
+        keypoint 0 is consistent) and errors (K,) float64: pixels between each match's warped
+        keypoint 0 and its keypoint 1 (meaningful where verifiable).
+    """
+    warped, _, consistent = warp_keypoints(
+        keypoints0,
+        geometry.depth0,
+        geometry.K0,
+        geometry.R0,
+        geometry.t0,
+        geometry.depth1,
+        geometry.K1,
+        geometry.R1,
+        geometry.t1,
+        tau=tau,
+    )
+    index0, index1 = matches[:, 0], matches[:, 1]
+    errors = np.linalg.norm(warped[index0] - np.asarray(keypoints1, np.float64)[index1], axis=1)
+    return consistent, consistent[index0], errors
+
+
 def match_metrics(
     keypoints0: np.ndarray,
     keypoints1: np.ndarray,
@@ -80,22 +113,8 @@ def match_metrics(
     """
     if geometry.depth0 is None or geometry.depth1 is None:
         raise ValueError("match_metrics needs both depth maps")
-    # Warp every keypoint of image 0 once: matches index into it, the matching score needs all.
-    warped, _, consistent = warp_keypoints(
-        keypoints0,
-        geometry.depth0,
-        geometry.K0,
-        geometry.R0,
-        geometry.t0,
-        geometry.depth1,
-        geometry.K1,
-        geometry.R1,
-        geometry.t1,
-        tau=tau,
-    )
-    index0, index1 = matches[:, 0], matches[:, 1]
-    verifiable = consistent[index0]
-    errors = np.linalg.norm(warped[index0] - np.asarray(keypoints1, np.float64)[index1], axis=1)
+    # Every keypoint of image 0 is warped: matches index into it, the matching score needs all.
+    consistent, verifiable, errors = match_errors(keypoints0, keypoints1, matches, geometry, tau)
     errors = errors[verifiable]
     n_matches, n_verifiable = len(matches), int(verifiable.sum())
     n_reprojectable = int(consistent.sum())

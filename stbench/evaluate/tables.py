@@ -18,6 +18,17 @@ import pandas as pd
 from stbench.errors import DataError
 from stbench.evaluate.clusters import MIN_CLUSTERS, MIN_ITEMS, NOTE_FEW_CLUSTERS, NOTE_SMALL_N
 
+__all__ = [
+    "board_tables",
+    "estimate_lines",
+    "fitted_tables",
+    "fmt",
+    "interval_note",
+    "is_missing",
+    "label",
+    "print_board",
+]
+
 DEFAULT_SHOWN = (
     "precision_3px",
     "precision_pooled_3px",

@@ -11,6 +11,11 @@ probabilities. On images whose timestamp is trusted (the manifest's span label i
 
 A pair is *declared* same-span when both images are predicted in the same class; precision,
 recall and F1 of that decision are computed against the manifest's ``same_<span>``.
+
+The confusion matrix is scikit-learn's. Precision, recall and F1 are computed for every
+bootstrap resample at once (one weighted sum per count, :mod:`stbench.evaluate.stats`), which a
+per-resample ``sklearn.metrics.precision_recall_fscore_support`` call would make B times slower;
+tests check them against it, resample weights included.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ import numpy as np
 from stbench.evaluate.stats import ratio_statistic, weighted_sum
 from stbench.spans import get_span
 
+__all__ = [
+    "confusion_matrix",
+    "f1_statistic",
+    "precision_statistic",
+    "recall_statistic",
+    "span_errors",
+]
+
 
 def span_errors(span: str, true: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """Distance in steps between labels (circular for cyclic spans), float64 (N,)."""
@@ -27,33 +40,17 @@ def span_errors(span: str, true: np.ndarray, predicted: np.ndarray) -> np.ndarra
 
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
-    """(n_classes, n_classes) int64 counts[true, predicted] (pairs with a label out of range skipped)."""
+    """(n_classes, n_classes) int64 counts[true, predicted] (pairs with a label out of range
+    skipped), by ``sklearn.metrics.confusion_matrix``."""
+    from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
+
     true = np.asarray(true, dtype=np.int64)
     predicted = np.asarray(predicted, dtype=np.int64)
     keep = (true >= 0) & (true < n_classes) & (predicted >= 0) & (predicted < n_classes)
-    flat = true[keep] * n_classes + predicted[keep]
-    return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-
-
-def decision_counts(declared: np.ndarray, truth: np.ndarray) -> dict[str, int]:
-    """True/false positives and false negatives of boolean same-span decisions."""
-    declared = np.asarray(declared, dtype=bool)
-    truth = np.asarray(truth, dtype=bool)
-    return {
-        "tp": int(np.sum(declared & truth)),
-        "fp": int(np.sum(declared & ~truth)),
-        "fn": int(np.sum(~declared & truth)),
-    }
-
-
-def precision_recall_f1(declared: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
-    """Precision, recall and F1 of same-span decisions (NaN where undefined)."""
-    counts = decision_counts(declared, truth)
-    tp, fp, fn = counts["tp"], counts["fp"], counts["fn"]
-    precision = tp / (tp + fp) if tp + fp else float("nan")
-    recall = tp / (tp + fn) if tp + fn else float("nan")
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
-    return precision, recall, f1
+    if not keep.any():  # scikit-learn refuses empty input
+        return np.zeros((n_classes, n_classes), dtype=np.int64)
+    matrix = sklearn_confusion_matrix(true[keep], predicted[keep], labels=np.arange(n_classes))
+    return matrix.astype(np.int64)
 
 
 def f1_statistic(weights: np.ndarray, declared: np.ndarray, truth: np.ndarray) -> np.ndarray:

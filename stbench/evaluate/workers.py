@@ -1,62 +1,39 @@
 """Worker processes of the evaluation, sharing the machine's cores.
 
-- :func:`process_pool`: the scoring pool (``spawn``).
 - :class:`MethodRunner`: the method's supervised workers (fresh interpreters,
   :mod:`stbench.evaluate.method_worker`), each item under a time limit; a hang, an exception,
   an ``os._exit`` or a signal becomes a failed :class:`Outcome` and a fresh worker takes over.
 
 No worker is ever forked: a child forked from a parent whose OpenMP (torch) thread pool has
 already run hangs in its first parallel region (GNU libgomp is not fork-safe). Each worker
-limits torch's and OpenCV's intra-op threads to its share of the cores (:func:`share_cpus`).
+applies its thread budget (:func:`stbench.threads.worker_threads`); the scoring pool is a
+:func:`stbench.parallel.process_pool`.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from stbench.threads import apply_threads, worker_threads
 
-def share_cpus(workers: int) -> int:
-    """Limit the intra-op threads of torch and OpenCV in one of ``workers`` processes.
-
-    Each library sizes its thread pool to the whole machine, so ``workers`` processes would
-    oversubscribe the cores. A user's ``OMP_NUM_THREADS`` (a positive integer) is respected.
-    Returns the threads set.
-    """
-    user = os.environ.get("OMP_NUM_THREADS", "")
-    if user.isdigit() and int(user) > 0:
-        return int(user)
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-    os.environ["OMP_NUM_THREADS"] = str(threads)  # for libraries the method imports later
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-    if "cv2" in sys.modules:
-        sys.modules["cv2"].setNumThreads(threads)
-    return threads
-
-
-def _start_worker(workers: int, initializer: Callable[..., None] | None, initargs: tuple) -> None:
-    share_cpus(workers)
-    if initializer is not None:
-        initializer(*initargs)
-
-
-def process_pool(
-    workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
-) -> ProcessPoolExecutor:
-    """A pool of ``workers`` spawned processes, each sharing the cores, then ``initializer``."""
-    return ProcessPoolExecutor(
-        workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(workers, initializer, initargs),
-    )
-
+__all__ = [
+    "FAILURE_KINDS",
+    "STARTUP_TIMEOUT_S",
+    "FitFailed",
+    "MethodInfo",
+    "MethodRunner",
+    "MethodWorker",
+    "Outcome",
+    "WorkerStartError",
+    "describe_exception",
+    "describe_method",
+    "exit_description",
+    "failure_kind",
+]
 
 # -- supervised method workers -------------------------------------------------------------
 #: Seconds a fresh worker may take to import and build the method before it counts as failed.
@@ -234,7 +211,7 @@ def _worker_main(conn: Any, spec: str, options: dict, workers: int, state: bytes
     from stbench.methods.base import call_match, call_predict_time
     from stbench.methods.registry import resolve_method
 
-    share_cpus(workers)
+    apply_threads(worker_threads(workers))
     try:
         method = resolve_method(spec, options)  # also imports a plug-in's module for unpickling
         if state is not None:
@@ -317,7 +294,7 @@ class MethodWorker:
 
     Args:
         spec, options: the method to build (``resolve_method(spec, options)``) in the process.
-        workers: how many workers share the cores (:func:`share_cpus`).
+        workers: how many workers share the cores (:func:`stbench.threads.worker_threads`).
     """
 
     def __init__(self, spec: str, options: dict, workers: int) -> None:

@@ -42,6 +42,21 @@ from stbench.config import check_fields
 from stbench.errors import DataError, StbenchError
 from stbench.progress import Progress
 
+__all__ = [
+    "ChecksumError",
+    "DownloadConfig",
+    "DownloadError",
+    "DownloadResult",
+    "NotFoundError",
+    "byte_callback",
+    "download",
+    "download_retry",
+    "hash_file",
+    "looks_like_html",
+    "mount_retries",
+    "part_path",
+]
+
 #: ``on_progress(done_bytes, total_bytes_or_None)``; called after every chunk.
 ProgressCallback = Callable[[int, "int | None"], None]
 

@@ -38,12 +38,13 @@ from stbench.fetch.download import (
     ChecksumError,
     DownloadConfig,
     DownloadError,
+    DownloadResult,
     NotFoundError,
     byte_callback,
     download,
 )
 from stbench.fetch.fetchlog import FetchLog, utc_now_iso
-from stbench.fetch.zipsafe import ZipLimits, check_zip
+from stbench.fetch.zipsafe import ZipCheck, ZipLimits, check_zip
 from stbench.progress import Progress
 
 __all__ = [
@@ -382,6 +383,16 @@ def _fetch_month(
         return "invalid", reason
     final.parent.mkdir(parents=True, exist_ok=True)
     staged.replace(final)
+    _record_ok(log, key, url, result, check)
+    detail = f"{len(check.jpeg_members)} frames"
+    return "ok", detail + (f", {len(skipped)} members skipped" if skipped else "")
+
+
+def _record_ok(
+    log: FetchLog, key: str, url: str, result: DownloadResult, check: ZipCheck, **extra: str
+) -> None:
+    """Record a validated zip in place: the download's hash and trust, the zip's members."""
+    skipped = [f"{member}: {reason}" for member, reason in check.report.skipped]
     log.set(
         key,
         status="ok",
@@ -391,12 +402,11 @@ def _fetch_month(
         verified_by=result.verified_by,
         trusted=result.trusted,
         completed_utc=utc_now_iso(),
+        **extra,
         jpeg_members=len(check.jpeg_members),
         skipped_members=len(skipped),
         skipped_examples=skipped[:SKIPPED_EXAMPLES],
     )
-    detail = f"{len(check.jpeg_members)} frames"
-    return "ok", detail + (f", {len(skipped)} members skipped" if skipped else "")
 
 
 def _adopt_existing(
@@ -411,19 +421,6 @@ def _adopt_existing(
             f"existing {final} fails validation ({reason}); delete it to download again",
         )
     result = download(url, final)  # hashes the existing file, no request
-    skipped = [f"{member}: {reason}" for member, reason in check.report.skipped]
-    log.set(
-        key,
-        status="ok",
-        url=url,
-        size=result.size,
-        sha256=result.sha256,
-        verified_by=result.verified_by,
-        trusted=result.trusted,  # False: no transfer or checksum vouches for a found file
-        completed_utc=utc_now_iso(),
-        source="existing file",
-        jpeg_members=len(check.jpeg_members),
-        skipped_members=len(skipped),
-        skipped_examples=skipped[:SKIPPED_EXAMPLES],
-    )
+    # trusted is False: no transfer or checksum vouches for a found file
+    _record_ok(log, key, url, result, check, source="existing file")
     return "ok", f"existing file recorded, {len(check.jpeg_members)} frames"

@@ -37,6 +37,21 @@ from stbench.paths import stbench_home
 from stbench.progress import Progress, reporter
 from stbench.schema import SCHEMA_VERSION
 
+__all__ = [
+    "BuildReport",
+    "UnitsFailedError",
+    "build_manifest",
+    "default_out",
+    "plan_tasks",
+    "portable_config",
+    "remove_leftovers",
+    "resolve_roots",
+    "run_build",
+    "with_world_defaults",
+    "world_scene_locations",
+    "world_webcam_splits",
+]
+
 
 @dataclass
 class BuildReport:

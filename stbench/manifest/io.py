@@ -27,6 +27,7 @@ __all__ = [
     "expand_root",
     "load_manifest",
     "read_arrow_table",
+    "read_manifest_meta",
     "read_table",
     "sort_canonical",
     "table_location",
@@ -168,13 +169,12 @@ def read_table(directory: Path, name: str) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def load_manifest(directory: str | Path) -> Manifest:
-    """Load a manifest directory.
+def read_manifest_meta(directory: Path) -> dict[str, Any]:
+    """The JSON object in ``directory/manifest.json``.
 
     Raises:
-        DataError: the directory, manifest.json or a table is missing or unreadable.
+        DataError: the file is missing, unreadable, not JSON or not a JSON object.
     """
-    directory = Path(directory)
     meta_path = directory / MANIFEST_FILE
     if not meta_path.is_file():
         raise DataError(
@@ -183,7 +183,20 @@ def load_manifest(directory: str | Path) -> Manifest:
         )
     try:
         meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
+    except (OSError, ValueError) as exc:
         raise DataError(f"{meta_path} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise DataError(f"{meta_path} does not hold a JSON object")
+    return meta
+
+
+def load_manifest(directory: str | Path) -> Manifest:
+    """Load a manifest directory.
+
+    Raises:
+        DataError: the directory, manifest.json or a table is missing or unreadable.
+    """
+    directory = Path(directory)
+    meta = read_manifest_meta(directory)
     tables = {name: read_table(directory, name) for name in TABLES}
     return Manifest(directory=directory, meta=meta, **tables)

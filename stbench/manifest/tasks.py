@@ -122,11 +122,11 @@ def _local_results(tasks: list[Task], workers: int) -> Iterator[tuple[Task, Reco
         for task in tasks:
             yield task, run_task(task.index_unit, task.root, task.unit, task.config)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    from stbench.parallel import process_pool
+
+    with process_pool(workers) as pool:
         futures = {pool.submit(run_task, t.index_unit, t.root, t.unit, t.config): t for t in tasks}
         try:
             for future in as_completed(futures):

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -36,6 +35,7 @@ from stbench.manifest.io import (
     Manifest,
     expand_root,
     read_arrow_table,
+    read_manifest_meta,
     sort_canonical,
 )
 from stbench.schema import check_schema
@@ -156,18 +156,7 @@ def _listed(problems: Iterable[str]) -> str:
 
 
 def _read(directory: Path) -> tuple[dict[str, Any], dict[str, pa.Table]]:
-    meta_path = directory / MANIFEST_FILE
-    if not meta_path.is_file():
-        raise DataError(
-            f"{directory} is not a manifest: {MANIFEST_FILE} is missing; build one with "
-            "`stbench build-manifest` (the embedded world) or pass --manifest DIR"
-        )
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{meta_path} is not valid JSON: {exc}") from exc
-    if not isinstance(meta, dict):
-        raise DataError(f"{meta_path} does not hold a JSON object")
+    meta = read_manifest_meta(directory)
     tables = {name: read_arrow_table(directory, name) for name in TABLES}
     return meta, tables
 

@@ -13,6 +13,16 @@ from stbench.megadepth.layout import Component
 from stbench.megadepth.model import ComponentModel, ModelReject
 from stbench.schema import make_image_id
 
+__all__ = [
+    "DATASET",
+    "SOURCE",
+    "ComponentImages",
+    "component_images",
+    "read_verified_size",
+    "timestamp_fields",
+    "unresolved_timestamp",
+]
+
 SOURCE = "megadepth"
 DATASET = "MegaDepth_v1"
 
@@ -41,7 +51,8 @@ def read_verified_size(path: Path) -> tuple[int, int]:
 
 
 def unresolved_timestamp() -> dict:
-    """Timestamp fields when no resolver is available: unknown and untrusted."""
+    """Timestamp fields when timestamps are not read (``timestamps: false``): unknown and
+    untrusted."""
     return dict(
         timestamp_utc=None,
         utc_offset_min=None,
@@ -54,13 +65,10 @@ def unresolved_timestamp() -> dict:
 def timestamp_fields(path: Path, name: str, location: tuple[float, float] | None = None) -> dict:
     """Timestamp columns from the EXIF of ``path`` via :mod:`stbench.timestamps`.
 
-    Internet-photo times are only trusted when the resolver maps them to UTC; until the shared
-    resolver is installed the fields are ``unresolved`` with trust 0.
+    Internet-photo times are only trusted when the resolver maps them to UTC.
     """
-    try:
-        from stbench.timestamps import resolve_timestamp
-    except ImportError:
-        return unresolved_timestamp()
+    from stbench.timestamps import resolve_timestamp
+
     lat, lon = location if location is not None else (None, None)
     result = resolve_timestamp(path, name=name, lat=lat, lon=lon)
     return dict(

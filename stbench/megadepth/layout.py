@@ -18,13 +18,11 @@ from pathlib import Path
 
 __all__ = [
     "DENSE_DIR",
-    "MODEL_FILES",
     "PHOENIX_PREFIX",
     "SFM_DIR",
     "Component",
     "dense_root",
     "find_components",
-    "has_model_files",
     "list_scenes",
 ]
 
@@ -32,7 +30,6 @@ __all__ = [
 DENSE_DIR = "MegaDepth_v1"
 SFM_DIR = "MegaDepth_v1_SfM"
 PHOENIX_PREFIX = Path("phoenix/S6/zl548")
-MODEL_FILES = ("cameras", "images", "points3D")
 
 
 @dataclass(frozen=True)
@@ -62,13 +59,6 @@ def dense_root(root: Path) -> Path:
     if not (root / DENSE_DIR).is_dir() and (root / PHOENIX_PREFIX / DENSE_DIR).is_dir():
         return root / PHOENIX_PREFIX
     return root
-
-
-def _has_model(directory: Path) -> bool:
-    return all(
-        (directory / f"{name}.bin").is_file() or (directory / f"{name}.txt").is_file()
-        for name in MODEL_FILES
-    )
 
 
 def list_scenes(root: str | Path) -> list[str]:
@@ -117,8 +107,3 @@ def find_components(root: str | Path, scene: str) -> list[Component]:
                 )
             )
     return sorted(components, key=lambda c: c.index)
-
-
-def has_model_files(directory: Path) -> bool:
-    """Whether ``directory`` holds ``cameras``, ``images`` and ``points3D`` (.bin or .txt)."""
-    return _has_model(Path(directory))

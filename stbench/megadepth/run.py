@@ -11,6 +11,12 @@ from stbench.errors import ConfigError, DataError, StbenchError
 from stbench.megadepth.config import MegaDepthConfig
 from stbench.records import RECORD_TABLES, Records, write_records
 
+__all__ = [
+    "CONFIG_NAME",
+    "discover_scene_info",
+    "index_megadepth",
+]
+
 CONFIG_NAME = "megadepth_index_config.json"
 
 
@@ -127,9 +133,9 @@ def index_megadepth(
         for kind, scene, item in todo:
             store(scene, lambda k=kind, i=item: _task(k, str(root), i, config, threads))
     else:
-        from concurrent.futures import ProcessPoolExecutor
+        from stbench.parallel import process_pool
 
-        with ProcessPoolExecutor(workers) as pool:
+        with process_pool(workers) as pool:
             futures = [
                 (scene, pool.submit(_task, kind, str(root), item, config, threads))
                 for kind, scene, item in todo

@@ -1,8 +1,10 @@
-"""Batched depth verification of candidate pairs (the definition of :mod:`stbench.warp`).
+"""Batched depth verification of candidate pairs (the definition and the arithmetic of
+:mod:`stbench.warp`).
 
 For a directed pair (i -> j), image i's samples (world points with valid bilinear depth) are
 projected into image j; a sample is consistent when image j's bilinear depth there is valid (all
-four neighbours) and ``|z - depth_j| < tau * depth_j``. All partners j of a source image are
+four neighbours) and ``|z - depth_j| / depth_j < tau`` (:func:`stbench.warp.interpolate_corners`
+and :func:`stbench.warp.depth_consistent`, as in :func:`stbench.warp.warp_keypoints`). All partners j of a source image are
 handled in vectorised blocks of at most ``chunk_elements`` samples x partners: one matrix
 product projects the samples into every partner, then NaN-padded flat lookups (see
 :mod:`stbench.megadepth.depthcache`) give the four neighbours without bounds checks.
@@ -13,6 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from stbench.megadepth.depthcache import DepthCache
+from stbench.warp import depth_consistent, interpolate_corners
+
+__all__ = [
+    "count_consistent",
+    "projection_matrices",
+]
 
 
 def projection_matrices(K: np.ndarray, rotations: np.ndarray, translations: np.ndarray):
@@ -50,13 +58,8 @@ def _count_block(
     index += stride
     d10 = flat[index]
     d11 = flat[index + 1]
-    wx = u - x0
-    wy = v - y0
-    top = d00 + (d01 - d00) * wx
-    bottom = d10 + (d11 - d10) * wx
-    depth = top + (bottom - top) * wy  # NaN where any neighbour is invalid
-    with np.errstate(invalid="ignore"):
-        consistent = np.abs(z - depth) < tau * depth
+    depth = interpolate_corners(d00, d01, d10, d11, u - x0, v - y0)  # NaN: a neighbour invalid
+    consistent = depth_consistent(z, depth, tau)
     return np.bincount(cols[consistent], minlength=len(partners))
 
 

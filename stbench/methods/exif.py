@@ -21,6 +21,8 @@ from stbench.methods.base import Method
 from stbench.spans import CLASS_SPANS, get_span, span_labels
 from stbench.timestamps import resolve_timestamp
 
+__all__ = ["Exif"]
+
 
 class Exif(Method):
     """Temporal prediction from the time stored in the file (no matching)."""

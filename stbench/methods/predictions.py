@@ -28,6 +28,8 @@ from stbench.prediction_cache import (
 )
 from stbench.spans import CLASS_SPANS, get_span
 
+__all__ = ["Predictions"]
+
 
 class Predictions(Method):
     """Reads matches and time predictions computed elsewhere."""

@@ -37,6 +37,8 @@ from stbench.model.distributed import (
 from stbench.model.presets import TrainConfig, default_manifest_dir  # noqa: F401 (re-export)
 from stbench.progress import Advance, Progress, reporter
 
+__all__ = ["TrainStep", "compute_losses", "run"]
+
 
 class TrainStep(torch.nn.Module):
     """One forward for a pair batch and a temporal batch (a single call, as DDP wants)."""

@@ -1,11 +1,12 @@
 """Which matches of a pair are correct, wrong or unverifiable, and the pairs to picture.
 
 The harness stores per-pair counts only (``per_pair.parquet``), so each match's verdict is
-recomputed exactly as :func:`stbench.evaluate.spatial.match_metrics` decides it: keypoint 0 is
-warped into image 1 with both depth maps and poses (:func:`stbench.warp.warp_keypoints`, the
-run's ``tau``); the match is *unverifiable* without a consistent warp (or without depth),
-*correct* when the warped point lies within 3 px (``MATCHING_SCORE_PX``) of keypoint 1, else
-*wrong*. The counts therefore equal the run's ``n_verifiable`` and ``n_correct_3px``.
+recomputed exactly as :func:`stbench.evaluate.spatial.match_metrics` decides it
+(:func:`stbench.evaluate.spatial.match_errors`): keypoint 0 is warped into image 1 with both
+depth maps and poses (:func:`stbench.warp.warp_keypoints`, the run's ``tau``); the match is
+*unverifiable* without a consistent warp (or without depth), *correct* when the warped point
+lies within 3 px (``MATCHING_SCORE_PX``) of keypoint 1, else *wrong*. The counts therefore
+equal the run's ``n_verifiable`` and ``n_correct_3px``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import pandas as pd
 
 from stbench.defaults import DEPTH_TAU
 from stbench.errors import DataError
-from stbench.evaluate.spatial import MATCHING_SCORE_PX, PairGeometry
+from stbench.evaluate.spatial import MATCHING_SCORE_PX, PairGeometry, match_errors
 from stbench.geometry import intrinsics_matrix, quaternion_to_rotation
-from stbench.warp import warp_keypoints
+
+__all__ = ["PairPicture", "choose_pairs", "match_labels", "pair_pictures", "run_tau"]
 
 CORRECT, WRONG, UNVERIFIABLE = "correct", "wrong", "unverifiable"
 
@@ -40,21 +42,7 @@ def match_labels(
     labels = np.full(len(matches), UNVERIFIABLE, dtype=object)
     if geometry.depth0 is None or geometry.depth1 is None or not len(matches):
         return labels
-    warped, _, consistent = warp_keypoints(
-        keypoints0,
-        geometry.depth0,
-        geometry.K0,
-        geometry.R0,
-        geometry.t0,
-        geometry.depth1,
-        geometry.K1,
-        geometry.R1,
-        geometry.t1,
-        tau=tau,
-    )
-    index0, index1 = matches[:, 0], matches[:, 1]
-    verifiable = consistent[index0]
-    errors = np.linalg.norm(warped[index0] - np.asarray(keypoints1, np.float64)[index1], axis=1)
+    _, verifiable, errors = match_errors(keypoints0, keypoints1, matches, geometry, tau)
     labels[verifiable & (errors <= threshold_px)] = CORRECT
     labels[verifiable & ~(errors <= threshold_px)] = WRONG
     return labels

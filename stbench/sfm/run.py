@@ -39,6 +39,15 @@ from stbench.sfm.scene import ALL, SceneInput, reconstruct_scene
 from stbench.sfm.spans import check_spans, span_table
 from stbench.sfm.summary import scene_table, summarize_sfm, summary_table
 
+__all__ = [
+    "failed_row",
+    "pose_units",
+    "reconstruct_scenes",
+    "report_text",
+    "run_sfm",
+    "select_scenes",
+]
+
 PER_SCENE_FILE = "per_scene.parquet"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "summary.md"

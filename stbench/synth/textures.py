@@ -17,8 +17,8 @@ __all__ = ["GREY_TEXTURES", "PICTURES", "Pyramid", "hash01", "sample", "texture_
 
 #: Grey tiling textures (name -> scikit-image loader name or "noise<seed>").
 GREY_TEXTURES: tuple[str, ...] = ("brick", "gravel", "grass", "noise0", "noise1", "moon", "coins")
-#: Colour pictures used as murals, posters and the landmark's plaques (not tiled).
-PICTURES: tuple[str, ...] = (
+#: Photographs the town paints as murals and posters on building walls.
+MURALS: tuple[str, ...] = (
     "astronaut",
     "coffee",
     "chelsea",
@@ -26,10 +26,9 @@ PICTURES: tuple[str, ...] = (
     "immunohistochemistry",
     "colorwheel",
     "camera",
-    "clock",
-    "text",
-    "page",
 )
+#: Colour pictures used as murals, posters and the landmark's plaques (not tiled).
+PICTURES: tuple[str, ...] = (*MURALS, "clock", "text", "page")
 
 
 @dataclass(frozen=True)

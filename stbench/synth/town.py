@@ -14,10 +14,26 @@ import numpy as np
 
 from stbench.synth.shapes import Builder, box, gable, pyramid
 from stbench.synth.sites import Site
+from stbench.synth.textures import MURALS
+
+__all__ = [
+    "FOLIAGE",
+    "GROUND",
+    "GROUND_EXTENT",
+    "PLAZA_RADIUS",
+    "POLE",
+    "ROOF",
+    "SKY",
+    "STONE",
+    "TRUNK",
+    "WALL",
+    "Decal",
+    "Town",
+    "build_town",
+]
 
 # Material ids (0 = sky, no surface).
 SKY, GROUND, WALL, ROOF, STONE, TRUNK, FOLIAGE, POLE = range(8)
-MATERIAL_NAMES = ("sky", "ground", "wall", "roof", "stone", "trunk", "foliage", "pole")
 
 #: Radius (m) of the free plaza around the landmark where tourists stand.
 PLAZA_RADIUS = 44.0
@@ -119,15 +135,6 @@ _WALL_TINTS = np.array(
 _ROOF_TINTS = np.array(
     [[0.55, 0.22, 0.15], [0.30, 0.30, 0.33], [0.40, 0.28, 0.20], [0.22, 0.25, 0.30]]
 )
-_PICTURES = (
-    "astronaut",
-    "coffee",
-    "chelsea",
-    "rocket",
-    "immunohistochemistry",
-    "colorwheel",
-    "camera",
-)
 
 
 def _add_building(b: Builder, rng: np.random.Generator, center, yaw, index, decals) -> None:
@@ -164,7 +171,7 @@ def _add_building(b: Builder, rng: np.random.Generator, center, yaw, index, deca
             half = w / 2 if plane >= 2 else d / 2
             width = rng.uniform(2.0, min(4.5, 2 * half - 1.5))
             u0 = rng.uniform(-half + 0.5, half - 0.5 - width)
-            picture = _PICTURES[rng.integers(len(_PICTURES))]
+            picture = MURALS[rng.integers(len(MURALS))]
             v0 = (
                 rng.uniform(0.4, 0.9)
                 if rng.random() < 0.6
@@ -185,7 +192,7 @@ def _add_landmark(b: Builder, rng: np.random.Generator, decals: list[Decal]) -> 
         planes, corners = pyramid(side + 1.0, side + 1.0, height, rng.uniform(8, 12))
         b.add(planes, corners, center, 0.0, ROOF, _ROOF_TINTS[1], "gravel", 2.0)
         # Every face its own plaques and banners (distinct, so faces can be told apart).
-        pictures = [*_PICTURES, "text", "page", "coins", "clock"]
+        pictures = [*MURALS, "text", "page", "coins", "clock"]
         order = rng.permutation(len(pictures))
         for plane in range(4):
             decals.append(Decal(tower, plane, -2.0, height - 6.0, 4.0, 3.0, "clock"))

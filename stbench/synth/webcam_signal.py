@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +68,9 @@ def frame_features(
     groups = [list(g["path"]) for _, g in frames.groupby("camera_id", sort=True)]
     root = world_dir / "webcams"
     if workers > 1 and len(groups) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from stbench.parallel import process_pool
+
+        with process_pool(workers) as pool:
             parts = list(pool.map(_camera_features, [root] * len(groups), groups))
     else:
         parts = [_camera_features(root, g) for g in groups]

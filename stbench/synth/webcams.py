@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import zipfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -198,18 +196,15 @@ def write_webcam_streams(
         )
         jobs.append((world_dir, spec, site, site_index, view_index, preset, seed, frame_source))
     if workers is None:
-        workers = min(
-            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2, len(jobs)
-        )
+        from stbench.threads import available_cores
+
+        workers = min(available_cores(), len(jobs))
     if workers <= 1:
         results = [_write_camera(*job) for job in jobs]
     else:
-        import multiprocessing
+        from stbench.parallel import process_pool
 
-        # fork shares the texture bank and imports already loaded here
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-        context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with process_pool(workers) as pool:
             results = list(pool.map(_write_camera, *zip(*jobs, strict=True)))
 
     rows = []

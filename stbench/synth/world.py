@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
 from stbench.errors import ConfigError, StbenchError
 from stbench.progress import Progress, reporter
 from stbench.synth.megadepth import SceneSpec
+
+__all__ = ["ensure_world", "generate_world", "write_megadepth"]
 
 #: Tourist-photo scenes per preset (site, town seed, number of views, long side range in px).
 PRESETS: dict[str, tuple[SceneSpec, ...]] = {
@@ -41,21 +42,9 @@ VIEWS_PER_TASK = 6
 
 
 def _workers(requested: int | None) -> int:
-    if requested is not None:
-        return max(1, requested)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
+    from stbench.threads import available_cores
 
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    import multiprocessing
-
-    # fork shares the texture bank and towns already built here (no per-worker reload).
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return max(1, requested) if requested is not None else available_cores()
 
 
 def write_megadepth(
@@ -96,7 +85,10 @@ def write_megadepth(
             results[spec.scene] += md.render_views_task(str(root), spec, chunk, points)
             advance(len(chunk))
     else:
-        with _pool(n_workers) as pool:
+        from stbench.parallel import process_pool
+
+        # each spawned worker imports and builds the texture bank on its first task (1.3 s)
+        with process_pool(n_workers) as pool:
             futures = [
                 (
                     spec,

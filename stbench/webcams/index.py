@@ -29,6 +29,8 @@ from stbench.webcams.frames import Skipped, frame_pixels, iter_frames, load_came
 from stbench.webcams.quality import stream_flags
 from stbench.webcams.solarfit import ClockFit, fit_clock
 
+__all__ = ["index_camera", "index_webcams"]
+
 #: Trust of a webcam frame by what the sun says about its era.
 TRUST_VERIFIED = 0.9
 TRUST_CORRECTED = 0.8
@@ -343,9 +345,9 @@ def index_webcams(
                 store(camera_id, lambda c=camera_id: index_camera(root, c, config))
                 advance()
         else:
-            from concurrent.futures import ProcessPoolExecutor
+            from stbench.parallel import process_pool
 
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with process_pool(workers) as pool:
                 jobs = [pool.submit(index_camera, root, c, config) for c in todo]
                 for camera_id, job in zip(todo, jobs, strict=True):
                     store(camera_id, job.result)

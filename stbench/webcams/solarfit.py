@@ -29,6 +29,8 @@ import scipy.sparse as sp
 from stbench.webcams.config import WebcamConfig
 from stbench.webcams.sunstats import SunStatistics, fit_shape, peak
 
+__all__ = ["ClockFit", "EraFit", "column_peaks", "fit_clock", "optimal_l1_partition"]
+
 _SHAPE_MIN_CORR = 0.5  # eras that teach the brightness curve
 
 

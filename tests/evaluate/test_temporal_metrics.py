@@ -3,8 +3,15 @@ import pandas as pd
 import pytest
 
 from stbench.evaluate.clusters import ClusterSpec
+from stbench.evaluate.stats import bootstrap_weights
 from stbench.evaluate.summary import summarize
-from stbench.evaluate.temporal import confusion_matrix, precision_recall_f1, span_errors
+from stbench.evaluate.temporal import (
+    confusion_matrix,
+    f1_statistic,
+    precision_statistic,
+    recall_statistic,
+    span_errors,
+)
 from stbench.spans import CLASS_SPANS
 
 
@@ -16,13 +23,56 @@ def test_circular_errors_and_confusion():
     assert matrix.sum() == 4
 
 
+def _bincount_confusion(true: np.ndarray, predicted: np.ndarray, n: int) -> np.ndarray:
+    keep = (true >= 0) & (true < n) & (predicted >= 0) & (predicted < n)
+    return np.bincount(true[keep] * n + predicted[keep], minlength=n * n).reshape(n, n)
+
+
+def test_confusion_matrix_is_the_counts_with_out_of_range_labels_skipped():
+    rng = np.random.default_rng(0)
+    for n in (2, 4, 12, 24):
+        true, predicted = rng.integers(-1, n + 2, size=(2, 500))
+        matrix = confusion_matrix(true, predicted, n)
+        assert matrix.dtype == np.int64 and matrix.shape == (n, n)
+        np.testing.assert_array_equal(matrix, _bincount_confusion(true, predicted, n))
+    empty = confusion_matrix(np.array([-1, 9]), np.array([0, 0]), 3)
+    np.testing.assert_array_equal(empty, np.zeros((3, 3), np.int64))
+
+
 def test_precision_recall_f1_hand_computed():
-    declared = np.array([True, True, False, False, True])
-    truth = np.array([True, False, True, False, True])
-    # tp = 2, fp = 1, fn = 1
-    precision, recall, f1 = precision_recall_f1(declared, truth)
-    assert (precision, recall) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
-    assert f1 == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    declared = np.array([True, True, False, False, True], float)
+    truth = np.array([True, False, True, False, True], float)
+    ones = np.ones((1, 5))  # tp = 2, fp = 1, fn = 1
+    assert precision_statistic(ones, declared, truth)[0] == pytest.approx(2 / 3)
+    assert recall_statistic(ones, declared, truth)[0] == pytest.approx(2 / 3)
+    assert f1_statistic(ones, declared, truth)[0] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+
+
+@pytest.mark.parametrize("case", ["random", "no_declared", "no_true", "all_false"])
+def test_precision_recall_f1_equal_scikit_learn_on_every_resample(case):
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rng = np.random.default_rng(1)
+    declared = rng.random(40) < 0.4
+    truth = rng.random(40) < 0.5
+    if case in ("no_declared", "all_false"):
+        declared[:] = False
+    if case in ("no_true", "all_false"):
+        truth[:] = False
+    weights = bootstrap_weights(40, 50, 0)
+    ours = [
+        statistic(weights, declared.astype(float), truth.astype(float))
+        for statistic in (precision_statistic, recall_statistic, f1_statistic)
+    ]
+    for row, w in enumerate(weights):
+        expected = precision_recall_fscore_support(
+            truth, declared, average="binary", sample_weight=w, zero_division=np.nan
+        )[:3]
+        for value, reference in zip((o[row] for o in ours), expected, strict=True):
+            if np.isnan(reference):
+                assert np.isnan(value), (case, row)
+            else:
+                assert value == pytest.approx(reference, abs=1e-12), (case, row)
 
 
 def _per_image() -> pd.DataFrame:

@@ -7,7 +7,7 @@ from stbench.model.presets import TrainConfig
 @pytest.fixture(scope="session")
 def toy_manifest(tmp_path_factory):
     """A tiny manifest: textured-plane MegaDepth scenes (train 5001/5002, val 0008) and webcams."""
-    from stbench.model.toydata import write_toy_manifest
+    from toydata import write_toy_manifest
 
     return write_toy_manifest(tmp_path_factory.mktemp("toy"), n_images=4, n_frames=24)
 

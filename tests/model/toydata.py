@@ -1,7 +1,8 @@
-"""A tiny synthetic manifest for tests, benchmarks and smoke runs of the reference model.
+"""A tiny synthetic manifest for the reference model's tests (and benchmarks/train_throughput).
 
-Not the benchmark's synthetic world (``stbench synth`` builds that): a few seconds of data that
-follow the record conventions exactly, so that the model's code can be exercised end to end.
+Test-only fixture, not shipped in the package and not the benchmark's synthetic world
+(``stbench synth`` builds that): a few seconds of data that follow the record conventions
+exactly, so that the model's code can be exercised end to end.
 
 - MegaDepth-style scenes: a textured plane (textures from ``skimage.data``) seen by cameras on a
   ring; images rendered with the plane's homography, z-depth computed analytically into
