@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from stbench.cli.options import apply_cli_threads, threads_option
+from stbench.cli.options import apply_cli_threads, threads_option, trust_modified_option
 from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
 from stbench.errors import ConfigError
 
@@ -87,11 +87,7 @@ def register(app: typer.Typer) -> None:
         cluster_days: int = typer.Option(
             14, "--cluster-days", min=1, help="Days per block of the *-days clusters."
         ),
-        trust_modified: bool = typer.Option(
-            False,
-            "--trust-modified",
-            help="Evaluate a manifest whose tables no longer match its content hash (recorded).",
-        ),
+        trust_modified: bool = trust_modified_option("Evaluate"),
     ) -> None:
         """Evaluate a method on a manifest: matching precision, pose AUC, time by span."""
         from stbench.cli.resolve import check_method_spec, resolve_manifest

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from stbench.cli.options import apply_cli_threads, threads_option
+from stbench.cli.options import apply_cli_threads, threads_option, trust_modified_option
 
 __all__ = [
     "build_manifest_command",
@@ -255,11 +255,7 @@ def export_hloc_command(
         None, "--kind", help="spatial or spatiotemporal (default: all)."
     ),
     absolute: bool = typer.Option(False, "--absolute", help="Write absolute image paths."),
-    trust_modified: bool = typer.Option(
-        False,
-        "--trust-modified",
-        help="Export a manifest whose tables no longer match its content hash.",
-    ),
+    trust_modified: bool = trust_modified_option("Export"),
 ) -> None:
     """Write an hloc pairs file (image paths relative to the MegaDepth root)."""
     from stbench.cli.common import console
@@ -279,11 +275,7 @@ def export_scene_info_command(
     directory: Path = typer.Argument(..., help="Manifest directory."),
     scene: list[str] = typer.Option(..., "--scene", help="MegaDepth scene id (repeatable)."),
     out: Path = typer.Option(..., "--out", help="Directory for <scene>.npz."),
-    trust_modified: bool = typer.Option(
-        False,
-        "--trust-modified",
-        help="Export a manifest whose tables no longer match its content hash.",
-    ),
+    trust_modified: bool = trust_modified_option("Export"),
 ) -> None:
     """Write D2-Net / LoFTR-style scene_info .npz files for MegaDepth scenes."""
     from stbench.cli.common import console

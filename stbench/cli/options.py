@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-__all__ = ["THREADS_HELP", "apply_cli_threads", "threads_option"]
+__all__ = ["THREADS_HELP", "apply_cli_threads", "threads_option", "trust_modified_option"]
 
 
 THREADS_HELP = (
@@ -25,3 +25,13 @@ def apply_cli_threads(threads: int | None) -> int:
     from stbench.threads import apply_threads
 
     return apply_threads(threads)
+
+
+def trust_modified_option(action: str) -> Any:
+    """The ``--trust-modified`` option: ``action`` is what the command does with the manifest
+    ("Score", "Train on", "Export" ...); the use is recorded (docs/manifest.md)."""
+    return typer.Option(
+        False,
+        "--trust-modified",
+        help=f"{action} a manifest whose tables no longer match its content hash (recorded).",
+    )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from stbench.cli.options import trust_modified_option
 from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
 
 __all__ = ["register"]
@@ -75,11 +76,7 @@ def register(app: typer.Typer) -> None:
             0, "--seed", min=0, help="Seed of pycolmap, subsets and the bootstrap."
         ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cached predictions."),
-        trust_modified: bool = typer.Option(
-            False,
-            "--trust-modified",
-            help="Use a manifest whose tables no longer match its content hash (recorded).",
-        ),
+        trust_modified: bool = trust_modified_option("Use"),
     ) -> None:
         """Reconstruct each scene (and each span class) from a method's matches with pycolmap."""
         from stbench.cli.evaluate import parse_options

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from stbench.cli.options import threads_option
+from stbench.cli.options import threads_option, trust_modified_option
 
 __all__ = ["register"]
 
@@ -38,11 +38,7 @@ def register(app: typer.Typer) -> None:
             None, "--epochs", min=1, help="Override the preset's epochs."
         ),
         threads: int | None = threads_option(),
-        trust_modified: bool = typer.Option(
-            False,
-            "--trust-modified",
-            help="Train on a manifest whose tables no longer match its content hash (recorded).",
-        ),
+        trust_modified: bool = trust_modified_option("Train on"),
     ) -> None:
         """Train the reference matcher + temporal head; multi-GPU with torchrun (DDP)."""
         from stbench.cli.options import apply_cli_threads
