@@ -9,6 +9,9 @@ from stbench.errors import ConfigError
 from stbench.methods.registry import resolve_method
 from tests.evaluate.worlds import make_plane_world
 
+#: A valid `stbench capture` call, completed by one bad option in the cases below.
+CAPTURE = ["capture", "http://x/y.jpg", "--camera-id", "1", "--lat", "1", "--lon", "1"]
+
 BAD_ARGUMENTS = [
     (["evaluate", "-m", "sift", "--max-pairs", "-5"], "--max-pairs"),
     (["evaluate", "-m", "sift", "--max-images", "-3"], "--max-images"),
@@ -18,37 +21,9 @@ BAD_ARGUMENTS = [
     (["fetch", "megadepth", "--timeout", "-5"], "--timeout"),
     (["fetch", "webcams", "--cameras", "1", "--timeout", "-5"], "--timeout"),
     (["fetch", "megadepth", "--retries", "-1"], "--retries"),
-    (
-        [
-            "capture",
-            "http://x/y.jpg",
-            "--camera-id",
-            "1",
-            "--lat",
-            "1",
-            "--lon",
-            "1",
-            "--timeout",
-            "-5",
-        ],
-        "--timeout",
-    ),
+    ([*CAPTURE, "--timeout", "-5"], "--timeout"),
     (["capture", "http://x/y.jpg", "--camera-id", "1", "--lat", "91", "--lon", "1"], "--lat"),
-    (
-        [
-            "capture",
-            "http://x/y.jpg",
-            "--camera-id",
-            "1",
-            "--lat",
-            "1",
-            "--lon",
-            "1",
-            "--max-frames",
-            "0",
-        ],
-        "--max-frames",
-    ),
+    ([*CAPTURE, "--max-frames", "0"], "--max-frames"),
     (["timestamp", "x.jpg", "--lon", "200"], "--lon"),
     (["synth", "--seed", "-1"], "--seed"),
     (["synth", "--workers", "0"], "--workers"),
