@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from stbench.cli.options import trust_modified_option
+from stbench.cli.options import apply_cli_threads, threads_option, trust_modified_option
 from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
 
 __all__ = ["register"]
@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
         manifest: Path | None = typer.Option(
             None,
             "--manifest",
-            help="Manifest directory (default: $STBENCH_HOME/manifests/default).",
+            help="Manifest directory (default: $STBENCH_HOME/manifests/default, where "
+            "`stbench demo` and `build-manifest` write; else the most recent one).",
         ),
         split: str = typer.Option("test", "--split", help="test, val, train or all."),
         out: Path | None = typer.Option(
@@ -77,14 +78,18 @@ def register(app: typer.Typer) -> None:
         ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cached predictions."),
         trust_modified: bool = trust_modified_option("Use"),
+        threads: int | None = threads_option(),
     ) -> None:
         """Reconstruct each scene (and each span class) from a method's matches with pycolmap."""
         from stbench.cli.evaluate import parse_options
-        from stbench.manifest import default_manifest_dir
+        from stbench.cli.resolve import check_method_spec, resolve_manifest
         from stbench.sfm.run import run_sfm
 
+        check_method_spec(method)  # a method error is reported before a manifest error
+        manifest = resolve_manifest(manifest)
+        apply_cli_threads(threads)
         run_dir = run_sfm(
-            manifest or default_manifest_dir(),
+            manifest,
             method,
             split,
             out,
