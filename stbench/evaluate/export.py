@@ -30,7 +30,7 @@ from stbench.methods.base import (
     validate_match_result,
     validate_time_prediction,
 )
-from stbench.methods.tracks import OpaqueIds
+from stbench.methods.tracks import OpaqueIds, TrackInputs
 from stbench.prediction_cache import PredictionCache, names_to_pair
 from stbench.spans import CLASS_SPANS
 
@@ -111,11 +111,19 @@ class MethodInputs:
     built here, in the harness's process, and sent to the method's worker: nothing else of the
     manifest, the paths or the files reaches the method."""
 
-    def __init__(self, loader: ImageLoader, info: MethodInfo, ids: OpaqueIds) -> None:
+    def __init__(
+        self,
+        loader: ImageLoader,
+        inputs: TrackInputs,
+        needs_images: bool = True,
+        ids: OpaqueIds | None = None,
+    ) -> None:
+        """``inputs``: :func:`stbench.methods.tracks.inputs_for` of the method's spec and track;
+        ``ids``: the run's opaque ids (a fresh secret when None)."""
         self.loader = loader
-        self.inputs = info.inputs
-        self.with_pixels = self.inputs.pixels and info.needs_images
-        self.ids = ids
+        self.inputs = inputs
+        self.with_pixels = inputs.pixels and needs_images
+        self.ids = ids if ids is not None else OpaqueIds()
 
     def image(self, image_id: str) -> np.ndarray | None:
         """Decoded pixels (None for a method that needs none)."""
@@ -164,7 +172,7 @@ def export_matches(
     loader: ImageLoader,
     cache: PredictionCache,
     runner: Callable[..., MethodRunner],
-    ids: OpaqueIds,
+    inputs: MethodInputs,
     progress: Any = None,
 ) -> dict[str, int]:
     """Match every matchable selected pair not yet in the cache, in supervised workers.
@@ -186,7 +194,6 @@ def export_matches(
     counts = {"done": len(pairs) - len(todo), "computed": 0, "failed": 0, "duplicates_dropped": 0}
     if not todo:
         return counts
-    inputs = MethodInputs(loader, info, ids)
     shapes: dict[tuple[str, str], tuple] = {}
 
     def jobs():
@@ -229,7 +236,7 @@ def export_time(
     loader: ImageLoader,
     cache: PredictionCache,
     runner: Callable[..., MethodRunner],
-    ids: OpaqueIds,
+    inputs: MethodInputs,
     max_train_images: int = 2000,
     progress: Any = None,
 ) -> dict[str, int]:
@@ -246,7 +253,6 @@ def export_time(
     counts = {"done": len(selection.time_images) - len(todo), "computed": 0, "failed": 0}
     if not todo:
         return counts
-    inputs = MethodInputs(loader, info, ids)
     training = None
     if info.has_fit:
         training = TrainingImages(selection, inputs, max_train_images)

@@ -18,6 +18,7 @@ from stbench.evaluate.clusters import ClusterSpec
 from stbench.evaluate.config import SPLITS, EvaluateConfig
 from stbench.evaluate.export import (
     ImageLoader,
+    MethodInputs,
     export_matches,
     export_time,
     open_prediction_cache,
@@ -26,7 +27,7 @@ from stbench.evaluate.score import add_clusters, score_images, score_pairs_paral
 from stbench.evaluate.selection import select
 from stbench.evaluate.summary import summarize
 from stbench.evaluate.workers import MethodRunner, MethodWorker, failure_kind
-from stbench.methods.tracks import OpaqueIds
+from stbench.methods.tracks import inputs_for, replays_stored_predictions
 from stbench.paths import stbench_home
 from stbench.progress import Progress, reporter
 
@@ -164,7 +165,9 @@ def _evaluate(
 
     roots = _roots(manifest)
     loader = ImageLoader(selection.images, roots)
-    ids = OpaqueIds()  # a fresh secret per run: item ids mean nothing outside it
+    # what the method sees, decided here from its spec and track; a fresh secret per run for
+    # the opaque item ids, which mean nothing outside it
+    inputs = MethodInputs(loader, inputs_for(method_name, info.track), info.needs_images)
 
     def runner(training: Any = None) -> MethodRunner:
         return MethodRunner(
@@ -183,7 +186,7 @@ def _evaluate(
         if matches:
             total = int(selection.pairs["matchable"].sum())
             counts["pairs"] = export_matches(
-                info, selection, loader, cache, runner, ids, progress.task("matching", total)
+                info, selection, loader, cache, runner, inputs, progress.task("matching", total)
             )
         if times:
             counts["images"] = export_time(
@@ -192,7 +195,7 @@ def _evaluate(
                 loader,
                 cache,
                 runner,
-                ids,
+                inputs,
                 config.max_train_images,
                 progress.task("time", len(selection.time_images)),
             )
@@ -229,7 +232,7 @@ def _evaluate(
         manifest_check=manifest.verification,
         split=split,
         track=info.track,
-        track_declared_by="user" if info.replays_stored else "method",
+        track_declared_by="user" if replays_stored_predictions(method_name) else "method",
         failures=failure_summary(per_pair, per_image),
         n_pairs=len(per_pair),
         n_matched_pairs=len(matched),

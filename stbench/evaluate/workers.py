@@ -166,40 +166,36 @@ class MethodInfo:
 
     Attributes:
         name, version, config: the method's ``name``, ``version`` and ``config()``.
-        track: the declared track; ``inputs``: what the harness passes on it.
+        track: the declared track (the harness decides the inputs from it:
+            :func:`stbench.methods.tracks.inputs_for`).
         matches, times: whether it implements matching / time prediction.
         needs_images: whether it needs decoded images; has_fit: whether it has ``fit``.
-        replays_stored: the built-in ``predictions`` method (track declared by the user).
     """
 
     name: str
     version: str
     config: dict
     track: str
-    inputs: Any
     matches: bool
     times: bool
     needs_images: bool
     has_fit: bool
-    replays_stored: bool
 
 
 def describe_method(method: Any) -> MethodInfo:
     """The :class:`MethodInfo` of a built method (called in the worker)."""
     from stbench.methods.base import supports_matching, supports_time
-    from stbench.methods.tracks import inputs_for, method_track, replays_stored_predictions
+    from stbench.methods.tracks import method_track
 
     return MethodInfo(
         name=str(method.name),
         version=str(method.version),
         config=method.config(),
         track=method_track(method),
-        inputs=inputs_for(method),
         matches=supports_matching(method),
         times=supports_time(method),
         needs_images=bool(getattr(method, "needs_images", True)),
         has_fit=callable(getattr(method, "fit", None)),
-        replays_stored=replays_stored_predictions(method),
     )
 
 

@@ -19,17 +19,15 @@ import pandas as pd
 
 from stbench.errors import DataError
 from stbench.manifest.config import SPLITS
-from stbench.manifest.hashing import tables_hash
 from stbench.manifest.io import (
     MANIFEST_FILE,
     SCHEMAS,
     TABLES,
     expand_root,
     read_arrow_table,
-    sort_canonical,
 )
 from stbench.manifest.splits import bin_labels, overlap_bins
-from stbench.manifest.verify import path_problems
+from stbench.manifest.verify import manifest_content_hash, path_problems
 from stbench.schema import PAIR_ID_SEPARATOR, SCHEMA_VERSION, check_schema
 from stbench.spans import SPANS
 
@@ -271,8 +269,7 @@ def validate_manifest(directory: str | Path, check_files: bool = True) -> list[s
         schema_ok &= not issues
     if len(tables) < len(TABLES) or not schema_ok:
         return problems  # the value checks below assume the schema
-    canonical = {name: sort_canonical(tables[name], name) for name in TABLES}
-    if meta.get("content_hash") not in (None, tables_hash(canonical)):
+    if meta.get("content_hash") not in (None, manifest_content_hash(tables)):
         problems.append(
             f"{MANIFEST_FILE}: content_hash does not match the tables (edited after the build?)"
         )

@@ -192,7 +192,7 @@ def load_verified_manifest(
             f"`stbench manifest validate {directory}` lists every problem"
         )
     canonical = {name: sort_canonical(tables[name], name) for name in TABLES}
-    actual = tables_hash(canonical)
+    actual = tables_hash(canonical)  # = manifest_content_hash; the sorted tables are reused below
     stated = meta.get("content_hash")
     modified = stated != actual
     if modified and not trust_modified:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -91,8 +92,6 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
                 with archive.open(info) as member:
                     handle = io.BytesIO(member.read())
                 arrays[info.filename[: -len(".npy")]] = _read_member(handle, where)
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
-        if isinstance(exc, DataError):
-            raise
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as exc:
         raise DataError(f"{path}: not a readable .npz file: {exc}") from exc
     return arrays

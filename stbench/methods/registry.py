@@ -26,6 +26,7 @@ from typing import Any
 
 from stbench.errors import ConfigError
 from stbench.methods.base import supports_matching, supports_time
+from stbench.methods.tracks import STORED_PREDICTIONS_FACTORY
 
 __all__ = [
     "BUILTINS",
@@ -47,7 +48,7 @@ BUILTINS: dict[str, str] = {
     "reference": "stbench.methods.reference:Reference",
     "exif": "stbench.methods.exif:Exif",
     "colorstats": "stbench.methods.colorstats:ColorStats",
-    "predictions": "stbench.methods.predictions:Predictions",
+    "predictions": STORED_PREDICTIONS_FACTORY,
     "majority": "stbench.methods.trivial:Majority",
     "constant": "stbench.methods.trivial:Constant",
 }

@@ -32,6 +32,7 @@ __all__ = [
     "METADATA",
     "METADATA_FIELDS",
     "PIXELS",
+    "STORED_PREDICTIONS_FACTORY",
     "STORED_PREDICTIONS_INPUTS",
     "TRACKS",
     "TRACK_INPUTS",
@@ -80,6 +81,9 @@ TRACK_INPUTS: dict[str, TrackInputs] = {
     METADATA: TrackInputs(pixels=True, fields=METADATA_FIELDS, file_bytes=True, opaque_item=True),
 }
 
+#: The built-in ``predictions`` method (its registry entry).
+STORED_PREDICTIONS_FACTORY = "stbench.methods.predictions:Predictions"
+
 #: Inputs of the built-in ``predictions`` method (looks results up by image id; no pixels).
 STORED_PREDICTIONS_INPUTS = TrackInputs(
     pixels=False, fields=("image_id",), file_bytes=False, opaque_item=False
@@ -98,20 +102,22 @@ def method_track(method: Any) -> str:
     return check_track(getattr(method, "track", DEFAULT_TRACK), f"method {method.name!r}")
 
 
-def replays_stored_predictions(method: Any) -> bool:
-    """Whether ``method`` is the built-in replay of stored predictions (by class, not by flag:
-    a plug-in cannot claim it to get image ids)."""
-    import sys
-
-    module = sys.modules.get("stbench.methods.predictions")  # never imported: not one of them
-    return module is not None and type(method) is module.Predictions
+def replays_stored_predictions(spec: str) -> bool:
+    """Whether the method spec names the built-in replay of stored predictions (decided from
+    the spec in the harness: a plug-in cannot claim it to get image ids)."""
+    return spec in ("predictions", STORED_PREDICTIONS_FACTORY)
 
 
-def inputs_for(method: Any) -> TrackInputs:
-    """The inputs the harness builds for ``method``."""
-    if replays_stored_predictions(method):
+def inputs_for(spec: str, track: str) -> TrackInputs:
+    """The inputs the harness builds for the method named by ``spec`` that declares ``track``.
+
+    Decided in the harness from the spec and the table above, never from anything the
+    method's process reports: its code (which could rewrite :data:`TRACK_INPUTS` in its own
+    process) only ever names a track.
+    """
+    if replays_stored_predictions(spec):
         return STORED_PREDICTIONS_INPUTS
-    return TRACK_INPUTS[method_track(method)]
+    return TRACK_INPUTS[check_track(track, f"method {spec!r}")]
 
 
 class OpaqueIds:

@@ -26,10 +26,15 @@ from stbench.config import save_config
 from stbench.errors import ConfigError, DataError
 from stbench.evaluate.clusters import ClusterSpec
 from stbench.evaluate.config import SPLITS
-from stbench.evaluate.export import ImageLoader, export_matches, open_prediction_cache
+from stbench.evaluate.export import (
+    ImageLoader,
+    MethodInputs,
+    export_matches,
+    open_prediction_cache,
+)
 from stbench.evaluate.selection import POSE_COLUMNS, Selection
 from stbench.evaluate.workers import MethodRunner, MethodWorker
-from stbench.methods.tracks import OpaqueIds
+from stbench.methods.tracks import inputs_for
 from stbench.prediction_cache import PredictionCache
 from stbench.progress import Progress, reporter
 from stbench.sfm.config import ROTATION_THRESHOLDS_DEG, TRANSLATION_THRESHOLDS_M, SfmConfig
@@ -253,7 +258,8 @@ def _run_sfm(
     started = time.perf_counter()
     with reporter().progress(transient=True) if show_progress else Progress() as bars:
         advance = bars.task("matching", total=len(pairs))
-        counts = export_matches(info, selection, loader, cache, runner, OpaqueIds(), advance)
+        inputs = MethodInputs(loader, inputs_for(method_name, info.track), info.needs_images)
+        counts = export_matches(info, selection, loader, cache, runner, inputs, advance)
     export_s = time.perf_counter() - started
 
     per_scene = reconstruct_scenes(scenes, pairs, cache, run_dir / "scenes", config)

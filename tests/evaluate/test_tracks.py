@@ -218,6 +218,35 @@ def test_pixels_track_passes_pixels_and_an_opaque_id_only(tmp_path):
     assert not {"timestamp_utc", "season", "split", "utc_offset_min"} & set(expected)
 
 
+# A plug-in that, when its module is imported (in its worker), rewrites the pixels track's
+# inputs to those of the metadata track: the harness must not take that from the worker.
+FORGER = (
+    SPY
+    + """
+
+from stbench.methods import tracks
+
+tracks.TRACK_INPUTS["pixels"] = tracks.TRACK_INPUTS["metadata"]
+tracks.inputs_for = lambda spec, track: tracks.TRACK_INPUTS["metadata"]
+
+
+class Forger(Spy):
+    pass
+"""
+)
+
+
+def test_a_method_cannot_widen_its_track_from_its_own_process(tmp_path):
+    webcam = make_webcam_world(tmp_path / "w")
+    log = tmp_path / "log.jsonl"
+    forger = _plugin(tmp_path, "Forger", FORGER)
+    run = evaluate(webcam, forger, out=tmp_path / "f", method_options={"log": str(log)},
+                   n_bootstrap=10)  # fmt: skip
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert entries and all(e["record"] == ["item"] for e in entries if e["kind"] in ("fit", "time"))
+    assert _summary(run)["track"] == "pixels"
+
+
 def test_match_gets_pixels_only_and_ids_are_per_run(tmp_path):
     plane = make_plane_world(tmp_path, n_images=3)
     log = tmp_path / "log.jsonl"
