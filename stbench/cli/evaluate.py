@@ -8,8 +8,13 @@ from typing import Any
 
 import typer
 
-from stbench.cli.options import apply_cli_threads, threads_option, trust_modified_option
-from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
+from stbench.cli.options import (
+    apply_cli_threads,
+    item_timeout_option,
+    threads_option,
+    trust_modified_option,
+)
+from stbench.defaults import N_BOOTSTRAP
 from stbench.errors import ConfigError
 
 __all__ = ["parse_options", "register"]
@@ -54,13 +59,7 @@ def register(app: typer.Typer) -> None:
             [], "--option", "-o", help="Method option key=value (repeatable)."
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
-        item_timeout: float = typer.Option(
-            ITEM_TIMEOUT_S,
-            "--item-timeout",
-            min=0.001,
-            help="Seconds a method may take on one pair or image; then its worker is killed "
-            "and the item recorded as failed.",
-        ),
+        item_timeout: float = item_timeout_option(),
         threads: int | None = threads_option(),
         max_pairs: int | None = typer.Option(
             None, "--max-pairs", min=1, help="Evaluate a seeded random subset of pairs."

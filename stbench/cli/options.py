@@ -6,7 +6,13 @@ from typing import Any
 
 import typer
 
-__all__ = ["THREADS_HELP", "apply_cli_threads", "threads_option", "trust_modified_option"]
+__all__ = [
+    "THREADS_HELP",
+    "apply_cli_threads",
+    "item_timeout_option",
+    "threads_option",
+    "trust_modified_option",
+]
 
 
 THREADS_HELP = (
@@ -34,4 +40,17 @@ def trust_modified_option(action: str) -> Any:
         False,
         "--trust-modified",
         help=f"{action} a manifest whose tables no longer match its content hash (recorded).",
+    )
+
+
+def item_timeout_option() -> Any:
+    """The ``--item-timeout`` option of the commands that run a method (evaluate, sfm)."""
+    from stbench.defaults import ITEM_TIMEOUT_S
+
+    return typer.Option(
+        ITEM_TIMEOUT_S,
+        "--item-timeout",
+        min=0.001,
+        help="Seconds a method may take on one pair or image; then its worker is killed "
+        "and the item recorded as failed.",
     )

@@ -6,8 +6,13 @@ from pathlib import Path
 
 import typer
 
-from stbench.cli.options import apply_cli_threads, threads_option, trust_modified_option
-from stbench.defaults import ITEM_TIMEOUT_S, N_BOOTSTRAP
+from stbench.cli.options import (
+    apply_cli_threads,
+    item_timeout_option,
+    threads_option,
+    trust_modified_option,
+)
+from stbench.defaults import N_BOOTSTRAP
 
 __all__ = ["register"]
 
@@ -64,12 +69,7 @@ def register(app: typer.Typer) -> None:
             900, "--max-mapping-seconds", min=0, help="Time limit of each mapper run (0 = none)."
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
-        item_timeout: float = typer.Option(
-            ITEM_TIMEOUT_S,
-            "--item-timeout",
-            min=0.1,
-            help="Seconds the method may take on one pair; then it is recorded as failed.",
-        ),
+        item_timeout: float = item_timeout_option(),
         n_bootstrap: int = typer.Option(
             N_BOOTSTRAP, "--bootstrap", min=1, help="Bootstrap replicates."
         ),

@@ -8,13 +8,12 @@ the manifest id survives a new machine only if they are equal (CI runs this on a
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from stbench.errors import DataError
-from stbench.manifest.io import MANIFEST_FILE
+from stbench.manifest.io import read_manifest_meta
 
 __all__ = ["HashCheck", "check_rebuilt_hash", "committed_synthetic_source"]
 
@@ -42,13 +41,7 @@ def committed_synthetic_source(committed_dir: Path) -> tuple[dict, str, int]:
     Raises:
         DataError: no manifest.json, no content hash, or not built from the synthetic world.
     """
-    meta_path = Path(committed_dir) / MANIFEST_FILE
-    if not meta_path.is_file():
-        raise DataError(f"{committed_dir} is not a manifest: {MANIFEST_FILE} is missing")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{meta_path} is not valid JSON: {exc}") from exc
+    meta = read_manifest_meta(Path(committed_dir))
     synthetic = meta.get("sources", {}).get("synthetic")
     if not synthetic or not meta.get("content_hash"):
         raise DataError(

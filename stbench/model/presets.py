@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from stbench.config import check_fields, config_from_dict
 from stbench.errors import ConfigError
 from stbench.model.config import ModelConfig
 
-__all__ = ["PRESETS", "TrainConfig", "default_manifest_dir", "preset_config"]
+__all__ = ["PRESETS", "TrainConfig", "preset_config"]
 
 
 @dataclass
@@ -152,10 +151,3 @@ def preset_config(name: str, overrides: dict[str, Any] | None = None) -> TrainCo
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return config_from_dict(TrainConfig, {**PRESETS[name], **(overrides or {})}, f"preset {name}")
-
-
-def default_manifest_dir() -> Path:
-    """The manifest ``train-baseline`` uses when ``--manifest`` is not given."""
-    from stbench.manifest import default_manifest_dir as manifest_default
-
-    return manifest_default()

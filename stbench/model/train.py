@@ -34,7 +34,7 @@ from stbench.model.distributed import (
     resolve_device,
     shard_indices,
 )
-from stbench.model.presets import TrainConfig, default_manifest_dir  # noqa: F401 (re-export)
+from stbench.model.presets import TrainConfig
 from stbench.progress import Advance, Progress, reporter
 
 __all__ = ["TrainStep", "compute_losses", "run"]
@@ -179,19 +179,21 @@ def run(
         trust_modified: train on a manifest whose tables no longer match its content hash
             (:func:`stbench.manifest.verify.load_verified_manifest`; recorded in the weights'
             metadata as ``manifest_check``).
-        threads: intra-op CPU threads (``torch.set_num_threads``); None keeps torch's default,
-            except 1 per process for multi-process CPU training. On a busy machine 1 thread
-            can be much faster than 2 (threads spin waiting for each other).
+        threads: CPU threads of this process (None: the policy of :mod:`stbench.threads`,
+            ``$STBENCH_THREADS`` else 1); multi-process CPU training caps it so that processes
+            x threads <= cores. On a busy machine 1 thread can be much faster than 2 (threads
+            spin waiting for each other).
     Raises:
         DataError: the manifest lacks the needed pairs/images or files. ConfigError: an
         incompatible checkpoint. OutputExistsError: a checkpoint exists and not ``resume``.
     """
     context = context_from_env()
     torch_device = resolve_device(device, context)
-    if threads is None and context.enabled and torch_device.type == "cpu":
-        threads = 1
-    if threads is not None:
-        torch.set_num_threads(max(1, int(threads)))
+    from stbench.threads import apply_threads, worker_threads
+
+    if context.enabled and torch_device.type == "cpu":  # processes share the cores
+        threads = worker_threads(context.world_size, threads)
+    apply_threads(threads)  # the one thread policy (stbench.threads)
     out_dir = Path(out_dir)
     checkpoint_path = out_dir / CHECKPOINT_FILE
     config_dict = config_to_dict(config)

@@ -189,13 +189,21 @@ def run_sfm(
     check_spans(config.spans)
     if config.min_span_images < 3 or config.min_scene_images < 3:
         raise ConfigError("min_span_images and min_scene_images must be >= 3 (a similarity)")
-    require_pycolmap()  # before any work: a clear error when pycolmap is too old
+    colmap_version = require_pycolmap()  # before any work: clear error when pycolmap is too old
     manifest = load_verified_manifest(manifest_dir, trust_modified=trust_modified, command="sfm")
     probe = MethodWorker(method_name, config.method_options, config.workers)
     probe.start()  # builds the method in its worker: this process never runs the method's code
     try:
         return _run_sfm(
-            probe, config, manifest, out, predictions, overwrite, show_progress, clusters
+            probe,
+            config,
+            manifest,
+            out,
+            predictions,
+            overwrite,
+            show_progress,
+            clusters,
+            colmap_version,
         )
     finally:
         probe.stop()
@@ -210,12 +218,12 @@ def _run_sfm(
     overwrite: bool,
     show_progress: bool,
     clusters: ClusterSpec | None,
+    colmap_version: str,
 ) -> Path:
     """The body of :func:`run_sfm`, with the method running in ``probe`` (its first worker)."""
     from stbench.evaluate.run import default_run_dir
 
     info, method_name, split = probe.info, config.method, config.split
-    colmap_version = require_pycolmap()
     if not info.matches:
         raise ConfigError(f"method {method_name!r} does not match images; sfm needs a matcher")
     scenes, skipped = select_scenes(manifest, config)
@@ -243,7 +251,10 @@ def _run_sfm(
     selection = Selection(
         pairs=pairs, images=images.set_index("image_id", drop=False), time_images=[]
     )
-    loader = ImageLoader(selection.images, _roots(manifest, images))
+    # every image of an exhaustive scene is matched with all others: keep such a scene decoded
+    largest = max(len(group) for group in scenes.values())
+    cached = min(largest, config.exhaustive_max_images)
+    loader = ImageLoader(selection.images, _roots(manifest, images), size=cached)
 
     def runner(training: Any = None) -> MethodRunner:
         return MethodRunner(
