@@ -7,9 +7,9 @@ never from the source tree.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-__all__ = ["HOME_ENV", "default_world_dir", "stbench_home"]
+__all__ = ["HOME_ENV", "default_world_dir", "stbench_home", "unsafe_path_reason"]
 
 
 HOME_ENV = "STBENCH_HOME"
@@ -24,3 +24,20 @@ def stbench_home() -> Path:
 def default_world_dir(preset: str = "default", seed: int = 0) -> Path:
     """Where ``stbench synth`` writes a world when no ``--out`` is given."""
     return stbench_home() / "worlds" / f"{preset}-seed{seed}"
+
+
+def unsafe_path_reason(path: str) -> str | None:
+    """Why ``path`` (relative to a source root) could leave that root; None if it cannot."""
+    if path == "":
+        return "empty"
+    if "\\" in path or "\x00" in path:
+        return "holds a backslash or NUL"
+    posix = PurePosixPath(path)
+    if posix.is_absolute() or path.startswith("~") or (len(path) > 1 and path[1] == ":"):
+        return "is absolute"
+    parts = path.split("/")
+    if ".." in parts:
+        return "climbs out with '..'"
+    if "" in parts or "." in parts:
+        return "has empty or '.' segments"
+    return None

@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -38,29 +38,13 @@ from stbench.manifest.io import (
     read_manifest_meta,
     sort_canonical,
 )
+from stbench.paths import unsafe_path_reason
 from stbench.schema import check_schema
 
 #: Columns holding paths relative to their source root.
 PATH_COLUMNS = ("path", "depth_path")
 #: Problems listed in one error message (the rest are counted).
 MAX_LISTED = 8
-
-
-def unsafe_path_reason(path: str) -> str | None:
-    """Why ``path`` (relative to a source root) could leave that root; None if it cannot."""
-    if path == "":
-        return "empty"
-    if "\\" in path or "\x00" in path:
-        return "holds a backslash or NUL"
-    posix = PurePosixPath(path)
-    if posix.is_absolute() or path.startswith("~") or (len(path) > 1 and path[1] == ":"):
-        return "is absolute"
-    parts = path.split("/")
-    if ".." in parts:
-        return "climbs out with '..'"
-    if "" in parts or "." in parts:
-        return "has empty or '.' segments"
-    return None
 
 
 def path_problems(images: pd.DataFrame | pa.Table) -> list[str]:
@@ -237,5 +221,4 @@ __all__ = [
     "manifest_content_hash",
     "path_problems",
     "root_problems",
-    "unsafe_path_reason",
 ]

@@ -33,6 +33,7 @@ from stbench.megadepth.images import DATASET, SOURCE, timestamp_fields, unresolv
 from stbench.megadepth.layout import PHOENIX_PREFIX
 from stbench.megadepth.npzsafe import load_npz
 from stbench.megadepth.pairs import depth_verified_pairs
+from stbench.paths import unsafe_path_reason
 from stbench.records import Records
 from stbench.schema import make_image_id
 
@@ -51,12 +52,6 @@ def _relative(root: Path, path: str) -> str:
     if (root / path).exists() and not (root / stripped).exists():
         return path
     return stripped
-
-
-def _escapes(path: str) -> bool:
-    """Whether a path from a scene-info file would leave the root it is relative to."""
-    parts = Path(path.replace("\\", "/")).parts
-    return path.startswith(("/", "\\")) or ".." in parts or (bool(parts) and ":" in parts[0])
 
 
 def _dense_image_path(depth_path: str, name: str) -> str:
@@ -98,9 +93,13 @@ def index_scene_info(
         if unsafe is not None:
             rejects.append(_reject(scene, f"{scene}:{index}", "image_unsafe_name", unsafe))
             continue
-        escaping = [str(p) for p in (image_path, depth_paths[index]) if _escapes(str(p))]
+        escaping = [
+            f"{p} {unsafe_path_reason(str(p))}"
+            for p in (image_path, depth_paths[index])
+            if unsafe_path_reason(str(p))
+        ]
         if escaping:
-            detail = f"{npz}: {escaping} leave the MegaDepth root (absolute or '..')"
+            detail = f"{npz}: could leave the MegaDepth root: {'; '.join(escaping)}"
             rejects.append(_reject(scene, image_id, "path_outside_root", detail))
             continue
         depth_rel = _relative(root, str(depth_paths[index]))
