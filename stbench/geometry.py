@@ -8,11 +8,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 __all__ = [
     "COLMAP_PIXEL_OFFSET",
     "backproject",
+    "camera_from_record",
     "intrinsics_matrix",
     "project",
     "quaternion_to_rotation",
@@ -112,3 +115,11 @@ def backproject(pixels: np.ndarray, depth: np.ndarray, K: np.ndarray) -> np.ndar
     homogeneous = np.concatenate([pixels, np.ones((len(pixels), 1))], axis=1)
     rays = homogeneous @ np.linalg.inv(K).T
     return rays * np.asarray(depth, dtype=np.float64)[:, None]
+
+
+def camera_from_record(record: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(K, R, t) of a manifest image record (``fx, fy, cx, cy, qw, qx, qy, qz, tx, ty, tz``;
+    world-to-camera pose)."""
+    K = intrinsics_matrix(record["fx"], record["fy"], record["cx"], record["cy"])
+    q = np.array([record["qw"], record["qx"], record["qy"], record["qz"]], float)
+    return K, quaternion_to_rotation(q), np.array([record["tx"], record["ty"], record["tz"]], float)

@@ -34,7 +34,6 @@ __all__ = [
     "ClusterSpec",
     "cluster_codes",
     "image_clusters",
-    "interval_note",
     "pair_clusters",
 ]
 
@@ -90,15 +89,6 @@ class ClusterSpec:
         """The spec recorded in a summary (defaults for what it lacks)."""
         known = {k: v for k, v in (values or {}).items() if k in cls.__dataclass_fields__}
         return cls(**known)
-
-
-def interval_note(n: int, n_clusters: int, spec: ClusterSpec) -> str | None:
-    """Why an interval is not shown (``n too small``, ``too few clusters``), or None."""
-    if n < spec.min_items:
-        return NOTE_SMALL_N
-    if n_clusters < spec.min_clusters:
-        return NOTE_FEW_CLUSTERS
-    return None
 
 
 def _camera(frame: pd.DataFrame) -> pd.Series:

@@ -20,7 +20,7 @@ from stbench.evaluate.spatial import (
     match_metrics,
     pose_errors,
 )
-from stbench.geometry import intrinsics_matrix, quaternion_to_rotation
+from stbench.geometry import camera_from_record
 from stbench.prediction_cache import PredictionCache
 from stbench.spans import CLASS_SPANS
 
@@ -74,12 +74,6 @@ class DepthLoader:
         return depth
 
 
-def _pose(row: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    K = intrinsics_matrix(row["fx"], row["fy"], row["cx"], row["cy"])
-    R = quaternion_to_rotation(np.array([row["qw"], row["qx"], row["qy"], row["qz"]], float))
-    return K, R, np.array([row["tx"], row["ty"], row["tz"]], float)
-
-
 def score_pairs(
     selection: Selection,
     cache: PredictionCache,
@@ -118,8 +112,8 @@ def score_pairs(
                 len(entry["keypoints1"]),
             )
             row["n_matches"] = len(entry["matches"])
-            K0, R0, t0 = _pose(images.loc[key[0]])
-            K1, R1, t1 = _pose(images.loc[key[1]])
+            K0, R0, t0 = camera_from_record(images.loc[key[0]])
+            K1, R1, t1 = camera_from_record(images.loc[key[1]])
             geometry = PairGeometry(K0, K1, R0, t0, R1, t1)
             if depths is not None:
                 geometry.depth0, geometry.depth1 = depths.depth(key[0]), depths.depth(key[1])

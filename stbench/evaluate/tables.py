@@ -66,12 +66,17 @@ def fmt(value: Any, digits: int = 3, sign: bool = False) -> str:
 
 
 def interval_note(n: Any, clusters: Any) -> str | None:
-    """``n too small`` / ``too few clusters`` by the documented minimums, or None."""
-    if not is_missing(n) and n < MIN_ITEMS:
-        return NOTE_SMALL_N
-    if not is_missing(clusters) and clusters < MIN_CLUSTERS:
-        return NOTE_FEW_CLUSTERS
-    return None
+    """``n too small`` / ``too few clusters`` by the documented minimums, or None (a missing
+    count passes its check); :func:`stbench.evaluate.stats.interval_note` for a board cell."""
+    from stbench.evaluate.stats import interval_note as rule
+
+    big = float("inf")
+    return rule(
+        big if is_missing(n) else n,
+        big if is_missing(clusters) else clusters,
+        MIN_ITEMS,
+        MIN_CLUSTERS,
+    )
 
 
 def estimate_lines(

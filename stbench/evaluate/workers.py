@@ -412,8 +412,6 @@ class MethodRunner:
         fit_timeout: float = 3600.0,
         started: MethodWorker | None = None,
     ) -> None:
-        self.spec = spec
-        self.options = options
         self.item_timeout = item_timeout
         self.training = training
         self.fit_timeout = fit_timeout

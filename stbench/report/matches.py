@@ -22,7 +22,7 @@ import pandas as pd
 from stbench.defaults import DEPTH_TAU
 from stbench.errors import DataError
 from stbench.evaluate.spatial import MATCHING_SCORE_PX, PairGeometry, match_errors
-from stbench.geometry import intrinsics_matrix, quaternion_to_rotation
+from stbench.geometry import camera_from_record
 
 __all__ = ["PairPicture", "choose_pairs", "match_labels", "pair_pictures", "run_tau"]
 
@@ -46,12 +46,6 @@ def match_labels(
     labels[verifiable & (errors <= threshold_px)] = CORRECT
     labels[verifiable & ~(errors <= threshold_px)] = WRONG
     return labels
-
-
-def _pose(row: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    K = intrinsics_matrix(row["fx"], row["fy"], row["cx"], row["cy"])
-    R = quaternion_to_rotation(np.array([row["qw"], row["qx"], row["qy"], row["qz"]], float))
-    return K, R, np.array([row["tx"], row["ty"], row["tz"]], float)
 
 
 def choose_pairs(per_pairs: list[pd.DataFrame], count: int) -> list[str]:
@@ -137,8 +131,8 @@ def pair_pictures(run_dir: Path, manifest_dir: Path, pair_ids: list[str]) -> lis
             continue
         if key[0] not in images.index or key[1] not in images.index:
             raise DataError(f"{manifest_dir} has no image {key[0]!r} or {key[1]!r} of {pair_id}")
-        K0, R0, t0 = _pose(images.loc[key[0]])
-        K1, R1, t1 = _pose(images.loc[key[1]])
+        K0, R0, t0 = camera_from_record(images.loc[key[0]])
+        K1, R1, t1 = camera_from_record(images.loc[key[1]])
         geometry = PairGeometry(K0, K1, R0, t0, R1, t1, depths.depth(key[0]), depths.depth(key[1]))
         matches = entry["matches"]
         labels = match_labels(entry["keypoints0"], entry["keypoints1"], matches, geometry, tau)
