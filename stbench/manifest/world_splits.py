@@ -69,7 +69,15 @@ def world_scene_locations(world: Path) -> dict[str, list[float]]:
     """Scene id -> [lat, lon] of the synthetic world's sites (from its ``world.json``)."""
     meta = read_world_meta(world)
     sites = {site["name"]: [float(site["lat"]), float(site["lon"])] for site in meta["sites"]}
-    return {scene["scene"]: sites[scene["site"]] for scene in meta.get("scenes", [])}
+    out = {}
+    for scene in meta.get("scenes", []):
+        if scene.get("site") not in sites:
+            raise DataError(
+                f"{Path(world) / 'world.json'}: scene {scene.get('scene')} names site "
+                f"{scene.get('site')!r}, which is not listed; regenerate the world"
+            )
+        out[str(scene["scene"])] = sites[scene["site"]]
+    return out
 
 
 def hemisphere_camera_splits(world: Path) -> tuple[list[str], list[str]]:

@@ -1,0 +1,298 @@
+"""Benchmark: every trusted label of a manifest against the synthetic world's truth.
+
+    PYTHONPATH=. nice python benchmarks/label_errors.py <manifest> [--world DIR] [--max-rate R]
+
+For each trusted image of ``<manifest>`` (MegaDepth photos and webcam frames) the span labels
+(``stbench.spans``: season, month, week, hour, year) are compared with the labels of the true
+capture time of the generator (``truth/megadepth_images.parquet``,
+``truth/webcam_frames.parquet`` ``capture_time_utc``, the site's civil offset at that time), and
+every pair's ``same_<span>`` with the truth's. Printed: per source, the trusted images and those
+with any wrong label; per source and span, labels and errors; the same for pairs; per EXIF case
+of the photos, how many were trusted and wrong; then every error with its cause:
+
+- ``exif:<case>``: the photo's EXIF case (``stbench.synth.exif``), e.g. ``exif:wrong_zone``;
+- ``webcam:<fault>``: the frame's injected faults (``stbench.synth.webcam_faults``);
+- ``webcam:download_delay``: a fault-free frame named at download time (AMOS), whose time is
+  later than the capture by the archive's delay (at most ``--delay-min``) across a span edge;
+- ``label_inconsistent``: the manifest's label is not the label of its own timestamp;
+- ``unexplained``: none of these.
+
+Exit status 1 when an error is ``label_inconsistent`` or ``unexplained``, or (with
+``--max-rate``, e.g. 0.01 for the 1 % goal) when the share of trusted images with a wrong label
+exceeds it in a source. ``--world`` defaults to
+the world recorded in manifest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stbench.manifest.io import expand_root, read_manifest_meta, read_table
+from stbench.manifest.pairs import trusted_mask
+from stbench.spans import SPANS, span_labels
+
+#: The synthetic archive names a frame 1..7 min after its capture (stbench.synth.webcam_faults).
+DOWNLOAD_DELAY_MIN = 7.0
+EXPLAINED_PREFIXES = ("exif:", "webcam:")
+
+
+def world_of(manifest: Path) -> Path:
+    """The synthetic world a manifest was built from (manifest.json ``sources.synthetic``)."""
+    meta = read_manifest_meta(manifest)
+    synthetic = meta.get("sources", {}).get("synthetic")
+    if not synthetic:
+        raise SystemExit(f"{manifest}: not built from a synthetic world; pass --world")
+    return expand_root(synthetic["world"])
+
+
+def truth_frame(world: Path) -> pd.DataFrame:
+    """Truth of every image by manifest image_id: capture_time_utc, utc_offset_min, cause."""
+    parts = []
+    photos_path = world / "truth" / "megadepth_images.parquet"
+    if photos_path.is_file():
+        photos = pd.read_parquet(photos_path)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "image_id": "megadepth/" + photos["scene"] + "/" + photos["name"],
+                    "true_utc": pd.to_datetime(photos["capture_time_utc"], utc=True),
+                    "true_offset_min": photos["utc_offset_min"].astype("float64"),
+                    "case": "exif:" + photos["exif_case"].astype(str),
+                }
+            )
+        )
+    frames_path = world / "truth" / "webcam_frames.parquet"
+    if frames_path.is_file():
+        frames = pd.read_parquet(frames_path)
+        member = frames["path"].str.rsplit("/", n=1).str[-1]
+        fault = frames["fault"].fillna("").astype(str)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "image_id": "webcam/" + frames["camera_id"] + "/" + member,
+                    "true_utc": pd.to_datetime(frames["capture_time_utc"], utc=True),
+                    "true_offset_min": frames["utc_offset_min"].astype("float64"),
+                    "case": np.where(fault == "", "", "webcam:" + fault),
+                }
+            )
+        )
+    if not parts:
+        raise SystemExit(f"{world}: no truth/ tables; is it a synthetic world?")
+    return pd.concat(parts, ignore_index=True).drop_duplicates("image_id")
+
+
+def image_errors(images: pd.DataFrame, truth: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """One row per (trusted image, span) with the manifest and true labels and the cause."""
+    trusted = images[trusted_mask(images, threshold)].reset_index(drop=True)
+    merged = trusted.merge(truth, on="image_id", how="left", validate="one_to_one")
+    missing = merged["true_utc"].isna()
+    if missing.any():
+        raise SystemExit(
+            f"{int(missing.sum())} trusted images have no truth row, e.g. "
+            f"{merged.loc[missing, 'image_id'].iloc[0]}: manifest and world do not match"
+        )
+    stamp = pd.to_datetime(merged["timestamp_utc"], utc=True)
+    error_min = (stamp - merged["true_utc"]).dt.total_seconds() / 60.0
+    rows = []
+    for name in SPANS:
+        own = span_labels(name, stamp, merged["utc_offset_min"], merged["lat"])
+        true = span_labels(name, merged["true_utc"], merged["true_offset_min"], merged["lat"])
+        label = pd.array(merged[name], dtype="Int64")
+        rows.append(
+            pd.DataFrame(
+                {
+                    "image_id": merged["image_id"],
+                    "source": merged["source"],
+                    "span": name,
+                    "label": label,
+                    "true_label": true,
+                    "own_label": own,
+                    "error_min": error_min,
+                    "case": merged["case"],
+                    "flags": merged["trust_flags"].map(_flags_text),
+                }
+            )
+        )
+    table = pd.concat(rows, ignore_index=True)
+    table = table[table["label"].notna()].reset_index(drop=True)
+    table["wrong"] = (table["label"] != table["true_label"]).fillna(True).astype(bool)
+    table["cause"] = _causes(table)
+    return table
+
+
+def _flags_text(flags) -> str:
+    return ",".join(str(f) for f in flags) if flags is not None and len(flags) else ""
+
+
+def _causes(table: pd.DataFrame) -> pd.Series:
+    inconsistent = (table["label"] != table["own_label"]).fillna(True).to_numpy(dtype=bool)
+    delay = (
+        (table["source"] == "webcam")
+        & (table["case"] == "")
+        & table["error_min"].between(0.0, DOWNLOAD_DELAY_MIN + 0.5)
+    ).to_numpy(dtype=bool)
+    cause = np.where(
+        table["case"] != "",
+        table["case"],
+        np.where(delay, "webcam:download_delay", "unexplained"),
+    )
+    return pd.Series(np.where(inconsistent, "label_inconsistent", cause), index=table.index)
+
+
+def pair_errors(pairs: pd.DataFrame, truth: pd.DataFrame, images: pd.DataFrame) -> pd.DataFrame:
+    """One row per (pair with a same_<span> label, span): the label, the truth's, the causes."""
+    lat = images.set_index("image_id")["lat"]
+    lookup = truth.set_index("image_id")
+    rows = []
+    for name in SPANS:
+        column = f"same_{name}"
+        if column not in pairs:
+            continue
+        labelled = pairs[pairs[column].notna()]
+        if not len(labelled):
+            continue
+        sides = []
+        for side in ("image_id0", "image_id1"):
+            ids = labelled[side]
+            known = lookup.reindex(ids)
+            sides.append(
+                span_labels(
+                    name,
+                    known["true_utc"].to_numpy(),
+                    known["true_offset_min"].to_numpy(),
+                    lat.reindex(ids).to_numpy(),
+                )
+            )
+        true_same = pd.array(sides[0] == sides[1], dtype="boolean")
+        case0 = lookup["case"].reindex(labelled["image_id0"]).fillna("").to_numpy()
+        case1 = lookup["case"].reindex(labelled["image_id1"]).fillna("").to_numpy()
+        rows.append(
+            pd.DataFrame(
+                {
+                    "pair_id": labelled["pair_id"].to_numpy(),
+                    "kind": labelled["kind"].to_numpy(),
+                    "span": name,
+                    "same": pd.array(labelled[column], dtype="boolean"),
+                    "true_same": true_same,
+                    "cause": [_pair_cause(a, b) for a, b in zip(case0, case1, strict=True)],
+                }
+            )
+        )
+    if not rows:
+        return pd.DataFrame(columns=["pair_id", "kind", "span", "same", "true_same", "cause"])
+    table = pd.concat(rows, ignore_index=True)
+    table["wrong"] = (table["same"] != table["true_same"]).fillna(True).astype(bool)
+    return table
+
+
+def _pair_cause(case0: str, case1: str) -> str:
+    causes = sorted({c for c in (case0, case1) if c})
+    return "+".join(causes) if causes else "timing"
+
+
+def rates(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Labels, errors and error rate (%) per group."""
+    grouped = table.groupby(by, sort=True)["wrong"]
+    out = pd.DataFrame({"labels": grouped.size(), "errors": grouped.sum().astype(int)})
+    out["rate_%"] = (100.0 * out["errors"] / out["labels"]).round(2)
+    return out
+
+
+def image_summary(images: pd.DataFrame, errors: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Per source: images, trusted, trusted with any wrong label, and that share (%)."""
+    trusted = images[trusted_mask(images, threshold)]
+    wrong = errors[errors["wrong"]].groupby("source")["image_id"].nunique()
+    out = pd.DataFrame(
+        {
+            "images": images.groupby("source").size(),
+            "trusted": trusted.groupby("source").size(),
+            "trusted_wrong": wrong,
+        }
+    ).fillna(0)
+    out = out.astype(int)
+    out["rate_%"] = (100.0 * out["trusted_wrong"] / out["trusted"].clip(lower=1)).round(2)
+    return out
+
+
+def case_summary(images: pd.DataFrame, truth: pd.DataFrame, errors, threshold) -> pd.DataFrame:
+    """Per EXIF case of the photos: photos, trusted, trusted with a wrong label."""
+    photos = images[images["source"] == "megadepth"].merge(truth, on="image_id", how="left")
+    if not len(photos):
+        return pd.DataFrame()
+    photos["trusted"] = trusted_mask(photos, threshold)
+    wrong_ids = set(errors.loc[errors["wrong"], "image_id"])
+    photos["wrong"] = photos["image_id"].isin(wrong_ids)
+    return photos.groupby("case")[["trusted", "wrong"]].agg(["size", "sum"]).iloc[:, [0, 1, 3]]
+
+
+def run(manifest: Path, world: Path | None = None, max_rate: float | None = None) -> int:
+    """Print the report; 1 when an error is unexplained or a source exceeds ``max_rate``."""
+    meta = read_manifest_meta(manifest)
+    threshold = float(meta.get("config", {}).get("trust_threshold", 0.5))
+    world = world or world_of(manifest)
+    truth = truth_frame(world)
+    images = read_table(manifest, "images")
+    pairs = read_table(manifest, "pairs")
+    errors = image_errors(images, truth, threshold)
+    pair_table = pair_errors(pairs, truth, images)
+    summary = image_summary(images, errors, threshold)
+    print(f"manifest {manifest}  world {world}  trust >= {threshold}")
+    print("\nTrusted images with any wrong label, per source:")
+    print(summary.to_string())
+    print("\nImage labels per source and span:")
+    print(rates(errors, ["source", "span"]).unstack("span").to_string())
+    if len(pair_table):
+        print("\nPair same-span labels per kind and span:")
+        print(rates(pair_table, ["kind", "span"]).unstack("span").to_string())
+    cases = case_summary(images, truth, errors, threshold)
+    if len(cases):
+        cases.columns = ["photos", "trusted", "trusted_wrong"]
+        print("\nPhotos per EXIF case:")
+        print(cases.to_string())
+    wrong = errors[errors["wrong"]]
+    print(f"\nImage label errors: {len(wrong)}")
+    if len(wrong):
+        columns = ["image_id", "span", "label", "true_label", "error_min", "cause", "flags"]
+        print(wrong[columns].round({"error_min": 1}).to_string(index=False))
+    wrong_pairs = pair_table[pair_table["wrong"]] if len(pair_table) else pair_table
+    print(f"\nPair label errors: {len(wrong_pairs)}")
+    if len(wrong_pairs):
+        print(wrong_pairs.groupby(["kind", "span", "cause"]).size().to_string())
+    bad_causes = sorted(set(wrong["cause"]) - _explained(wrong["cause"]))
+    too_many = (
+        [] if max_rate is None else summary.index[summary["rate_%"] > 100.0 * max_rate].tolist()
+    )
+    print(
+        "\n"
+        + json.dumps(
+            {"unexplained_causes": bad_causes, "sources_over_max_rate": too_many},
+            sort_keys=True,
+        )
+    )
+    return 1 if bad_causes or too_many else 0
+
+
+def _explained(causes: pd.Series) -> set[str]:
+    return {c for c in causes if c.startswith(EXPLAINED_PREFIXES)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("manifest", type=Path)
+    parser.add_argument("--world", type=Path, default=None)
+    parser.add_argument(
+        "--max-rate", type=float, default=None, help="fail above this share of wrong trusted images"
+    )
+    args = parser.parse_args(argv)
+    pd.set_option("display.width", 200)
+    return run(args.manifest, args.world, args.max_rate)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
