@@ -10,7 +10,9 @@ every pair's ``same_<span>`` with the truth's. Printed: per source, the trusted 
 with any wrong label; per source and span, labels and errors; the same for pairs; per EXIF case
 of the photos, how many were trusted and wrong; then every error with its cause:
 
-- ``exif:<case>``: the photo's EXIF case (``stbench.synth.exif``), e.g. ``exif:wrong_zone``;
+- ``exif:<case>``: the photo's EXIF case (``stbench.synth.exif``) wrote a wrong clock
+  (``wrong_zone``, ``unset_clock``, ``placeholder``); an error on a photo whose EXIF is right
+  (``local``, ``local_offset``, ``gps``) is ``unexplained:exif:<case>``;
 - ``webcam:<fault>``: the frame's injected faults (``stbench.synth.webcam_faults``);
 - ``webcam:download_delay``: a fault-free frame named at download time (AMOS), whose time is
   later than the capture by the archive's delay (at most ``--delay-min``) across a span edge;
@@ -39,6 +41,8 @@ from stbench.spans import SPANS, span_labels
 
 #: The synthetic archive names a frame 1..7 min after its capture (stbench.synth.webcam_faults).
 DOWNLOAD_DELAY_MIN = 7.0
+#: EXIF cases of stbench.synth.exif whose clock reading is not the capture time.
+WRONG_CLOCK_CASES = ("exif:wrong_zone", "exif:unset_clock", "exif:placeholder")
 EXPLAINED_PREFIXES = ("exif:", "webcam:")
 
 
@@ -132,16 +136,16 @@ def _flags_text(flags) -> str:
 
 def _causes(table: pd.DataFrame) -> pd.Series:
     inconsistent = (table["label"] != table["own_label"]).fillna(True).to_numpy(dtype=bool)
+    case = table["case"].astype(str)
     delay = (
         (table["source"] == "webcam")
-        & (table["case"] == "")
+        & (case == "")
         & table["error_min"].between(0.0, DOWNLOAD_DELAY_MIN + 0.5)
     ).to_numpy(dtype=bool)
-    cause = np.where(
-        table["case"] != "",
-        table["case"],
-        np.where(delay, "webcam:download_delay", "unexplained"),
-    )
+    right_clock = case.str.startswith("exif:") & ~case.isin(WRONG_CLOCK_CASES)
+    cause = np.where(right_clock, "unexplained:" + case, case)
+    cause = np.where(case == "", "unexplained", cause)
+    cause = np.where(delay, "webcam:download_delay", cause)
     return pd.Series(np.where(inconsistent, "label_inconsistent", cause), index=table.index)
 
 
