@@ -113,6 +113,7 @@ def image_errors(images: pd.DataFrame, truth: pd.DataFrame, threshold: float) ->
                 {
                     "image_id": merged["image_id"],
                     "source": merged["source"],
+                    "lat": merged["lat"],
                     "span": name,
                     "label": label,
                     "true_label": true,
@@ -149,10 +150,15 @@ def _causes(table: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(inconsistent, "label_inconsistent", cause), index=table.index)
 
 
-def pair_errors(pairs: pd.DataFrame, truth: pd.DataFrame, images: pd.DataFrame) -> pd.DataFrame:
-    """One row per (pair with a same_<span> label, span): the label, the truth's, the causes."""
-    lat = images.set_index("image_id")["lat"]
+def pair_errors(pairs: pd.DataFrame, truth: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
+    """One row per (pair with a same_<span> label, span): the label, the truth's, the cause.
+
+    A wrong pair label comes from a wrong image label: its cause is that image's (both images'
+    causes joined by ``+``), or ``label_inconsistent`` when both image labels are right.
+    """
     lookup = truth.set_index("image_id")
+    lat = errors.drop_duplicates("image_id").set_index("image_id")
+    wrong_cause = errors[errors["wrong"]].set_index(["image_id", "span"])["cause"].to_dict()
     rows = []
     for name in SPANS:
         column = f"same_{name}"
@@ -170,12 +176,14 @@ def pair_errors(pairs: pd.DataFrame, truth: pd.DataFrame, images: pd.DataFrame) 
                     name,
                     known["true_utc"].to_numpy(),
                     known["true_offset_min"].to_numpy(),
-                    lat.reindex(ids).to_numpy(),
+                    lat["lat"].reindex(ids).to_numpy(),
                 )
             )
-        true_same = pd.array(sides[0] == sides[1], dtype="boolean")
-        case0 = lookup["case"].reindex(labelled["image_id0"]).fillna("").to_numpy()
-        case1 = lookup["case"].reindex(labelled["image_id1"]).fillna("").to_numpy()
+        causes = [
+            "+".join(sorted({wrong_cause[(i, name)] for i in ids if (i, name) in wrong_cause}))
+            or "label_inconsistent"
+            for ids in zip(labelled["image_id0"], labelled["image_id1"], strict=True)
+        ]
         rows.append(
             pd.DataFrame(
                 {
@@ -183,8 +191,8 @@ def pair_errors(pairs: pd.DataFrame, truth: pd.DataFrame, images: pd.DataFrame) 
                     "kind": labelled["kind"].to_numpy(),
                     "span": name,
                     "same": pd.array(labelled[column], dtype="boolean"),
-                    "true_same": true_same,
-                    "cause": [_pair_cause(a, b) for a, b in zip(case0, case1, strict=True)],
+                    "true_same": pd.array(sides[0] == sides[1], dtype="boolean"),
+                    "cause": causes,
                 }
             )
         )
@@ -193,11 +201,6 @@ def pair_errors(pairs: pd.DataFrame, truth: pd.DataFrame, images: pd.DataFrame) 
     table = pd.concat(rows, ignore_index=True)
     table["wrong"] = (table["same"] != table["true_same"]).fillna(True).astype(bool)
     return table
-
-
-def _pair_cause(case0: str, case1: str) -> str:
-    causes = sorted({c for c in (case0, case1) if c})
-    return "+".join(causes) if causes else "timing"
 
 
 def rates(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -224,6 +227,23 @@ def image_summary(images: pd.DataFrame, errors: pd.DataFrame, threshold: float) 
     return out
 
 
+def timing_summary(errors: pd.DataFrame) -> pd.DataFrame:
+    """Per source: |trusted time - true capture time| in minutes (median, p95, max), and the
+    hour-label error rate that error would give if capture minutes were spread evenly
+    (mean |error| / 60 min: the share of times within that distance of an hour edge)."""
+    per_image = errors.drop_duplicates("image_id")
+    grouped = per_image.assign(abs_min=per_image["error_min"].abs()).groupby("source")["abs_min"]
+    out = pd.DataFrame(
+        {
+            "median_min": grouped.median(),
+            "p95_min": grouped.quantile(0.95),
+            "max_min": grouped.max(),
+            "even_minutes_hour_error_%": 100.0 * grouped.mean() / 60.0,
+        }
+    )
+    return out.round(2)
+
+
 def case_summary(images: pd.DataFrame, truth: pd.DataFrame, errors, threshold) -> pd.DataFrame:
     """Per EXIF case of the photos: photos, trusted, trusted with a wrong label."""
     photos = images[images["source"] == "megadepth"].merge(truth, on="image_id", how="left")
@@ -244,7 +264,7 @@ def run(manifest: Path, world: Path | None = None, max_rate: float | None = None
     images = read_table(manifest, "images")
     pairs = read_table(manifest, "pairs")
     errors = image_errors(images, truth, threshold)
-    pair_table = pair_errors(pairs, truth, images)
+    pair_table = pair_errors(pairs, truth, errors)
     summary = image_summary(images, errors, threshold)
     print(f"manifest {manifest}  world {world}  trust >= {threshold}")
     print("\nTrusted images with any wrong label, per source:")
@@ -254,6 +274,8 @@ def run(manifest: Path, world: Path | None = None, max_rate: float | None = None
     if len(pair_table):
         print("\nPair same-span labels per kind and span:")
         print(rates(pair_table, ["kind", "span"]).unstack("span").to_string())
+    print("\n|trusted time - capture time| per source (min):")
+    print(timing_summary(errors).to_string())
     cases = case_summary(images, truth, errors, threshold)
     if len(cases):
         cases.columns = ["photos", "trusted", "trusted_wrong"]
@@ -268,7 +290,10 @@ def run(manifest: Path, world: Path | None = None, max_rate: float | None = None
     print(f"\nPair label errors: {len(wrong_pairs)}")
     if len(wrong_pairs):
         print(wrong_pairs.groupby(["kind", "span", "cause"]).size().to_string())
-    bad_causes = sorted(set(wrong["cause"]) - _explained(wrong["cause"]))
+    all_causes = (
+        pd.concat([wrong["cause"], wrong_pairs["cause"]]) if len(wrong_pairs) else wrong["cause"]
+    )
+    bad_causes = sorted(set(all_causes) - _explained(all_causes))
     too_many = (
         [] if max_rate is None else summary.index[summary["rate_%"] > 100.0 * max_rate].tolist()
     )
@@ -283,7 +308,8 @@ def run(manifest: Path, world: Path | None = None, max_rate: float | None = None
 
 
 def _explained(causes: pd.Series) -> set[str]:
-    return {c for c in causes if c.startswith(EXPLAINED_PREFIXES)}
+    """Causes whose every part (pair causes join two with ``+``) is a known fault."""
+    return {c for c in causes if all(p.startswith(EXPLAINED_PREFIXES) for p in c.split("+"))}
 
 
 def main(argv: list[str] | None = None) -> int:
