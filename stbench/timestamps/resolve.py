@@ -264,8 +264,12 @@ def resolve_timestamp(
     reference = reference_utc or dt.datetime.now(dt.timezone.utc)
     if reference.tzinfo is None:
         reference = reference.replace(tzinfo=dt.timezone.utc)
-    bounds = _Bounds(reference, model_announced(exif.model), _http_bounds(candidates))
-    candidates = [c for c in candidates if _plausible(c, bounds, flags)]
+    bounds = _Bounds(reference, model_announced(exif.model), {})
+    # Server times first: only a plausible one bounds the camera times.
+    server = [c for c in candidates if c.source.startswith("http") and _plausible(c, bounds, flags)]
+    bounds.http = _http_bounds(server)
+    camera = [c for c in candidates if not c.source.startswith("http")]
+    candidates = [c for c in camera if _plausible(c, bounds, flags)] + server
     return _decide(candidates, zone, flags)
 
 

@@ -301,3 +301,11 @@ def test_the_project_exif_writer_never_gives_a_trusted_wrong_time(jpeg, case):
             assert not result.trusted, (case, result.trust_flags)
         if result.trusted:
             assert result.timestamp_utc == pd.Timestamp(when)
+
+
+def test_an_implausible_server_time_bounds_nothing(jpeg):
+    data = exif_jpeg(jpeg, original(b"2019:07:12 18:00:00", b"+02:00"))
+    result = resolve_timestamp(data, http_headers={"Date": "Thu, 01 Jan 1970 00:00:00 GMT"})
+    assert result.timestamp_source == "exif_offset"
+    assert "unset_clock_http_date" in result.trust_flags  # the epoch: a server clock never set
+    assert not any(f.startswith("after_") for f in result.trust_flags)
