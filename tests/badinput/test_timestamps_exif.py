@@ -309,3 +309,15 @@ def test_an_implausible_server_time_bounds_nothing(jpeg):
     assert result.timestamp_source == "exif_offset"
     assert "unset_clock_http_date" in result.trust_flags  # the epoch: a server clock never set
     assert not any(f.startswith("after_") for f in result.trust_flags)
+
+
+def test_the_project_exif_writer_uses_only_cameras_that_existed(jpeg):
+    rng = np.random.default_rng(3)
+    for year in (2005, 2011, 2013, 2016, 2019):
+        when = dt.datetime(year, 3, 1, 12, tzinfo=dt.timezone.utc)
+        for _ in range(6):
+            block, _ = make_exif("local_offset", when, "Europe/Paris", *PARIS, rng)
+            out = io.BytesIO()
+            piexif.insert(block, jpeg, out)
+            result = resolve_timestamp(out.getvalue(), lat=PARIS[0], lon=PARIS[1])
+            assert result.trusted and result.trust_flags == [], (year, result.trust_flags)
