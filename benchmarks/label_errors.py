@@ -37,7 +37,7 @@ import pandas as pd
 
 from stbench.manifest.io import expand_root, read_manifest_meta, read_table
 from stbench.manifest.pairs import trusted_mask
-from stbench.spans import SPANS, span_labels
+from stbench.spans import SPANS, local_times, span_labels
 
 #: The synthetic archive names a frame 1..7 min after its capture (stbench.synth.webcam_faults).
 DOWNLOAD_DELAY_MIN = 7.0
@@ -103,6 +103,9 @@ def image_errors(images: pd.DataFrame, truth: pd.DataFrame, threshold: float) ->
         )
     stamp = pd.to_datetime(merged["timestamp_utc"], utc=True)
     error_min = (stamp - merged["true_utc"]).dt.total_seconds() / 60.0
+    local = local_times(stamp, merged["utc_offset_min"].astype("float64").to_numpy())
+    into_hour = np.asarray(local.minute + local.second / 60.0, dtype=np.float64)
+    edge_min = np.minimum(into_hour, 60.0 - into_hour)
     rows = []
     for name in SPANS:
         own = span_labels(name, stamp, merged["utc_offset_min"], merged["lat"])
@@ -119,6 +122,7 @@ def image_errors(images: pd.DataFrame, truth: pd.DataFrame, threshold: float) ->
                     "true_label": true,
                     "own_label": own,
                     "error_min": error_min,
+                    "edge_min": edge_min,
                     "case": merged["case"],
                     "flags": merged["trust_flags"].map(_flags_text),
                 }
@@ -244,6 +248,26 @@ def timing_summary(errors: pd.DataFrame) -> pd.DataFrame:
     return out.round(2)
 
 
+def edge_margin_summary(errors: pd.DataFrame, margins: list[float]) -> pd.DataFrame:
+    """What-if for hour labels: keep only those whose timestamp is at least M minutes from an
+    hour edge (local time); per source and margin, the share kept and their error rate (%)."""
+    hours = errors[errors["span"] == "hour"]
+    rows = []
+    for margin in margins:
+        keep = hours["edge_min"] >= margin
+        for source, group in hours.groupby("source"):
+            kept = group[keep.loc[group.index]]
+            rows.append(
+                {
+                    "source": source,
+                    "margin_min": margin,
+                    "kept_%": round(100.0 * len(kept) / max(len(group), 1), 2),
+                    "error_%": round(100.0 * kept["wrong"].mean(), 2) if len(kept) else 0.0,
+                }
+            )
+    return pd.DataFrame(rows).set_index(["source", "margin_min"])
+
+
 def case_summary(images: pd.DataFrame, truth: pd.DataFrame, errors, threshold) -> pd.DataFrame:
     """Per EXIF case of the photos: photos, trusted, trusted with a wrong label."""
     photos = images[images["source"] == "megadepth"].merge(truth, on="image_id", how="left")
@@ -276,6 +300,8 @@ def run(manifest: Path, world: Path | None = None, max_rate: float | None = None
         print(rates(pair_table, ["kind", "span"]).unstack("span").to_string())
     print("\n|trusted time - capture time| per source (min):")
     print(timing_summary(errors).to_string())
+    print("\nWhat-if: hour labels only at least M min from an hour edge:")
+    print(edge_margin_summary(errors, [0.0, 5.0, 10.0]).unstack("margin_min").to_string())
     cases = case_summary(images, truth, errors, threshold)
     if len(cases):
         cases.columns = ["photos", "trusted", "trusted_wrong"]
