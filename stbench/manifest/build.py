@@ -8,7 +8,6 @@ and ``write`` (deterministic Parquet + manifest.json, published atomically).
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import time
 from collections import Counter
@@ -20,11 +19,17 @@ from stbench import __version__
 from stbench.config import config_to_dict
 from stbench.errors import DataError, StbenchError
 from stbench.manifest.assemble import FINALIZERS, UnitRows, combine, count_by, failed_unit
-from stbench.manifest.config import BuildConfig
+from stbench.manifest.config import MEGADEPTH_TEST_SCENES, MEGADEPTH_VAL_SCENES, BuildConfig
 from stbench.manifest.hashing import canonical_floats, json_hash, table_hash, tables_hash
 from stbench.manifest.io import MANIFEST_FILE, TABLES
 from stbench.manifest.sources import DEFAULT_SOURCES, SourceSpec, check_root, portable_root, resolve
 from stbench.manifest.tasks import Task, TaskCache, TaskFailure, execute, task_key, unit_files_hash
+from stbench.manifest.world_splits import (
+    SITE_RULE,
+    hemisphere_camera_splits,
+    world_scene_locations,
+    world_site_splits,
+)
 from stbench.manifest.write import (
     CACHE_DIR,
     check_output,
@@ -47,7 +52,9 @@ __all__ = [
     "remove_leftovers",
     "resolve_roots",
     "run_build",
+    "split_rules",
     "with_world_defaults",
+    "world_defaults",
     "world_scene_locations",
     "world_webcam_splits",
 ]
@@ -125,41 +132,69 @@ def resolve_roots(config: BuildConfig) -> tuple[dict[str, Path], Path | None]:
     return roots, None
 
 
-def world_scene_locations(world: Path) -> dict[str, list[float]]:
-    """Scene id -> [lat, lon] of the synthetic world's sites (from its ``world.json``)."""
-    meta = json.loads((world / "world.json").read_text())
-    sites = {site["name"]: [float(site["lat"]), float(site["lon"])] for site in meta["sites"]}
-    return {scene["scene"]: sites[scene["site"]] for scene in meta.get("scenes", [])}
-
-
 def world_webcam_splits(world: Path) -> tuple[list[str], list[str]]:
-    """Held-out cameras of a synthetic world: (val, test) camera ids.
-
-    Hashing camera ids into splits leaves a world of six cameras with none in val; instead the
-    last camera (by id) of each hemisphere goes to test and the next northern one to val, so both
-    held-out splits exist and test covers both hemispheres.
-    """
-    meta = json.loads((world / "world.json").read_text())
-    cameras = sorted(meta.get("cameras", []), key=lambda camera: str(camera["id"]))
-    north = [str(c["id"]) for c in cameras if float(c["lat"]) >= 0]
-    south = [str(c["id"]) for c in cameras if float(c["lat"]) < 0]
-    test = [ids[-1] for ids in (north, south) if len(ids) >= 2]
-    rest = [i for i in north if i not in test]
-    val = rest[-1:] if len(rest) >= 2 else []
-    return val, test
+    """Held-out cameras of a world without site splits: (val, test) camera ids (see
+    :func:`stbench.manifest.world_splits.hemisphere_camera_splits`)."""
+    return hemisphere_camera_splits(world)
 
 
 def with_world_defaults(config: BuildConfig, world: Path) -> BuildConfig:
-    """Fill what a synthetic world knows and the user left unset: scene locations, camera splits."""
+    """Fill what a synthetic world knows and the user left unset: scene locations, splits."""
+    return world_defaults(config, world)[0]
+
+
+def world_defaults(config: BuildConfig, world: Path) -> tuple[BuildConfig, dict[str, str]]:
+    """:func:`with_world_defaults` and the rule that assigned each source's splits.
+
+    Scene locations come from ``world.json``. Splits, for each source the user left at its
+    defaults (MegaDepth: the stock scene lists; webcams: no camera list, camera mode): when the
+    world's sites record a split, every scene and camera takes its site's split (rule
+    ``world_sites``, leave-site-out); otherwise the hemisphere rule for cameras
+    (``world_hemispheres``) and the stock scene lists. A source the user configured keeps the
+    user's lists (``config``).
+    """
     if "scene_locations" not in config.megadepth:
         megadepth = {**config.megadepth, "scene_locations": world_scene_locations(world)}
         config = dataclasses.replace(config, megadepth=megadepth)
+    rules = split_rules(config)
     splits = config.splits
-    if not (splits.webcam_train or splits.webcam_val or splits.webcam_test):
-        val, test = world_webcam_splits(world)
-        splits = dataclasses.replace(splits, webcam_val=val, webcam_test=test)
-        config = dataclasses.replace(config, splits=splits)
-    return config
+    by_site = world_site_splits(world)
+    if rules["megadepth"] == "megadepth_lists" and by_site is not None:
+        splits = dataclasses.replace(
+            splits, megadepth_test=by_site.scenes["test"], megadepth_val=by_site.scenes["val"]
+        )
+        rules["megadepth"] = SITE_RULE
+    if rules["webcam"] == "camera_hash":
+        if by_site is not None:
+            splits = dataclasses.replace(
+                splits,
+                webcam_train=by_site.cameras["train"],
+                webcam_val=by_site.cameras["val"],
+                webcam_test=by_site.cameras["test"],
+            )
+            rules["webcam"] = SITE_RULE
+        else:
+            val, test = hemisphere_camera_splits(world)
+            splits = dataclasses.replace(splits, webcam_val=val, webcam_test=test)
+            rules["webcam"] = "world_hemispheres"
+    return dataclasses.replace(config, splits=splits), rules
+
+
+def split_rules(config: BuildConfig) -> dict[str, str]:
+    """Which rule assigns each source's splits under ``config`` alone (no world): ``config``
+    (the user's lists), ``megadepth_lists`` (the stock MegaDepth test/val scenes),
+    ``camera_hash`` (a hash of the camera id) or ``time`` (time-disjoint webcams)."""
+    splits = config.splits
+    stock = list(splits.megadepth_test) == list(MEGADEPTH_TEST_SCENES) and list(
+        splits.megadepth_val
+    ) == list(MEGADEPTH_VAL_SCENES)
+    if splits.webcam_mode == "time":
+        webcam = "time"
+    elif splits.webcam_train or splits.webcam_val or splits.webcam_test:
+        webcam = "config"
+    else:
+        webcam = "camera_hash"
+    return {"megadepth": "megadepth_lists" if stock else "config", "webcam": webcam}
 
 
 def plan_tasks(
@@ -293,8 +328,9 @@ def run_build(
     if world is not None:
         seconds["world"] = time.perf_counter() - start
         start = time.perf_counter()
+    rules = split_rules(config)
     if world is not None:
-        config = with_world_defaults(config, world)
+        config, rules = world_defaults(config, world)
     tasks, index_configs = plan_tasks(config, roots, sources)
     stored_config = portable_config(config)
     build_key = _build_key(stored_config, index_configs, tasks)
@@ -340,6 +376,7 @@ def run_build(
         failed,
         build_key,
     )
+    meta["split_rule"] = rules
     if keep_going:  # partial results were accepted on purpose: say so
         meta["keep_going"] = True
     staging = stage_directory(out)

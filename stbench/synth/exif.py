@@ -18,7 +18,15 @@ import datetime as dt
 
 import numpy as np
 
-__all__ = ["CAMERAS", "EXIF_CASES", "EXIF_CASE_WEIGHTS", "HOME_ZONES", "choose_case", "make_exif"]
+__all__ = [
+    "CAMERAS",
+    "EXIF_CASES",
+    "EXIF_CASE_WEIGHTS",
+    "HOME_ZONES",
+    "cameras_available",
+    "choose_case",
+    "make_exif",
+]
 
 
 EXIF_CASES: tuple[str, ...] = (
@@ -77,7 +85,8 @@ def make_exif(
         time_utc: the true capture time (tz-aware UTC).
         tz: IANA zone of the site.
         lat, lon: where the photo was taken (degrees).
-        rng: choices inside the case (camera model, home zone, unset-clock date).
+        rng: choices inside the case (camera model among those that existed at ``time_utc``,
+            home zone, unset-clock date).
     Returns:
         (bytes for PIL's ``exif=`` or None for no EXIF, DateTimeOriginal or None).
     """
@@ -89,9 +98,10 @@ def make_exif(
         raise ValueError(f"unknown EXIF case {case!r}; known: {', '.join(EXIF_CASES)}")
     if case == "none":
         return None, None
-    make, model = CAMERAS[int(rng.integers(len(CAMERAS)))]
+    cameras = cameras_available(time_utc) or ((b"", b""),)  # no camera yet: no Make/Model
+    make, model = cameras[int(rng.integers(len(cameras)))]
     local = time_utc.astimezone(ZoneInfo(tz))
-    zeroth = {piexif.ImageIFD.Make: make, piexif.ImageIFD.Model: model}
+    zeroth = {piexif.ImageIFD.Make: make, piexif.ImageIFD.Model: model} if model else {}
     exif: dict = {}
     gps: dict = {}
     if case in ("local", "local_offset", "gps"):
@@ -122,6 +132,19 @@ def make_exif(
     exif[piexif.ExifIFD.DateTimeDigitized] = original
     data = piexif.dump({"0th": zeroth, "Exif": exif, "GPS": gps})
     return data, original.decode("ascii")
+
+
+def cameras_available(time_utc: dt.datetime) -> tuple[tuple[bytes, bytes], ...]:
+    """The :data:`CAMERAS` announced by ``time_utc`` (a photo is never taken with a camera that did
+    not exist yet; the resolver flags such dates ``before_camera_model_<source>``); empty before
+    all of them.
+    """
+    from stbench.timestamps.cameras import model_announced
+
+    naive = time_utc.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    known = [(model_announced(model.decode()), (make, model)) for make, model in CAMERAS]
+    available = tuple(c for when, c in known if when is None or when <= naive)
+    return available
 
 
 def choose_case(rng: np.random.Generator) -> str:

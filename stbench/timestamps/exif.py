@@ -79,6 +79,8 @@ class ExifTimes:
         gps_time: GPSTimeStamp as (h, m, s) floats (UTC) or None.
         gps_lat: latitude in degrees or None.
         gps_lon: longitude in degrees or None.
+        make: IFD0 Make (camera maker) or None.
+        model: IFD0 Model (camera model) or None.
         flags: problems met while reading (``exif_unreadable``, ``exif_budget_exceeded`` ...).
     """
 
@@ -91,6 +93,8 @@ class ExifTimes:
     gps_time: tuple[float, float, float] | None = None
     gps_lat: float | None = None
     gps_lon: float | None = None
+    make: str | None = None
+    model: str | None = None
     flags: list[str] = field(default_factory=list)
 
 
@@ -121,6 +125,8 @@ def read_exif_times(tiff: bytes) -> ExifTimes:
     result.subsec_original = _text(tags.get("EXIF SubSecTimeOriginal"))
     result.datetime = _text(tags.get("Image DateTime"))
     result.offset = _text(tags.get("EXIF OffsetTime"))
+    result.make = _text(tags.get("Image Make"))
+    result.model = _text(tags.get("Image Model"))
     result.gps_date = _text(tags.get("GPS GPSDate"))
     result.gps_time = _triple(tags.get("GPS GPSTimeStamp"))
     lat = _triple(tags.get("GPS GPSLatitude"))

@@ -22,12 +22,21 @@ capped at 0.3 (untrusted) when such a candidate disagrees (flag ``disagrees_<sou
 Disagreeing weaker candidates only add the flag. A local time with no zone (no offset tag, no
 position, no GPS time) is no candidate: it gives ``no_zone`` and, alone, a null timestamp.
 
+A local clock time put in the zone of the *position* (``exif_local_zone``, ``exif_datetime_zone``,
+``filename_local_zone``) assumes the camera clock was set to that zone; travellers' cameras often
+keep their home zone, and nothing in such a file tells the two apart. Unless a candidate that is
+UTC by itself (GPS time, a UTC file name, an HTTP time) agrees with it, it is ``zone_unverified``
+and capped at 0.45 (untrusted).
+
 Checks that make a candidate no candidate (flag, then dropped): a clock reading just after a
 camera default date (``unset_clock_<source>``: 1970-01-01, 1980-01-01, 2000-01-01, 2001-01-01,
 half a year each), a year before 1990 or after next year (``implausible_year_<source>``), a time
-after the reference (``future_time_<source>``). An offset tag outside -12:00..+14:00 is
-``offset_out_of_range`` (no offset); one that differs from the zone of the position at that
-instant is ``offset_differs_from_zone`` and caps the winner at 0.3.
+after the reference (``future_time_<source>``), a clock reading before the camera model was
+announced (``before_camera_model_<source>``, :mod:`stbench.timestamps.cameras`), a camera time
+after the file was published or downloaded (``after_publication_<source>``: later than HTTP
+Last-Modified; ``after_download_<source>``: later than HTTP Date; by more than 10 min). An offset
+tag outside -12:00..+14:00 is ``offset_out_of_range`` (no offset); one that differs from the zone
+of the position at that instant is ``offset_differs_from_zone`` and caps the winner at 0.3.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stbench.defaults import TRUST_THRESHOLD
+from stbench.timestamps.cameras import model_announced
 from stbench.timestamps.exif import (
     MAX_OFFSET_MIN,
     MIN_OFFSET_MIN,
@@ -63,6 +73,7 @@ __all__ = [
     "MIN_YEAR",
     "UNSET_CLOCK_WINDOW",
     "ZONE_TOLERANCE_MIN",
+    "ZONE_UNVERIFIED_TRUST",
     "TimestampResult",
     "format_utc",
     "resolve_timestamp",
@@ -91,6 +102,9 @@ UNSET_CLOCK_WINDOW = dt.timedelta(days=183)
 ZONE_TOLERANCE_MIN = 0
 #: Trust of a winner that a strong candidate (or the zone of the position) contradicts.
 CONFLICT_TRUST = 0.3
+#: Trust cap of a local clock time whose zone is only assumed from the position
+#: (``zone_unverified``): below :data:`TRUST_THRESHOLD`, so such a time is never a label.
+ZONE_UNVERIFIED_TRUST = 0.45
 
 _PRECEDENCE = (
     "exif_offset",
@@ -117,6 +131,13 @@ _BASE_TRUST = {
     "http_date": 0.40,
 }
 _OFFSET_SOURCES = ("exif_offset", "exif_datetime_offset")
+#: Local clock times whose zone is taken from the position, not from the file.
+_ZONE_ASSUMED = ("exif_local_zone", "exif_datetime_zone", "filename_local_zone")
+#: Candidates that are UTC by themselves: their agreement verifies an assumed zone.
+_UTC_SOURCES = ("exif_gps", "filename_utc", "http_last_modified", "http_date")
+#: Server times that bound a camera time from above: a photo is taken before it is published
+#: (Last-Modified) and downloaded (Date). Flag names of a camera time later than each.
+_AFTER_HTTP = {"http_last_modified": "after_publication", "http_date": "after_download"}
 #: Two candidates agree when they are closer than this (seconds).
 AGREE_SECONDS = 120.0
 _HTTP_AGREE_SECONDS = 600.0
@@ -243,7 +264,12 @@ def resolve_timestamp(
     reference = reference_utc or dt.datetime.now(dt.timezone.utc)
     if reference.tzinfo is None:
         reference = reference.replace(tzinfo=dt.timezone.utc)
-    candidates = [c for c in candidates if _plausible(c, reference, flags)]
+    bounds = _Bounds(reference, model_announced(exif.model), {})
+    # Server times first: only a plausible one bounds the camera times.
+    server = [c for c in candidates if c.source.startswith("http") and _plausible(c, bounds, flags)]
+    bounds.http = _http_bounds(server)
+    camera = [c for c in candidates if not c.source.startswith("http")]
+    candidates = [c for c in camera if _plausible(c, bounds, flags)] + server
     return _decide(candidates, zone, flags)
 
 
@@ -410,23 +436,50 @@ def _http_candidates(headers: Mapping[str, str] | None, flags: list[str]) -> lis
     return out
 
 
-def _plausible(candidate: _Candidate, reference: dt.datetime, flags: list[str]) -> bool:
+@dataclass
+class _Bounds:
+    """What a believable capture time must respect: "now", the camera model's announcement,
+    the server times of the download (HTTP source -> UTC time)."""
+
+    reference: dt.datetime
+    announced: dt.datetime | None
+    http: dict[str, dt.datetime]
+
+
+def _http_bounds(candidates: list[_Candidate]) -> dict[str, dt.datetime]:
+    return {c.source: c.utc for c in candidates if c.source in _AFTER_HTTP}
+
+
+def _plausible(candidate: _Candidate, bounds: _Bounds, flags: list[str]) -> bool:
     """Whether a candidate is a believable capture time; else its flag is added.
 
     ``unset_clock_<source>``: the clock reading lies within :data:`UNSET_CLOCK_WINDOW` after a
     :data:`CAMERA_DEFAULT_DATES` entry; ``implausible_year_<source>``: before :data:`MIN_YEAR`
-    or after the reference's next year; ``future_time_<source>``: after the reference.
+    or after the reference's next year; ``future_time_<source>``: after the reference;
+    ``before_camera_model_<source>``: a camera clock reading before the model was announced;
+    ``after_publication_<source>`` / ``after_download_<source>``: a camera time later than the
+    HTTP Last-Modified / Date by more than the HTTP agreement tolerance.
     """
     reading = candidate.reading
+    source = candidate.source
     if any(start <= reading < start + UNSET_CLOCK_WINDOW for start in CAMERA_DEFAULT_DATES):
-        flags.append(f"unset_clock_{candidate.source}")
+        flags.append(f"unset_clock_{source}")
         return False
-    if not MIN_YEAR <= candidate.utc.year <= reference.year + 1:
-        flags.append(f"implausible_year_{candidate.source}")
+    if not MIN_YEAR <= candidate.utc.year <= bounds.reference.year + 1:
+        flags.append(f"implausible_year_{source}")
         return False
-    if candidate.utc > reference + FUTURE_TOLERANCE:
-        flags.append(f"future_time_{candidate.source}")
+    if candidate.utc > bounds.reference + FUTURE_TOLERANCE:
+        flags.append(f"future_time_{source}")
         return False
+    if source.startswith("http"):
+        return True
+    if bounds.announced is not None and source.startswith("exif") and reading < bounds.announced:
+        flags.append(f"before_camera_model_{source}")
+        return False
+    for http_source, limit in sorted(bounds.http.items()):
+        if (candidate.utc - limit).total_seconds() > _HTTP_AGREE_SECONDS:
+            flags.append(f"{_AFTER_HTTP[http_source]}_{source}")
+            return False
     return True
 
 
@@ -450,6 +503,9 @@ def _decide(candidates: list[_Candidate], zone, flags: list[str]) -> TimestampRe
             conflict = conflict or other.trust >= 0.5
     if agreed:
         trust = min(0.95, trust + 0.1)
+    if best.source in _ZONE_ASSUMED and not _zone_verified(best, others):
+        flags.append("zone_unverified")
+        trust = min(trust, ZONE_UNVERIFIED_TRUST)
     if conflict:
         trust = min(trust, CONFLICT_TRUST)
     if "offset_differs_from_zone" in flags and best.source in _OFFSET_SOURCES:
@@ -460,6 +516,18 @@ def _decide(candidates: list[_Candidate], zone, flags: list[str]) -> TimestampRe
     return TimestampResult(
         pd.Timestamp(best.utc), offset, best.source, round(trust, 3), sorted(set(flags)), stamps
     )
+
+
+def _zone_verified(best: _Candidate, others: list[_Candidate]) -> bool:
+    """Whether a candidate that is UTC by itself agrees with a local time put in an assumed zone
+    (a wrong zone is off by whole quarter hours, more than the agreement tolerances)."""
+    for other in others:
+        if other.source not in _UTC_SOURCES:
+            continue
+        tolerance = _HTTP_AGREE_SECONDS if other.source.startswith("http") else AGREE_SECONDS
+        if abs((other.utc - best.utc).total_seconds()) <= tolerance:
+            return True
+    return False
 
 
 def _same_clock(a: _Candidate, b: _Candidate) -> bool:

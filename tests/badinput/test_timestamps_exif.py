@@ -9,6 +9,7 @@ import io
 
 import cv2
 import numpy as np
+import pandas as pd
 import piexif
 import pytest
 
@@ -203,3 +204,120 @@ def test_flags_reach_the_manifest_columns(jpeg, tmp_path):
     fields = timestamp_fields(path, path.name, PARIS)
     assert fields["trust_flags"] == ["unset_clock_exif_offset"]
     assert fields["timestamp_utc"] is None and fields["timestamp_trust"] == 0.0
+
+
+# --- zones the file does not state, camera models, publication and download times ---
+
+
+def test_local_time_in_the_zone_of_the_position_alone_is_zone_unverified(jpeg):
+    result = resolve_timestamp(
+        exif_jpeg(jpeg, original(b"2019:07:12 15:00:00")), lat=PARIS[0], lon=PARIS[1]
+    )
+    assert str(result.timestamp_utc) == "2019-07-12 13:00:00+00:00"  # the time stays readable
+    assert result.trust_flags == ["zone_unverified"]
+    assert result.timestamp_trust == 0.45 < TRUST_THRESHOLD and not result.trusted
+
+
+def test_local_time_verified_by_gps_or_the_server_is_trusted(jpeg):
+    gps = {
+        **PARIS_GPS,
+        piexif.GPSIFD.GPSDateStamp: b"2019:07:12",
+        piexif.GPSIFD.GPSTimeStamp: ((13, 1), (0, 1), (30, 1)),
+    }
+    by_gps = resolve_timestamp(exif_jpeg(jpeg, original(b"2019:07:12 15:00:00"), gps))
+    assert by_gps.trusted and by_gps.trust_flags == []
+    headers = {"Last-Modified": "Fri, 12 Jul 2019 13:04:00 GMT"}  # uploaded 4 min later
+    by_server = resolve_timestamp(
+        exif_jpeg(jpeg, original(b"2019:07:12 15:00:00")),
+        lat=PARIS[0],
+        lon=PARIS[1],
+        http_headers=headers,
+    )
+    assert by_server.timestamp_source == "exif_local_zone" and by_server.trusted
+    assert "zone_unverified" not in by_server.trust_flags
+
+
+def test_local_time_in_a_home_zone_disagreeing_with_gps_is_untrusted(jpeg):
+    gps = {
+        **PARIS_GPS,
+        piexif.GPSIFD.GPSDateStamp: b"2019:07:12",
+        piexif.GPSIFD.GPSTimeStamp: ((19, 1), (0, 1), (0, 1)),
+    }  # the clock kept New York time: 15:00 there is 19:00 UTC, not Paris' 13:00 UTC
+    result = resolve_timestamp(exif_jpeg(jpeg, original(b"2019:07:12 15:00:00"), gps))
+    assert result.timestamp_source == "exif_local_zone" and not result.trusted
+    assert "disagrees_exif_gps" in result.trust_flags
+
+
+@pytest.mark.parametrize(
+    ("model", "value", "trusted"),
+    [
+        (b"iPhone 6", b"2012:05:01 10:00:00", False),  # two years before the iPhone 6
+        (b"NIKON D90", b"2008:07:30 10:00:00", False),  # the month before its announcement
+        (b"NIKON D90", b"2008:08:02 10:00:00", True),
+        (b"Some Unknown Camera", b"1995:05:01 10:00:00", True),  # unknown models: no check
+    ],
+)
+def test_a_date_before_the_camera_model_existed_is_dropped(jpeg, model, value, trusted):
+    zeroth = {piexif.ImageIFD.Make: b"Any", piexif.ImageIFD.Model: model}
+    result = resolve_timestamp(exif_jpeg(jpeg, original(value, b"+02:00"), zeroth=zeroth))
+    if trusted:
+        assert result.trusted and result.trust_flags == []
+    else:
+        assert result.trust_flags == ["before_camera_model_exif_offset"]
+        assert_null(result, "before_camera_model_exif_offset")
+
+
+@pytest.mark.parametrize(
+    ("header", "flag"),
+    [("Last-Modified", "after_publication_exif_offset"), ("Date", "after_download_exif_offset")],
+)
+def test_a_camera_time_after_publication_or_download_is_dropped(jpeg, header, flag):
+    data = exif_jpeg(jpeg, original(b"2019:07:12 18:00:00", b"+02:00"))  # 16:00 UTC
+    result = resolve_timestamp(data, http_headers={header: "Fri, 12 Jul 2019 13:00:00 GMT"})
+    assert flag in result.trust_flags and "exif_offset" not in result.candidates
+    assert result.timestamp_source.startswith("http")
+    just_before = resolve_timestamp(data, http_headers={header: "Fri, 12 Jul 2019 16:05:00 GMT"})
+    assert just_before.timestamp_source == "exif_offset" and just_before.trusted
+
+
+WORLD_SITES = [(48.8566, 2.3522, "Europe/Paris"), (-43.5321, 172.6362, "Pacific/Auckland")]
+
+
+@pytest.mark.parametrize("case", ["local", "local_offset", "gps", "wrong_zone", "unset_clock"])
+def test_the_project_exif_writer_never_gives_a_trusted_wrong_time(jpeg, case):
+    """Every case the synthetic world writes: a trusted time is the true time; the cases whose
+    clock zone or date is wrong or unknowable are never trusted."""
+    rng = np.random.default_rng(11)
+    for i in range(24):
+        lat, lon, tz = WORLD_SITES[i % 2]
+        when = dt.datetime(2019, 1 + i % 12, 1 + i, 6 + i % 12, 7, 5, tzinfo=dt.timezone.utc)
+        block, _ = make_exif(case, when, tz, lat, lon, rng)
+        out = io.BytesIO()
+        piexif.insert(block, jpeg, out)
+        result = resolve_timestamp(out.getvalue(), lat=lat, lon=lon)
+        if case in ("local_offset", "gps"):
+            assert result.trusted, result.trust_flags
+        if case in ("local", "wrong_zone", "unset_clock"):
+            assert not result.trusted, (case, result.trust_flags)
+        if result.trusted:
+            assert result.timestamp_utc == pd.Timestamp(when)
+
+
+def test_an_implausible_server_time_bounds_nothing(jpeg):
+    data = exif_jpeg(jpeg, original(b"2019:07:12 18:00:00", b"+02:00"))
+    result = resolve_timestamp(data, http_headers={"Date": "Thu, 01 Jan 1970 00:00:00 GMT"})
+    assert result.timestamp_source == "exif_offset"
+    assert "unset_clock_http_date" in result.trust_flags  # the epoch: a server clock never set
+    assert not any(f.startswith("after_") for f in result.trust_flags)
+
+
+def test_the_project_exif_writer_uses_only_cameras_that_existed(jpeg):
+    rng = np.random.default_rng(3)
+    for year in (2005, 2011, 2013, 2016, 2019):
+        when = dt.datetime(year, 3, 1, 12, tzinfo=dt.timezone.utc)
+        for _ in range(6):
+            block, _ = make_exif("local_offset", when, "Europe/Paris", *PARIS, rng)
+            out = io.BytesIO()
+            piexif.insert(block, jpeg, out)
+            result = resolve_timestamp(out.getvalue(), lat=PARIS[0], lon=PARIS[1])
+            assert result.trusted and result.trust_flags == [], (year, result.trust_flags)
