@@ -2,8 +2,10 @@
 
 Physically motivated, not physically exact: direct sunlight (NREL SPA sun position for the site
 and UTC time) with Lambert's cosine law and cast shadows, a hemispherical sky term, a sky colour
-that follows the sun's elevation, fog as distance extinction, foliage that colours and falls by
-the local date (hemisphere-aware), snow on upward surfaces, and at night lit windows and street
+that follows the sun's elevation, fog as distance extinction, foliage and grass that follow the
+site's phenology (:mod:`stbench.synth.phenology`), the day's weather
+(:mod:`stbench.synth.weather`: rain with wet ground and streaks, snowfall with flakes and haze,
+lying snow in world-space noise patches on upward surfaces), and at night lit windows and street
 lights. A simple auto-exposure, white balance, filmic tone curve and sensor noise follow.
 """
 
