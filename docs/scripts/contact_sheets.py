@@ -155,7 +155,7 @@ def hours_sheet(out: Path, site_name: str = "innsbruck", year: int = 2019) -> Pa
 
 
 def weather_sheet(out: Path, year: int = 2019) -> Path:
-    """Each weather kind at two sites (a day of that kind, 11:00 local), plus lying snow."""
+    """Each weather kind at two sites (a day of that kind, 11:00 local), plus full and patchy lying snow."""
     from stbench.synth.weather import WEATHER_KINDS, day_weather
 
     images = []
@@ -168,13 +168,16 @@ def weather_sheet(out: Path, year: int = 2019) -> Path:
             found = [d for d in days if weathers[d].kind == kind]
             if found:
                 picks.append((kind, found[len(found) // 2]))
-        lying = [d for d in days if weathers[d].kind == "clear" and weathers[d].snow > 0.3]
-        if lying:
-            picks.append(("snow on the ground", lying[len(lying) // 2]))
+        calm = [d for d in days if weathers[d].kind in ("clear", "overcast")]
+        lying = [d for d in calm if weathers[d].snow > 0.9]
+        patchy = [d for d in calm if 0.2 < weathers[d].snow < 0.75]
+        for label, found in (("lying snow", lying), ("patchy snow", patchy)):
+            if found:
+                picks.append((label, found[len(found) // 2]))
         for kind, day in picks:
             rgb = _frame(frame, _local_noon_utc(site, day, 11.0))
             images.append(_label(rgb, f"{name} {day:%b %d} {kind}"))
-    return _save(_tile(images, 6, _CELL), out / "climate-weather-kinds.png")
+    return _save(_tile(images, 7, _CELL), out / "climate-weather-kinds.png")
 
 
 def climate_sheets(out: Path) -> list[Path]:
