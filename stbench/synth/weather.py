@@ -38,7 +38,15 @@ from stbench.synth.phenology import (
 )
 from stbench.synth.sites import Site, season_phase
 
-__all__ = ["WEATHER_KINDS", "Weather", "can_snow", "day_weather", "photo_odds", "year_weather"]
+__all__ = [
+    "WEATHER_KINDS",
+    "Weather",
+    "can_snow",
+    "climate_summary",
+    "day_weather",
+    "photo_odds",
+    "year_weather",
+]
 
 #: Weather kinds, in the order :attr:`Weather.kind` tests them (last wins ties: a snowy, foggy
 #: day is "snowfall").
@@ -202,3 +210,43 @@ def day_weather(site: Site, date: dt.date, seed: int = 0) -> Weather:
         snowfall=float(table["snowfall"][i]),
         wet=float(table["wet"][i]),
     )
+
+
+def climate_summary(year: int, seed: int = 0) -> list[dict]:
+    """Per site: weather-kind counts of ``year``, share of Dec-Feb (north) / Jun-Aug (south) days
+    with lying snow, and the days deciduous crowns cross half cover (the numbers in the docs)."""
+    from stbench.synth.phenology import day_phenology
+    from stbench.synth.sites import SITES
+
+    rows = []
+    days = _days_of(year)
+    for site in SITES:
+        table = year_weather(site, year, seed)
+        kinds = [day_weather(site, d, seed).kind for d in days]
+        winter_months = (6, 7, 8) if site.southern else (12, 1, 2)
+        winter = np.array([d.month in winter_months for d in days])
+        leaf = np.array([day_phenology(d, site, seed).leaf for d in days])
+        half = np.nonzero(np.diff(np.sign(leaf - 0.5)) != 0)[0] + 1
+        rows.append(
+            {
+                "site": site.name,
+                "climate": site.climate,
+                **{kind: kinds.count(kind) for kind in WEATHER_KINDS},
+                "winter_snow": round(float(np.mean(table["snow"][winter] > 0)), 2),
+                "leaf_range": round(float(leaf.max() - leaf.min()), 2),
+                "leaf_half": " ".join(f"{days[i]:%m-%d}" for i in half),
+            }
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    import argparse
+
+    import pandas as pd
+
+    parser = argparse.ArgumentParser(description="Weather and phenology of every site in a year.")
+    parser.add_argument("--year", type=int, default=2019)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    print(pd.DataFrame(climate_summary(args.year, args.seed)).to_string(index=False))
