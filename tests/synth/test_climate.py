@@ -222,3 +222,12 @@ def _specks(image: np.ndarray) -> int:
 def test_megadepth_truth_records_the_weather_kind(truth):
     assert set(truth.weather) <= set(WEATHER_KINDS)
     assert truth.weather.nunique() >= 2
+
+
+def test_climate_summary_covers_every_site():
+    from stbench.synth.weather import climate_summary
+
+    rows = {row["site"]: row for row in climate_summary(2019)}
+    assert set(rows) == {site.name for site in SITES}
+    assert all(sum(row[kind] for kind in WEATHER_KINDS) == 365 for row in rows.values())
+    assert rows["porto"]["snowfall"] == 0 and rows["innsbruck"]["snowfall"] > 0
