@@ -4,9 +4,13 @@ Usage (from the repository root)::
 
     python -m stbench synth --preset small --out /tmp/world --no-webcams
     python docs/scripts/contact_sheets.py /tmp/world docs/img
+    python docs/scripts/contact_sheets.py --climate-only docs/img   # no world needed
 
-Writes ``scene-<scene>.png`` (one scene's photos with capture time, EXIF case and depth) and
-``renderer-day-year.png`` (one view of a town re-lit through a year and through a day).
+Writes ``scene-<scene>.png`` (one scene's photos with capture time, EXIF case and depth),
+``renderer-day-year.png`` (one view of a town re-lit through a year and through a day) and the
+climate sheets (webcam views of the sites' towns, weather from the world of seed 0):
+``climate-sites-seasons.png`` (sites x seasons at local noon), ``climate-day-hours.png`` (one
+site through a summer and a winter day) and ``climate-weather-kinds.png`` (each weather kind).
 """
 
 from __future__ import annotations
@@ -80,10 +84,111 @@ def scene_sheet(world: Path, scene: str, out: Path, count: int = 24) -> Path:
     return _save(_tile(images, 8, (180, 135)), out / f"scene-{scene}.png")
 
 
+#: Sites of the climate sheets: mild, temperate and snowy, north and south.
+CLIMATE_SITES = ("porto", "brisbane", "seattle", "christchurch", "innsbruck", "bariloche")
+_CELL = (168, 126)
+
+
+def _local_noon_utc(site, day: dt.date, hour: float = 12.0) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    local = dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=hour)
+    return local.replace(tzinfo=ZoneInfo(site.tz)).astimezone(dt.timezone.utc)
+
+
+def _webcam(site_name: str, seed: int = 0):
+    from stbench.synth.sites import site_by_name
+    from stbench.synth.webcam_view import render_view
+
+    site = site_by_name(site_name)
+    return site, render_view(site, 0, 2 * _CELL[0], 2 * _CELL[1], seed)
+
+
+def _frame(frame, when: dt.datetime) -> np.ndarray:
+    """The frame at ``when``, rendered at twice the cell size and reduced (so labels stay sharp)."""
+    import cv2
+    import pandas as pd
+
+    rgb = frame(pd.Timestamp(when), np.random.default_rng(0))
+    return cv2.resize(rgb, _CELL, interpolation=cv2.INTER_AREA)
+
+
+def _calm_day(site, around: dt.date, seed: int = 0) -> dt.date:
+    """The day nearest ``around`` without rain, snowfall or fog (to show the season)."""
+    from stbench.synth.weather import day_weather
+
+    for offset in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6, 7, -7):
+        day = around + dt.timedelta(days=offset)
+        if day_weather(site, day, seed).kind in ("clear", "overcast"):
+            return day
+    return around
+
+
+def seasons_sheet(out: Path, year: int = 2019) -> Path:
+    """Sites (rows) x mid-season days (columns) at local noon, each on a calm day near the 15th."""
+    from stbench.synth.phenology import day_phenology
+    from stbench.synth.weather import day_weather
+
+    images = []
+    for name in CLIMATE_SITES:
+        site, frame = _webcam(name)
+        for month in (1, 4, 7, 10):
+            day = _calm_day(site, dt.date(year, month, 15))
+            rgb = _frame(frame, _local_noon_utc(site, day))
+            leaf = day_phenology(day, site, 0).leaf
+            snow = day_weather(site, day, 0).snow
+            text = f"{name} {day:%b %d} leaf {leaf:.1f}" + (f" snow {snow:.1f}" if snow else "")
+            images.append(_label(rgb, text))
+    return _save(_tile(images, 4, _CELL), out / "climate-sites-seasons.png")
+
+
+def hours_sheet(out: Path, site_name: str = "innsbruck", year: int = 2019) -> Path:
+    """One site every 3 hours through a calm summer day (top) and a calm winter day (bottom)."""
+    site, frame = _webcam(site_name)
+    images = []
+    for around in (dt.date(year, 7, 15), dt.date(year, 1, 15)):
+        day = _calm_day(site, around)
+        for hour in range(1, 24, 3):
+            rgb = _frame(frame, _local_noon_utc(site, day, hour + 0.5))
+            images.append(_label(rgb, f"{site_name} {day:%b %d} {hour:02d}:30"))
+    return _save(_tile(images, 8, _CELL), out / "climate-day-hours.png")
+
+
+def weather_sheet(out: Path, year: int = 2019) -> Path:
+    """Each weather kind at two sites (a day of that kind, 11:00 local), plus full and patchy lying snow."""
+    from stbench.synth.weather import WEATHER_KINDS, day_weather
+
+    images = []
+    for name in ("innsbruck", "quebec"):
+        site, frame = _webcam(name)
+        days = [dt.date(year, 1, 1) + dt.timedelta(days=i) for i in range(365)]
+        weathers = {day: day_weather(site, day, 0) for day in days}
+        picks = []
+        for kind in WEATHER_KINDS:
+            found = [d for d in days if weathers[d].kind == kind]
+            if found:
+                picks.append((kind, found[len(found) // 2]))
+        calm = [d for d in days if weathers[d].kind in ("clear", "overcast")]
+        lying = [d for d in calm if weathers[d].snow > 0.9]
+        patchy = [d for d in calm if 0.2 < weathers[d].snow < 0.75]
+        for label, found in (("lying snow", lying), ("patchy snow", patchy)):
+            if found:
+                picks.append((label, found[len(found) // 2]))
+        for kind, day in picks:
+            rgb = _frame(frame, _local_noon_utc(site, day, 11.0))
+            images.append(_label(rgb, f"{name} {day:%b %d} {kind}"))
+    return _save(_tile(images, 7, _CELL), out / "climate-weather-kinds.png")
+
+
+def climate_sheets(out: Path) -> list[Path]:
+    """All climate sheets (see the module doc)."""
+    return [seasons_sheet(out), hours_sheet(out), weather_sheet(out)]
+
+
 def relight_sheet(out: Path) -> Path:
     """One camera over a town, re-lit across a year (noon) and across a summer day."""
     from stbench.synth.render import Camera, look_at, render_geometry
-    from stbench.synth.shade import sample_weather, shade
+    from stbench.synth.shade import day_weather, shade
     from stbench.synth.sites import site_by_name, to_local
     from stbench.synth.town import build_town
 
@@ -103,7 +208,7 @@ def relight_sheet(out: Path) -> Path:
             from zoneinfo import ZoneInfo
 
             when = noon_local.replace(tzinfo=ZoneInfo(site.tz)).astimezone(dt.timezone.utc)
-            weather = sample_weather(noon_local.date(), site, rng)
+            weather = day_weather(site, noon_local.date(), town.seed)
             rgb = shade(town, gbuffer, when, weather, rng)
             images.append(_label(rgb, f"{site_name} {noon_local:%b %d} noon"))
     site = site_by_name("innsbruck")
@@ -132,12 +237,20 @@ def _save(sheet: np.ndarray, path: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("world", type=Path)
+    parser.add_argument("world", type=Path, nargs="?", help="world directory (scene sheet)")
     parser.add_argument("out", type=Path)
     parser.add_argument("--scene", default="0015")
+    parser.add_argument(
+        "--climate-only", action="store_true", help="only the climate sheets (no world needed)"
+    )
     args = parser.parse_args()
+    if args.world is None and not args.climate_only:
+        parser.error("give a world directory, or --climate-only")
     args.out.mkdir(parents=True, exist_ok=True)
-    for path in (scene_sheet(args.world, args.scene, args.out), relight_sheet(args.out)):
+    paths = climate_sheets(args.out)
+    if not args.climate_only:
+        paths += [scene_sheet(args.world, args.scene, args.out), relight_sheet(args.out)]
+    for path in paths:
         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
 
 

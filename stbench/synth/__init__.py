@@ -4,7 +4,9 @@ Public entry points (imported lazily, nothing heavy at import):
 ``generate_world(out, preset="default", seed=0, overwrite=False) -> Path`` and
 ``ensure_world(preset="default", seed=0) -> Path``; the renderer lives in
 :mod:`stbench.synth.render` (``Camera``, ``render_geometry``) and :mod:`stbench.synth.shade`
-(``Weather``, ``sample_weather``, ``shade``, ``render``).
+(``Weather``, ``day_weather``, ``shade``, ``render``); the climate in
+:mod:`stbench.synth.phenology` (seasons, leaves, grass) and :mod:`stbench.synth.weather` (daily
+weather and snowpack).
 """
 
 from stbench.extras import lazy_exports

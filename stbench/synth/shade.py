@@ -2,8 +2,10 @@
 
 Physically motivated, not physically exact: direct sunlight (NREL SPA sun position for the site
 and UTC time) with Lambert's cosine law and cast shadows, a hemispherical sky term, a sky colour
-that follows the sun's elevation, fog as distance extinction, foliage that colours and falls by
-the local date (hemisphere-aware), snow on upward surfaces, and at night lit windows and street
+that follows the sun's elevation, fog as distance extinction, foliage and grass that follow the
+site's phenology (:mod:`stbench.synth.phenology`), the day's weather
+(:mod:`stbench.synth.weather`: rain with wet ground and streaks, snowfall with flakes and haze,
+lying snow in world-space noise patches on upward surfaces), and at night lit windows and street
 lights. A simple auto-exposure, white balance, filmic tone curve and sensor noise follow.
 """
 
@@ -14,98 +16,76 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stbench.synth.phenology import day_phenology
 from stbench.synth.raycast import sun_transmittance
 from stbench.synth.render import Camera, GBuffer, Surface, leaf_solid, render_geometry
-from stbench.synth.sites import Site, season_phase, to_local
+from stbench.synth.sites import Site, to_local
 from stbench.synth.textures import hash01, sample, texture_bank
 from stbench.synth.town import GROUND, Town
+from stbench.synth.weather import Weather, day_weather
 
 __all__ = [
     "SHADOW_STEP_DEG",
     "Weather",
+    "day_weather",
     "develop",
     "foliage_colour",
     "leaf_cover",
     "render",
     "sample_weather",
     "shade",
+    "snow_field",
     "sun_angles",
 ]
 
 
-@dataclass(frozen=True)
-class Weather:
-    """Weather of one moment.
-
-    Attributes:
-        cloud_cover: 0 (clear) .. 1 (overcast); >= 0.85 means no direct sun (no shadows).
-        fog: extinction coefficient in 1/m (0 = clear air; 0.01 ~ 300 m visibility).
-        snow: 0..1 snow cover on upward-facing surfaces.
-    """
-
-    cloud_cover: float = 0.2
-    fog: float = 0.0
-    snow: float = 0.0
-
-    @property
-    def overcast(self) -> bool:
-        return self.cloud_cover >= 0.85
-
-
-def _winterness(date: dt.date, site: Site) -> float:
-    """1 at mid-winter, -1 at mid-summer (lagging the solstice by ~3 weeks)."""
-    phase = season_phase(date, site.southern)
-    return float(np.cos(2 * np.pi * (phase - 0.05)))
-
-
 def sample_weather(date: dt.date, site: Site, rng: np.random.Generator) -> Weather:
-    """Draw the weather of a local ``date`` at ``site`` from its climate.
+    """Weather of a local ``date`` at ``site`` from an independent climate realisation.
 
-    Snow only in the cold half of the year (likelier mid-winter at snowy sites), overcast days
-    at the site's rate (more in winter), fog mostly in the cold months.
+    Draws one seed from ``rng`` and returns :func:`stbench.synth.weather.day_weather` of that
+    seed: plausible for the site, season and climate, but unrelated to other calls. Sources that
+    must agree day to day (cameras at one site, lying snow over days) call ``day_weather`` with
+    the world's seed instead.
     """
     if isinstance(date, dt.datetime):
         date = date.date()
-    winter = _winterness(date, site)
-    cold = max(winter, 0.0)
-    snow = 0.0
-    if rng.random() < site.snow * cold**0.7:
-        snow = float(rng.uniform(0.45, 1.0))
-    if rng.random() < min(site.cloud * (1 + 0.35 * winter), 0.95):
-        cloud = float(rng.uniform(0.85, 1.0))
-    else:
-        cloud = float(rng.uniform(0.0, 0.6) ** 1.5)
-    fog = 0.0
-    if rng.random() < 0.6 * site.fog * (1 + 0.6 * winter):
-        fog = float(rng.uniform(0.003, 0.02))
-    return Weather(cloud_cover=cloud, fog=fog, snow=snow)
+    return day_weather(site, date, int(rng.integers(2**31)))
 
 
-def leaf_cover(date: dt.date, site: Site) -> float:
-    """Leaf density of deciduous crowns on a local date (0.05 bare .. 1 full)."""
-    phase = season_phase(date, site.southern)
-    return float(np.interp(phase, [0, 0.29, 0.37, 0.77, 0.87, 1.0], [0.05, 0.05, 1, 1, 0.05, 0.05]))
+def leaf_cover(date: dt.date, site: Site, seed: int = 0) -> float:
+    """Leaf density of deciduous crowns on a local date (0.05 bare .. 1 full).
+
+    Site-, climate- and year-dependent: see :mod:`stbench.synth.phenology`.
+    """
+    return day_phenology(date, site, seed).leaf
 
 
-def foliage_colour(date: dt.date, site: Site, hue: np.ndarray) -> np.ndarray:
-    """(N, 3) linear RGB of deciduous leaves: fresh green, summer green, yellow..red in autumn."""
-    phase = season_phase(date, site.southern)
-    spring = np.array([0.30, 0.48, 0.10])
-    summer = np.array([0.15, 0.30, 0.06])
-    autumn = (1 - hue[:, None]) * np.array([0.70, 0.52, 0.06]) + hue[:, None] * np.array(
-        [0.60, 0.14, 0.04]
-    )
-    green = spring + (summer - spring) * np.clip((phase - 0.33) / 0.1, 0, 1)
-    turn = np.clip((phase - 0.70) / 0.1, 0, 1)
-    return (1 - turn) * green + turn * autumn
+_SPRING_GREEN = np.array([0.30, 0.48, 0.10])
+_SUMMER_GREEN = np.array([0.15, 0.30, 0.06])
+_AUTUMN_YELLOW = np.array([0.70, 0.52, 0.06])
+_AUTUMN_RED = np.array([0.60, 0.14, 0.04])
 
 
-def _grass_tint(date: dt.date, site: Site) -> np.ndarray:
-    phase = season_phase(date, site.southern)
-    winter = 0.5 + 0.5 * np.cos(2 * np.pi * (phase - 0.05))
-    dry = np.clip((phase - 0.55) / 0.15, 0, 1) * np.clip((0.85 - phase) / 0.1, 0, 1)
-    tint = np.array([1.0, 1.0, 1.0]) * (1 - winter) + np.array([1.5, 0.95, 1.2]) * winter
-    return tint * (1 - dry) + np.array([1.6, 1.2, 0.9]) * dry
+def foliage_colour(date: dt.date, site: Site, hue: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(N, 3) linear RGB of deciduous leaves: fresh green, summer green, yellow..red in autumn.
+
+    ``hue`` (N,) 0..1 picks each crown's autumn colour (yellow .. red).
+    """
+    state = day_phenology(date, site, seed)
+    autumn = (1 - hue[:, None]) * _AUTUMN_YELLOW + hue[:, None] * _AUTUMN_RED
+    green = _SUMMER_GREEN + (_SPRING_GREEN - _SUMMER_GREEN) * state.fresh
+    return (1 - state.turn) * green + state.turn * autumn
+
+
+_GRASS_DORMANT = np.array([1.5, 0.95, 1.2])
+_GRASS_DRY = np.array([1.6, 1.2, 0.9])
+
+
+def _grass_tint(date: dt.date, site: Site, seed: int = 0) -> np.ndarray:
+    """(3,) albedo gain of grass: 1 growing, straw-coloured when cold or dried by summer."""
+    state = day_phenology(date, site, seed)
+    tint = 1.0 + (_GRASS_DORMANT - 1.0) * state.dormant
+    return tint * (1 - state.dry) + _GRASS_DRY * state.dry
 
 
 @dataclass(frozen=True)
@@ -154,6 +134,8 @@ def _light(
     sky_rgb = sky_rgb * (1 + 0.6 * weather.cloud_cover) + (1 - direct) * 0.25 * sun_rgb * np.array(
         [0.9, 0.95, 1.0]
     ) * (1.0 if weather.overcast else 0.5)
+    # Rain clouds are thick and dark; snow clouds a little less so.
+    sky_rgb = sky_rgb * (1 - 0.35 * weather.rain - 0.15 * weather.snowfall)
     local = to_local(when, town.site.tz)
     night = float(np.clip((2.0 - elevation) / 8.0, 0, 1))
     return _Light(
@@ -163,7 +145,7 @@ def _light(
         (sun_rgb * direct).astype(np.float32),
         sky_rgb.astype(np.float32),
         night,
-        leaf_cover(local.date(), town.site),
+        leaf_cover(local.date(), town.site, town.seed),
         local,
     )
 
@@ -219,6 +201,85 @@ def _shadows(town: Town, s: Surface, light: _Light) -> np.ndarray:
     return cache[key]
 
 
+_MIX = np.uint64(0xBF58476D1CE4E5B9)
+
+
+def _lattice(ix: np.ndarray, iy: np.ndarray, iz: np.ndarray, salt: int) -> np.ndarray:
+    """Pseudo-random float32 in [0, 1) per integer lattice point (a splitmix-style hash)."""
+    with np.errstate(over="ignore"):
+        key = (ix * 73856093) ^ (iy * 19349663) ^ (iz * 83492791) ^ salt
+        h = key.astype(np.uint64) * _MIX
+        h ^= h >> np.uint64(29)
+        h *= _MIX
+        h ^= h >> np.uint64(32)
+    return (h >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / (1 << 24))
+
+
+def _value_noise(points: np.ndarray, cell_m: float, salt: int) -> np.ndarray:
+    """(N,) smooth 3D value noise in [0, 1) at world points, one lattice cell per ``cell_m``."""
+    q = points / cell_m
+    base = np.floor(q)
+    f = (q - base).astype(np.float32)
+    w = f * f * (3 - 2 * f)
+    i = base.astype(np.int64)
+    out = np.zeros(len(points), dtype=np.float32)
+    for dx in (0, 1):
+        wx = w[:, 0] if dx else 1 - w[:, 0]
+        for dy in (0, 1):
+            wy = w[:, 1] if dy else 1 - w[:, 1]
+            for dz in (0, 1):
+                wz = w[:, 2] if dz else 1 - w[:, 2]
+                out += wx * wy * wz * _lattice(i[:, 0] + dx, i[:, 1] + dy, i[:, 2] + dz, salt)
+    return out
+
+
+#: Octaves of the snow field: (cell size in m, weight). Drifts of metres, patches, grain.
+_SNOW_OCTAVES = ((5.0, 0.5), (1.6, 0.3), (0.45, 0.2))
+
+
+def snow_field(points: np.ndarray) -> np.ndarray:
+    """(N,) procedural world-space noise in (0, 1), roughly uniform, for snow and puddles.
+
+    Value noise at three scales (5 m, 1.6 m, 0.45 m) summed and mapped through a logistic
+    approximation of its CDF, so ``field > 1 - a`` holds on about a share ``a`` of surfaces.
+    A function of the world point only: every view of a town sees the same patches.
+    """
+    total = np.zeros(len(points), dtype=np.float32)
+    for k, (cell, weight) in enumerate(_SNOW_OCTAVES):
+        total += weight * _value_noise(points, cell, 0x5A0 + k)
+    # The sum has mean 0.5 and a standard deviation of about 0.13.
+    return 1.0 / (1.0 + np.exp(-(total - 0.5) * (1.7 / 0.13)))
+
+
+def _surface_field(s: Surface) -> np.ndarray:
+    if "snow_field" not in s.cache:
+        s.cache["snow_field"] = snow_field(s.points)
+    return s.cache["snow_field"]
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0, 1)
+    return x * x * (3 - 2 * x)
+
+
+_SNOW_RGB = np.array([0.86, 0.88, 0.92], dtype=np.float32)
+
+
+def _snow_cover(s: Surface, rows: np.ndarray, n: np.ndarray, amount: float) -> np.ndarray:
+    """(M,) share of snow on ``rows``: noise-shaped patches, full on flat tops, thin on walls.
+
+    A surface gets ``amount * f(n_z)`` of snow, ``f`` 1 on flat ground and roofs, 0.15 on walls,
+    0 facing down; where the world-space field exceeds ``1 - that``, with soft edges.
+    """
+    nz = n[:, 2]
+    lie = np.where(nz > -0.2, 0.15 + 0.85 * _smoothstep((nz - 0.2) / 0.6), 0.0)
+    local = 1.1 * amount * lie * np.where(s.attrs.material[rows] == GROUND, 1.0, 0.95)
+    field = _surface_field(s)[rows]
+    cover = np.clip((local - (1 - field)) / 0.1 + 0.5, 0, 1)
+    # Walls hold only a dusting (texture shows through).
+    return cover * (0.55 + 0.45 * _smoothstep((nz - 0.2) / 0.6))
+
+
 def _radiance(
     town: Town, s: Surface, rows: np.ndarray, light: _Light, weather: Weather
 ) -> np.ndarray:
@@ -227,9 +288,10 @@ def _radiance(
     n = s.normals[rows]
     albedo = a.albedo[rows].copy()
     date = light.local.date()
+    site, seed = town.site, town.seed
     crown = a.deciduous[rows]
     if crown.any():
-        leaf = foliage_colour(date, town.site, a.hue[rows][crown])
+        leaf = foliage_colour(date, site, a.hue[rows][crown], seed)
         lum = albedo[crown].mean(axis=1, keepdims=True)
         bare = a.branch[rows][crown] & (a.leaf_noise[rows][crown] >= light.cover)
         albedo[crown] = np.where(
@@ -237,15 +299,20 @@ def _radiance(
         )
     grass = a.grass[rows]
     if (grass > 0).any():
-        tint = _grass_tint(date, town.site)
+        tint = _grass_tint(date, site, seed)
         albedo *= 1 + grass[:, None] * (tint - 1)
+    sheen = None
+    if weather.wet > 0:
+        # Wet ground and roofs: darker, with a glossy reflection of the sky, strong in puddles.
+        flat = weather.wet * _smoothstep((n[:, 2] - 0.5) / 0.4)
+        puddle = flat * _smoothstep((_surface_field(s)[rows] - 0.8) / 0.1)
+        albedo *= (1 - 0.45 * flat - 0.35 * puddle)[:, None]
+        sheen = (0.04 * flat + 0.16 * puddle)[:, None] * (light.sky_rgb * 1.3)
     if weather.snow > 0:
-        up = np.clip((n[:, 2] - 0.3) / 0.45, 0, 1)
-        amount = weather.snow * up * np.where(a.material[rows] == GROUND, 0.85, 1.0)
-        cover = np.clip((amount - a.snow_noise[rows]) * 10 + 0.5 * amount, 0, 1)[:, None]
-        lum = albedo.mean(axis=1, keepdims=True)
-        snow_albedo = np.array([0.86, 0.88, 0.92]) * (0.85 + 0.6 * (lum - 0.25))
-        albedo = (1 - cover) * albedo + cover * np.clip(snow_albedo, 0, 1)
+        cover = _snow_cover(s, rows, n, weather.snow)[:, None]
+        # Drifts and footprints: the snow's own brightness varies a little with the field.
+        snow_rgb = _SNOW_RGB * (0.9 + 0.12 * _surface_field(s)[rows])[:, None]
+        albedo = (1 - cover) * albedo + cover * snow_rgb
     irradiance = np.broadcast_to(light.sky_rgb * 0.5, (len(rows), 3)) * (1.2 + 0.8 * n[:, 2:3])
     if light.sun_rgb.max() > 1e-4:
         cosine = np.clip(n @ light.sun, 0, None)
@@ -255,6 +322,8 @@ def _radiance(
         lamp_light = _lamp_light(town, s)[rows]
         irradiance = irradiance + light.night * lamp_light[:, None] * _LAMP_RGB
     radiance = (albedo * irradiance).astype(np.float32)
+    if sheen is not None:
+        radiance += sheen.astype(np.float32)
     window = a.window[rows]
     if light.night > 0 and (window >= 0).any():
         hour = light.local.hour + light.local.minute / 60
@@ -290,6 +359,7 @@ def _sky(rays: np.ndarray, light: _Light, weather: Weather, rng: np.random.Gener
         sky = sky + light.sun_rgb * 0.4 * np.clip(toward, 0, 1)[:, None] ** 200
     cover = weather.cloud_cover
     grey = level * 0.75 * np.array([0.95, 0.97, 1.0])
+    grey = grey * (1 - 0.4 * weather.rain - 0.1 * weather.snowfall)
     if weather.overcast:
         sky = 0.15 * sky + 0.85 * grey * (0.8 + 0.2 * height)
     elif cover > 0.02:
@@ -321,8 +391,8 @@ def shade(
         town: the scene the gbuffer was rendered from.
         gbuffer: from :func:`render_geometry`.
         time_utc: tz-aware datetime (or naive meaning UTC) or pandas Timestamp.
-        weather: clouds, fog and snow of the moment.
-        rng: randomness of this frame (cloud pattern, sensor noise).
+        weather: clouds, fog, rain, snowfall, wet ground and lying snow of the moment.
+        rng: randomness of this frame (cloud pattern, rain streaks, snowflakes, sensor noise).
         sun: precomputed (elevation, azimuth) in degrees for this time and site (see
             :func:`sun_angles`, which does many times at once); computed when None.
         exposure_ev: exposure offset from the auto-exposure, in stops.
@@ -351,16 +421,75 @@ def shade(
             covered[back.index[brows]] = True
     sky = np.nonzero(~covered)[0]
     image[sky] = _sky(gbuffer.rays[sky], light, weather, rng)
-    beta = weather.fog + 0.0012
+    # Falling rain and snow thicken the air (visibility a few km in heavy rain, < 1 km in snow).
+    beta = weather.fog + 0.0012 + 0.0015 * weather.rain + 0.004 * weather.snowfall
+    hazy = weather.fog > 0 or weather.rain > 0 or weather.snowfall > 0
     fog_rgb = light.sky_rgb * 0.9 + 0.02 * light.sun_rgb
-    if weather.fog > 0:
+    if hazy:
         fog_rgb = np.maximum(fog_rgb, 0.6 * light.sky_rgb.mean())
     fog_rgb = fog_rgb.astype(np.float32)
     # Sky pixels only fade into fog when there is fog (clear-air haze is in the sky colour).
-    far = np.where(np.isfinite(distance), distance, 1e4 if weather.fog > 0 else 0.0)
-    transmit = np.exp(-beta * far)[:, None]
-    image = transmit * image + (1 - transmit) * fog_rgb
-    return develop(image.reshape(h, w, 3), rng, exposure_ev, white_balance, noise)
+    far = np.where(np.isfinite(distance), distance, 1e4 if hazy else 0.0)
+    transmit = np.exp(np.float32(-beta) * far)[:, None]
+    # transmit * image + (1 - transmit) * fog_rgb, in place.
+    image -= fog_rgb
+    image *= transmit
+    image += fog_rgb
+    image = image.reshape(h, w, 3)
+    if weather.rain > 0:
+        _rain_streaks(image, weather.rain, fog_rgb, rng)
+    if weather.snowfall > 0:
+        _snowflakes(image, weather.snowfall, fog_rgb, rng)
+    return develop(image, rng, exposure_ev, white_balance, noise)
+
+
+def _rain_streaks(
+    image: np.ndarray, intensity: float, tone: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Blend faint, slanted, motion-blurred rain streaks into (H, W, 3) radiance, in place.
+
+    ``0.004 * intensity`` streaks per pixel, 4..8 % of the height long, one wind slant per frame.
+    """
+    h, w = image.shape[:2]
+    count = int(0.004 * intensity * h * w)
+    if count == 0:
+        return
+    length = max(3, int(rng.uniform(0.04, 0.08) * h))
+    slant = rng.normal(0.0, 0.15)
+    x0 = rng.uniform(-slant * length, w, count)
+    y0 = rng.uniform(-length, h, count)
+    step = np.arange(length)
+    xs = np.rint(x0[:, None] + slant * step).astype(np.int64).ravel()
+    ys = np.rint(y0[:, None] + step).astype(np.int64).ravel()
+    inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+    alpha = np.float32(0.18 + 0.12 * intensity)
+    pixels = image[ys[inside], xs[inside]]
+    image[ys[inside], xs[inside]] = (1 - alpha) * pixels + alpha * 1.4 * tone
+
+
+def _snowflakes(
+    image: np.ndarray, intensity: float, tone: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Scatter falling snowflakes (1 px far, 2x2 px near) over (H, W, 3) radiance, in place.
+
+    ``0.006 * intensity`` flakes per pixel, a third of them near (larger) ones.
+    """
+    h, w = image.shape[:2]
+    count = int(0.006 * intensity * h * w)
+    if count == 0:
+        return
+    xs = rng.integers(0, w, count)
+    ys = rng.integers(0, h, count)
+    near = rng.random(count) < 0.33
+    xs = np.concatenate(
+        [xs, np.minimum(xs[near] + 1, w - 1), xs[near], np.minimum(xs[near] + 1, w - 1)]
+    )
+    ys = np.concatenate(
+        [ys, ys[near], np.minimum(ys[near] + 1, h - 1), np.minimum(ys[near] + 1, h - 1)]
+    )
+    alpha = np.float32(0.75)
+    flake = np.maximum(1.6 * tone, tone.mean() * 1.8).astype(np.float32)
+    image[ys, xs] = (1 - alpha) * image[ys, xs] + alpha * flake
 
 
 def develop(
@@ -381,13 +510,22 @@ def develop(
     key = float(np.exp(np.mean(np.log(lum + 1e-4))))
     gain = float(np.clip((0.2 / key) ** 0.6, 0.05, 8.0)) * 2.0**exposure_ev
     x = radiance * (gain * np.asarray(white_balance, dtype=np.float32))
-    # Filmic curve 1.4 x / (1 + x) then gamma 1/2.2, through a 4096-entry table.
-    code = np.minimum(1.4 * x / (1.0 + x), 1.0) * 4095.0
+    # Filmic curve 1.4 x / (1 + x) then gamma 1/2.2, through a 4096-entry table (in place).
+    np.maximum(x, 0.0, out=x)
+    code = x + np.float32(1.0)
+    np.divide(x, code, out=code)
+    code *= np.float32(1.4 * 4095.0)
+    np.minimum(code, np.float32(4095.0), out=code)
     y = _TONE_LUT[code.astype(np.int32)]
     if noise > 0:
         sigma = noise * (0.006 + 0.0015 * np.sqrt(gain))
-        y = y + sigma * rng.standard_normal(size=y.shape, dtype=np.float32)
-    return np.clip(y * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        grain = rng.standard_normal(size=y.shape, dtype=np.float32)
+        grain *= np.float32(sigma)
+        y += grain
+    y *= np.float32(255.0)
+    y += np.float32(0.5)
+    np.clip(y, 0, 255, out=y)
+    return y.astype(np.uint8)
 
 
 _TONE_LUT = np.power(np.arange(4096, dtype=np.float32) / 4095.0, 1 / 2.2).astype(np.float32)
@@ -402,6 +540,6 @@ def render(
         rgb (H, W, 3) uint8 and depth (H, W) float32 z-depth (0 for sky).
     """
     when = _utc(time_utc)
-    cover = leaf_cover(town.site.local_date(when), town.site)
+    cover = leaf_cover(town.site.local_date(when), town.site, town.seed)
     gbuffer = render_geometry(town, camera, leaf_cover=cover)
     return shade(town, gbuffer, when, weather, rng, **develop_args), gbuffer.depth

@@ -34,6 +34,9 @@ class Site:
         altitude_m: height above sea level in metres (phenology runs later with altitude).
         split: the split every source at this site belongs to (``train``, ``val``, ``test``):
             splits are leave-site-out, so no test site, town layout or material is seen in train.
+        summer_dry: how dry summers are, 0 (rain all year) .. 1 (Mediterranean: almost no summer
+            rain, grass dries brown); see :mod:`stbench.synth.phenology` and
+            :mod:`stbench.synth.weather`.
     """
 
     name: str
@@ -47,6 +50,7 @@ class Site:
     climate: str = "temperate"
     altitude_m: float = 0.0
     split: str = "train"
+    summer_dry: float = 0.0
 
     @property
     def southern(self) -> bool:
@@ -92,18 +96,18 @@ SITES: tuple[Site, ...] = (
     Site("lyon", 45.7640, 4.8357, "Europe/Paris", snow=0.15, cloud=0.45, fog=0.2, altitude_m=173),
     Site("kyoto", 35.0116, 135.7681, "Asia/Tokyo", snow=0.1, cloud=0.45, fog=0.1, altitude_m=50),
     Site("porto", 41.1579, -8.6291, "Europe/Lisbon", snow=0.0, cloud=0.4, fog=0.2, evergreen=0.4,
-         climate="mild", altitude_m=104),
+         climate="mild", altitude_m=104, summer_dry=0.6),
     Site("singapore", 1.3521, 103.8198, "Asia/Singapore", snow=0.0, cloud=0.55, fog=0.05,
          evergreen=0.95, climate="mild", altitude_m=15),
     Site("hobart", -42.8821, 147.3272, "Australia/Hobart", snow=0.05, cloud=0.5, fog=0.1,
          evergreen=0.5, altitude_m=20),
     Site("cape_town", -33.9249, 18.4241, "Africa/Johannesburg", snow=0.0, cloud=0.3, fog=0.15,
-         evergreen=0.7, climate="mild", altitude_m=25),
+         evergreen=0.7, climate="mild", altitude_m=25, summer_dry=0.8),
     # val
     Site("bariloche", -41.1335, -71.3103, "America/Argentina/Salta", snow=0.5, cloud=0.35,
          climate="snowy", altitude_m=893, split="val"),
     Site("valencia", 39.4699, -0.3763, "Europe/Madrid", snow=0.0, cloud=0.3, fog=0.1,
-         evergreen=0.6, climate="mild", altitude_m=15, split="val"),
+         evergreen=0.6, climate="mild", altitude_m=15, split="val", summer_dry=0.8),
     # test
     Site("christchurch", -43.5321, 172.6362, "Pacific/Auckland", snow=0.15, cloud=0.4, fog=0.15,
          altitude_m=20, split="test"),
@@ -114,7 +118,7 @@ SITES: tuple[Site, ...] = (
     Site("quebec", 46.8139, -71.2080, "America/Toronto", snow=0.85, cloud=0.5, fog=0.1,
          evergreen=0.4, climate="snowy", altitude_m=98, split="test"),
     Site("santiago", -33.4489, -70.6693, "America/Santiago", snow=0.0, cloud=0.25, fog=0.1,
-         evergreen=0.5, climate="mild", altitude_m=570, split="test"),
+         evergreen=0.5, climate="mild", altitude_m=570, split="test", summer_dry=0.9),
     Site("brisbane", -27.4698, 153.0251, "Australia/Brisbane", snow=0.0, cloud=0.35, fog=0.1,
          evergreen=0.85, climate="mild", altitude_m=27, split="test"),
 )  # fmt: skip

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from stbench.synth.render import Camera, look_at
-from stbench.synth.shade import Weather, sample_weather, sun_angles
+from stbench.synth.shade import Weather, day_weather, sun_angles
 from stbench.synth.sites import to_local
 from stbench.synth.town import PLAZA_RADIUS, Town
+from stbench.synth.weather import photo_odds
 
 __all__ = ["ViewSpec", "pinhole_camera", "sample_views"]
 
@@ -89,12 +90,23 @@ def _pose(town: Town, rng: np.random.Generator, spots: np.ndarray):
 def _capture_times(
     town: Town, rng: np.random.Generator, n: int, years: tuple[int, int]
 ) -> list[dt.datetime]:
-    """Capture times: mostly daytime, some dusk, a few at night, spread over ``years``."""
+    """Capture times: mostly daytime, some dusk, a few at night, spread over ``years``.
+
+    Fewer on days of rain, snowfall or fog, as people photograph less then
+    (:func:`stbench.synth.weather.photo_odds`).
+    """
     first = dt.datetime(years[0], 1, 1, tzinfo=dt.timezone.utc).timestamp()
     last = dt.datetime(years[1] + 1, 1, 1, tzinfo=dt.timezone.utc).timestamp()
     candidates = [
         dt.datetime.fromtimestamp(float(s), tz=dt.timezone.utc).replace(microsecond=0)
         for s in rng.uniform(first, last, 12 * n)
+    ]
+    odds = [
+        photo_odds(day_weather(town.site, to_local(c, town.site.tz).date(), town.seed))
+        for c in candidates
+    ]
+    candidates = [
+        c for c, o, u in zip(candidates, odds, rng.random(len(odds)), strict=True) if u < o
     ]
     elevation = sun_angles(town.site, candidates)[:, 0]
     day = [c for c, e in zip(candidates, elevation, strict=True) if e > 8]
@@ -133,7 +145,7 @@ def sample_views(
         k1 = float(rng.uniform(-0.06, 0.03))
         when = times[i]
         local = to_local(when, town.site.tz)
-        weather = sample_weather(local.date(), town.site, rng)
+        weather = day_weather(town.site, local.date(), town.seed)
         wb = 1 + rng.normal(0, 0.05, 3)
         name = f"{rng.integers(10**9, 10**10)}_{rng.integers(16**9, 16**10):010x}_o.jpg"
         while name in names:

@@ -87,15 +87,15 @@ def render_view(
 ) -> Callable[[pd.Timestamp, np.random.Generator], np.ndarray]:
     """A function rendering webcam ``view_index`` of ``site``'s town at a UTC time.
 
-    The weather is drawn once per site and local date from ``(seed, site_key(site), date)``, so
-    cameras at one site share it. Sun positions for ``times_utc`` are computed in one batch;
-    other times are computed when asked for.
+    The weather is the site's simulated weather of the local date in the world of ``seed``
+    (:func:`stbench.synth.weather.day_weather`), so cameras at one site share it. Sun positions
+    for ``times_utc`` are computed in one batch; other times are computed when asked for.
 
     Returns:
         ``frame(time_utc, rng) -> (height, width, 3) uint8 RGB``.
     """
     from stbench.synth.render import render_geometry
-    from stbench.synth.shade import sample_weather, shade, sun_angles
+    from stbench.synth.shade import day_weather, shade, sun_angles
 
     town = _town(site, seed)
     gbuffer = render_geometry(town, webcam_camera(town, view_index, width, height, seed))
@@ -112,8 +112,7 @@ def render_view(
     def frame(time_utc: pd.Timestamp, rng: np.random.Generator) -> np.ndarray:
         date = site.local_date(time_utc.to_pydatetime())
         if date not in weather_of:
-            day_rng = np.random.default_rng([seed, key, date.toordinal()])
-            weather_of[date] = sample_weather(date, site, day_rng)
+            weather_of[date] = day_weather(site, date, seed)
         return shade(
             town, gbuffer, time_utc, weather_of[date], rng, sun=sun_of.get(time_utc),
             exposure_ev=exposure_ev, white_balance=white_balance,
