@@ -7,7 +7,9 @@ plan says *what* each member holds (a fresh render, a stale copy, nothing ...) a
 
 Time conventions (all UTC unless said otherwise):
 
-- ``capture_utc``: when the camera took the picture for this slot (schedule + a few minutes' jitter).
+- ``capture_utc``: when the camera took the picture for this slot (schedule + a few minutes' jitter;
+  the schedule has a random per-camera phase and shifts by a non-whole number of hours each day,
+  so captures fall anywhere within the hour).
 - ``download_utc``: when the archiver fetched it, ``capture_utc`` + 1..7 minutes. A correct AMOS
   name is this time in UTC (AMOS names frames at download time).
 - ``name_time``: the naive date-time actually written in the member name
@@ -102,7 +104,8 @@ class StreamSpec:
         end: end of the stream (exclusive, UTC).
         interval_min: minutes between slots within a day.
         daily_shift_min: the day's slot grid is shifted by this much more each day (mod interval),
-            so a camera samples every hour of the day over a few days.
+            so a camera samples every hour of the day over a few days; not a multiple of 60, so
+            it also samples every minute of the hour (see :func:`_schedule`).
         scenario: injected faults.
         day_step: capture on every ``day_step``-th day only (sparse streams for quick checks).
     """
@@ -162,10 +165,18 @@ def standard_offset_s(tz: str, when: pd.Timestamp) -> int:
 
 
 def _schedule(spec: StreamSpec, rng: np.random.Generator) -> pd.DatetimeIndex:
+    """Capture times: a per-camera phase, a daily shift of the slot grid, and jitter.
+
+    The camera's phase (0..interval) is drawn from ``rng``; day ``d``'s slots start at
+    ``(phase + d * daily_shift_min) % interval_min`` minutes after UTC midnight. With a shift
+    that is not a multiple of 60 the minute of the hour walks through the whole hour from day to
+    day, so captures are spread uniformly within the hour (no bias toward a full hour).
+    """
     days = pd.date_range(spec.start, spec.end, freq=f"{spec.day_step}D", inclusive="left")
     per_day = max(1, (24 * 60) // spec.interval_min)
     day_index = np.arange(len(days))
-    shift = (day_index * spec.daily_shift_min) % spec.interval_min
+    phase = int(rng.integers(0, spec.interval_min))
+    shift = (phase + day_index * spec.daily_shift_min) % spec.interval_min
     minutes = shift[:, None] + spec.interval_min * np.arange(per_day)[None, :]
     jitter = rng.integers(-_JITTER_S, _JITTER_S + 1, size=minutes.shape)
     seconds = (minutes * 60 + jitter).astype("timedelta64[s]")
