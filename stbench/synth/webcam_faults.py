@@ -73,7 +73,8 @@ class Scenario:
     """Which faults a camera gets (all fractions are of the stream's duration).
 
     Attributes:
-        local_time_until: the stream is named in local standard time until this fraction, then UTC.
+        local_time_until: the stream is named in local standard time until this fraction, then UTC
+            (nothing is injected where the zone's standard time is UTC).
         clock_offset: (start fraction, end fraction, offset in s) of an era with a wrong clock.
         clock_drift: (start fraction, end fraction, drift reached at the end in s), linear.
         frozen_runs: number of frozen runs; each serves one picture for 3..8 further slots.
@@ -229,7 +230,9 @@ def plan_stream(
         for i in np.flatnonzero(mask):
             era_faults[i].append(kind)
 
-    if sc.local_time_until is not None:
+    local_offset = standard_offset_s(spec.tz, spec.start)
+    # In a zone whose standard time is UTC (Europe/Lisbon) such names are correct: no fault.
+    if sc.local_time_until is not None and local_offset != 0:
         start, end, mask = _era(times, spec, 0.0, sc.local_time_until)
         offset = standard_offset_s(spec.tz, start)
         error_s[mask] += offset

@@ -172,8 +172,8 @@ _CLEAN = Scenario()
 #: (7 is prime to its 3 views per site). Indices 4..6 are the default's test cameras.
 _FAULTS: tuple[Scenario, ...] = (
     _CLEAN,
-    Scenario(local_time_until=0.45, gaps=1, frozen_runs=1),
     Scenario(clock_offset=(0.3, 0.55, 5400), frozen_runs=3, gaps=1),
+    Scenario(local_time_until=0.45, gaps=1, frozen_runs=1),
     Scenario(clock_drift=(0.0, 1.0, 2700), duplicates=2, zero_byte=2, truncated=2),
     Scenario(clock_offset=(0.7, 0.8, -7200), frozen_runs=2, duplicates=3, zero_byte=3,
              truncated=3, gaps=2),

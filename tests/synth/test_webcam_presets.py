@@ -31,7 +31,7 @@ from stbench.synth.webcams import (
     write_webcam_streams,
 )
 
-CONTENT_FAULTS = {"frozen", "duplicate", "zero_byte", "truncated", "gap"}
+ERA_KINDS = {"local_time", "clock_offset", "clock_drift"}
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +161,8 @@ def test_faults_are_spread_over_cameras_and_splits(plans, name):
     faulty = Counter()
     for record, frames, faults in plans[name]:
         kinds = {f.kind for f in faults}
+        # an era fault always moves the names (no "local time" era in a UTC+0 zone)
+        assert all(f.amount_s != 0 for f in faults if f.kind in ERA_KINDS)
         assert kinds == {k for f in frames for k in f.faults} | ({"gap"} & kinds)
         kinds_by_split.setdefault(record["split"], set()).update(kinds)
         faulty[(record["split"], bool(kinds))] += 1
@@ -188,3 +190,12 @@ def test_frames_are_320x240_at_the_default_size(tmp_path):
         assert len(names) == 2
         image = cv2.imdecode(np.frombuffer(zf.read(names[0]), np.uint8), cv2.IMREAD_COLOR)
     assert image.shape == (240, 320, 3)
+
+
+def test_no_local_time_era_where_local_standard_time_is_utc():
+    spec = StreamSpec("00000002", "Europe/Lisbon", pd.Timestamp("2019-01-01", tz="UTC"),
+                      pd.Timestamp("2019-03-01", tz="UTC"), 360, 97,
+                      Scenario(local_time_until=0.5, frozen_runs=1))  # fmt: skip
+    frames, faults = plan_stream(spec, np.random.default_rng(0))
+    assert [f.kind for f in faults] == ["frozen"]
+    assert not any("local_time" in f.faults for f in frames)
