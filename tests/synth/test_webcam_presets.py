@@ -199,3 +199,23 @@ def test_no_local_time_era_where_local_standard_time_is_utc():
     frames, faults = plan_stream(spec, np.random.default_rng(0))
     assert [f.kind for f in faults] == ["frozen"]
     assert not any("local_time" in f.faults for f in frames)
+
+
+def test_world_json_records_each_cameras_site_and_split(tmp_path, monkeypatch):
+    import csv
+    import json
+
+    from stbench.synth import world
+
+    # the scenes are not under test here: an empty truth table stands in for them
+    monkeypatch.setattr(world, "write_megadepth", lambda *args, **kwargs: pd.DataFrame())
+    out = world.generate_world(tmp_path / "w", "small", seed=0, webcams=True)
+    cameras = json.loads((out / "world.json").read_text())["cameras"]
+    assert cameras == camera_records(SITES, PRESETS["small"], 0)
+    assert [(c["site"], c["split"]) for c in cameras] == [
+        ("innsbruck", "train"), ("christchurch", "test"), ("madison", "train"),
+    ]  # fmt: skip
+    with (out / "webcams" / "cameras.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["id", "name", "lat", "lon"]  # the AMOS layout, unchanged
+    assert [{k: c[k] for k in ("id", "name", "lat", "lon")} for c in cameras] == rows
