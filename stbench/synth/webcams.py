@@ -7,11 +7,13 @@ Written under a world directory::
     truth/webcam_frames.parquet              one row per member (see FRAME_COLUMNS)
     truth/webcam_faults.parquet              one row per injected fault (see FAULT_COLUMNS)
 
-Each camera is a fixed view of one site's town: its geometry is rendered once, and only light,
-weather and season are shaded per frame. Frames are taken every ``interval_min`` minutes with the
-day's grid shifted by ``daily_shift_min`` each day (so every hour of the day is sampled), a few
-minutes of jitter, and named at *download* time (1..7 minutes after capture) in UTC, except where a
-fault says otherwise (:mod:`stbench.synth.webcam_faults`). A member goes into the monthly zip of its
+Each camera is a fixed view of one site's town (a preset names the site and view of each
+camera): its geometry is rendered once, and only light, weather and season are shaded per frame.
+Frames are taken every ``interval_min`` minutes from a per-camera random phase, with the day's
+grid shifted by ``daily_shift_min`` (not a multiple of 60) each day, so every hour of the day and
+every minute of the hour is sampled, plus a few minutes of jitter; they are named at *download*
+time (1..7 minutes after capture) in UTC, except where a fault says otherwise
+(:mod:`stbench.synth.webcam_faults`). A member goes into the monthly zip of its
 *name*, as in AMOS. Zips are byte-deterministic: sorted members, stored (JPEG does not compress),
 the member's name time as its ZIP date, fixed permissions.
 """
