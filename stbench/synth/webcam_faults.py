@@ -108,7 +108,9 @@ class StreamSpec:
             so a camera samples every hour of the day over a few days; not a multiple of 60, so
             it also samples every minute of the hour (see :func:`_schedule`).
         scenario: injected faults.
-        day_step: capture on every ``day_step``-th day only (sparse streams for quick checks).
+        day_step: capture in cycles of ``day_step`` days (1: every day).
+        days_on: capture on the first ``days_on`` days of each cycle (consecutive days, so the
+            clock fit's 3-day windows still hold enough frames in a sparse stream).
     """
 
     camera_id: str
@@ -119,6 +121,7 @@ class StreamSpec:
     daily_shift_min: int
     scenario: Scenario = field(default_factory=Scenario)
     day_step: int = 1
+    days_on: int = 1
 
 
 @dataclass
@@ -173,7 +176,8 @@ def _schedule(spec: StreamSpec, rng: np.random.Generator) -> pd.DatetimeIndex:
     that is not a multiple of 60 the minute of the hour walks through the whole hour from day to
     day, so captures are spread uniformly within the hour (no bias toward a full hour).
     """
-    days = pd.date_range(spec.start, spec.end, freq=f"{spec.day_step}D", inclusive="left")
+    days = pd.date_range(spec.start, spec.end, freq="1D", inclusive="left")
+    days = days[np.arange(len(days)) % spec.day_step < spec.days_on]
     per_day = max(1, (24 * 60) // spec.interval_min)
     day_index = np.arange(len(days))
     phase = int(rng.integers(0, spec.interval_min))

@@ -129,7 +129,8 @@ def test_a_full_year_every_hour_and_month_and_test_frames_bounded(plans, name):
     for record, frames, _ in plans[name]:
         times = _captures(frames)
         assert times.min() < pd.Timestamp("2019-01-02", tz="UTC")
-        assert times.max() >= pd.Timestamp("2019-12-31", tz="UTC")
+        # 3 days in every 12 (default) or 6: the last cycle starts on 27 December
+        assert times.max() >= pd.Timestamp("2019-12-29", tz="UTC")
         local = times.tz_convert(ZoneInfo(site_by_name(record["site"]).tz))
         assert set(local.hour) == set(range(24)) and set(local.month) == set(range(1, 13))
         # every local hour is seen at least 8 times over the year
@@ -213,9 +214,31 @@ def test_world_json_records_each_cameras_site_and_split(tmp_path, monkeypatch):
     cameras = json.loads((out / "world.json").read_text())["cameras"]
     assert cameras == camera_records(SITES, PRESETS["small"], 0)
     assert [(c["site"], c["split"]) for c in cameras] == [
-        ("innsbruck", "train"), ("christchurch", "test"), ("madison", "train"),
+        ("innsbruck", "train"), ("madison", "train"), ("christchurch", "test"),
     ]  # fmt: skip
     with (out / "webcams" / "cameras.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["id", "name", "lat", "lon"]  # the AMOS layout, unchanged
     assert [{k: c[k] for k in ("id", "name", "lat", "lon")} for c in cameras] == rows
+
+
+@pytest.mark.parametrize("name", ["small", "default", "benchmark"])
+def test_every_capture_day_gives_the_clock_fit_a_full_window(plans, name):
+    """The resolver's clock fit needs min_frames_per_day frames in a window of window_days days
+    centred on a day: a sparse year captures on runs of consecutive days, so every day has it."""
+    from stbench.webcams.config import WebcamConfig
+
+    config = WebcamConfig()
+    half = config.window_days // 2
+    for record, frames, faults in plans[name]:
+        gaps = [(f.start_utc, f.end_utc) for f in faults if f.kind == "gap"]
+        days = pd.Series(_captures(frames).floor("D")).value_counts().sort_index()
+        short = 0
+        for day in days.index:
+            window = days[(days.index >= day - pd.Timedelta(days=half))
+                          & (days.index <= day + pd.Timedelta(days=half))]  # fmt: skip
+            near_gap = any(s - pd.Timedelta(days=2) <= day <= e + pd.Timedelta(days=1)
+                           for s, e in gaps)  # fmt: skip
+            short += window.sum() < config.min_frames_per_day and not near_gap
+        # the stream's two ends, and a rare slot jittered across UTC midnight
+        assert short <= 2 + len(days) // 50, (record["id"], short)

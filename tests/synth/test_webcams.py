@@ -114,14 +114,14 @@ def test_local_time_era_is_offset_by_the_zones_standard_offset(frames, faults):
     era = faults[faults["kind"] == "local_time"]
     assert len(era) == 1
     row = era.iloc[0]
-    site = _toy_site(PRESETS["small"].cameras[0].site)  # camera 0 (innsbruck) has the era
-    assert row["amount_s"] == standard_offset_s(site.tz, row["start_utc"]) == 3600
+    site = _toy_site(PRESETS["small"].cameras[1].site)  # camera 1 (madison) has the era
+    assert row["amount_s"] == standard_offset_s(site.tz, row["start_utc"]) == -21600
     inside = frames[frames["faults"].apply(lambda f: "local_time" in f)]
     assert len(inside) > 50
     assert (inside["capture_time_utc"] >= row["start_utc"]).all()
     assert (inside["capture_time_utc"] < row["end_utc"]).all()
     error = inside["recorded_name_time"] - inside["download_time_utc"].dt.tz_convert(None)
-    assert (error.dt.total_seconds() == 3600).all()
+    assert (error.dt.total_seconds() == -21600).all()
 
 
 def test_clock_offset_and_drift_eras(frames, faults):
@@ -149,8 +149,8 @@ def test_clock_offset_and_drift_eras(frames, faults):
 def test_fault_sidecar_lists_every_injected_fault(frames, faults, members):
     assert list(faults.columns) == list(FAULT_COLUMNS)
     assert set(faults["kind"]) == set(FAULT_KINDS)
-    clean_camera = camera_ids(3, 0)[2]  # madison: no faults
-    assert PRESETS["small"].cameras[2].scenario == Scenario()
+    clean_camera = camera_ids(3, 0)[0]  # innsbruck: no faults
+    assert PRESETS["small"].cameras[0].scenario == Scenario()
     assert clean_camera not in set(faults["camera_id"])
     assert (frames.loc[frames["camera_id"] == clean_camera, "fault"] == "").all()
     # Every faulty frame is covered by a fault row of each of its kinds.
