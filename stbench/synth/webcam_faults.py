@@ -7,7 +7,9 @@ plan says *what* each member holds (a fresh render, a stale copy, nothing ...) a
 
 Time conventions (all UTC unless said otherwise):
 
-- ``capture_utc``: when the camera took the picture for this slot (schedule + a few minutes' jitter).
+- ``capture_utc``: when the camera took the picture for this slot (schedule + a few minutes' jitter;
+  the schedule has a random per-camera phase and shifts by a non-whole number of hours each day,
+  so captures fall anywhere within the hour).
 - ``download_utc``: when the archiver fetched it, ``capture_utc`` + 1..7 minutes. A correct AMOS
   name is this time in UTC (AMOS names frames at download time).
 - ``name_time``: the naive date-time actually written in the member name
@@ -71,7 +73,8 @@ class Scenario:
     """Which faults a camera gets (all fractions are of the stream's duration).
 
     Attributes:
-        local_time_until: the stream is named in local standard time until this fraction, then UTC.
+        local_time_until: the stream is named in local standard time until this fraction, then UTC
+            (nothing is injected where the zone's standard time is UTC).
         clock_offset: (start fraction, end fraction, offset in s) of an era with a wrong clock.
         clock_drift: (start fraction, end fraction, drift reached at the end in s), linear.
         frozen_runs: number of frozen runs; each serves one picture for 3..8 further slots.
@@ -102,9 +105,12 @@ class StreamSpec:
         end: end of the stream (exclusive, UTC).
         interval_min: minutes between slots within a day.
         daily_shift_min: the day's slot grid is shifted by this much more each day (mod interval),
-            so a camera samples every hour of the day over a few days.
+            so a camera samples every hour of the day over a few days; not a multiple of 60, so
+            it also samples every minute of the hour (see :func:`_schedule`).
         scenario: injected faults.
-        day_step: capture on every ``day_step``-th day only (sparse streams for quick checks).
+        day_step: capture in cycles of ``day_step`` days (1: every day).
+        days_on: capture on the first ``days_on`` days of each cycle (consecutive days, so the
+            clock fit's 3-day windows still hold enough frames in a sparse stream).
     """
 
     camera_id: str
@@ -115,6 +121,7 @@ class StreamSpec:
     daily_shift_min: int
     scenario: Scenario = field(default_factory=Scenario)
     day_step: int = 1
+    days_on: int = 1
 
 
 @dataclass
@@ -162,10 +169,19 @@ def standard_offset_s(tz: str, when: pd.Timestamp) -> int:
 
 
 def _schedule(spec: StreamSpec, rng: np.random.Generator) -> pd.DatetimeIndex:
-    days = pd.date_range(spec.start, spec.end, freq=f"{spec.day_step}D", inclusive="left")
+    """Capture times: a per-camera phase, a daily shift of the slot grid, and jitter.
+
+    The camera's phase (0..interval) is drawn from ``rng``; day ``d``'s slots start at
+    ``(phase + d * daily_shift_min) % interval_min`` minutes after UTC midnight. With a shift
+    that is not a multiple of 60 the minute of the hour walks through the whole hour from day to
+    day, so captures are spread uniformly within the hour (no bias toward a full hour).
+    """
+    days = pd.date_range(spec.start, spec.end, freq="1D", inclusive="left")
+    days = days[np.arange(len(days)) % spec.day_step < spec.days_on]
     per_day = max(1, (24 * 60) // spec.interval_min)
     day_index = np.arange(len(days))
-    shift = (day_index * spec.daily_shift_min) % spec.interval_min
+    phase = int(rng.integers(0, spec.interval_min))
+    shift = (phase + day_index * spec.daily_shift_min) % spec.interval_min
     minutes = shift[:, None] + spec.interval_min * np.arange(per_day)[None, :]
     jitter = rng.integers(-_JITTER_S, _JITTER_S + 1, size=minutes.shape)
     seconds = (minutes * 60 + jitter).astype("timedelta64[s]")
@@ -218,7 +234,9 @@ def plan_stream(
         for i in np.flatnonzero(mask):
             era_faults[i].append(kind)
 
-    if sc.local_time_until is not None:
+    local_offset = standard_offset_s(spec.tz, spec.start)
+    # In a zone whose standard time is UTC (Europe/Lisbon) such names are correct: no fault.
+    if sc.local_time_until is not None and local_offset != 0:
         start, end, mask = _era(times, spec, 0.0, sc.local_time_until)
         offset = standard_offset_s(spec.tz, start)
         error_s[mask] += offset

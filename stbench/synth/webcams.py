@@ -7,11 +7,13 @@ Written under a world directory::
     truth/webcam_frames.parquet              one row per member (see FRAME_COLUMNS)
     truth/webcam_faults.parquet              one row per injected fault (see FAULT_COLUMNS)
 
-Each camera is a fixed view of one site's town: its geometry is rendered once, and only light,
-weather and season are shaded per frame. Frames are taken every ``interval_min`` minutes with the
-day's grid shifted by ``daily_shift_min`` each day (so every hour of the day is sampled), a few
-minutes of jitter, and named at *download* time (1..7 minutes after capture) in UTC, except where a
-fault says otherwise (:mod:`stbench.synth.webcam_faults`). A member goes into the monthly zip of its
+Each camera is a fixed view of one site's town (a preset names the site and view of each
+camera): its geometry is rendered once, and only light, weather and season are shaded per frame.
+Frames are taken every ``interval_min`` minutes from a per-camera random phase, with the day's
+grid shifted by ``daily_shift_min`` (not a multiple of 60) each day, so every hour of the day and
+every minute of the hour is sampled, plus a few minutes of jitter; they are named at *download*
+time (1..7 minutes after capture) in UTC, except where a fault says otherwise
+(:mod:`stbench.synth.webcam_faults`). A member goes into the monthly zip of its
 *name*, as in AMOS. Zips are byte-deterministic: sorted members, stored (JPEG does not compress),
 the member's name time as its ZIP date, fixed permissions.
 """
@@ -22,7 +24,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +33,7 @@ import pandas as pd
 
 from stbench.atomic import write_bytes_atomic, write_text_atomic
 from stbench.errors import ConfigError
+from stbench.synth.sites import SITES, Site, site_by_name
 from stbench.synth.webcam_faults import (
     Fault,
     PlannedFrame,
@@ -44,8 +47,13 @@ __all__ = [
     "FRAME_COLUMNS",
     "PRESETS",
     "SiteLike",
+    "WebcamCamera",
     "WebcamPreset",
     "camera_ids",
+    "camera_records",
+    "plan_cameras",
+    "preset_sites",
+    "spread_cameras",
     "town_frame_source",
     "write_webcam_streams",
     "write_webcams",
@@ -85,11 +93,27 @@ FrameSourceFactory = Callable[
 
 
 @dataclass(frozen=True)
-class WebcamPreset:
-    """How many cameras, over which months, how often, how big, and which faults.
+class WebcamCamera:
+    """One camera of a preset: the site it watches (by name), which view of it, its faults."""
 
-    ``scenarios[i]`` is camera i's faults; camera i watches site ``i % len(sites)`` from view
-    ``i // len(sites)``.
+    site: str
+    view: int = 0
+    scenario: Scenario = field(default_factory=Scenario)
+
+
+@dataclass(frozen=True)
+class WebcamPreset:
+    """Which cameras, over which months, how often, how big.
+
+    ``cameras[i]`` is camera i: the site it watches (a name looked up in the sites passed to
+    :func:`write_webcam_streams`), its view of that site's town and its faults. Camera i gets the
+    i-th smallest of :func:`camera_ids`, so the camera -> (site, view) map is fixed by the preset
+    and the seed alone.
+
+    Raises:
+        ConfigError: no cameras, a (site, view) listed twice, a non-positive size or interval,
+            or a daily shift that is a multiple of 60 min (captures would keep one minute of the
+            hour; see :func:`stbench.synth.webcam_faults.plan_stream`).
     """
 
     start: str
@@ -98,39 +122,113 @@ class WebcamPreset:
     daily_shift_min: int
     width: int
     height: int
-    scenarios: tuple[Scenario, ...]
+    cameras: tuple[WebcamCamera, ...]
     jpeg_quality: tuple[int, int] = (70, 92)
     day_step: int = 1
+    days_on: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.cameras:
+            raise ConfigError("a webcam preset needs at least one camera")
+        views = [(c.site, c.view) for c in self.cameras]
+        twice = sorted({v for v in views if views.count(v) > 1})
+        if twice:
+            raise ConfigError(f"webcam preset lists (site, view) {twice} more than once")
+        if min(self.width, self.height, self.interval_min, self.days_on) < 1:
+            raise ConfigError(
+                "webcam preset: width, height, interval_min and days_on must be >= 1, got "
+                f"{self.width}, {self.height}, {self.interval_min}, {self.days_on}"
+            )
+        if self.day_step < self.days_on:
+            raise ConfigError(
+                f"webcam preset: day_step={self.day_step} must be >= days_on={self.days_on}"
+            )
+        if self.daily_shift_min % 60 == 0:
+            raise ConfigError(
+                f"webcam preset: daily_shift_min={self.daily_shift_min} is a multiple of 60, so "
+                "every capture would sit at the same minute of the hour; use e.g. 97"
+            )
 
     @property
     def n_cameras(self) -> int:
-        return len(self.scenarios)
+        return len(self.cameras)
+
+    @property
+    def site_names(self) -> tuple[str, ...]:
+        """The sites the cameras watch, in the order of their first camera."""
+        return tuple(dict.fromkeys(c.site for c in self.cameras))
+
+
+def spread_cameras(
+    sites: Sequence[str], views: int, scenarios: Sequence[Scenario]
+) -> tuple[WebcamCamera, ...]:
+    """``views`` cameras per site, site by site; camera k gets ``scenarios[k % len(scenarios)]``.
+
+    With a number of scenarios prime to ``views`` the faults fall on different views of
+    different sites, so every split gets clean and faulty cameras.
+    """
+    names = [(site, view) for site in sites for view in range(views)]
+    return tuple(
+        WebcamCamera(site, view, scenarios[k % len(scenarios)])
+        for k, (site, view) in enumerate(names)
+    )
 
 
 _CLEAN = Scenario()
+#: The faults of the default preset's cameras in order, cycled over the benchmark's 54 cameras
+#: (7 is prime to its 3 views per site). Indices 4..6 are the default's test cameras.
+_FAULTS: tuple[Scenario, ...] = (
+    _CLEAN,
+    Scenario(clock_offset=(0.3, 0.55, 5400), frozen_runs=3, gaps=1),
+    Scenario(local_time_until=0.45, gaps=1, frozen_runs=1),
+    Scenario(clock_drift=(0.0, 1.0, 2700), duplicates=2, zero_byte=2, truncated=2),
+    Scenario(clock_offset=(0.7, 0.8, -7200), frozen_runs=2, duplicates=3, zero_byte=3,
+             truncated=3, gaps=2),
+    Scenario(local_time_until=0.3, clock_drift=(0.65, 1.0, 1800), frozen_runs=2, duplicates=2,
+             zero_byte=1, truncated=1, gaps=1),
+    Scenario(frozen_runs=1, duplicates=1, gaps=1),
+)  # fmt: skip
+#: The default world's sites: train innsbruck, porto, seattle; val valencia; test christchurch,
+#: denver, santiago (see WORLD.md / docs/synthetic-world.md).
+DEFAULT_SITES = ("innsbruck", "porto", "seattle", "valencia", "christchurch", "denver", "santiago")
+#: One full year; the minute of the hour walks by 37 min a day (97 = 60 + 37, prime to 1440).
+_YEAR = ("2019-01-01", "2020-01-01")
 PRESETS: dict[str, WebcamPreset] = {
+    # A clean train camera, a train camera with every fault kind (its -6 h local-time era and
+    # +1 h clock error cannot be mistaken for each other), a test camera with some faults.
     "small": WebcamPreset(
-        "2018-12-01", "2019-02-01", 360, 60, 96, 72,
+        "2018-12-01", "2019-02-01", 180, 97, 96, 72,
         (
-            _CLEAN,
-            Scenario(local_time_until=0.3, clock_offset=(0.4, 0.6, 3600), clock_drift=(0.65, 1.0, 1800),
-                     frozen_runs=2, duplicates=2, zero_byte=1, truncated=1, gaps=1),
+            WebcamCamera("innsbruck", 0, _CLEAN),
+            WebcamCamera("madison", 0, Scenario(
+                local_time_until=0.3, clock_offset=(0.4, 0.6, 3600), clock_drift=(0.65, 1.0, 1800),
+                frozen_runs=2, duplicates=2, zero_byte=1, truncated=1, gaps=1)),
+            WebcamCamera("christchurch", 0, Scenario(
+                clock_offset=(0.2, 0.45, -5400), frozen_runs=1, zero_byte=1, gaps=1)),
         ),
     ),
+    # 4 frames a day on 3 consecutive days of every 12 (default) or 6 (benchmark): the clock
+    # fit needs >= 8 frames in 3 days; a year of daily frames would not fit the CPU budget.
     "default": WebcamPreset(
-        "2019-01-01", "2020-01-01", 360, 60, 160, 120,
-        (
-            _CLEAN,
-            Scenario(local_time_until=0.45, gaps=1, frozen_runs=1),
-            Scenario(clock_offset=(0.3, 0.55, 5400), frozen_runs=3, gaps=1),
-            Scenario(clock_offset=(0.7, 0.8, -7200), frozen_runs=2, duplicates=3, zero_byte=3,
-                     truncated=3, gaps=2),
-            _CLEAN,
-            Scenario(clock_drift=(0.0, 1.0, 2700), duplicates=2, zero_byte=2, truncated=2),
-        ),
+        *_YEAR, 360, 97, 320, 240, spread_cameras(DEFAULT_SITES, 1, _FAULTS), day_step=12, days_on=3
+    ),
+    "benchmark": WebcamPreset(
+        *_YEAR, 360, 97, 320, 240, spread_cameras([s.name for s in SITES], 3, _FAULTS),
+        day_step=6, days_on=3,
     ),
 }  # fmt: skip
 PRESETS["large"] = PRESETS["default"]
+
+
+def preset_sites(preset: str) -> tuple[Site, ...]:
+    """The :data:`stbench.synth.sites.SITES` that the preset's cameras watch, in camera order.
+
+    Raises:
+        ConfigError: unknown preset.
+    """
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown webcam preset {preset!r}; known: {', '.join(PRESETS)}")
+    return tuple(site_by_name(name) for name in PRESETS[preset].site_names)
 
 
 def write_webcams(
@@ -139,28 +237,106 @@ def write_webcams(
     preset: str,
     seed: int,
     workers: int | None = None,
-) -> None:
+) -> list[dict[str, Any]]:
     """Write the webcam archives, camera list and fault/frame truth of a synthetic world.
 
     Args:
         world_dir: the world's directory (``webcams/`` and ``truth/`` are written inside).
-        sites: the world's sites (objects with ``name, lat, lon, tz``); cameras are spread over them.
-        preset: ``small``, ``default`` or ``large``.
+        sites: sites (objects with ``name, lat, lon, tz``) holding at least those the preset's
+            cameras name (:func:`preset_sites`; ``SITES`` works too).
+        preset: ``small``, ``default``, ``benchmark`` or ``large``.
         seed: the world's seed; same seed + preset => byte-identical files.
         workers: processes (default: the CPUs available, at most one per camera; 1 renders in
             this process).
+    Returns:
+        One record per camera (see :func:`write_webcam_streams`).
     Raises:
-        ConfigError: unknown preset or no sites.
+        ConfigError: unknown preset, or a site the preset names is not in ``sites``.
     """
     if preset not in PRESETS:
         raise ConfigError(f"unknown webcam preset {preset!r}; known: {', '.join(PRESETS)}")
-    write_webcam_streams(world_dir, sites, PRESETS[preset], seed, workers=workers)
+    return write_webcam_streams(world_dir, sites, PRESETS[preset], seed, workers=workers)
 
 
 def camera_ids(n: int, seed: int) -> list[str]:
     """``n`` distinct 8-digit AMOS-style camera ids, ascending, a function of ``seed``."""
     rng = np.random.default_rng([seed, 0x57EB])
     return [f"{int(i):08d}" for i in np.sort(rng.choice(np.arange(1, 30000), n, replace=False))]
+
+
+def camera_records(
+    sites: Sequence[SiteLike], preset: WebcamPreset, seed: int
+) -> list[dict[str, Any]]:
+    """Camera i of ``preset``: its id, AMOS name and position, and the site, view and split.
+
+    The ``id, name, lat, lon`` values are those of ``cameras.csv`` (strings); ``site`` is the
+    site's name, ``view`` the view index and ``split`` the site's split (None for a site object
+    without one). ``generate_world`` records these in ``world.json`` so the manifest build finds
+    each camera's site and split.
+
+    Raises:
+        ConfigError: a site the preset names is not in ``sites``.
+    """
+    by_name = {site.name: site for site in sites}
+    missing = [name for name in preset.site_names if name not in by_name]
+    if missing:
+        raise ConfigError(
+            f"the webcam preset's cameras watch {', '.join(missing)}, which are not among the "
+            f"sites passed ({', '.join(by_name) or 'none'}); pass preset_sites(<preset>) or "
+            "stbench.synth.sites.SITES"
+        )
+    ids = camera_ids(preset.n_cameras, seed)
+    records = []
+    for camera_id, camera in zip(ids, preset.cameras, strict=True):
+        site = by_name[camera.site]
+        records.append(
+            {
+                "id": camera_id,
+                "name": f"{site.name} view {camera.view + 1}",
+                "lat": f"{site.lat:.6f}",
+                "lon": f"{site.lon:.6f}",
+                "site": site.name,
+                "view": camera.view,
+                "split": getattr(site, "split", None),
+            }
+        )
+    return records
+
+
+def _stream_spec(preset: WebcamPreset, camera: WebcamCamera, camera_id: str, tz: str) -> StreamSpec:
+    return StreamSpec(
+        camera_id,
+        tz,
+        pd.Timestamp(preset.start, tz="UTC"),
+        pd.Timestamp(preset.end, tz="UTC"),
+        preset.interval_min,
+        preset.daily_shift_min,
+        camera.scenario,
+        preset.day_step,
+        preset.days_on,
+    )
+
+
+def _plan(spec: StreamSpec, seed: int) -> tuple[list[PlannedFrame], list[Fault]]:
+    return plan_stream(spec, np.random.default_rng([seed, int(spec.camera_id), 1]))
+
+
+def plan_cameras(
+    sites: Sequence[SiteLike], preset: WebcamPreset, seed: int
+) -> list[tuple[dict[str, Any], list[PlannedFrame], list[Fault]]]:
+    """Each camera's record, planned members and faults, exactly as :func:`write_webcam_streams`
+    renders them, without rendering anything (a second or so for a year of 54 cameras).
+
+    Raises:
+        ConfigError: a site the preset names is not in ``sites``.
+    """
+    records = camera_records(sites, preset, seed)
+    tz = {site.name: site.tz for site in sites}
+    out = []
+    for record, camera in zip(records, preset.cameras, strict=True):
+        frames, faults = _plan(_stream_spec(preset, camera, record["id"], tz[camera.site]), seed)
+        out.append((record, frames, faults))
+    return out
 
 
 def write_webcam_streams(
@@ -170,31 +346,38 @@ def write_webcam_streams(
     seed: int,
     frame_source: FrameSourceFactory | None = None,
     workers: int | None = None,
-) -> None:
+) -> list[dict[str, Any]]:
     """:func:`write_webcams` for an explicit preset and frame source (tests pass tiny ones).
 
     Args:
+        sites: sites holding every site the preset's cameras name (others are ignored).
         frame_source: picklable factory of per-camera frame functions; default renders the town.
+    Returns:
+        :func:`camera_records`, one per camera in preset order.
+    Raises:
+        ConfigError: no sites, or a site the preset names is not among them.
     """
     if not sites:
         raise ConfigError("write_webcams needs at least one site")
     world_dir = Path(world_dir)
-    ids = camera_ids(preset.n_cameras, seed)
+    records = camera_records(sites, preset, seed)
+    site_index = {site.name: index for index, site in enumerate(sites)}
     jobs = []
-    for index, scenario in enumerate(preset.scenarios):
-        site_index, view_index = index % len(sites), index // len(sites)
-        site = sites[site_index]
-        spec = StreamSpec(
-            ids[index],
-            site.tz,
-            pd.Timestamp(preset.start, tz="UTC"),
-            pd.Timestamp(preset.end, tz="UTC"),
-            preset.interval_min,
-            preset.daily_shift_min,
-            scenario,
-            preset.day_step,
+    for record, camera in zip(records, preset.cameras, strict=True):
+        site = sites[site_index[camera.site]]
+        spec = _stream_spec(preset, camera, record["id"], site.tz)
+        jobs.append(
+            (
+                world_dir,
+                spec,
+                site,
+                site_index[camera.site],
+                camera.view,
+                preset,
+                seed,
+                frame_source,
+            )
         )
-        jobs.append((world_dir, spec, site, site_index, view_index, preset, seed, frame_source))
     if workers is None:
         from stbench.threads import available_cores
 
@@ -207,21 +390,17 @@ def write_webcam_streams(
         with process_pool(workers) as pool:
             results = list(pool.map(_write_camera, *zip(*jobs, strict=True)))
 
-    rows = []
-    for index in range(len(jobs)):
-        site = sites[index % len(sites)]
-        name = f"{site.name} view {index // len(sites) + 1}"
-        rows.append((ids[index], name, f"{site.lat:.6f}", f"{site.lon:.6f}"))
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(("id", "name", "lat", "lon"))
-    writer.writerows(rows)
+    writer.writerows((r["id"], r["name"], r["lat"], r["lon"]) for r in records)
     write_text_atomic(world_dir / "webcams" / "cameras.csv", text.getvalue())
 
     frames = pd.concat([r[0] for r in results], ignore_index=True)
     faults = pd.concat([r[1] for r in results], ignore_index=True)
     _write_parquet(frames, world_dir / "truth" / "webcam_frames.parquet")
     _write_parquet(faults, world_dir / "truth" / "webcam_faults.parquet")
+    return records
 
 
 def _write_parquet(table: pd.DataFrame, path: Path) -> None:
@@ -295,7 +474,7 @@ def _write_camera(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Plan, render and write one camera; return its frame and fault truth tables."""
     camera_key = int(spec.camera_id)
-    frames, faults = plan_stream(spec, np.random.default_rng([seed, camera_key, 1]))
+    frames, faults = _plan(spec, seed)
     factory = frame_source or town_frame_source
     times = pd.DatetimeIndex(
         [f.capture_utc for f in frames if f.content in ("render", "truncated")]

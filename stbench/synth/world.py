@@ -112,8 +112,9 @@ def write_megadepth(
 
 
 def _webcam_writer():
+    """``write_webcams`` bound to the sites its preset names (``preset_sites``)."""
     try:
-        from stbench.synth.webcams import write_webcams
+        from stbench.synth.webcams import preset_sites, write_webcams
     except ModuleNotFoundError as exc:
         if exc.name != "stbench.synth.webcams":
             raise
@@ -121,7 +122,11 @@ def _webcam_writer():
             "stbench.synth.webcams (the AMOS webcam writer) is not installed in this checkout; "
             "merge the synth-webcam branch or call generate_world(..., webcams=False)"
         ) from exc
-    return write_webcams
+
+    def write(world: Path, preset: str, seed: int) -> list[dict]:
+        return write_webcams(world, list(preset_sites(preset)), preset, seed)
+
+    return write
 
 
 def generate_world(
@@ -170,31 +175,22 @@ def generate_world(
         except PermissionError as exc:
             raise StbenchError(f"cannot write the world under {final.parent}: {exc}") from exc
         truth.to_parquet(tmp / "truth" / "megadepth_images.parquet", index=False)
+        cameras: list[dict] = []
         if write_cams is not None:
             bar.task("webcams (see log)", total=None)
-            write_cams(tmp, list(SITES), preset, seed)
+            cameras = write_cams(tmp, preset, seed)
         meta = {
             "preset": preset,
             "seed": seed,
             "stbench_version": __version__,
             "sites": [asdict(site) for site in SITES],
             "scenes": [asdict(spec) for spec in PRESETS[preset]],
-            "cameras": _cameras(tmp),
+            "cameras": cameras,
             "megadepth_root": "megadepth",
             "webcam_root": "webcams",
         }
         (tmp / "world.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return final
-
-
-def _cameras(world: Path) -> list[dict]:
-    import csv
-
-    path = world / "webcams" / "cameras.csv"
-    if not path.exists():
-        return []
-    with path.open(newline="") as f:
-        return [dict(row) for row in csv.DictReader(f)]
 
 
 def ensure_world(preset: str = "default", seed: int = 0, *, webcams: bool = True) -> Path:

@@ -14,11 +14,19 @@ import pytest
 from stbench.synth.sites import SITES
 from stbench.synth.webcam_faults import Scenario
 from stbench.synth.webcam_signal import frame_features, summarize, temporal_signal
-from stbench.synth.webcams import WebcamPreset, write_webcam_streams, write_webcams
-
-SPARSE_YEAR = WebcamPreset(
-    "2019-01-01", "2020-01-01", 1440, 433, 64, 48, (Scenario(),) * 6, day_step=4
+from stbench.synth.webcams import (
+    WebcamPreset,
+    preset_sites,
+    spread_cameras,
+    write_webcam_streams,
+    write_webcams,
 )
+
+SPARSE_SITES = ("innsbruck", "madison", "christchurch")
+SPARSE_YEAR = WebcamPreset(
+    "2019-01-01", "2020-01-01", 1440, 433, 64, 48,
+    spread_cameras(SPARSE_SITES, 2, (Scenario(),)), day_step=4,
+)  # fmt: skip
 
 
 def _check(summary, season_margin: float, hour_factor: float) -> None:
@@ -29,7 +37,7 @@ def _check(summary, season_margin: float, hour_factor: float) -> None:
 
 
 def test_colour_statistics_tell_season_and_hour_on_held_out_cameras(tmp_path: Path):
-    sites = [s for s in SITES if s.name in ("innsbruck", "madison", "christchurch")]
+    sites = [s for s in SITES if s.name in SPARSE_SITES]
     write_webcam_streams(tmp_path, sites, SPARSE_YEAR, seed=0)
     frames, features = frame_features(tmp_path)
     summary = summarize(temporal_signal(frames, features, n_estimators=60))
@@ -39,7 +47,7 @@ def test_colour_statistics_tell_season_and_hour_on_held_out_cameras(tmp_path: Pa
 
 @pytest.mark.slow
 def test_temporal_signal_on_the_default_preset(tmp_path: Path):
-    write_webcams(tmp_path, list(SITES), "default", seed=0)  # as generate_world calls it
+    write_webcams(tmp_path, preset_sites("default"), "default", seed=0)  # as generate_world does
     frames, features = frame_features(tmp_path)
     summary = summarize(temporal_signal(frames, features))
     print(summary.to_string())

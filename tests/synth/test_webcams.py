@@ -21,11 +21,13 @@ from webcam_helpers import TOY_SITES, toy_frame_source
 
 from stbench.errors import ConfigError
 from stbench.imageio import read_image
-from stbench.synth.webcam_faults import FAULT_KINDS, standard_offset_s
+from stbench.synth.webcam_faults import FAULT_KINDS, Scenario, standard_offset_s
 from stbench.synth.webcams import (
     FAULT_COLUMNS,
     FRAME_COLUMNS,
     PRESETS,
+    WebcamCamera,
+    WebcamPreset,
     camera_ids,
     write_webcam_streams,
     write_webcams,
@@ -66,11 +68,18 @@ def members(world) -> dict[str, bytes]:
     return out
 
 
+def _toy_site(name: str):
+    return next(site for site in TOY_SITES if site.name == name)
+
+
 def test_layout_camera_list_and_member_names(world, frames, members):
     rows = list(csv.DictReader(io.StringIO((world / "webcams" / "cameras.csv").read_text())))
-    assert [r["id"] for r in rows] == camera_ids(2, 0)
+    assert [r["id"] for r in rows] == camera_ids(3, 0)
     assert list(rows[0]) == ["id", "name", "lat", "lon"]
-    for row, site in zip(rows, TOY_SITES, strict=False):
+    cameras = PRESETS["small"].cameras
+    for row, camera in zip(rows, cameras, strict=True):
+        site = _toy_site(camera.site)
+        assert row["name"] == f"{camera.site} view {camera.view + 1}"
         assert re.fullmatch(r"\d{8}", row["id"])
         assert (float(row["lat"]), float(row["lon"])) == pytest.approx((site.lat, site.lon))
         assert (world / "webcams" / row["id"]).is_dir()
@@ -105,34 +114,43 @@ def test_local_time_era_is_offset_by_the_zones_standard_offset(frames, faults):
     era = faults[faults["kind"] == "local_time"]
     assert len(era) == 1
     row = era.iloc[0]
-    site = TOY_SITES[1]  # camera 1 watches site 1
-    assert row["amount_s"] == standard_offset_s(site.tz, row["start_utc"]) == 3600
+    site = _toy_site(PRESETS["small"].cameras[1].site)  # camera 1 (madison) has the era
+    assert row["amount_s"] == standard_offset_s(site.tz, row["start_utc"]) == -21600
     inside = frames[frames["faults"].apply(lambda f: "local_time" in f)]
     assert len(inside) > 50
     assert (inside["capture_time_utc"] >= row["start_utc"]).all()
     assert (inside["capture_time_utc"] < row["end_utc"]).all()
     error = inside["recorded_name_time"] - inside["download_time_utc"].dt.tz_convert(None)
-    assert (error.dt.total_seconds() == 3600).all()
+    assert (error.dt.total_seconds() == -21600).all()
 
 
 def test_clock_offset_and_drift_eras(frames, faults):
-    offset = faults[faults["kind"] == "clock_offset"].iloc[0]
-    assert abs(offset["amount_s"]) >= 3600
-    era = frames[frames["faults"].apply(lambda f: "clock_offset" in f)]
-    assert (era["name_error_s"] == offset["amount_s"]).all()
+    offsets = faults[faults["kind"] == "clock_offset"]
+    assert len(offsets) == 2  # a train and a test camera
+    for _, offset in offsets.iterrows():
+        assert abs(offset["amount_s"]) >= 3600
+        era = frames[
+            frames["faults"].apply(lambda f: "clock_offset" in f)
+            & (frames["camera_id"] == offset["camera_id"])
+        ]
+        assert len(era) > 20 and (era["name_error_s"] == offset["amount_s"]).all()
     drift = faults[faults["kind"] == "clock_drift"].iloc[0]
     era = frames[frames["faults"].apply(lambda f: "clock_drift" in f)].sort_values(
         "capture_time_utc"
     )
     errors = era["name_error_s"].to_numpy()
-    assert np.all(np.diff(errors) >= 0) and errors[0] < 60
+    assert np.all(np.diff(errors) >= 0)
+    elapsed = (era["capture_time_utc"] - drift["start_utc"]).dt.total_seconds().to_numpy()
+    duration = (drift["end_utc"] - drift["start_utc"]).total_seconds()
+    assert np.array_equal(errors, np.round(drift["amount_s"] * elapsed / duration))
     assert drift["amount_s"] - 600 < errors[-1] <= drift["amount_s"]
 
 
 def test_fault_sidecar_lists_every_injected_fault(frames, faults, members):
     assert list(faults.columns) == list(FAULT_COLUMNS)
     assert set(faults["kind"]) == set(FAULT_KINDS)
-    clean_camera, _faulty_camera = camera_ids(2, 0)
+    clean_camera = camera_ids(3, 0)[0]  # innsbruck: no faults
+    assert PRESETS["small"].cameras[0].scenario == Scenario()
     assert clean_camera not in set(faults["camera_id"])
     assert (frames.loc[frames["camera_id"] == clean_camera, "fault"] == "").all()
     # Every faulty frame is covered by a fault row of each of its kinds.
@@ -223,13 +241,11 @@ def test_unknown_preset_and_no_sites_are_clear_errors(tmp_path):
 
 def test_town_renderer_streams_are_deterministic_across_processes(tmp_path):
     from stbench.synth.sites import SITES
-    from stbench.synth.webcam_faults import Scenario
-    from stbench.synth.webcams import WebcamPreset
 
-    tiny = WebcamPreset(
-        "2019-03-30", "2019-04-02", 360, 60, 48, 36, (Scenario(), Scenario(frozen_runs=1))
-    )
-    sites = list(SITES[:1])  # both cameras at one site: two views of one town
+    site = SITES[0].name  # both cameras at one site: two views of one town
+    cameras = (WebcamCamera(site, 0), WebcamCamera(site, 1, Scenario(frozen_runs=1)))
+    tiny = WebcamPreset("2019-03-30", "2019-04-02", 360, 97, 48, 36, cameras)
+    sites = list(SITES[:1])
     write_webcam_streams(tmp_path / "a", sites, tiny, 3, workers=1)
     write_webcam_streams(tmp_path / "b", sites, tiny, 3, workers=2)
     a = {
