@@ -103,9 +103,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     by_site = world_splits(world)
     if by_site is not None:
         splits = SplitConfig(megadepth_test=by_site["test"], megadepth_val=by_site["val"])
-    config = BuildConfig(
-        name="world-sift", megadepth_root=str(world / "megadepth"), splits=splits
-    )
+    config = BuildConfig(name="world-sift", megadepth_root=str(world / "megadepth"), splits=splits)
     manifest = build_manifest(config, work / "manifest", overwrite=True, workers=args.workers)
     run = evaluate(
         manifest,

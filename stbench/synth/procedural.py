@@ -53,8 +53,8 @@ def _courses(rng, rows: tuple[int, int], lengths: tuple[int, int], joint: float,
         tone[band] = tones[block][None, :]
         edge = np.zeros(size, dtype=bool)
         edge[(cuts + shift) % size] = True
-        width = max(1, int(round(joint)))
-        for w in range(1, width):
+        width = max(1, round(joint))
+        for _ in range(1, width):
             edge |= np.roll(edge, 1)
         joints[band] |= edge[None, :]
         joints[top : top + width] = True

@@ -232,7 +232,8 @@ def split_bank(split: str) -> TextureSet:
     try:
         return SPLIT_BANKS[split]
     except KeyError:
-        raise KeyError(f"no texture bank for split {split!r}; known: {', '.join(SPLIT_BANKS)}")
+        known = ", ".join(SPLIT_BANKS)
+        raise KeyError(f"no texture bank for split {split!r}; known: {known}") from None
 
 
 def _bilinear(level: np.ndarray, u: np.ndarray, v: np.ndarray, wrap: bool) -> np.ndarray:
