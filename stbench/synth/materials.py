@@ -325,7 +325,7 @@ def surface_attributes(
             # the detail's, so the product never repeats.
             mid = planar(bank.fine, shifted, normals[sel], 7.3, footprint_m[sel])
             coarse = planar(bank.coarse, shifted, normals[sel], 23.0, footprint_m[sel])
-            shade = (0.3 + 1.4 * detail) * (0.45 + 1.1 * mid) * (0.8 + 0.4 * coarse)
+            shade = (0.1 + 1.8 * detail) * (0.45 + 1.1 * mid) * (0.8 + 0.4 * coarse)
             albedo[sel] = town.tint[prim[sel]] * shade[:, None]
         wall = idx[material[idx] == WALL]
         if len(wall):

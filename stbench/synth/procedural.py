@@ -63,25 +63,25 @@ def _courses(rng, rows: tuple[int, int], lengths: tuple[int, int], joint: float,
 
 def _bricks(rng) -> np.ndarray:
     tone, joints = _courses(rng, (22, 34), (40, 110), 3, 0.45)
-    detail = _noise(rng, SIZE, 0.9)
-    return np.where(joints, -1.6 + 0.2 * detail, tone + 0.35 * detail)
+    detail = _noise(rng, SIZE, 0.6)
+    return np.where(joints, -1.6 + 0.2 * detail, tone + 0.5 * detail)
 
 
 def _ashlar(rng) -> np.ndarray:
     tone, joints = _courses(rng, (48, 110), (70, 240), 2, 0.3)
-    detail = _noise(rng, SIZE, 1.2)
+    detail = _noise(rng, SIZE, 0.9)
     return np.where(joints, -1.4, tone + 0.6 * detail)
 
 
 def _stucco(rng) -> np.ndarray:
-    base = _noise(rng, SIZE, 1.3)
+    base = _noise(rng, SIZE, 1.0)
     spots = np.zeros((SIZE, SIZE))
     n = int(rng.integers(30, 120))
     spots[rng.integers(0, SIZE, n), rng.integers(0, SIZE, n)] = rng.normal(0, 60, n)
     f = np.hypot(np.fft.fftfreq(SIZE)[:, None], np.fft.fftfreq(SIZE)[None, :])
     blur = np.exp(-2 * (np.pi * rng.uniform(4, 14) * f) ** 2)  # Gaussian stains of 4-14 px
     stains = np.real(np.fft.ifft2(np.fft.fft2(spots) * blur))
-    return base + stains / (stains.std() + 1e-9) * 0.8 + 0.3 * _noise(rng, SIZE, 0.6)
+    return base + stains / (stains.std() + 1e-9) * 0.8 + 0.5 * _noise(rng, SIZE, 0.5)
 
 
 def _tiles(rng) -> np.ndarray:
@@ -137,6 +137,6 @@ def make(name: str) -> np.ndarray:
     family, _, seed = name.partition(":")
     rng = np.random.default_rng([int(seed), sum(map(ord, family))])
     raw = FAMILIES[family](rng)
-    lo, hi = np.percentile(raw, [1, 99])
-    out = 0.5 + 0.9 * ((raw - lo) / max(hi - lo, 1e-9) - 0.5)
+    lo, middle, hi = np.percentile(raw, [1, 50, 99])
+    out = 0.5 + 0.9 * (raw - middle) / max(hi - lo, 1e-9)
     return np.clip(out, 0, 1).astype(np.float32)

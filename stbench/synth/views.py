@@ -68,7 +68,7 @@ _FOCAL = {"landmark": (0.75, 1.6), "facade": (1.0, 3.2), "street": (0.7, 1.3), "
 class _Favourites:
     """Where a scene's photos concentrate (co-visibility, as at real sights)."""
 
-    spots: np.ndarray  # (4, 2) standpoints on the square
+    spots: np.ndarray  # (3, 2) standpoints on the square
     facades: np.ndarray  # building indices of the favourite fronts on the square
     streets: np.ndarray  # street angles (rad)
 
@@ -80,12 +80,12 @@ def _hotspots(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _favourites(town: Town, rng: np.random.Generator) -> _Favourites:
-    spots = _hotspots(rng, 4)
+    spots = _hotspots(rng, 3)
     facades = np.zeros(0, dtype=np.int64)
     if town.front_center is not None and len(town.front_center):
         on_square = np.flatnonzero(np.hypot(*town.front_center[:, :2].T) < FRONT_RADIUS + 3)
         if len(on_square):
-            facades = rng.choice(on_square, size=min(3, len(on_square)), replace=False)
+            facades = rng.choice(on_square, size=min(2, len(on_square)), replace=False)
     streets = np.zeros(0)
     if town.street_angles is not None and len(town.street_angles):
         streets = rng.choice(
@@ -140,8 +140,8 @@ def _facade(town, rng, fav):
     base = town.front_center[b] - np.array([0, 0, height / 2])
     target = base + tangent * rng.uniform(-0.35, 0.35) * width
     target[2] = rng.uniform(1.5, max(2.0, 0.8 * height))
-    distance = rng.uniform(8, 38)
-    lateral = rng.normal(0, 0.45) * distance
+    distance = rng.uniform(8, 32)
+    lateral = rng.normal(0, 0.35) * distance
     eye = target + normal * distance + tangent * lateral
     eye[2] = _eye_height(rng)
     if np.hypot(*eye[:2]) > PLAZA_RADIUS + 4:

@@ -58,11 +58,11 @@ PRESETS: dict[str, tuple[SceneSpec, ...]] = {
         _scene("christchurch", 8, (320, 420), 80),
     ),
     "default": (
-        _scene("innsbruck", 26, (480, 720)),
-        _scene("porto", 26, (480, 720)),
-        _scene("valencia", 16, (480, 720)),
-        _scene("christchurch", 26, (480, 720)),
-        _scene("denver", 26, (480, 720)),
+        _scene("innsbruck", 22, (520, 760)),
+        _scene("porto", 22, (520, 760)),
+        _scene("valencia", 14, (520, 760)),
+        _scene("christchurch", 22, (520, 760)),
+        _scene("denver", 22, (520, 760)),
     ),
     "benchmark": tuple(_scene(site, 60, (560, 960), 160) for site in _ALL_SITES),
     "large": (
