@@ -28,11 +28,14 @@ from stbench.synth.town import (
 
 __all__ = [
     "Attributes",
+    "aperiodic_gain",
     "crown_noise",
     "leaf_textures",
     "planar",
+    "planar_coords",
     "surface_attributes",
     "triplanar",
+    "value_noise",
 ]
 
 
@@ -79,9 +82,9 @@ def triplanar(name: str, points, normals, tile_m, footprint_m) -> np.ndarray:
     return out / np.maximum(np.where(w > 0.02, w, 0).sum(axis=1), 1e-6)
 
 
-def planar(name: str, points, normals, tile_m, footprint_m) -> np.ndarray:
-    """Grey texture on flat faces: along the face for walls (u = horizontal, v = down),
-    from above for roofs and other tilted faces. One sample per point (cheaper than triplanar)."""
+def planar_coords(points, normals) -> tuple[np.ndarray, np.ndarray]:
+    """Face coordinates (m) of points: along the face for walls (a = horizontal, b = down),
+    from above for roofs and other tilted faces."""
     wall = np.abs(normals[:, 2]) < 0.7
     tangent_x = -normals[:, 1]
     tangent_y = normals[:, 0]
@@ -92,7 +95,38 @@ def planar(name: str, points, normals, tile_m, footprint_m) -> np.ndarray:
     along = along + 17.3 * normals[:, 0] + 41.9 * normals[:, 1]
     a = np.where(wall, along, points[:, 0])
     b = np.where(wall, -points[:, 2], -points[:, 1])
+    return a, b
+
+
+def planar(name: str, points, normals, tile_m, footprint_m) -> np.ndarray:
+    """Grey texture on flat faces (see :func:`planar_coords`); one sample per point (cheaper
+    than triplanar)."""
+    a, b = planar_coords(points, normals)
     return _tex(name, a, b, tile_m, footprint_m)
+
+
+def value_noise(a, b, cell_m: float, key, footprint_m) -> np.ndarray:
+    """Aperiodic noise in -1..1 on face coordinates (m): smooth interpolation of values hashed
+    from the cell corners (and ``key``, e.g. the primitive), so it never repeats, unlike a
+    tiled texture. Fades to 0 where the pixel footprint nears the cell size (no aliasing)."""
+    x, y = a / cell_m, b / cell_m
+    i, j = np.floor(x), np.floor(y)
+    fx, fy = x - i, y - j
+    fx, fy = fx * fx * (3 - 2 * fx), fy * fy * (3 - 2 * fy)
+    i, j = i.astype(np.int64), j.astype(np.int64)
+    v00, v10 = hash01(i, j, key), hash01(i + 1, j, key)
+    v01, v11 = hash01(i, j + 1, key), hash01(i + 1, j + 1, key)
+    value = (v00 * (1 - fx) + v10 * fx) * (1 - fy) + (v01 * (1 - fx) + v11 * fx) * fy
+    fade = np.clip(1.5 - 2.0 * footprint_m / cell_m, 0, 1)
+    return ((2 * value - 1) * fade).astype(np.float32)
+
+
+def aperiodic_gain(a, b, key, footprint_m) -> np.ndarray:
+    """A multiplicative gain (~0.45..1.55) of two octaves of :func:`value_noise` at the scale
+    of a matcher's patch: two patches of a tiled texture one period apart no longer look alike
+    (a brightness change alone would not tell them apart; this changes the pattern inside)."""
+    gain = 1.0 + 0.35 * value_noise(a, b, 0.55, key, footprint_m)
+    return gain + 0.2 * value_noise(a, b, 0.21, key * 7 + 3, footprint_m)
 
 
 def crown_noise(
@@ -142,6 +176,7 @@ def _ground(town: Town, points, footprint_m):
     paving = _tex(bank.paving, x, y, 4.7, footprint_m) * (
         0.4 + 1.2 * _tex(bank.fine, x, y, 11.0, footprint_m)
     )
+    paving = paving * aperiodic_gain(x, y, 0, footprint_m)
     paving = np.where((r > 11) & (r < 12.5), 0.6 * paving, paving)
     plaza = (np.array([0.55, 0.50, 0.44]) * (0.45 + 1.1 * paving)[:, None]) * (0.8 + 0.4 * var)[
         :, None
@@ -149,12 +184,16 @@ def _ground(town: Town, points, footprint_m):
     asphalt = _tex(bank.road, x, y, 6.3, footprint_m) * (
         0.5 + 1.0 * _tex(bank.fine, x + 13.0, y, 9.0, footprint_m)
     )
-    road = np.array([0.20, 0.20, 0.21]) * (0.5 + 1.0 * asphalt)[:, None]
+    road = (
+        np.array([0.20, 0.20, 0.21])
+        * (0.5 + 1.0 * asphalt * aperiodic_gain(x, y, 1, footprint_m))[:, None]
+    )
     angle = np.arctan2(y, x)
     dash = (np.abs(r - PLAZA_RADIUS - 3.0) < 0.12) & ((angle * (PLAZA_RADIUS + 3) / 1.5) % 2 < 1)
     road[dash] = 0.85
     grass_tex = _tex(bank.grass, x, y, 2.3, footprint_m)
     patch = _tex(bank.fine, x, y, 35.0, footprint_m)
+    grass_tex = grass_tex * aperiodic_gain(x, y, 2, footprint_m)
     grass = np.array([0.20, 0.32, 0.10]) * (0.4 + 1.2 * grass_tex)[:, None]
     dirt = (
         np.array([0.38, 0.30, 0.22])
@@ -325,7 +364,9 @@ def surface_attributes(
             # the detail's, so the product never repeats.
             mid = planar(bank.fine, shifted, normals[sel], 7.3, footprint_m[sel])
             coarse = planar(bank.coarse, shifted, normals[sel], 23.0, footprint_m[sel])
-            shade = (0.1 + 1.8 * detail) * (0.45 + 1.1 * mid) * (0.8 + 0.4 * coarse)
+            a, b = planar_coords(points[sel], normals[sel])
+            gain = aperiodic_gain(a, b, prim[sel] + 1, footprint_m[sel])
+            shade = (0.1 + 1.8 * detail) * gain * (0.45 + 1.1 * mid) * (0.8 + 0.4 * coarse)
             albedo[sel] = town.tint[prim[sel]] * shade[:, None]
         wall = idx[material[idx] == WALL]
         if len(wall):

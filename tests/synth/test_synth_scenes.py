@@ -20,7 +20,6 @@ from stbench.synth.town import (
     PLAZA_RADIUS,
     POLE,
     ROOF,
-    WALL,
     build_town,
 )
 from stbench.synth.views import VIEW_KINDS, pinhole_camera, sample_views
