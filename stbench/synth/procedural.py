@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["FAMILIES", "is_procedural", "make"]
+__all__ = ["FAMILIES", "is_poster", "is_procedural", "make", "make_poster"]
 
 SIZE = 512
 
@@ -140,3 +140,57 @@ def make(name: str) -> np.ndarray:
     lo, middle, hi = np.percentile(raw, [1, 50, 99])
     out = 0.5 + 0.9 * (raw - middle) / max(hi - lo, 1e-9)
     return np.clip(out, 0, 1).astype(np.float32)
+
+
+def is_poster(name: str) -> bool:
+    """True for names ``poster:<seed>`` (colour pictures, see :func:`make_poster`)."""
+    family, _, seed = name.partition(":")
+    return family == "poster" and seed.isdigit()
+
+
+def make_poster(name: str, size: int = 192) -> np.ndarray:
+    """A colour poster ``poster:<seed>``: (size, size, 3) float32 in 0..1, unique per seed.
+
+    Coloured blocks, discs and stripes under rows of glyph-like marks (like lettering), so every
+    shop sign and poster of a town is a picture of its own that no other decal repeats.
+    """
+    if not is_poster(name):
+        raise KeyError(f"not a poster name: {name!r} (want poster:<seed>)")
+    rng = np.random.default_rng([int(name.partition(":")[2]), 0x5057])
+    image = np.empty((size, size, 3), dtype=np.float32)
+    image[:] = rng.uniform(0.1, 0.95, 3)
+    yy, xx = np.mgrid[0:size, 0:size]
+    for _ in range(int(rng.integers(5, 12))):
+        colour = rng.uniform(0, 1, 3)
+        x0, y0 = rng.uniform(-0.2, 1.0, 2) * size
+        w, h = rng.uniform(0.1, 0.6, 2) * size
+        kind = rng.choice(3, p=[0.5, 0.35, 0.15])
+        if kind == 0:
+            mask = (xx >= x0) & (xx < x0 + w) & (yy >= y0) & (yy < y0 + h)
+        elif kind == 1:
+            mask = (xx - x0) ** 2 + (yy - y0) ** 2 < (w / 2) ** 2
+        else:
+            period = rng.uniform(6, 24)
+            mask = (
+                ((xx + yy * rng.uniform(-1, 1)) % period < period / 2) & (yy >= y0) & (yy < y0 + h)
+            )
+        image[mask] = colour
+    ink = rng.uniform(0, 0.25, 3) if image.mean() > 0.5 else rng.uniform(0.8, 1, 3)
+    for _ in range(int(rng.integers(1, 4))):  # lines of "lettering": random glyph blocks
+        y0 = int(rng.integers(4, size - 24))
+        height = int(rng.integers(8, 20))
+        x = int(rng.integers(2, 20))
+        while x < size - 8:
+            width = int(rng.integers(3, 12))
+            glyph = rng.random((3, 2)) < 0.55
+            cells = np.kron(glyph, np.ones((height // 3 + 1, width // 2 + 1), dtype=bool))
+            cells = cells[:height, :width]
+            region = image[y0 : y0 + cells.shape[0], x : x + cells.shape[1]]
+            region[cells[: region.shape[0], : region.shape[1]]] = ink
+            x += (
+                width
+                + int(rng.integers(2, 6))
+                + (int(rng.integers(6, 14)) if rng.random() < 0.2 else 0)
+            )
+    image += rng.normal(0, 0.03, image.shape).astype(np.float32)
+    return np.clip(image, 0, 1)

@@ -116,6 +116,8 @@ def _build(name: str) -> Pyramid:
 
     if procedural.is_procedural(name):
         return _pyramid(procedural.make(name)[..., None])
+    if procedural.is_poster(name):
+        return _pyramid(procedural.make_poster(name))
     if name in _PHOTO_PICTURES:
         image = _load(name)
         if image.ndim == 2:
@@ -137,6 +139,10 @@ def texture_bank() -> dict[str, Pyramid]:
     return _Bank()
 
 
+#: Poster seeds per split (disjoint ranges).
+POSTER_SEEDS = 10**6
+
+
 @dataclass(frozen=True)
 class TextureSet:
     """The textures one split's towns may use (splits share none of them).
@@ -148,6 +154,8 @@ class TextureSet:
             leaf holes.
         pictures: colour photographs for murals, posters, signs and plaques.
         clock: the landmark's clock-face picture.
+        posters: first seed of the split's procedural posters (``poster:<seed>``, seeds
+            ``posters .. posters + POSTER_SEEDS - 1``).
     """
 
     walls: tuple[str, ...]
@@ -160,6 +168,14 @@ class TextureSet:
     coarse: str
     pictures: tuple[str, ...]
     clock: str
+    posters: int = 0
+
+    def owns(self, name: str) -> bool:
+        """True if ``name`` is one of the set's textures or one of its posters."""
+        family, _, seed = name.partition(":")
+        if family == "poster" and seed.isdigit():
+            return self.posters <= int(seed) < self.posters + POSTER_SEEDS
+        return name in self.names()
 
     def names(self) -> set[str]:
         """Every texture name of the set."""
@@ -185,6 +201,7 @@ def _procedural_set(base: int, photos_grey: tuple[str, ...], pictures: tuple[str
         coarse=f"noise{base}",
         pictures=pictures,
         clock=clock,
+        posters=base * 10**6,
     )
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from stbench.synth.shapes import Builder, box, gable, pyramid
 from stbench.synth.sites import Site
-from stbench.synth.textures import TextureSet, split_bank
+from stbench.synth.textures import POSTER_SEEDS, TextureSet, split_bank
 
 __all__ = [
     "FOLIAGE",
@@ -225,12 +225,32 @@ def _rotate(yaw: float, local: np.ndarray) -> np.ndarray:
     return np.array([c * local[0] - s * local[1], s * local[0] + c * local[1], local[2]])
 
 
-def _crop(rng: np.random.Generator) -> tuple[float, float, float, float]:
-    """A random part (at least half each way) of a picture, mirrored half of the time."""
-    du, dv = rng.uniform(0.5, 1.0, 2)
-    u0, v0 = rng.uniform(0, 1 - du), rng.uniform(0, 1 - dv)
-    crop = (u0, v0, u0 + du, v0 + dv)
-    return (crop[2], crop[1], crop[0], crop[3]) if rng.random() < 0.5 else crop
+class _Pictures:
+    """Hands out decal pictures so that no two decals of a town show the same content.
+
+    First the ninths (3 x 3 tiles) of the split's photographs in a random order, then
+    procedural posters of the split's seed range, each used once.
+    """
+
+    def __init__(self, rng: np.random.Generator, bank: TextureSet, key: int) -> None:
+        tiles = [
+            (name, (c / 3, r / 3, (c + 1) / 3, (r + 1) / 3))
+            for name in bank.pictures
+            for r in range(3)
+            for c in range(3)
+        ]
+        self.tiles = [tiles[i] for i in rng.permutation(len(tiles))]
+        self.next_poster = bank.posters + (key * 7919) % (POSTER_SEEDS // 2)
+        self.end = bank.posters + POSTER_SEEDS
+
+    def take(self) -> tuple[str, tuple[float, float, float, float]]:
+        """(picture name, crop) of a decal no other decal of the town repeats."""
+        if self.tiles:
+            return self.tiles.pop()
+        if self.next_poster >= self.end:
+            raise RuntimeError("the split's poster seeds are exhausted")
+        self.next_poster += 1
+        return f"poster:{self.next_poster - 1}", (0.0, 0.0, 1.0, 1.0)
 
 
 def _add_roof(b, rng, bank, center, yaw, w, d, height, index) -> None:
@@ -260,6 +280,7 @@ def _add_building(
     b: Builder,
     rng: np.random.Generator,
     bank: TextureSet,
+    pics: _Pictures,
     center: np.ndarray,
     yaw: float,
     size: tuple[float, float],
@@ -315,23 +336,21 @@ def _add_building(
             half = w / 2 if plane >= 2 else d / 2
             width = rng.uniform(1.5, min(4.5, 2 * half - 1.5))
             u0 = rng.uniform(-half + 0.5, half - 0.5 - width)
-            picture = bank.pictures[rng.integers(len(bank.pictures))]
             low = rng.random() < 0.6
             v0 = rng.uniform(0.4, 0.9) if low else rng.uniform(3.5, max(3.6, height - 4))
             aspect = rng.uniform(0.35, 0.8)
-            decals.append(Decal(body, plane, u0, v0, width, width * aspect, picture, _crop(rng)))
+            decals.append(Decal(body, plane, u0, v0, width, width * aspect, *pics.take()))
     # A blade sign sticking out of the front at first-floor height.
     if rng.random() < 0.35:
         local = np.array([rng.uniform(-w / 2 + 1, w / 2 - 1), d / 2 + 0.6, 0.0])
         planes, corners = box(0.08, 1.1, 3.0, 3.9)
         sign = b.add(planes, corners, center + _rotate(yaw, local), yaw, WALL,
                      np.array([0.9, 0.9, 0.9]), bank.fine, 1.0)  # fmt: skip
-        picture = bank.pictures[rng.integers(len(bank.pictures))]
         for plane in (0, 1):
-            decals.append(Decal(sign, plane, -0.55, 3.0, 1.1, 0.9, picture, _crop(rng)))
+            decals.append(Decal(sign, plane, -0.55, 3.0, 1.1, 0.9, *pics.take()))
 
 
-def _add_landmark(b: Builder, rng: np.random.Generator, bank: TextureSet, decals) -> float:
+def _add_landmark(b: Builder, rng: np.random.Generator, bank: TextureSet, pics, decals) -> float:
     stone = np.array([0.82, 0.76, 0.66]) * rng.uniform(0.9, 1.05, 3)
     center = np.zeros(3)
     walls = [t for t in bank.walls if t.startswith("ashlar")] or list(bank.walls)
@@ -343,17 +362,16 @@ def _add_landmark(b: Builder, rng: np.random.Generator, bank: TextureSet, decals
         tower = b.add(planes, corners, center, 0.0, STONE, stone, texture, 7.0)
         planes, corners = pyramid(side + 1.0, side + 1.0, height, rng.uniform(8, 12))
         b.add(planes, corners, center, 0.0, ROOF, _ROOF_TINTS[1], bank.roofs[0], 2.0)
-        # Every face its own plaques and banners (distinct crops, so faces can be told apart).
-        pictures = list(bank.pictures)
+        # Every face its own clock quarter, plaques and banners (faces can be told apart).
         for plane in range(4):
-            decals.append(Decal(tower, plane, -2.0, height - 6.0, 4.0, 3.0, bank.clock))
+            quarter = (plane % 2 / 2, plane // 2 / 2, plane % 2 / 2 + 0.5, plane // 2 / 2 + 0.5)
+            decals.append(Decal(tower, plane, -2.0, height - 6.0, 4.0, 3.0, bank.clock, quarter))
             for u0, v0, width, h in (
                 (-side / 2 + 0.6, 2.5, 2.6, 3.5),
                 (0.4, 3.0, side / 2 - 1.0, 2.2),
                 (-side / 2 + 1.0, height * 0.45, side - 2.0, 3.2),
             ):
-                picture = pictures[rng.integers(len(pictures))]
-                decals.append(Decal(tower, plane, u0, v0, width, h, picture, _crop(rng)))
+                decals.append(Decal(tower, plane, u0, v0, width, h, *pics.take()))
         return height + 10.0
     # obelisk on a plinth
     plinth = rng.uniform(9.0, 12.0)
@@ -370,9 +388,9 @@ def _add_landmark(b: Builder, rng: np.random.Generator, bank: TextureSet, decals
     planes, corners = pyramid(top_w, top_w, 3.0 + shaft_h, 2.5)
     b.add(planes, corners, center, 0.0, STONE, stone * 0.8, texture, 2.0)
     for plane in range(4):
-        picture = bank.pictures[rng.integers(len(bank.pictures))]
-        decals.append(Decal(base, plane, -2.5, 0.5, 5.0, 2.0, picture, _crop(rng)))
-        decals.append(Decal(base, plane, -3.5, 0.4, 1.0, 1.2, bank.clock, _crop(rng)))
+        quarter = (plane % 2 / 2, plane // 2 / 2, plane % 2 / 2 + 0.5, plane // 2 / 2 + 0.5)
+        decals.append(Decal(base, plane, -2.5, 0.5, 5.0, 2.0, *pics.take()))
+        decals.append(Decal(base, plane, -3.5, 0.4, 1.0, 1.2, bank.clock, quarter))
     return 3.0 + shaft_h + 2.5
 
 
@@ -395,7 +413,7 @@ def _angle_gap(a: float, b: float) -> float:
     return float(abs((a - b + np.pi) % (2 * np.pi) - np.pi))
 
 
-def _square_ring(b, rng, bank, streets, facades, decals, occupied) -> None:
+def _square_ring(b, rng, bank, pics, streets, facades, decals, occupied) -> None:
     """Buildings closing the square, fronts on :data:`FRONT_RADIUS`, gaps where streets leave."""
     gap = (STREET_HALF_WIDTH + 0.5) / FRONT_RADIUS
     angle = float(streets[0]) + gap
@@ -415,12 +433,14 @@ def _square_ring(b, rng, bank, streets, facades, decals, occupied) -> None:
         radial = np.array([np.cos(mid), np.sin(mid), 0.0])
         center = radial * (FRONT_RADIUS + d / 2)
         floors = int(rng.integers(3, 7))
-        _add_building(b, rng, bank, center, mid + np.pi / 2, (w * 1.03, d), floors, facades, decals)
+        _add_building(
+            b, rng, bank, pics, center, mid + np.pi / 2, (w * 1.03, d), floors, facades, decals
+        )
         occupied.append((center[:2], max(w, d) / 2))
         angle += span
 
 
-def _street(b, rng, bank, theta, facades, decals, occupied, lamps) -> None:
+def _street(b, rng, bank, pics, theta, facades, decals, occupied, lamps) -> None:
     """Row houses on both sides of the street leaving the square at angle ``theta``."""
     axis = np.array([np.cos(theta), np.sin(theta), 0.0])
     side_dir = np.array([-np.sin(theta), np.cos(theta), 0.0])
@@ -433,7 +453,7 @@ def _street(b, rng, bank, theta, facades, decals, occupied, lamps) -> None:
             offset = STREET_HALF_WIDTH + d / 2 + rng.uniform(0, 0.4)
             center = axis * (along + w / 2) + side * side_dir * offset
             floors = int(rng.integers(2, 7))
-            _add_building(b, rng, bank, center, yaw, (w, d), floors, facades, decals)
+            _add_building(b, rng, bank, pics, center, yaw, (w, d), floors, facades, decals)
             occupied.append((center[:2], max(w, d) / 2))
             along += w + (rng.uniform(2, 5) if rng.random() < 0.12 else 0.0)
     for along in np.arange(FRONT_RADIUS + 20.0, STREET_END, rng.uniform(16, 24)):
@@ -443,7 +463,7 @@ def _street(b, rng, bank, theta, facades, decals, occupied, lamps) -> None:
         lamps.append([p[0], p[1], 4.4])
 
 
-def _clutter(b, rng, bank, decals, occupied, lamps) -> None:
+def _clutter(b, rng, bank, pics, decals, occupied, lamps) -> None:
     """Kiosks, benches, sign boards and street lights on the square."""
     for p, angle in _place_ring(rng, int(rng.integers(2, 4)), 18, PLAZA_RADIUS - 5, 4.0, occupied):
         base = np.array([p[0], p[1], 0.0])
@@ -454,10 +474,8 @@ def _clutter(b, rng, bank, decals, occupied, lamps) -> None:
         planes, corners = pyramid(3.4, 3.0, 2.5, 1.0)
         b.add(planes, corners, base, yaw, ROOF, _ROOF_TINTS[rng.integers(4)], bank.roofs[0], 2.0)
         for plane in range(4):
-            picture = bank.pictures[rng.integers(len(bank.pictures))]
             half = 1.3 if plane >= 2 else 1.1
-            decals.append(Decal(kiosk, plane, -half + 0.2, 0.9, 2 * half - 0.4, 1.3, picture,
-                                _crop(rng)))  # fmt: skip
+            decals.append(Decal(kiosk, plane, -half + 0.2, 0.9, 2 * half - 0.4, 1.3, *pics.take()))
     for p, angle in _place_ring(rng, int(rng.integers(6, 11)), 14, PLAZA_RADIUS - 3, 1.5, occupied):
         planes, corners = box(1.9, 0.55, 0.0, 0.48)
         wood = np.array([0.45, 0.32, 0.2]) * rng.uniform(0.8, 1.2, 3)
@@ -468,8 +486,7 @@ def _clutter(b, rng, bank, decals, occupied, lamps) -> None:
         board = b.add(planes, corners, np.array([p[0], p[1], 0.0]), angle + rng.uniform(0, 3),
                       WALL, np.array([0.3, 0.3, 0.32]), bank.fine, 1.0)  # fmt: skip
         for plane in (2, 3):
-            picture = bank.pictures[rng.integers(len(bank.pictures))]
-            decals.append(Decal(board, plane, -0.65, 0.9, 1.3, 1.4, picture, _crop(rng)))
+            decals.append(Decal(board, plane, -0.65, 0.9, 1.3, 1.4, *pics.take()))
     for p, _ in _place_ring(rng, 10, 28, PLAZA_RADIUS - 3, 3.0, occupied):
         planes, corners = box(0.16, 0.16, 0.0, 4.5)
         b.add(planes, corners, np.array([p[0], p[1], 0.0]), 0.0, POLE, [0.12, 0.12, 0.13],
@@ -523,17 +540,18 @@ def build_town(site: Site, seed: int) -> Town:
     decals: list[Decal] = []
     facades = _Facades()
     lamps: list[list[float]] = []
-    landmark_top = _add_landmark(b, rng, bank, decals)
+    pics = _Pictures(rng, bank, _name_key(site.name) + 1000 * seed)
+    landmark_top = _add_landmark(b, rng, bank, pics, decals)
     occupied: list[tuple[np.ndarray, float]] = [(np.zeros(2), 8.0)]
     n_streets = int(rng.integers(3, 5))
     streets = np.sort(
         (rng.uniform(0, 2 * np.pi) + np.arange(n_streets) * 2 * np.pi / n_streets
          + rng.normal(0, 0.15, n_streets)) % (2 * np.pi)
     )  # fmt: skip
-    _square_ring(b, rng, bank, streets, facades, decals, occupied)
+    _square_ring(b, rng, bank, pics, streets, facades, decals, occupied)
     for theta in streets:
-        _street(b, rng, bank, float(theta), facades, decals, occupied, lamps)
-    _clutter(b, rng, bank, decals, occupied, lamps)
+        _street(b, rng, bank, pics, float(theta), facades, decals, occupied, lamps)
+    _clutter(b, rng, bank, pics, decals, occupied, lamps)
     ell_center, ell_radii, ell_tint, ell_hue = _trees(b, rng, bank, site, occupied)
     planes = np.stack(b.planes)
     corners = np.stack(b.corners)

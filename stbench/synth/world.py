@@ -54,8 +54,8 @@ _ALL_SITES = tuple(SITE_SCENES)
 #: ``default`` is sized to ~80 CPU-seconds of rendering (docs/synthetic-world.md: measured).
 PRESETS: dict[str, tuple[SceneSpec, ...]] = {
     "small": (
-        _scene("innsbruck", 12, (320, 420), 80),
-        _scene("christchurch", 8, (320, 420), 80),
+        _scene("innsbruck", 14, (360, 460), 80),
+        _scene("christchurch", 10, (360, 460), 80),
     ),
     "default": (
         _scene("innsbruck", 22, (520, 760)),

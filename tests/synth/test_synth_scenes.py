@@ -47,13 +47,22 @@ def test_towns_use_only_their_splits_textures(towns):
     for name, town in towns.items():
         split = site_by_name(name).split
         names = town.texture_names()
-        assert names <= SPLIT_BANKS[split].names(), (name, names - SPLIT_BANKS[split].names())
+        foreign = {n for n in names if not SPLIT_BANKS[split].owns(n)}
+        assert not foreign, (name, foreign)
+        for other in SPLITS:
+            if other != split:
+                assert not any(SPLIT_BANKS[other].owns(n) for n in names), (name, other)
         used[split] |= names
+        # No two decals show the same content (a matcher would confuse them).
+        contents = [(d.picture, tuple(np.round(d.crop, 6))) for d in town.decals]
+        assert len(set(contents)) == len(contents), name
     assert not used["train"] & used["test"]
     assert not used["train"] & used["val"]
     assert not used["val"] & used["test"]
     # Every texture a town names can be built.
-    for name in sorted(used["test"])[:4]:
+    posters = sorted(n for n in used["test"] if n.startswith("poster:"))
+    assert posters
+    for name in [*sorted(used["test"])[:4], posters[0]]:
         assert texture_bank()[name].shape[0] >= 100
 
 
@@ -150,7 +159,7 @@ def test_presets_follow_the_agreed_sites_and_sizes():
         sites_in_split("test")
     )
     assert min(s.n_views for s in bench) > max(s.n_views for s in PRESETS["default"])
-    assert sum(s.n_views for s in PRESETS["small"]) <= 20
+    assert sum(s.n_views for s in PRESETS["small"]) <= 24
     assert any(s.n_views >= 1000 for s in PRESETS["large"])
     for specs in PRESETS.values():
         assert len({s.scene for s in specs}) == len(specs)
