@@ -6,6 +6,7 @@ looks the same from every view; only the mip level depends on the pixel footprin
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,18 +106,33 @@ def planar(name: str, points, normals, tile_m, footprint_m) -> np.ndarray:
     return _tex(name, a, b, tile_m, footprint_m)
 
 
+@functools.lru_cache(maxsize=1)
+def _lattice() -> np.ndarray:
+    """(1024, 1024) fixed random lattice values in 0..1 (built once per process)."""
+    return np.random.default_rng(0x1A77).random((_LATTICE, _LATTICE), dtype=np.float32)
+
+
+_LATTICE = 1024
+
+
 def value_noise(a, b, cell_m: float, key, footprint_m) -> np.ndarray:
-    """Aperiodic noise in -1..1 on face coordinates (m): smooth interpolation of values hashed
-    from the cell corners (and ``key``, e.g. the primitive), so it never repeats, unlike a
-    tiled texture. Fades to 0 where the pixel footprint nears the cell size (no aliasing)."""
+    """Aperiodic noise in -1..1 on face coordinates (m): smooth interpolation of random values
+    at the cell corners (a 1024 x 1024 lattice, entered at an offset hashed from ``key``, e.g.
+    the primitive), so it does not repeat within a town, unlike a tiled texture. Fades to 0
+    where the pixel footprint nears the cell size (no aliasing)."""
     x, y = a / cell_m, b / cell_m
     i, j = np.floor(x), np.floor(y)
-    fx, fy = x - i, y - j
+    fx, fy = (x - i).astype(np.float32), (y - j).astype(np.float32)
     fx, fy = fx * fx * (3 - 2 * fx), fy * fy * (3 - 2 * fy)
-    i, j = i.astype(np.int64), j.astype(np.int64)
-    v00, v10 = hash01(i, j, key), hash01(i + 1, j, key)
-    v01, v11 = hash01(i, j + 1, key), hash01(i + 1, j + 1, key)
-    value = (v00 * (1 - fx) + v10 * fx) * (1 - fy) + (v01 * (1 - fx) + v11 * fx) * fy
+    key = np.asarray(key, dtype=np.int64)
+    mask = _LATTICE - 1
+    i = (i.astype(np.int64) + key * 7919) & mask
+    j = (j.astype(np.int64) + key * 104729) & mask
+    table = _lattice()
+    i1, j1 = (i + 1) & mask, (j + 1) & mask
+    v0 = table[i, j] * (1 - fx) + table[i1, j] * fx
+    v1 = table[i, j1] * (1 - fx) + table[i1, j1] * fx
+    value = v0 * (1 - fy) + v1 * fy
     fade = np.clip(1.5 - 2.0 * footprint_m / cell_m, 0, 1)
     return ((2 * value - 1) * fade).astype(np.float32)
 

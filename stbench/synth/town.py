@@ -343,7 +343,7 @@ def _add_building(
     # A blade sign sticking out of the front at first-floor height.
     if rng.random() < 0.35:
         local = np.array([rng.uniform(-w / 2 + 1, w / 2 - 1), d / 2 + 0.6, 0.0])
-        planes, corners = box(0.08, 1.1, 3.0, 3.9)
+        planes, corners = box(0.3, 1.1, 3.0, 3.9)
         sign = b.add(planes, corners, center + _rotate(yaw, local), yaw, WALL,
                      np.array([0.9, 0.9, 0.9]), bank.fine, 1.0)  # fmt: skip
         for plane in (0, 1):
@@ -482,7 +482,7 @@ def _clutter(b, rng, bank, pics, decals, occupied, lamps) -> None:
         b.add(planes, corners, np.array([p[0], p[1], 0.0]), angle + np.pi / 2, FURNITURE, wood,
               bank.dirt, 1.0)  # fmt: skip
     for p, angle in _place_ring(rng, int(rng.integers(3, 6)), 16, PLAZA_RADIUS - 3, 2.0, occupied):
-        planes, corners = box(1.4, 0.12, 0.0, 2.4)
+        planes, corners = box(1.4, 0.3, 0.0, 2.4)
         board = b.add(planes, corners, np.array([p[0], p[1], 0.0]), angle + rng.uniform(0, 3),
                       WALL, np.array([0.3, 0.3, 0.32]), bank.fine, 1.0)  # fmt: skip
         for plane in (2, 3):

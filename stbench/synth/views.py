@@ -59,7 +59,7 @@ class ViewSpec:
 
 #: Shares of the kinds of tourist photo: the landmark from the square, a facade (details zoomed
 #: in from across the square or close up), a street seen along its facades, a wide view.
-VIEW_KINDS: dict[str, float] = {"landmark": 0.35, "facade": 0.35, "street": 0.2, "wide": 0.1}
+VIEW_KINDS: dict[str, float] = {"landmark": 0.45, "facade": 0.35, "street": 0.12, "wide": 0.08}
 #: Focal length (x the long side) of each kind: zoomed-in details to wide angles.
 _FOCAL = {"landmark": (0.75, 1.6), "facade": (1.0, 3.2), "street": (0.7, 1.3), "wide": (0.5, 0.75)}
 
