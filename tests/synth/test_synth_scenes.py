@@ -199,3 +199,11 @@ def test_world_sift_figures_are_computed_from_per_pair_rows(tmp_path):
     meta["sites"] = [{"name": s.name} for s in SITES]  # an old world: no splits recorded
     (tmp_path / "world.json").write_text(json.dumps(meta))
     assert world_splits(tmp_path) is None
+
+
+def test_truth_and_world_json_record_view_kind_site_and_split(small_world, truth):
+    assert set(truth["view_kind"]) <= set(VIEW_KINDS)
+    meta = json.loads((small_world / "world.json").read_text())
+    split_of = {site["name"]: site["split"] for site in meta["sites"]}
+    for scene in meta["scenes"]:
+        assert split_of[scene["site"]] == site_by_name(scene["site"]).split
