@@ -117,7 +117,7 @@ def test_depth_reprojects_exactly_between_views(small_world, truth):
     checked = agreed = 0
     for i, (_, K0, R0, t0, d0, cover0) in enumerate(views):
         smooth = _smooth_pixels(d0)
-        pixels = smooth[rng.choice(len(smooth), size=min(400, len(smooth)), replace=False)]
+        pixels = smooth[rng.choice(len(smooth), size=min(800, len(smooth)), replace=False)]
         for j, (_, K1, R1, t1, d1, cover1) in enumerate(views):
             if i == j or cover0 != cover1:
                 continue
