@@ -256,6 +256,7 @@ def _render_view(root: Path, spec: SceneSpec, view: ViewSpec, points: np.ndarray
             "leaf_cover": leaf_cover(local.date(), town.site, town.seed),
             "exposure_ev": view.exposure_ev,
             "jpeg_quality": view.jpeg_quality,
+            "view_kind": view.kind,
         },
     }
 

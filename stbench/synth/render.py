@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stbench.synth.materials import Attributes, crown_noise, surface_attributes
+from stbench.synth.materials import Attributes, crown_noise, leaf_textures, surface_attributes
 from stbench.synth.raycast import GROUND_ID, NO_HIT, hit_ellipsoid, hit_ground, hit_polyhedron
 from stbench.synth.town import Town
 
@@ -336,7 +336,7 @@ def render_geometry(town: Town, camera: Camera, *, leaf_cover: float = 1.0) -> G
                 break
             points = camera.center + t[crown, None] * rays[crown]
             normals = _normals(town, prim[crown], plane[crown], points, rays[crown])
-            leaf, branch = crown_noise(points, normals)
+            leaf, branch = crown_noise(points, normals, *leaf_textures(town))
             holes = crown[~(branch | (leaf < leaf_cover))]
             if len(holes) == 0:
                 break

@@ -12,7 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GREY_TEXTURES", "PICTURES", "Pyramid", "hash01", "sample", "texture_bank"]
+__all__ = [
+    "GREY_TEXTURES",
+    "PICTURES",
+    "SPLIT_BANKS",
+    "Pyramid",
+    "TextureSet",
+    "hash01",
+    "sample",
+    "split_bank",
+    "texture_bank",
+]
 
 
 #: Grey tiling textures (name -> scikit-image loader name or "noise<seed>").
@@ -76,7 +86,10 @@ def _load(name: str) -> np.ndarray:
     image = np.asarray(image)
     if image.dtype == bool:
         image = image.astype(np.uint8) * 255
-    image = image.astype(np.float32) / 255.0
+    if np.issubdtype(image.dtype, np.floating):
+        image = np.clip(image, 0, 1).astype(np.float32)
+    else:
+        image = image.astype(np.float32) / 255.0
     if image.ndim == 3 and image.shape[2] == 4:
         image = image[..., :3]
     return image
@@ -89,18 +102,155 @@ def _equalise(grey: np.ndarray) -> np.ndarray:
     return np.clip(0.5 + 0.22 * g / (g.std() + 1e-6), 0, 1)
 
 
-@functools.lru_cache(maxsize=1)
-def texture_bank() -> dict[str, Pyramid]:
-    """All textures as pyramids, built once per process (deterministic)."""
-    bank: dict[str, Pyramid] = {}
-    for name in GREY_TEXTURES:
-        bank[name] = _pyramid(_equalise(_load(name))[..., None])
-    for name in PICTURES:
+class _Bank(dict):
+    """Texture pyramids by name, each built on first use (then kept for the process)."""
+
+    def __missing__(self, name: str) -> Pyramid:
+        value = _build(name)
+        self[name] = value
+        return value
+
+
+def _build(name: str) -> Pyramid:
+    from stbench.synth import procedural
+
+    if procedural.is_procedural(name):
+        return _pyramid(procedural.make(name)[..., None])
+    if procedural.is_poster(name):
+        return _pyramid(procedural.make_poster(name))
+    if name in _PHOTO_PICTURES:
         image = _load(name)
         if image.ndim == 2:
             image = np.repeat(image[..., None], 3, axis=2)
-        bank[name] = _pyramid(image)
-    return bank
+        return _pyramid(image)
+    if name in _PHOTO_GREYS or name.startswith("noise"):
+        return _pyramid(_equalise(_load(name))[..., None])
+    raise KeyError(f"unknown texture {name!r}")
+
+
+@functools.lru_cache(maxsize=1)
+def texture_bank() -> dict[str, Pyramid]:
+    """All textures as pyramids by name, each built on first use (deterministic).
+
+    Names: scikit-image photographs (grey tiling ones and colour pictures), ``noise<seed>``
+    (1/f noise) and the procedural families of :mod:`stbench.synth.procedural`
+    (``<family>:<seed>``).
+    """
+    return _Bank()
+
+
+#: Poster seeds per split (disjoint ranges).
+POSTER_SEEDS = 10**6
+
+
+@dataclass(frozen=True)
+class TextureSet:
+    """The textures one split's towns may use (splits share none of them).
+
+    Attributes:
+        walls: grey facade textures; roofs: grey roof textures.
+        paving, road, grass, dirt: grey ground textures.
+        fine, coarse: 1/f noise for weathering (~7 m) and tone drift (~25 m), snow patches and
+            leaf holes.
+        pictures: colour photographs for murals, posters, signs and plaques.
+        clock: the landmark's clock-face picture.
+        posters: first seed of the split's procedural posters (``poster:<seed>``, seeds
+            ``posters .. posters + POSTER_SEEDS - 1``).
+    """
+
+    walls: tuple[str, ...]
+    roofs: tuple[str, ...]
+    paving: str
+    road: str
+    grass: str
+    dirt: str
+    fine: str
+    coarse: str
+    pictures: tuple[str, ...]
+    clock: str
+    posters: int = 0
+
+    def owns(self, name: str) -> bool:
+        """True if ``name`` is one of the set's textures or one of its posters."""
+        family, _, seed = name.partition(":")
+        if family == "poster" and seed.isdigit():
+            return self.posters <= int(seed) < self.posters + POSTER_SEEDS
+        return name in self.names()
+
+    def names(self) -> set[str]:
+        """Every texture name of the set."""
+        single = (self.paving, self.road, self.grass, self.dirt, self.fine, self.coarse, self.clock)
+        return {*self.walls, *self.roofs, *single, *self.pictures}
+
+
+def _procedural_set(base: int, photos_grey: tuple[str, ...], pictures: tuple[str, ...], clock: str):
+    walls = (
+        *(f"bricks:{base + k}" for k in range(4)),
+        *(f"ashlar:{base + k}" for k in range(3)),
+        *(f"stucco:{base + k}" for k in range(3)),
+        *photos_grey,
+    )
+    return TextureSet(
+        walls=walls,
+        roofs=(f"tiles:{base}", f"tiles:{base + 1}", f"stucco:{base + 7}"),
+        paving=f"setts:{base}",
+        road=f"stucco:{base + 8}",
+        grass=f"grass:{base}",
+        dirt=f"stucco:{base + 9}",
+        fine=f"noise{base + 1}",
+        coarse=f"noise{base}",
+        pictures=pictures,
+        clock=clock,
+        posters=base * 10**6,
+    )
+
+
+#: Textures per split: procedural seeds in disjoint ranges and disjoint scikit-image photographs,
+#: so no test material is ever seen in training (leave-site-out down to the textures).
+SPLIT_BANKS: dict[str, TextureSet] = {
+    "train": _procedural_set(
+        1000,
+        ("brick", "gravel"),
+        ("astronaut", "coffee", "chelsea", "rocket", "camera", "text"),
+        "clock",
+    ),
+    "val": _procedural_set(2000, ("cell",), ("cat", "logo", "page"), "coins"),
+    "test": _procedural_set(
+        3000,
+        ("moon",),
+        ("immunohistochemistry", "colorwheel", "hubble_deep_field", "retina", "horse"),
+        "shepp_logan_phantom",
+    ),
+}
+
+_PHOTO_GREYS = {"brick", "gravel", "grass", "moon", "coins", "cell"}
+_PHOTO_PICTURES = {
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "immunohistochemistry",
+    "colorwheel",
+    "camera",
+    "clock",
+    "text",
+    "page",
+    "cat",
+    "logo",
+    "hubble_deep_field",
+    "retina",
+    "horse",
+    "shepp_logan_phantom",
+}
+
+
+def split_bank(split: str) -> TextureSet:
+    """The :class:`TextureSet` of ``split`` (``train``, ``val`` or ``test``)."""
+    try:
+        return SPLIT_BANKS[split]
+    except KeyError:
+        known = ", ".join(SPLIT_BANKS)
+        raise KeyError(f"no texture bank for split {split!r}; known: {known}") from None
 
 
 def _bilinear(level: np.ndarray, u: np.ndarray, v: np.ndarray, wrap: bool) -> np.ndarray:

@@ -1,4 +1,9 @@
-"""Where, when and how tourists photograph a town's landmark."""
+"""Where, when and how tourists photograph a town: its landmark, facades and streets.
+
+As in MegaDepth, photos of one sight mix standpoints and zooms: the landmark from favourite
+spots on the square, details of a few favourite facades from across the square or close up
+(long focal lengths: scale change), views along a street, and wide views.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,10 @@ import numpy as np
 from stbench.synth.render import Camera, look_at
 from stbench.synth.shade import Weather, day_weather, sun_angles
 from stbench.synth.sites import to_local
-from stbench.synth.town import PLAZA_RADIUS, Town
+from stbench.synth.town import FRONT_RADIUS, PLAZA_RADIUS, STREET_END, STREET_HALF_WIDTH, Town
 from stbench.synth.weather import photo_odds
 
-__all__ = ["ViewSpec", "pinhole_camera", "sample_views"]
+__all__ = ["VIEW_KINDS", "ViewSpec", "pinhole_camera", "sample_views"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class ViewSpec:
         exif_case: see :mod:`stbench.synth.exif`.
         depth_kind: "metric", "ordinal" (a label map under the same name) or None (no depth).
         seed: per-view seed for everything random at render time.
+        kind: the kind of photo (:data:`VIEW_KINDS`).
     """
 
     name: str
@@ -49,6 +55,23 @@ class ViewSpec:
     exif_case: str
     depth_kind: str | None
     seed: int
+    kind: str = "landmark"
+
+
+#: Shares of the kinds of tourist photo: the landmark from the square, a facade (details zoomed
+#: in from across the square or close up), a street seen along its facades, a wide view.
+VIEW_KINDS: dict[str, float] = {"landmark": 0.45, "facade": 0.35, "street": 0.12, "wide": 0.08}
+#: Focal length (x the long side) of each kind: zoomed-in details to wide angles.
+_FOCAL = {"landmark": (0.75, 1.6), "facade": (1.0, 3.2), "street": (0.7, 1.3), "wide": (0.5, 0.75)}
+
+
+@dataclass(frozen=True)
+class _Favourites:
+    """Where a scene's photos concentrate (co-visibility, as at real sights)."""
+
+    spots: np.ndarray  # (3, 2) standpoints on the square
+    facades: np.ndarray  # building indices of the favourite fronts on the square
+    streets: np.ndarray  # street angles (rad)
 
 
 def _hotspots(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -57,34 +80,112 @@ def _hotspots(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
 
 
-def _pose(town: Town, rng: np.random.Generator, spots: np.ndarray):
-    for _ in range(200):
-        if rng.random() < 0.8:
-            xy = spots[rng.integers(len(spots))] + rng.normal(0, 3.0, 2)
-        else:
-            angle, radius = rng.uniform(0, 2 * np.pi), rng.uniform(12, PLAZA_RADIUS - 2)
-            xy = radius * np.array([np.cos(angle), np.sin(angle)])
-        height = rng.uniform(1.35, 1.9) if rng.random() < 0.85 else rng.uniform(3.0, 12.0)
-        eye = np.array([xy[0], xy[1], height])
-        distance = float(np.hypot(*xy))
-        if distance < 14 or not town.is_free(eye, margin=0.8):
-            continue
-        if rng.random() < 0.85:
-            top = min(0.7 * town.landmark_top, height + 0.55 * distance)
-            target = np.array([*rng.normal(0, 2.5, 2), rng.uniform(2.0, top)])
-        else:
-            angle = rng.uniform(0, 2 * np.pi)
-            target = np.array([60 * np.cos(angle), 60 * np.sin(angle), rng.uniform(3, 10)])
-        R, t = look_at(eye, target, roll_deg=float(np.clip(rng.normal(0, 2.0), -6, 6)))
-        # Reject views blocked right in front of the lens (a trunk or a lamp post at arm's length).
-        from stbench.synth.raycast import cast
+def _favourites(town: Town, rng: np.random.Generator) -> _Favourites:
+    spots = _hotspots(rng, 3)
+    facades = np.zeros(0, dtype=np.int64)
+    if town.front_center is not None and len(town.front_center):
+        on_square = np.flatnonzero(np.hypot(*town.front_center[:, :2].T) < FRONT_RADIUS + 3)
+        if len(on_square):
+            facades = rng.choice(on_square, size=min(2, len(on_square)), replace=False)
+    streets = np.zeros(0)
+    if town.street_angles is not None and len(town.street_angles):
+        streets = rng.choice(
+            town.street_angles, size=min(2, len(town.street_angles)), replace=False
+        )
+    return _Favourites(spots, facades, streets)
 
-        forward = R[2] / np.linalg.norm(R[2])
-        hit_t, _, _ = cast(town, eye[None], forward[None], 1e-6)
-        if hit_t[0] < 6.0:
+
+def _clear_view(town: Town, eye: np.ndarray, R: np.ndarray, target: np.ndarray | None) -> bool:
+    """Nothing at arm's length in front of the lens, and the target (if any) in sight."""
+    from stbench.synth.raycast import cast
+
+    forward = R[2] / np.linalg.norm(R[2])
+    hit_t, _, _ = cast(town, eye[None], forward[None], 1e-6)
+    if hit_t[0] < 6.0:
+        return False
+    if target is None:
+        return True
+    to_target = target - eye
+    hit_t, _, _ = cast(town, eye[None], to_target[None], 1e-6, ellipsoids=False)
+    return bool(hit_t[0] > 0.97)
+
+
+def _eye_height(rng: np.random.Generator) -> float:
+    return rng.uniform(1.35, 1.9) if rng.random() < 0.85 else rng.uniform(3.0, 10.0)
+
+
+def _landmark_or_wide(town, rng, fav, kind):
+    if rng.random() < 0.8:
+        xy = fav.spots[rng.integers(len(fav.spots))] + rng.normal(0, 3.0, 2)
+    else:
+        angle, radius = rng.uniform(0, 2 * np.pi), rng.uniform(12, PLAZA_RADIUS - 2)
+        xy = radius * np.array([np.cos(angle), np.sin(angle)])
+    eye = np.array([xy[0], xy[1], _eye_height(rng)])
+    distance = float(np.hypot(*xy))
+    if distance < 14:
+        return None
+    if kind == "landmark":
+        top = min(0.55 * town.landmark_top, eye[2] + 0.45 * distance)
+        return eye, np.array([*rng.normal(0, 2.5, 2), rng.uniform(2.0, top)]), None
+    angle = rng.uniform(0, 2 * np.pi)
+    return eye, np.array([60 * np.cos(angle), 60 * np.sin(angle), rng.uniform(2, 9)]), None
+
+
+def _facade(town, rng, fav):
+    if not len(fav.facades):
+        return None
+    b = fav.facades[rng.integers(len(fav.facades))]
+    normal = town.front_normal[b]
+    tangent = np.array([-normal[1], normal[0], 0.0])
+    width, height = town.front_size[b]
+    base = town.front_center[b] - np.array([0, 0, height / 2])
+    target = base + tangent * rng.uniform(-0.35, 0.35) * width
+    target[2] = rng.uniform(1.5, max(2.0, 0.8 * height))
+    distance = rng.uniform(8, 32)
+    lateral = rng.normal(0, 0.35) * distance
+    eye = target + normal * distance + tangent * lateral
+    eye[2] = _eye_height(rng)
+    if np.hypot(*eye[:2]) > PLAZA_RADIUS + 4:
+        return None
+    return eye, target, target
+
+
+def _street(town, rng, fav):
+    if not len(fav.streets):
+        return None
+    theta = fav.streets[rng.integers(len(fav.streets))]
+    axis = np.array([np.cos(theta), np.sin(theta), 0.0])
+    side = np.array([-np.sin(theta), np.cos(theta), 0.0])
+    along = rng.uniform(FRONT_RADIUS + 8, STREET_END - 15)
+    eye = axis * along + side * rng.uniform(-1, 1) * (STREET_HALF_WIDTH - 1.5)
+    eye[2] = _eye_height(rng)
+    heading = 1.0 if rng.random() < 0.5 else -1.0
+    look = heading * axis * 30.0 + side * rng.normal(0, 9.0)
+    target = eye + look
+    target[2] = rng.uniform(1.5, 9.0)
+    return eye, target, None
+
+
+def _pose(town: Town, rng: np.random.Generator, fav: _Favourites):
+    """A standpoint and orientation, and the kind of photo."""
+    kinds = list(VIEW_KINDS)
+    for _ in range(300):
+        kind = kinds[int(rng.choice(len(kinds), p=list(VIEW_KINDS.values())))]
+        if kind == "facade":
+            placed = _facade(town, rng, fav)
+        elif kind == "street":
+            placed = _street(town, rng, fav)
+        else:
+            placed = _landmark_or_wide(town, rng, fav, kind)
+        if placed is None:
             continue
-        return R, t
-    raise RuntimeError("could not place a camera in the plaza")
+        eye, target, must_see = placed
+        if not town.is_free(eye, margin=0.8):
+            continue
+        R, t = look_at(eye, target, roll_deg=float(np.clip(rng.normal(0, 2.0), -6, 6)))
+        if _clear_view(town, eye, R, must_see):
+            return R, t, kind
+    raise RuntimeError("could not place a camera in the town")
 
 
 def _capture_times(
@@ -130,18 +231,18 @@ def sample_views(
     from stbench.synth.exif import choose_case
 
     rng = np.random.default_rng(seed)
-    spots = _hotspots(rng, 4)
+    fav = _favourites(town, rng)
     times = _capture_times(town, rng, n_views, years)
     views = []
     names: set[str] = set()
     for i in range(n_views):
-        R, t = _pose(town, rng, spots)
+        R, t, kind = _pose(town, rng, fav)
         # Long side skewed towards small sizes (as web photos; keeps the default build fast).
         side = int(long_side[0] + (long_side[1] - long_side[0]) * rng.random() ** 2) // 2 * 2
         aspect = (3 / 4, 2 / 3, 9 / 16)[int(rng.integers(3))]
         short = round(side * aspect) // 2 * 2
         size = (short, side) if rng.random() < 0.25 else (side, short)
-        focal = side * float(rng.uniform(0.75, 1.6))
+        focal = side * float(rng.uniform(*_FOCAL[kind]))
         k1 = float(rng.uniform(-0.06, 0.03))
         when = times[i]
         local = to_local(when, town.site.tz)
@@ -170,6 +271,7 @@ def sample_views(
                 exif_case=choose_case(rng),
                 depth_kind=depth_kind,
                 seed=int(rng.integers(2**31)),
+                kind=kind,
             )
         )
     return views

@@ -17,25 +17,61 @@ from stbench.synth.megadepth import SceneSpec
 
 __all__ = ["ensure_world", "generate_world", "write_megadepth"]
 
+#: Scene id and town seed of each site: one scene per site, the same in every preset (ids of
+#: MegaDepth-1500 test scenes and an IMC scene where the old world had them, 5xxx otherwise);
+#: every site's town has its own seed (no layout is shared across sites, hence across splits).
+SITE_SCENES: dict[str, tuple[str, int]] = {
+    "innsbruck": ("0015", 1),
+    "christchurch": ("0022", 2),
+    "porto": ("0008", 3),
+    "madison": ("5001", 4),
+    "sapporo": ("5002", 5),
+    "bariloche": ("5003", 6),
+    "valencia": ("5004", 7),
+    "denver": ("5005", 8),
+    "seattle": ("5006", 9),
+    "lyon": ("5007", 10),
+    "kyoto": ("5008", 11),
+    "singapore": ("5009", 12),
+    "hobart": ("5010", 13),
+    "cape_town": ("5011", 14),
+    "tromso": ("5012", 15),
+    "quebec": ("5013", 16),
+    "santiago": ("5014", 17),
+    "brisbane": ("5015", 18),
+}
+
+
+def _scene(site: str, n_views: int, long_side: tuple[int, int], points: int = 120) -> SceneSpec:
+    scene, town_seed = SITE_SCENES[site]
+    return SceneSpec(scene, site, town_seed, n_views, long_side, points)
+
+
+#: Every site, in the order of :data:`stbench.synth.sites.SITES` (the benchmark preset).
+_ALL_SITES = tuple(SITE_SCENES)
+
 #: Tourist-photo scenes per preset (site, town seed, number of views, long side range in px).
+#: ``default`` is sized to ~80 CPU-seconds of rendering (docs/synthetic-world.md: measured).
 PRESETS: dict[str, tuple[SceneSpec, ...]] = {
     "small": (
-        SceneSpec("0015", "innsbruck", 1, 12, (320, 420), 80),
-        SceneSpec("0022", "christchurch", 2, 8, (320, 420), 80),
+        _scene("innsbruck", 14, (360, 460), 80),
+        _scene("christchurch", 10, (360, 460), 80),
     ),
     "default": (
-        SceneSpec("0015", "innsbruck", 1, 50, (320, 640)),
-        SceneSpec("0022", "christchurch", 2, 50, (320, 640)),
-        SceneSpec("0008", "porto", 3, 50, (320, 640)),
-        SceneSpec("5001", "madison", 4, 50, (320, 640)),
+        _scene("innsbruck", 22, (520, 760)),
+        _scene("porto", 22, (520, 760)),
+        _scene("valencia", 14, (520, 760)),
+        _scene("christchurch", 22, (520, 760)),
+        _scene("denver", 22, (520, 760)),
     ),
+    "benchmark": tuple(_scene(site, 60, (560, 960), 160) for site in _ALL_SITES),
     "large": (
-        SceneSpec("0015", "innsbruck", 1, 120, (320, 640)),
-        SceneSpec("0022", "christchurch", 2, 100, (320, 640)),
-        SceneSpec("0008", "porto", 3, 100, (320, 640)),
-        SceneSpec("5001", "madison", 4, 100, (320, 640)),
-        SceneSpec("5002", "sapporo", 5, 100, (320, 640)),
-        SceneSpec("5003", "bariloche", 6, 1000, (240, 320), 40),
+        _scene("innsbruck", 120, (320, 640)),
+        _scene("christchurch", 100, (320, 640)),
+        _scene("porto", 100, (320, 640)),
+        _scene("madison", 100, (320, 640)),
+        _scene("sapporo", 100, (320, 640)),
+        _scene("bariloche", 1000, (240, 320), 40),
     ),
 }
 VIEWS_PER_TASK = 6
@@ -143,7 +179,8 @@ def generate_world(
 
     Args:
         out: the world directory (default ``stbench_home()/worlds/<preset>-seed<seed>``).
-        preset: ``small`` (seconds, for tests), ``default`` or ``large``.
+        preset: ``small`` (seconds, for tests), ``default`` (the demo), ``benchmark`` (one
+            scene per site, the leaderboard) or ``large`` (a 1,000-photo stress scene).
         seed: world seed.
         overwrite: replace a non-empty ``out``.
         webcams: also write the AMOS webcams (``stbench.synth.webcams``).

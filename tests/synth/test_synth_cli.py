@@ -53,7 +53,9 @@ def test_presets_have_the_promised_sizes():
     from stbench.synth.world import PRESETS
 
     default = PRESETS["default"]
-    assert len(default) >= 4 and all(spec.n_views >= 50 for spec in default)
+    # world v2: five scenes sized to ~80 CPU-seconds (fewer, larger photos than the 50 of v1)
+    assert len(default) >= 5 and all(spec.n_views >= 14 for spec in default)
+    assert sum(spec.n_views for spec in default) >= 100
     assert {"0015", "0022", "0008"} <= {spec.scene for spec in default}
     assert max(spec.n_views for spec in PRESETS["large"]) >= 1000
     assert sum(spec.n_views for spec in PRESETS["small"]) <= 24

@@ -215,18 +215,22 @@ def _sift(gray):
 
 
 def test_sift_matches_are_mostly_correct(small_world, truth):
-    """OpenCV SIFT + ratio test (0.8): precision@3px over verifiable matches, averaged over pairs
-    whose ground-truth depth overlap is >= 0.2."""
-    precisions = []
+    """OpenCV SIFT + ratio test (0.8) + mutual check (as the ``sift`` method): precision@3px
+    pooled over the verifiable matches of the pairs whose ground-truth depth overlap is >= 0.2.
+
+    Pooled, because world v2 mixes hard pairs (day and night, streets seen at grazing angles)
+    whose handful of matches are mostly wrong, as in real photos; the pooled figure checks that
+    depth and poses register the pictures (a misregistration drives it to ~0)."""
+    counts = []
     for scene in sorted(set(truth.scene)):
-        precisions += _sift_precisions(small_world, truth, scene)
-    assert len(precisions) >= 8
-    mean = float(np.mean(precisions))
-    print(f"SIFT precision@3px over {len(precisions)} pairs: {mean:.3f}")
-    assert mean >= 0.7
+        counts += _sift_precisions(small_world, truth, scene)
+    assert len(counts) >= 6
+    correct, verifiable = np.sum(counts, axis=0)
+    print(f"SIFT precision@3px over {len(counts)} pairs: {correct / verifiable:.3f}")
+    assert correct / verifiable >= 0.7
 
 
-def _sift_precisions(world, truth, scene) -> list[float]:
+def _sift_precisions(world, truth, scene) -> list[tuple[int, int]]:
     import cv2
 
     views = _views(world, truth, scene)
@@ -251,8 +255,11 @@ def _sift_precisions(world, truth, scene) -> list[float]:
             (k0, desc0), (k1, desc1) = features[i], features[j]
             if desc0 is None or desc1 is None or len(k0) < 2 or len(k1) < 2:
                 continue
+            back = {m.queryIdx: m.trainIdx for m in matcher.match(desc1, desc0)}
             pairs = [
-                m for m, n in matcher.knnMatch(desc0, desc1, k=2) if m.distance < 0.8 * n.distance
+                m
+                for m, n in matcher.knnMatch(desc0, desc1, k=2)
+                if m.distance < 0.8 * n.distance and back.get(m.trainIdx) == m.queryIdx
             ]
             if len(pairs) < 10:
                 continue
@@ -273,7 +280,7 @@ def _sift_precisions(world, truth, scene) -> list[float]:
             if verifiable.sum() < 10:
                 continue
             error = np.linalg.norm(uv[verifiable] - b[ok][verifiable], axis=1)
-            precisions.append(float(np.mean(error < 3)))
+            precisions.append((int(np.sum(error < 3)), int(verifiable.sum())))
     return precisions
 
 
