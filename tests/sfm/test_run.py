@@ -137,7 +137,7 @@ def test_sfm_row_goes_on_the_board_beside_pixel_rows(tmp_path, monkeypatch):
     assert list(frame.columns) == [*COLUMNS, *SFM_COLUMNS]
     sfm = frame[frame["track"] == "sfm"].iloc[0]
     assert sfm["method"] == "oracle" and sfm["sfm_maa"] == pytest.approx(1.0)
-    assert sfm["sfm_registered"] == pytest.approx(1.0) and sfm["clusters"] == "sfm=scene"
+    assert sfm["sfm_registered"] == pytest.approx(1.0) and sfm["clusters"] == "sfm=scene min=10/10"
     pixel = frame[frame["track"] == "pixels"].iloc[0]
     assert pixel["pose_auc_5"] == 0.5 and pd.isna(pixel["sfm_maa"])
     # the pixel row keeps its values: only empty SfM cells were appended to it
