@@ -246,6 +246,35 @@ def test_predictions_cache_reads_reversed_hloc_pairs(tmp_path):
     np.testing.assert_array_equal(entry["keypoints1"], keypoints_b)
 
 
+def test_predictions_method_opens_its_files_once_per_process(tmp_path, monkeypatch):
+    import pickle
+
+    import h5py
+
+    from stbench.methods.predictions import Predictions
+    from stbench.prediction_cache import PredictionCache
+
+    keypoints = np.array([[1.0, 1.0], [2.0, 2.0]], np.float32)
+    with PredictionCache(tmp_path) as cache:
+        for b in ("b", "c", "d"):
+            cache.write_pair("a", b, keypoints, keypoints, np.array([[0, 1]]), np.array([0.5]), 0.1)
+    opened = []
+    real_file = h5py.File
+    monkeypatch.setattr(h5py, "File", lambda *a, **k: opened.append(a[0]) or real_file(*a, **k))
+    method = Predictions(dir=str(tmp_path))
+    for b in ("b", "c", "d", "b"):
+        result = method.match_pair(None, None, {"image_id": "a"}, {"image_id": b})
+        assert result.matches.tolist() == [[0, 1]]
+    assert len(opened) == 2  # features.h5 and matches.h5, once
+    with pytest.raises(ValueError, match="not found"):
+        method.match_pair(None, None, {"image_id": "a"}, {"image_id": "zz"})
+    clone = pickle.loads(pickle.dumps(method))  # the open files stay behind
+    assert clone.match_pair(None, None, {"image_id": "a"}, {"image_id": "c"}).matches.shape == (
+        1,
+        2,
+    )
+
+
 def test_matcher_without_time_has_no_temporal_metrics(tmp_path):
     from stbench.errors import ConfigError
 
