@@ -34,6 +34,7 @@ from stbench.model.distributed import (
     resolve_device,
     shard_indices,
 )
+from stbench.model.matching import REFINE_RADIUS
 from stbench.model.presets import TrainConfig
 from stbench.progress import Advance, Progress, reporter
 
@@ -236,7 +237,14 @@ def run(
             history.append(
                 {
                     "epoch": 0,
-                    **validate(model, val_pairs, val_images, torch_device, config.val_top_k),
+                    **validate(
+                        model,
+                        val_pairs,
+                        val_images,
+                        torch_device,
+                        config.val_top_k,
+                        temperature=config.contrastive_temperature,
+                    ),
                 }
             )
     end_epoch = config.epochs
@@ -252,7 +260,14 @@ def run(
             )  # fmt: skip
             barrier(context)
             if context.is_main:
-                metrics = validate(model, val_pairs, val_images, torch_device, config.val_top_k)
+                metrics = validate(
+                    model,
+                    val_pairs,
+                    val_images,
+                    torch_device,
+                    config.val_top_k,
+                    temperature=config.contrastive_temperature,
+                )
                 history.append({"epoch": epoch + 1, **timings, **metrics})
                 _save_outputs(
                     out_dir, model, optimizer, config, config_dict, history, manifest, command,
@@ -333,6 +348,8 @@ def _save_outputs(
         "image_size": config.image_size,
         "temporal_size": config.temporal_size,
         "top_k": 1024,
+        "refine_radius": REFINE_RADIUS,
+        "temperature": config.contrastive_temperature,
     }
     training = {
         "stbench_version": stbench.__version__,
