@@ -114,7 +114,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
     from stbench.manifest.config import BuildConfig
     from stbench.model.presets import preset_config
     from stbench.model.train import run as train
-    from stbench.synth import ensure_world
+    from stbench.synth import WorldConfig, ensure_world
 
     config = config or DemoConfig()
     unknown = sorted(set(config.methods) - {m[0] for m in DEMO_METHODS})
@@ -133,7 +133,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
     timings: dict[str, float] = {}
 
     with _stage("synth: the embedded world", timings):
-        world = ensure_world(config.preset, config.seed)
+        world = ensure_world(WorldConfig(config.preset, config.seed))
     with _stage("build-manifest", timings):
         build_config = BuildConfig(synthetic_preset=config.preset, synthetic_seed=config.seed)
         manifest_dir = _build_demo_manifest(

@@ -36,6 +36,7 @@ from stbench.manifest.write import (
 from stbench.paths import stbench_home
 from stbench.progress import Progress, reporter
 from stbench.schema import SCHEMA_VERSION
+from stbench.synth.config import WorldConfig
 
 __all__ = [
     "BuildReport",
@@ -114,7 +115,7 @@ def resolve_roots(config: BuildConfig) -> tuple[dict[str, Path], Path | None]:
     """The source roots of a build (generating the synthetic world when none is given)."""
     if config.synthetic:
         ensure_world = resolve("stbench.synth:ensure_world")
-        world = Path(ensure_world(config.synthetic_preset, config.synthetic_seed))
+        world = Path(ensure_world(WorldConfig(config.synthetic_preset, config.synthetic_seed)))
         roots = {"megadepth": world / "megadepth", "webcam": world / "webcams"}
         return {k: check_root(k, v) for k, v in roots.items() if v.is_dir()}, world
     roots = {}

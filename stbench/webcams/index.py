@@ -285,10 +285,12 @@ def _image_row(frame, camera_id, lat, lon, offset_min, status, zone, config) -> 
 
 
 def index_webcams(
+    config: WebcamConfig,
     root: str | Path,
     out: str | Path,
-    config: WebcamConfig | None = None,
+    *,
     overwrite: bool = False,
+    progress: bool = False,
     workers: int = 1,
     cameras: list[str] | None = None,
     keep_going: bool = False,
@@ -301,10 +303,12 @@ def index_webcams(
     camera whose task raises is not written and the others go on.
 
     Args:
+        config: indexing parameters.
         root: the webcam root.
         out: output directory.
-        config: indexing parameters (defaults).
         overwrite: rebuild cameras already indexed (also under another config).
+        progress: report progress (one task, a step per camera) to
+            :func:`stbench.progress.reporter`.
         workers: processes (1 = in this process).
         cameras: camera ids to index (default: all, see :func:`list_cameras`).
         keep_going: return normally even if some cameras failed (each reported to
@@ -315,10 +319,9 @@ def index_webcams(
         OutputExistsError: ``out`` was built with another config and ``overwrite`` is False.
         StbenchError: some cameras failed (naming each and its error) and not ``keep_going``.
     """
-    from stbench.progress import reporter
+    from stbench.progress import Progress, reporter
     from stbench.webcams.frames import list_cameras
 
-    config = config or WebcamConfig()
     out = Path(out)
     same = check_config_matches(config, out, overwrite)
     ids = list(cameras) if cameras is not None else list_cameras(root)
@@ -338,8 +341,8 @@ def index_webcams(
             return
         write_records(records, out / camera_id)
 
-    with reporter().progress() as progress:
-        advance = progress.task("index webcams", total=len(todo))
+    with reporter().progress() if progress else Progress() as bars:
+        advance = bars.task("index webcams", total=len(todo))
         if workers <= 1:
             for camera_id in todo:
                 store(camera_id, lambda c=camera_id: index_camera(root, c, config))

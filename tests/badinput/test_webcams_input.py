@@ -204,14 +204,18 @@ def test_index_webcams_stage_isolates_a_failing_camera(tmp_path, monkeypatch):
 
     monkeypatch.setattr(webcam_index, "index_camera", flaky)
     with pytest.raises(StbenchError, match=r"1 camera\(s\) failed") as caught:
-        index_webcams(root, tmp_path / "out")
+        index_webcams(WebcamConfig(), root, tmp_path / "out")
     assert "00000001: DataError:" in str(caught.value) and "2019.03.zip" in str(caught.value)
     assert (tmp_path / "out" / "00000002" / "images.parquet").is_file()
     assert not (tmp_path / "out" / "00000001").exists()
 
     reported = []
     index_webcams(
-        root, tmp_path / "out2", keep_going=True, on_failure=lambda *a: reported.append(a)
+        WebcamConfig(),
+        root,
+        tmp_path / "out2",
+        keep_going=True,
+        on_failure=lambda *a: reported.append(a),
     )
     assert [camera for camera, _ in reported] == ["00000001"]
     assert (tmp_path / "out2" / "00000002" / "images.parquet").is_file()
