@@ -144,9 +144,10 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         train_config = preset_config(config.train_preset, config.train_overrides)
         resume = (train_dir / "checkpoint.pt").exists()
         train(
+            train_config,
             manifest_dir,
             train_dir,
-            train_config,
+            progress=True,
             resume=resume,
             threads=threads,
             command="stbench demo",

@@ -138,7 +138,7 @@ def test_train_baseline_refuses_an_edited_manifest(plane, tmp_path):
     tables["images"] = _set(tables["images"], "tx", 1, 5.0)
     _write(plane, tables, rehash=False)
     with pytest.raises(DataError, match=r"content_hash.*--trust-modified to train-baseline"):
-        run(plane, tmp_path / "model", preset_config("quick"), device="cpu", show_progress=False)
+        run(preset_config("quick"), plane, tmp_path / "model", device="cpu")
 
 
 def test_export_refuses_an_edited_manifest_unless_trusted(plane, tmp_path):
