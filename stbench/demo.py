@@ -109,6 +109,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
     """Run the demo and return its directory (train/, runs/, demo.json; with ``out`` also
     manifest/ and leaderboard.csv). Stages are reported through :mod:`stbench.progress`; the
     command line then prints the leaderboard and the paths (see ``stbench.cli.demo``)."""
+    from stbench.evaluate.config import EvaluateConfig
     from stbench.evaluate.leaderboard import default_board, leaderboard_add
     from stbench.evaluate.run import evaluate
     from stbench.manifest.config import BuildConfig
@@ -167,16 +168,18 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         }
         with _stage(f"evaluate --method {run_name}", timings):
             run_dirs[run_name] = evaluate(
+                EvaluateConfig(
+                    method,
+                    method_options=options,
+                    split="test",
+                    max_pairs=config.max_pairs,
+                    max_images=config.max_images,
+                    workers=config.workers,
+                ),
                 manifest_dir,
-                method,
-                split="test",
                 out=out / "runs" / run_name,
-                method_options=options,
-                max_pairs=config.max_pairs,
-                max_images=config.max_images,
-                workers=config.workers,
                 overwrite=True,
-                show_progress=True,
+                progress=True,
             )
             leaderboard_add(
                 run_dirs[run_name], board, label=demo_label(run_name, method), replace=True
