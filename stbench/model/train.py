@@ -196,7 +196,7 @@ def run(
     """
     if resume and overwrite:
         raise ConfigError(
-            "resume continues the checkpoint in out and overwrite discards it: pass one"
+            "--resume continues the checkpoint in --out and --overwrite discards it: pass one"
         )
     context = context_from_env()
     torch_device = resolve_device(device, context)
