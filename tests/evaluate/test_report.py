@@ -17,6 +17,7 @@ from stbench.cli import build_app
 from stbench.errors import DataError
 from stbench.evaluate import figures
 from stbench.evaluate.chance import chance_accuracy, chance_mse
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.leaderboard import leaderboard_add, load_summary
 from stbench.evaluate.run import evaluate
 from stbench.report.html import build_report
@@ -43,7 +44,9 @@ def world(tmp_path_factory):
     board = root / "board.csv"
     runs = {}
     for name, manifest in (("sift", plane), ("orb", plane), ("colorstats", webcam)):
-        runs[name] = evaluate(manifest, name, out=root / "runs" / name, n_bootstrap=20)
+        runs[name] = evaluate(
+            EvaluateConfig(name, n_bootstrap=20), manifest, out=root / "runs" / name
+        )
         leaderboard_add(runs[name], board)
     return root, board, runs, {"plane": plane, "webcam": webcam}
 
