@@ -65,7 +65,7 @@ def upper_pair_sums(
     A = sp.csr_matrix(incidence, dtype=np.float64)
     if not A.has_sorted_indices:
         raise ValueError("upper_pair_sums needs an incidence with sorted indices")
-    n_images, n_points = A.shape
+    n_images = A.shape[0]
     layout = (A.indices, A.indptr)
     values = np.asarray(values, dtype=np.float64)
     left_complex = sp.csr_matrix((1.0 + 1j * values, *layout), shape=A.shape)
@@ -92,7 +92,9 @@ def upper_pair_sums(
         )
     if not parts:
         parts = [tuple(np.zeros(0, t) for t in (np.int64, np.int64) + (np.float64,) * 4)]
-    index0, index1, n_shared, log0, log1, cos = (np.concatenate(p) for p in zip(*parts, strict=True))
+    index0, index1, n_shared, log0, log1, cos = (
+        np.concatenate(p) for p in zip(*parts, strict=True)
+    )
     return PairSums(index0, index1, n_shared, log0, log1, cos)
 
 
