@@ -23,6 +23,10 @@ __all__ = [
 ]
 
 
+#: Flat maps shorter than this are indexed with int32 (room left for the +1 / +stride steps).
+_INT32_LOOKUPS = 2**31 - 2**20
+
+
 def projection_matrices(K: np.ndarray, rotations: np.ndarray, translations: np.ndarray):
     """(N, 3, 4) projection matrices K [R | t]."""
     return K @ np.concatenate([rotations, translations[:, :, None]], axis=2)
@@ -54,11 +58,13 @@ def _count_block(
     y0 = np.floor(y)
     x -= x0  # now the offsets from (x0, y0)
     y -= y0
-    stride = cache.stride[partners][cols]
-    index = y0.astype(np.int64)
+    # 32-bit lookups (less memory traffic) while every index of the flat maps fits
+    itype = np.int32 if len(cache.flat) < _INT32_LOOKUPS else np.int64
+    stride = cache.stride[partners].astype(itype)[cols]
+    index = y0.astype(itype)
     index *= stride
-    index += cache.base[partners][cols]
-    index += x0.astype(np.int64)
+    index += cache.base[partners].astype(itype)[cols]
+    index += x0.astype(itype)
     flat = cache.flat
     d00 = flat[index]
     index += 1
