@@ -1,4 +1,4 @@
-"""Per-pair sums over shared 3D points, on the upper triangle only (one pass over the tracks).
+"""Per-pair sums over shared 3D points, computed on the upper triangle only.
 
 With A the (N, P) image x point incidence, every pair i < j that shares points gets:
 
@@ -17,7 +17,8 @@ half the work), and A Aᵀ and L Aᵀ are one complex product: row i of (A + iL)
 The sums are bit-identical to the full products: scipy accumulates entry (i, j) along row i of
 the left operand (points k in increasing order; for [Vx | Vy | Vz] all x terms, then y, then z),
 which the row blocks do not change, and the complex terms are exact (1 * 1 - 0 * L = 1,
-1 * L + 0 * 1 = L). A test compares them with the full products.
+1 * L + 0 * 1 = L for a finite L; values with an inf or NaN take two real products instead, so
+that they cannot spoil the counts). A test compares them with the full products.
 """
 
 from __future__ import annotations
@@ -68,28 +69,29 @@ def upper_pair_sums(
     n_images = A.shape[0]
     layout = (A.indices, A.indptr)
     values = np.asarray(values, dtype=np.float64)
-    left_complex = sp.csr_matrix((1.0 + 1j * values, *layout), shape=A.shape)
+    finite = bool(np.isfinite(values).all())  # else 0 * inf would make a count NaN
+    left_values = sp.csr_matrix((values, *layout), shape=A.shape)
+    left_complex = sp.csr_matrix((1.0 + 1j * values, *layout), shape=A.shape) if finite else None
     left_rays = sp.hstack(
         [sp.csr_matrix((rays[:, k], *layout), shape=A.shape) for k in range(3)], format="csr"
     )
     # right operands, transposed once: rows of points, their images in increasing order
     right_ones = _transposed(A)
-    right_values = _transposed(sp.csr_matrix((values, *layout), shape=A.shape))
+    right_values = _transposed(left_values)
     right_rays = _transposed(left_rays)
     n_blocks = N_BLOCKS if n_blocks is None else n_blocks
     bounds = np.unique(np.linspace(0, n_images, max(1, n_blocks) + 1).astype(np.int64))
     parts = []
     for first, last in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         right = [_from_column(m, first) for m in (right_ones, right_values, right_rays)]
-        parts.append(
-            _block(
-                _rows(left_complex, first, last) @ right[0],
-                _rows(A, first, last) @ right[1],
-                _rows(left_rays, first, last) @ right[2],
-                first,
-                min_shared,
-            )
-        )
+        if finite:
+            counts, log0_sums = _rows(left_complex, first, last) @ right[0], None
+        else:
+            counts = _rows(A, first, last) @ right[0]
+            log0_sums = _rows(left_values, first, last) @ right[0]
+        log1_sums = _rows(A, first, last) @ right[1]
+        cos_sums = _rows(left_rays, first, last) @ right[2]
+        parts.append(_block(counts, log0_sums, log1_sums, cos_sums, first, min_shared))
     if not parts:
         parts = [tuple(np.zeros(0, t) for t in (np.int64, np.int64) + (np.float64,) * 4)]
     index0, index1, n_shared, log0, log1, cos = (
@@ -124,18 +126,28 @@ def _from_column(matrix: sp.csr_matrix, first: int) -> sp.csr_matrix:
     )
 
 
-def _block(counts, log1_sums, cos_sums, first: int, min_shared: int) -> tuple[np.ndarray, ...]:
-    """Pairs (i, j), first <= i, i < j, in (i, j) order, with their sums."""
-    counts = counts.tocoo()  # real: shared points, imag: sum of image i's values
+def _block(
+    counts, log0_sums, log1_sums, cos_sums, first: int, min_shared: int
+) -> tuple[np.ndarray, ...]:
+    """Pairs (i, j), first <= i, i < j, in (i, j) order, with their sums.
+
+    ``counts`` is complex (real: shared points, imaginary: sums of image i's values) when
+    ``log0_sums`` is None, else real.
+    """
+    counts = counts.tocoo()
     width = counts.shape[1]
     row, col = counts.row.astype(np.int64) + first, counts.col.astype(np.int64)
     keep = (col > row) & (counts.data.real >= min_shared)
     order = np.lexsort((col[keep], row[keep]))
     index0, index1, data = row[keep][order], col[keep][order], counts.data[keep][order]
     keys = index0 * width + index1
+    if log0_sums is None:
+        log0 = data.imag.copy()
+    else:
+        log0 = _values_at(log0_sums, first, keys, width)
     log1 = _values_at(log1_sums, first, keys, width)
     cos = _values_at(cos_sums, first, keys, width)
-    return index0, index1, data.real.copy(), data.imag.copy(), log1, cos
+    return index0, index1, np.real(data).astype(np.float64), log0, log1, cos
 
 
 def _values_at(product: sp.spmatrix, first: int, keys: np.ndarray, width: int) -> np.ndarray:

@@ -92,3 +92,21 @@ def test_unsorted_indices_are_refused():
     A = sp.csr_matrix((np.ones(2), np.array([1, 0]), np.array([0, 2])), shape=(1, 2))
     with pytest.raises(ValueError, match="sorted indices"):
         upper_pair_sums(A, np.zeros(2), np.zeros((2, 3)))
+
+
+def test_an_infinite_value_does_not_spoil_the_counts():
+    """A log depth of inf (e.g. a zero focal) keeps its pairs' counts; its sums are inf, as before."""
+    rng = np.random.default_rng(3)
+    A = _random_incidence(rng, 12, 80, 0.4)
+    values = rng.normal(size=A.nnz)
+    values[0] = np.inf
+    rays = np.tile([0.0, 0.0, 1.0], (A.nnz, 1))
+    sums = upper_pair_sums(A, values, rays, min_shared=1, n_blocks=3)
+    i, j, n, log0, log1, cos = _full_products(A, values, rays, min_shared=1)
+    np.testing.assert_array_equal(sums.index0, i)
+    np.testing.assert_array_equal(sums.index1, j)
+    np.testing.assert_array_equal(sums.cos_sum, cos)
+    np.testing.assert_array_equal(sums.n_shared, n)
+    np.testing.assert_array_equal(sums.log_sum0, log0)
+    np.testing.assert_array_equal(sums.log_sum1, log1)
+    assert np.isinf(sums.log_sum0).any() or np.isinf(sums.log_sum1).any()
