@@ -82,8 +82,10 @@ def upper_pair_sums(
     n_blocks = N_BLOCKS if n_blocks is None else n_blocks
     bounds = np.unique(np.linspace(0, n_images, max(1, n_blocks) + 1).astype(np.int64))
     parts = []
+    right = [right_ones, right_values, right_rays]
     for first, last in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        right = [_from_column(m, first) for m in (right_ones, right_values, right_rays)]
+        # shrink the previous block's right operands (they hold the columns >= its first)
+        right = [_from_column(m, first) for m in right]
         if finite:
             counts, log0_sums = _rows(left_complex, first, last) @ right[0], None
         else:
