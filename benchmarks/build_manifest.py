@@ -62,10 +62,10 @@ def _build_child(preset: str, out: str, workers: int, queue) -> None:
 
 def bench_build(preset: str, workers: int) -> dict:
     """Generate the world if needed, then build its manifest in a fresh process."""
-    from stbench.synth import ensure_world
+    from stbench.synth import WorldConfig, ensure_world
 
     start = time.perf_counter()
-    world = ensure_world(preset, 0)
+    world = ensure_world(WorldConfig(preset, 0))
     world_seconds = time.perf_counter() - start
     out = Path(tempfile.mkdtemp(prefix=f"stbench-bench-{preset}-")) / "manifest"
     context = multiprocessing.get_context("spawn")

@@ -176,9 +176,11 @@ def main() -> None:
         env_home = os.environ.get("STBENCH_HOME")
         os.environ["STBENCH_HOME"] = str(home)
         try:
-            from stbench.synth import ensure_world
+            from stbench.synth import WorldConfig, ensure_world
 
-            print(f"world {options['preset']}: {ensure_world(options['preset'], 0)} (not timed)")
+            print(
+                f"world {options['preset']}: {ensure_world(WorldConfig(options['preset'], 0))} (not timed)"
+            )
         finally:
             if env_home is None:
                 os.environ.pop("STBENCH_HOME", None)

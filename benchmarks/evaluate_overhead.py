@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.run import evaluate
 from stbench.evaluate.spatial import PairGeometry, match_metrics, pose_errors
 from stbench.evaluate.summary import summarize
@@ -109,7 +110,7 @@ def harness_overhead(n_images: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         manifest = make_world(Path(tmp), n_images)
         start = time.perf_counter()
-        run = evaluate(manifest, "sift", out=Path(tmp) / "run", write_plots=False)
+        run = evaluate(EvaluateConfig("sift"), manifest, out=Path(tmp) / "run", write_plots=False)
         wall = time.perf_counter() - start
         per_pair = pd.read_parquet(run / "per_pair.parquet")
         summary = json.loads((run / "summary.json").read_text())

@@ -14,7 +14,10 @@ by ``benchmarks/dense_scene.py``), for each number of views:
 
 The peer and the fair baseline are slow; by default each is timed on a random sample of its
 pairs and its loop time extrapolated linearly to all pairs (printed as ``~``); ``--full`` runs
-them completely. Prints each time, the ratios, and the growth exponent (time ~ views^k).
+them completely. Each way is timed in CPU seconds of this process (``time.process_time``: on a
+shared machine the wall clock also counts the time other processes hold the cores) and stbench
+also in wall seconds; prints the times, the ratios (CPU), and the growth exponent (time ~ views^k),
+with the date and ``uptime``'s load before and after.
 
 Run:  PYTHONPATH=. nice python benchmarks/pair_mining.py [--views 250,500,1000] [--full]
 """
@@ -116,16 +119,16 @@ def peer_pairs(ndepths: list[dict], pairs: list[tuple[int, int]]) -> int:
 
 def run_peer(root: Path, sample: int | None, rng) -> tuple[float, bool]:
     model = text_model(root)
-    start = time.perf_counter()
+    start = time.process_time()
     ndepths, _ = peer_parse(model)
-    parse_s = time.perf_counter() - start
+    parse_s = time.process_time() - start
     n = len(ndepths)
     all_pairs = n * (n - 1) // 2
     if sample is None or sample >= all_pairs:
         pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-        start = time.perf_counter()
+        start = time.process_time()
         peer_pairs(ndepths, pairs)
-        return parse_s + time.perf_counter() - start, False
+        return parse_s + time.process_time() - start, False
     flat = rng.choice(all_pairs, size=sample, replace=False)
     i = (n - 0.5 - np.sqrt((n - 0.5) ** 2 - 2 * flat)).astype(np.int64)  # row of a flat index
     i = np.clip(i, 0, n - 2)
@@ -133,9 +136,9 @@ def run_peer(root: Path, sample: int | None, rng) -> tuple[float, bool]:
     i = np.where(flat < first, i - 1, i)
     first = i * (2 * n - i - 1) // 2
     j = i + 1 + (flat - first)
-    start = time.perf_counter()
+    start = time.process_time()
     peer_pairs(ndepths, list(zip(i.tolist(), j.tolist(), strict=True)))
-    return parse_s + (time.perf_counter() - start) * all_pairs / sample, True
+    return parse_s + (time.process_time() - start) * all_pairs / sample, True
 
 
 # ---- fair cached baseline -----------------------------------------------------------------
@@ -144,7 +147,7 @@ def run_peer(root: Path, sample: int | None, rng) -> tuple[float, bool]:
 def run_fair(root: Path, config: MegaDepthConfig, sample: int | None, rng) -> tuple[float, bool]:
     from stbench.megadepth.layout import find_components
 
-    start = time.perf_counter()
+    start = time.process_time()
     component = find_components(root, SCENE.scene)[0]
     model = read_component_model(component.model_dir)
     rotations = model.rotations()
@@ -161,25 +164,36 @@ def run_fair(root: Path, config: MegaDepthConfig, sample: int | None, rng) -> tu
     )
     cache = load_depth_cache(load, model.names, model.K, rotations, model.tvec, config)
     projections = projection_matrices(cache.K, rotations, model.tvec)
-    setup_s = time.perf_counter() - start
+    setup_s = time.process_time() - start
     edges = np.flatnonzero(cache.usable[candidates.index0] & cache.usable[candidates.index1])
     chosen = edges if sample is None or sample >= len(edges) else rng.choice(edges, sample, False)
-    start = time.perf_counter()
+    start = time.process_time()
     for e in chosen:
         i, j = int(candidates.index0[e]), int(candidates.index1[e])
         for a, b in ((i, j), (j, i)):
             _, world = cache.samples(a)
             _count_block(world, projections[b][None], cache, np.array([b]), config.tau)
-    loop_s = (time.perf_counter() - start) * len(edges) / max(1, len(chosen))
+    loop_s = (time.process_time() - start) * len(edges) / max(1, len(chosen))
     return setup_s + loop_s, len(chosen) < len(edges)
 
 
-def run_stbench(root: Path, config: MegaDepthConfig) -> tuple[float, int, int]:
-    start = time.perf_counter()
+def run_stbench(root: Path, config: MegaDepthConfig) -> tuple[float, float, int, int]:
+    """CPU and wall seconds of ``index_scene``, its pairs and its depth_overlap_low rejects."""
+    wall, cpu = time.perf_counter(), time.process_time()
     records = index_scene(root, SCENE.scene, config)
-    seconds = time.perf_counter() - start
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     n_rejected = int((records.rejects["reason"] == "depth_overlap_low").sum())
-    return seconds, len(records.pairs), n_rejected
+    return cpu, wall, len(records.pairs), n_rejected
+
+
+def uptime() -> str:
+    """``uptime``'s line (load averages over 1, 5, 15 minutes)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def main() -> None:
@@ -195,23 +209,25 @@ def main() -> None:
     for n in views:
         text_model(roots[n])
     rng = np.random.default_rng(0)
+    run_start = time.perf_counter()
     print(
-        f"date {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, load "
-        f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, OMP_NUM_THREADS="
-        f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, 1 worker"
+        f"date {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, OMP_NUM_THREADS="
+        f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, 1 worker; uptime: {uptime()}"
     )
-    print(f"{'views':>5} {'pairs':>7} {'rejected':>8} {'stbench':>9} {'peer':>10} {'fair':>10}"
-          f" {'peer/stb':>8} {'fair/stb':>8} {'load':>5}")  # fmt: skip
+    print("CPU seconds (wall seconds of stbench in brackets); ~ = extrapolated from a sample")
+    print(f"{'views':>5} {'pairs':>7} {'rejected':>8} {'stbench':>9} {'(wall)':>8} {'peer':>10}"
+          f" {'fair':>10} {'peer/stb':>8} {'fair/stb':>8} {'load':>5}")  # fmt: skip
     times: dict[str, list[float]] = {"stbench": [], "peer": [], "fair": []}
     for n in views:
-        stb, n_pairs, n_rejected = run_stbench(roots[n], config)
+        stb, stb_wall, n_pairs, n_rejected = run_stbench(roots[n], config)
         peer, peer_est = run_peer(roots[n], None if args.full else args.peer_sample, rng)
         fair, fair_est = run_fair(roots[n], config, None if args.full else args.fair_sample, rng)
         times["stbench"].append(stb)
         times["peer"].append(peer)
         times["fair"].append(fair)
         print(
-            f"{n:5d} {n_pairs:7d} {n_rejected:8d} {stb:8.1f}s {'~' if peer_est else ' '}{peer:8.1f}s"
+            f"{n:5d} {n_pairs:7d} {n_rejected:8d} {stb:8.1f}s ({stb_wall:5.1f}s)"
+            f" {'~' if peer_est else ' '}{peer:8.1f}s"
             f" {'~' if fair_est else ' '}{fair:8.1f}s {peer / stb:7.1f}x {fair / stb:7.1f}x"
             f" {os.getloadavg()[0]:5.2f}"
         )
@@ -223,6 +239,7 @@ def main() -> None:
             "growth exponent (time ~ views^k): "
             + ", ".join(f"{k} {v:.2f}" for k, v in growth.items())
         )
+    print(f"run took {time.perf_counter() - run_start:.0f} s wall; uptime: {uptime()}")
 
 
 if __name__ == "__main__":

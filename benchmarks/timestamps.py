@@ -13,10 +13,11 @@ import argparse
 import io
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+from stbench.parallel import process_pool
 
 
 def _make_files(folder: Path, n: int) -> list[Path]:
@@ -79,7 +80,7 @@ def _rate(function, paths: list[Path], workers: int) -> float:
     if workers == 1:
         done = sum(function(c) for c in chunks)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with process_pool(workers) as pool:
             done = sum(pool.map(function, chunks))
     elapsed = time.perf_counter() - start
     assert done == len(paths), f"{function.__name__} resolved {done}/{len(paths)}"

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
+from stbench.parallel import process_pool
 from stbench.webcams import WebcamConfig, index_camera, list_cameras
 from stbench.webcams.evaluate import CLOCK_KINDS, load_truth, score_webcams
 
@@ -29,7 +29,7 @@ def main() -> None:
     root = args.world / "webcams"
     cameras = list_cameras(root)
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+    with process_pool(args.workers) as pool:
         results = list(
             pool.map(index_camera, [root] * len(cameras), cameras, [WebcamConfig()] * len(cameras))
         )

@@ -67,13 +67,19 @@ def sift_figures(per_pair: pd.DataFrame) -> dict[str, float]:
 def _world(args: argparse.Namespace) -> Path:
     if args.world is not None:
         return Path(args.world)
+    from stbench.synth.config import WorldConfig
     from stbench.synth.world import generate_world
 
     out = Path(args.work) / f"world-{args.preset}-seed{args.seed}"
     if (out / "world.json").exists():
         return out
     start_cpu, start = time.process_time(), time.perf_counter()
-    generate_world(out, args.preset, args.seed, overwrite=True, webcams=False, workers=args.workers)
+    generate_world(
+        WorldConfig(args.preset, args.seed, webcams=False),
+        out,
+        overwrite=True,
+        workers=args.workers,
+    )
     print(
         f"world built in {time.perf_counter() - start:.0f} s wall "
         f"(main process CPU {time.process_time() - start_cpu:.0f} s; workers not counted)"
@@ -92,6 +98,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--ratio", type=float, default=0.8)
     args = parser.parse_args(argv)
 
+    from stbench.evaluate.config import EvaluateConfig
     from stbench.evaluate.run import evaluate
     from stbench.manifest.build import build_manifest
     from stbench.manifest.config import BuildConfig, SplitConfig
@@ -106,14 +113,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     config = BuildConfig(name="world-sift", megadepth_root=str(world / "megadepth"), splits=splits)
     manifest = build_manifest(config, work / "manifest", overwrite=True, workers=args.workers)
     run = evaluate(
+        EvaluateConfig(
+            "sift",
+            method_options={"max_keypoints": args.max_keypoints, "ratio": args.ratio},
+            split="test",
+            workers=args.workers,
+            n_bootstrap=50,
+        ),
         manifest,
-        "sift",
-        split="test",
-        out=work / "run",
-        method_options={"max_keypoints": args.max_keypoints, "ratio": args.ratio},
-        workers=args.workers,
+        work / "run",
         overwrite=True,
-        n_bootstrap=50,
         write_plots=False,
     )
     figures = sift_figures(pd.read_parquet(run / "per_pair.parquet"))

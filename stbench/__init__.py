@@ -1,6 +1,8 @@
 """stbench: spatio-temporal feature matching benchmark.
 
-The public API, a handful of names imported lazily (``import stbench`` imports nothing heavy)::
+The public API, a handful of names imported lazily (``import stbench`` imports nothing heavy).
+Every stage is ``stage(config, *inputs, out, *, overwrite=False, progress=False, ...) -> Path``
+(docs/design.md, "Stages")::
 
     import stbench
 
@@ -8,7 +10,8 @@ The public API, a handful of names imported lazily (``import stbench`` imports n
     out = stbench.build_manifest(stbench.BuildConfig())     # -> the manifest directory
     manifest = stbench.load_verified_manifest(out)          # hash, schema, ids, paths checked
     problems = stbench.validate_manifest(out)               # [] when valid
-    run = stbench.evaluate_method(out, "sift", split="test")  # -> the run directory
+    model = stbench.train_model(stbench.TrainConfig(epochs=1), out, "model")  # -> "model"
+    run = stbench.evaluate_method(stbench.EvaluateConfig("sift"), out)  # -> the run directory
 
 ``Method`` and ``MatchResult`` are what a method under evaluation implements and returns
 (:mod:`stbench.methods.base`). Everything else is importable from its module; names listed in a
@@ -28,6 +31,8 @@ _EXPORTS = {
     "MatchResult": "stbench.methods.base",
     "Method": "stbench.methods.base",
     "StbenchError": "stbench.errors",
+    "TrainConfig": "stbench.model.presets",
+    "WorldConfig": "stbench.synth.config",
     "build_manifest": "stbench.manifest.build",
     "ensure_world": "stbench.synth.world",
     # ``stbench.evaluate`` is the subpackage; its entry point is exported under this name.
@@ -36,6 +41,8 @@ _EXPORTS = {
     "load_manifest": "stbench.manifest.io",
     "load_verified_manifest": "stbench.manifest.verify",
     "resolve_method": "stbench.methods.registry",
+    # the training stage is ``stbench.model.train.run``
+    "train_model": "stbench.model.train:run",
     "validate_manifest": "stbench.manifest.validate",
 }
 

@@ -109,12 +109,13 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
     """Run the demo and return its directory (train/, runs/, demo.json; with ``out`` also
     manifest/ and leaderboard.csv). Stages are reported through :mod:`stbench.progress`; the
     command line then prints the leaderboard and the paths (see ``stbench.cli.demo``)."""
+    from stbench.evaluate.config import EvaluateConfig
     from stbench.evaluate.leaderboard import default_board, leaderboard_add
     from stbench.evaluate.run import evaluate
     from stbench.manifest.config import BuildConfig
     from stbench.model.presets import preset_config
     from stbench.model.train import run as train
-    from stbench.synth import ensure_world
+    from stbench.synth import WorldConfig, ensure_world
 
     config = config or DemoConfig()
     unknown = sorted(set(config.methods) - {m[0] for m in DEMO_METHODS})
@@ -133,7 +134,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
     timings: dict[str, float] = {}
 
     with _stage("synth: the embedded world", timings):
-        world = ensure_world(config.preset, config.seed)
+        world = ensure_world(WorldConfig(config.preset, config.seed))
     with _stage("build-manifest", timings):
         build_config = BuildConfig(synthetic_preset=config.preset, synthetic_seed=config.seed)
         manifest_dir = _build_demo_manifest(
@@ -144,9 +145,10 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         train_config = preset_config(config.train_preset, config.train_overrides)
         resume = (train_dir / "checkpoint.pt").exists()
         train(
+            train_config,
             manifest_dir,
             train_dir,
-            train_config,
+            progress=True,
             resume=resume,
             threads=threads,
             command="stbench demo",
@@ -166,16 +168,18 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         }
         with _stage(f"evaluate --method {run_name}", timings):
             run_dirs[run_name] = evaluate(
+                EvaluateConfig(
+                    method,
+                    method_options=options,
+                    split="test",
+                    max_pairs=config.max_pairs,
+                    max_images=config.max_images,
+                    workers=config.workers,
+                ),
                 manifest_dir,
-                method,
-                split="test",
                 out=out / "runs" / run_name,
-                method_options=options,
-                max_pairs=config.max_pairs,
-                max_images=config.max_images,
-                workers=config.workers,
                 overwrite=True,
-                show_progress=True,
+                progress=True,
             )
             leaderboard_add(
                 run_dirs[run_name], board, label=demo_label(run_name, method), replace=True

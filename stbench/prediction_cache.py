@@ -124,6 +124,18 @@ class PredictionCache:
         self._matches = _open(self.directory / MATCHES_FILE, "a")
         return self
 
+    def open_for_reading(self) -> PredictionCache:
+        """Keep both files open read-only for later :meth:`read_pairs` calls (one open per
+        process instead of one per call); :meth:`close` or the context exit closes them."""
+        if self._matches is None and (self.directory / MATCHES_FILE).exists():
+            self._features = _open(self.directory / FEATURES_FILE, "r")
+            self._matches = _open(self.directory / MATCHES_FILE, "r")
+        return self
+
+    def close(self) -> None:
+        """Close the open files (no-op when none is open)."""
+        self.__exit__()
+
     def __exit__(self, *exc: object) -> None:
         for handle in (self._features, self._matches):
             if handle is not None:
@@ -198,10 +210,11 @@ class PredictionCache:
         Stored results are checked (:func:`check_matches0`, finite keypoints); one that breaks
         the format comes back as a failure (``invalid output: ...``), never as matches.
         """
-        if not (self.directory / MATCHES_FILE).exists():
+        held = self._matches is not None
+        if not held and not (self.directory / MATCHES_FILE).exists():
             return {}
-        features = _open(self.directory / FEATURES_FILE, "r")
-        matches_file = _open(self.directory / MATCHES_FILE, "r")
+        features = self._features if held else _open(self.directory / FEATURES_FILE, "r")
+        matches_file = self._matches if held else _open(self.directory / MATCHES_FILE, "r")
         out = {}
         try:
             for name0, name1 in names:
@@ -240,8 +253,9 @@ class PredictionCache:
                 )
                 out[(name0, name1)] = entry
         finally:
-            features.close()
-            matches_file.close()
+            if not held:
+                features.close()
+                matches_file.close()
         return out
 
     # -- time ------------------------------------------------------------------------------

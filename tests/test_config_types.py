@@ -26,6 +26,7 @@ from stbench.methods.colorstats import ColorStatsConfig
 from stbench.model.config import ModelConfig
 from stbench.model.presets import TrainConfig
 from stbench.sfm.config import SfmConfig
+from stbench.synth.config import WorldConfig
 from stbench.webcams.config import WebcamConfig
 
 #: Every config class, with the values its required fields need.
@@ -53,6 +54,7 @@ CONFIGS: dict[type, dict[str, Any]] = {
     DemoConfig: {},
     CaptureConfig: {},
     DownloadConfig: {},
+    WorldConfig: {},
 }
 
 

@@ -119,9 +119,9 @@ def test_megadepth_index_takes_its_pool_from_stbench_parallel(monkeypatch, tmp_p
     monkeypatch.setattr(run, "_task", _fake_scene_task)
     failures: dict[str, str] = {}
     run.index_megadepth(
+        MegaDepthConfig(),
         tmp_path,
         tmp_path / "out",
-        MegaDepthConfig(),
         scenes=["a", "b"],
         workers=2,
         keep_going=True,

@@ -81,10 +81,11 @@ def test_byte_callback_sets_completed_bytes_and_late_total(recorder):
 
 
 def test_webcam_index_reports_one_step_per_camera(recorder, tmp_path):
+    from stbench.webcams.config import WebcamConfig
     from stbench.webcams.index import index_webcams
 
     (tmp_path / "root").mkdir()
-    index_webcams(tmp_path / "root", tmp_path / "out", cameras=[])
+    index_webcams(WebcamConfig(), tmp_path / "root", tmp_path / "out", progress=True, cameras=[])
     assert recorder.events == [("task", "index webcams", 0)]
 
 

@@ -91,6 +91,7 @@ def register(app: typer.Typer) -> None:
         """Evaluate a method on a manifest: matching precision, pose AUC, time by span."""
         from stbench.cli.resolve import check_method_spec, resolve_manifest
         from stbench.evaluate.clusters import ClusterSpec
+        from stbench.evaluate.config import EvaluateConfig
         from stbench.evaluate.leaderboard import load_summary
         from stbench.evaluate.report import print_summary
         from stbench.evaluate.run import evaluate
@@ -99,22 +100,24 @@ def register(app: typer.Typer) -> None:
         manifest = resolve_manifest(manifest)
         apply_cli_threads(threads)
         run_dir = evaluate(
+            EvaluateConfig(
+                method,
+                split=split,
+                method_options=parse_options(option),
+                max_pairs=max_pairs,
+                max_images=max_images,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+                workers=workers,
+                item_timeout=item_timeout,
+            ),
             manifest,
-            method,
-            split,
             out,
-            method_options=parse_options(option),
-            max_pairs=max_pairs,
-            max_images=max_images,
-            workers=workers,
             overwrite=overwrite,
-            n_bootstrap=n_bootstrap,
-            seed=seed,
-            show_progress=True,
+            progress=True,
             write_plots=not no_plots,
             clusters=ClusterSpec(image_clusters, pair_clusters, cluster_days),
             trust_modified=trust_modified,
-            item_timeout=item_timeout,
         )
         summary = load_summary(run_dir)
         print_summary(summary)

@@ -88,9 +88,9 @@ def register_index(index_app: typer.Typer) -> None:
                 )
 
         index_megadepth(
+            settings,
             root,
             out,
-            settings,
             overwrite=overwrite,
             workers=workers,
             threads=threads,

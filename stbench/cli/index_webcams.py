@@ -44,10 +44,11 @@ def register_index(index_app: typer.Typer) -> None:
 
         ids = [c.strip() for c in cameras.split(",") if c.strip()] if cameras else None
         path = index_webcams(
+            WebcamConfig(),
             root,
             out,
-            WebcamConfig(),
             overwrite=overwrite,
+            progress=True,
             workers=workers,
             cameras=ids,
             keep_going=keep_going,

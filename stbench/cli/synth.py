@@ -39,14 +39,14 @@ def register(app: typer.Typer) -> None:
 
         from stbench.cli.common import console
         from stbench.errors import StbenchError
+        from stbench.synth.config import WorldConfig
         from stbench.synth.world import generate_world
 
         apply_cli_threads(threads)
         start = time.perf_counter()
         try:
-            path = generate_world(
-                out, preset, seed, overwrite, webcams=webcams, workers=workers, progress=True
-            )
+            config = WorldConfig(preset=preset, seed=seed, webcams=webcams)
+            path = generate_world(config, out, overwrite=overwrite, progress=True, workers=workers)
         except ImportError as exc:
             raise StbenchError(str(exc)) from exc
         elapsed = time.perf_counter() - start

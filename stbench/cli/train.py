@@ -33,6 +33,9 @@ def register(app: typer.Typer) -> None:
             None, "--out", help="Output directory (default: $STBENCH_HOME/models/<preset>)."
         ),
         resume: bool = typer.Option(False, "--resume", help="Continue from OUT/checkpoint.pt."),
+        overwrite: bool = typer.Option(
+            False, "--overwrite", help="Discard OUT/checkpoint.pt and train from scratch."
+        ),
         seed: int = typer.Option(0, "--seed", min=0, help="Seeds initialisation and data order."),
         epochs: int | None = typer.Option(
             None, "--epochs", min=1, help="Override the preset's epochs."
@@ -56,11 +59,13 @@ def register(app: typer.Typer) -> None:
         from stbench.model.train import run
 
         result = run(
+            config,
             manifest,
             out,
-            config,
-            device=device,
+            overwrite=overwrite,
+            progress=True,
             resume=resume,
+            device=device,
             threads=threads,
             trust_modified=trust_modified,
             command=" ".join(["stbench", *sys.argv[1:]]),

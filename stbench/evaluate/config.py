@@ -13,6 +13,7 @@ from stbench.defaults import (
     POSE_CONFIDENCE,
     POSE_THRESHOLD_PX,
 )
+from stbench.errors import ConfigError
 
 __all__ = ["SPLITS", "EvaluateConfig", "PredictionIdentity"]
 
@@ -59,6 +60,15 @@ class EvaluateConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.split not in SPLITS:
+            raise ConfigError(f"unknown split {self.split!r}; choose one of {', '.join(SPLITS)}")
+        for name in ("item_timeout", "fit_timeout"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(
+                    f"{name} must be a positive number of seconds, not {getattr(self, name)}"
+                )
+        if self.workers < 1:
+            raise ConfigError(f"workers must be at least 1, not {self.workers}")
 
 
 @dataclass

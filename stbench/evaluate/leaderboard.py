@@ -49,6 +49,7 @@ __all__ = [
     "board_text",
     "check_board",
     "check_row",
+    "cluster_minimums",
     "clusters_text",
     "config_digest",
     "default_board",
@@ -127,13 +128,37 @@ def config_digest(summary: dict[str, Any]) -> str:
 
 
 def clusters_text(spec: dict[str, Any] | None) -> str | None:
-    """``images=camera-days/14d pairs=scene`` of a summary's cluster spec."""
+    """``images=camera-days/14d pairs=scene min=30/10`` of a summary's cluster spec.
+
+    ``min=I/C``: the run gave no interval below ``I`` items or ``C`` clusters (an SfM run's
+    items are its scenes: ``sfm=scene min=10/10``); :func:`cluster_minimums` reads it back.
+    """
     if not spec:
         return None
-    if spec.get("unit"):  # an SfM run: intervals resample scenes
-        return f"sfm={spec['unit']}"
+    if spec.get("unit"):  # an SfM run: intervals resample scenes, items are scenes too
+        least = spec.get("min_clusters")
+        return f"sfm={spec['unit']}" + (f" min={least}/{least}" if least else "")
     days = spec.get("block_days")
-    return f"images={spec.get('images')}/{days}d pairs={spec.get('pairs')}"
+    text = f"images={spec.get('images')}/{days}d pairs={spec.get('pairs')}"
+    if spec.get("min_items") and spec.get("min_clusters"):
+        text += f" min={spec['min_items']}/{spec['min_clusters']}"
+    return text
+
+
+def cluster_minimums(text: Any) -> tuple[int, int]:
+    """(min items, min clusters) of a board row's ``clusters`` text; rows written before the
+    text carried them get the defaults their runs used (SfM: the cluster minimum for both)."""
+    from stbench.evaluate.clusters import MIN_CLUSTERS, MIN_ITEMS
+
+    text = text if isinstance(text, str) else ""
+    for part in text.split():
+        if part.startswith("min="):
+            items, _, clusters = part[4:].partition("/")
+            if items.isdigit() and clusters.isdigit():
+                return int(items), int(clusters)
+    if text.startswith("sfm="):
+        return MIN_CLUSTERS, MIN_CLUSTERS
+    return MIN_ITEMS, MIN_CLUSTERS
 
 
 def row_from_summary(summary: dict[str, Any], label: str | None = None) -> dict[str, Any]:

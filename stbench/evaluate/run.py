@@ -12,10 +12,9 @@ from typing import Any
 from stbench import __version__
 from stbench.atomic import atomic_path
 from stbench.config import save_config
-from stbench.defaults import DEPTH_TAU, ITEM_TIMEOUT_S, N_BOOTSTRAP
 from stbench.errors import ConfigError
 from stbench.evaluate.clusters import ClusterSpec
-from stbench.evaluate.config import SPLITS, EvaluateConfig
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.export import (
     ImageLoader,
     MethodInputs,
@@ -56,27 +55,18 @@ def _write_parquet(frame, path: Path) -> None:
 
 
 def evaluate(
+    config: EvaluateConfig,
     manifest_dir: str | Path,
-    method_name: str,
-    split: str = "test",
     out: str | Path | None = None,
     *,
-    method_options: dict[str, Any] | None = None,
-    max_pairs: int | None = None,
-    max_images: int | None = None,
-    workers: int = 1,
     overwrite: bool = False,
-    n_bootstrap: int = N_BOOTSTRAP,
-    seed: int = 0,
-    tau: float = DEPTH_TAU,
-    show_progress: bool = False,
+    progress: bool = False,
     write_plots: bool = True,
     clusters: ClusterSpec | None = None,
     trust_modified: bool = False,
-    item_timeout: float = ITEM_TIMEOUT_S,
-    fit_timeout: float = 3600.0,
 ) -> Path:
-    """Evaluate a method on a manifest split; returns the run directory.
+    """Evaluate ``config.method`` on split ``config.split`` of a manifest; returns the run
+    directory (default ``stbench_home()/runs/<manifest>/<method>``).
 
     The run directory holds ``config.json``, ``predictions/`` (the cache, reused when the
     method and manifest are unchanged), ``per_pair.parquet``, ``per_image.parquet``,
@@ -90,44 +80,25 @@ def evaluate(
     The method runs in ``workers`` supervised processes and sees only its track's inputs
     (:mod:`stbench.methods.tracks`); an item on which it takes longer than ``item_timeout``
     seconds, raises or crashes is a recorded failure (``summary.json``: ``failures``).
+    ``progress`` reports to :func:`stbench.progress.reporter`; ``write_plots`` False skips
+    the PNG plots.
 
     Raises:
-        ConfigError: unknown method or split, a method that implements nothing usable.
+        ConfigError: unknown method, a split the manifest lacks, a method that implements
+            nothing usable.
         DataError: the manifest fails verification (hash, schema, ids, paths, source roots).
         OutputExistsError: cached predictions were made with another method config or
             manifest and ``overwrite`` is False.
     """
     from stbench.manifest.verify import load_verified_manifest
 
-    if split not in SPLITS:
-        raise ConfigError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    for name, value in (("item_timeout", item_timeout), ("fit_timeout", fit_timeout)):
-        if not value > 0:
-            raise ConfigError(f"{name} must be a positive number of seconds, not {value}")
-    if workers < 1:
-        raise ConfigError(f"workers must be at least 1, not {workers}")
-    config = EvaluateConfig(
-        method=method_name,
-        method_options=dict(method_options or {}),
-        split=split,
-        max_pairs=max_pairs,
-        max_images=max_images,
-        tau=tau,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-        workers=workers,
-        item_timeout=item_timeout,
-        fit_timeout=fit_timeout,
-    )
     manifest = load_verified_manifest(
         manifest_dir, trust_modified=trust_modified, command="evaluate"
     )
-    probe = MethodWorker(method_name, config.method_options, workers)
+    probe = MethodWorker(config.method, config.method_options, config.workers)
     probe.start()  # builds the method in its worker: this process never runs the method's code
     try:
-        return _evaluate(
-            probe, config, manifest, out, overwrite, show_progress, write_plots, clusters
-        )
+        return _evaluate(probe, config, manifest, out, overwrite, progress, write_plots, clusters)
     finally:
         probe.stop()  # nothing left to stop once a runner took it over
 
@@ -138,7 +109,7 @@ def _evaluate(
     manifest: Any,
     out: str | Path | None,
     overwrite: bool,
-    show_progress: bool,
+    progress: bool,
     write_plots: bool,
     clusters: ClusterSpec | None,
 ) -> Path:
@@ -182,11 +153,11 @@ def _evaluate(
 
     started = time.perf_counter()
     counts: dict[str, Any] = {}
-    with reporter().progress(transient=True) if show_progress else Progress() as progress:
+    with reporter().progress(transient=True) if progress else Progress() as bars:
         if matches:
             total = int(selection.pairs["matchable"].sum())
             counts["pairs"] = export_matches(
-                info, selection, loader, cache, runner, inputs, progress.task("matching", total)
+                info, selection, loader, cache, runner, inputs, bars.task("matching", total)
             )
         if times:
             counts["images"] = export_time(
@@ -197,7 +168,7 @@ def _evaluate(
                 runner,
                 inputs,
                 config.max_train_images,
-                progress.task("time", len(selection.time_images)),
+                bars.task("time", len(selection.time_images)),
             )
         export_s = time.perf_counter() - started
         time_labels = cache.read_time() if times else None
@@ -207,7 +178,7 @@ def _evaluate(
             roots if matches else None,
             time_labels,
             workers,
-            progress=progress.task("scoring", len(selection.pairs)),
+            progress=bars.task("scoring", len(selection.pairs)),
             tau=tau,
             pose_threshold_px=config.pose_threshold_px,
             pose_confidence=config.pose_confidence,

@@ -65,17 +65,19 @@ def fmt(value: Any, digits: int = 3, sign: bool = False) -> str:
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 
-def interval_note(n: Any, clusters: Any) -> str | None:
-    """``n too small`` / ``too few clusters`` by the documented minimums, or None (a missing
-    count passes its check); :func:`stbench.evaluate.stats.interval_note` for a board cell."""
+def interval_note(
+    n: Any, clusters: Any, minimums: tuple[int, int] = (MIN_ITEMS, MIN_CLUSTERS)
+) -> str | None:
+    """``n too small`` / ``too few clusters`` by ``minimums`` (items, clusters; the documented
+    defaults unless the run used others), or None (a missing count passes its check);
+    :func:`stbench.evaluate.stats.interval_note` for a board cell."""
     from stbench.evaluate.stats import interval_note as rule
 
     big = float("inf")
     return rule(
         big if is_missing(n) else n,
         big if is_missing(clusters) else clusters,
-        MIN_ITEMS,
-        MIN_CLUSTERS,
+        *minimums,
     )
 
 
@@ -88,8 +90,10 @@ def estimate_lines(
     digits: int = 3,
     sign: bool = False,
     note: str | None = None,
+    minimums: tuple[int, int] = (MIN_ITEMS, MIN_CLUSTERS),
 ) -> list[str]:
-    """A cell: the value, then ``±`` half the interval and ``k=`` clusters, or why not."""
+    """A cell: the value, then ``±`` half the interval and ``k=`` clusters, or why not (by the
+    run's ``minimums``: items, clusters)."""
     lines = [fmt(value, digits, sign)]
     if is_missing(value):
         return lines
@@ -98,7 +102,7 @@ def estimate_lines(
         if not is_missing(clusters):
             lines.append(f"k={int(clusters)}")
         return lines
-    note = note or interval_note(n, clusters)
+    note = note or interval_note(n, clusters, minimums)
     return lines + NOTE_LINES.get(note, [])
 
 
@@ -206,8 +210,11 @@ def board_tables(
             title += "\n" + ", ".join(f"{c} {_short_manifest(rows[c].iloc[0])}" for c in shared)
         title += "\nvalue, ±half 95 % CI, k=clusters" + (f"\n{board}" if board else "")
         several = rows.groupby("method")["config_digest"].transform("nunique") > 1
+        from stbench.evaluate.leaderboard import cluster_minimums
+
         ids, cells = [], []
         for (_, row), show_variant in zip(rows.iterrows(), several, strict=True):
+            minimums = cluster_minimums(row.get("clusters"))
             row_ids = [str(row["method"])]
             if not is_missing(row["label"]):
                 row_ids.append(f"[{row['label']}]")
@@ -228,6 +235,7 @@ def board_tables(
                         row.get(f"{m}_n"),
                         row.get(f"{m}_clusters"),
                         digits=1 if m in ("ms_per_pair", "sfm_map_s") else 3,
+                        minimums=minimums,
                     )
                     for m in metrics
                 ]
@@ -270,5 +278,6 @@ def print_board(
         console.print(table)
     console.print(
         f"No interval below {MIN_ITEMS} items (n too small) or {MIN_CLUSTERS} clusters "
-        "(too few clusters); docs/evaluation.md, Statistics."
+        "(too few clusters), or the minimums in a row's clusters column (min=items/clusters; "
+        "SfM rows count scenes); docs/evaluation.md, Statistics."
     )

@@ -2,7 +2,7 @@
 
 Modules (import what you need; nothing heavy happens at import):
 
-- :mod:`~stbench.manifest.build`: ``build_manifest(config, out, overwrite, workers, scheduler)``,
+- :mod:`~stbench.manifest.build`: ``build_manifest(config, out, *, overwrite, progress, workers, scheduler)``,
   ``run_build(...) -> BuildReport``.
 - :mod:`~stbench.manifest.config`: ``BuildConfig`` (strict), ``load_build_config(file, overrides)``.
 - :mod:`~stbench.manifest.io`: ``load_manifest(dir) -> Manifest``, ``read_arrow_table``.

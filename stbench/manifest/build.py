@@ -41,6 +41,7 @@ from stbench.manifest.write import (
 from stbench.paths import stbench_home
 from stbench.progress import Progress, reporter
 from stbench.schema import SCHEMA_VERSION
+from stbench.synth.config import WorldConfig
 
 __all__ = [
     "BuildReport",
@@ -121,7 +122,7 @@ def resolve_roots(config: BuildConfig) -> tuple[dict[str, Path], Path | None]:
     """The source roots of a build (generating the synthetic world when none is given)."""
     if config.synthetic:
         ensure_world = resolve("stbench.synth:ensure_world")
-        world = Path(ensure_world(config.synthetic_preset, config.synthetic_seed))
+        world = Path(ensure_world(WorldConfig(config.synthetic_preset, config.synthetic_seed)))
         roots = {"megadepth": world / "megadepth", "webcam": world / "webcams"}
         return {k: check_root(k, v) for k, v in roots.items() if v.is_dir()}, world
     roots = {}
@@ -305,11 +306,11 @@ def run_build(
     out: str | Path | None = None,
     *,
     overwrite: bool = False,
+    progress: bool = False,
     workers: int = 1,
     scheduler: Any = None,
     sources: dict[str, SourceSpec] | None = None,
     keep_cache: bool = False,
-    progress: bool = False,
     keep_going: bool = False,
 ) -> BuildReport:
     """Build a manifest and report what happened (see :func:`build_manifest`).
@@ -450,22 +451,29 @@ def _meta(
 def build_manifest(
     config: BuildConfig,
     out: str | Path | None = None,
+    *,
     overwrite: bool = False,
+    progress: bool = False,
     workers: int = 1,
     scheduler: Any = None,
-    **options: Any,
+    sources: dict[str, SourceSpec] | None = None,
+    keep_cache: bool = False,
+    keep_going: bool = False,
 ) -> Path:
     """Build a manifest directory (images/pairs/rejects.parquet + manifest.json).
 
     Args:
-        config: what to build; with no source root the embedded synthetic world is used.
+        config: what to build (its inputs are the source roots it names); with no source root
+            the embedded synthetic world is used.
         out: the manifest directory (default ``stbench_home()/manifests/<config.name>``).
         overwrite: replace a manifest built with another config or other inputs.
+        progress: report progress to :func:`stbench.progress.reporter`.
         workers: local worker processes for the index tasks (1 = in this process).
         scheduler: run the tasks on Dask instead: ``"local"`` (a LocalCluster of ``workers``
             processes), an address ``tcp://host:port`` or a ``distributed.Client``.
-        **options: ``sources`` (replace index tasks, e.g. in tests), ``keep_cache``, ``progress``,
-            ``keep_going`` (write a manifest without the units whose task failed; recorded as
+        sources: replace index tasks (e.g. in tests).
+        keep_cache: keep the per-unit task cache after a successful build.
+        keep_going: write a manifest without the units whose task failed (recorded as
             ``"keep_going": true`` in manifest.json).
     Returns:
         ``out``. Same inputs and config give byte-identical files and the same content hash.
@@ -475,5 +483,13 @@ def build_manifest(
         ConfigError, DataError: bad config or source roots.
     """
     return run_build(
-        config, out, overwrite=overwrite, workers=workers, scheduler=scheduler, **options
+        config,
+        out,
+        overwrite=overwrite,
+        progress=progress,
+        workers=workers,
+        scheduler=scheduler,
+        sources=sources,
+        keep_cache=keep_cache,
+        keep_going=keep_going,
     ).out

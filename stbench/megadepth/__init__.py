@@ -4,7 +4,7 @@ Public API (imported lazily, so ``import stbench.megadepth`` stays cheap)::
 
     list_scenes(root) -> list[str]
     index_scene(root, scene, config: MegaDepthConfig) -> Records
-    index_megadepth(root, out, config, overwrite=False, workers=1) -> Path
+    index_megadepth(config, root, out, *, overwrite=False, workers=1, ...) -> Path
     index_scene_info(npz, root, config) -> Records      # D2-Net / LoFTR .npz indices
 """
 

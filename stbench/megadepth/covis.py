@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from stbench.megadepth.pairsums import upper_pair_sums
+
 __all__ = ["CandidatePairs", "candidate_pairs"]
 
 
@@ -39,12 +41,6 @@ class CandidatePairs:
 
     def __len__(self) -> int:
         return len(self.index0)
-
-
-def _values_at(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    if len(rows) == 0:
-        return np.zeros(0)
-    return np.asarray(matrix[rows, cols]).reshape(-1)
 
 
 def candidate_pairs(
@@ -77,6 +73,7 @@ def candidate_pairs(
     if usable is not None:
         A = sp.diags(np.asarray(usable, dtype=np.float64)) @ A
         A.eliminate_zeros()
+        A.sort_indices()
     rows = np.repeat(np.arange(n_images), np.diff(A.indptr))
     cols = A.indices
     points_cam = np.einsum("nij,nj->ni", rotations[rows], points_xyz[cols]) + translations[rows]
@@ -86,13 +83,10 @@ def candidate_pairs(
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
 
     n_seen = np.asarray(A.sum(axis=1)).reshape(-1)
-    shared = sp.triu(A @ A.T, k=1).tocsr()
-    shared.data[shared.data < min_shared_points] = 0
-    shared.eliminate_zeros()
-    coo = shared.tocoo()
-    order = np.lexsort((coo.col, coo.row))
-    index0, index1 = coo.row[order].astype(np.int64), coo.col[order].astype(np.int64)
-    n_shared = coo.data[order]
+    valid_depth = depth > 0
+    log_ndepth = np.log(np.where(valid_depth, depth, 1.0) / focal[rows])
+    sums = upper_pair_sums(A, log_ndepth, rays, min_shared_points)
+    index0, index1, n_shared = sums.index0, sums.index1, sums.n_shared
     with np.errstate(divide="ignore", invalid="ignore"):
         covis01 = n_shared / n_seen[index0]
         covis10 = n_shared / n_seen[index1]
@@ -100,21 +94,9 @@ def candidate_pairs(
     index0, index1, n_shared, covis01, covis10 = (
         a[keep] for a in (index0, index1, n_shared, covis01, covis10)
     )
-
-    valid_depth = depth > 0
-    log_ndepth = np.log(np.where(valid_depth, depth, 1.0) / focal[rows])
-    L = sp.csr_matrix((log_ndepth, A.indices, A.indptr), shape=A.shape)
-    log_sums = L @ A.T  # [i, j] = sum over points shared by i and j of log nd_i
-    mean_log_ratio = (
-        _values_at(log_sums, index0, index1) - _values_at(log_sums, index1, index0)
-    ) / n_shared
+    mean_log_ratio = (sums.log_sum0[keep] - sums.log_sum1[keep]) / n_shared
     scale_ratio = np.exp(np.abs(mean_log_ratio))
-
-    V = sp.hstack(
-        [sp.csr_matrix((rays[:, k], A.indices, A.indptr), shape=A.shape) for k in range(3)]
-    ).tocsr()
-    cos_sums = V @ V.T
-    mean_cos = _values_at(cos_sums, index0, index1) / n_shared
+    mean_cos = sums.cos_sum[keep] / n_shared
     view_angle = np.degrees(np.arccos(np.clip(mean_cos, -1.0, 1.0)))
 
     keep = np.ones(len(index0), dtype=bool)

@@ -217,20 +217,25 @@ def _incidence(
             ids = np.fromiter(
                 (p.point3D_id for p in image.points2D), dtype=np.uint64, count=image.num_points2D()
             )
-        ids = np.unique(ids[ids != invalid])
-        found = np.searchsorted(existing, ids)
-        found[found == len(existing)] = 0
-        ids = ids[existing[found] == ids] if len(existing) else ids[:0]
         rows.append(np.full(len(ids), row, dtype=np.int64))
         point_ids.append(ids)
+    # all observations at once: drop "no point" and ids missing from the model, then number
+    # the points by increasing id
     all_rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     all_ids = np.concatenate(point_ids) if point_ids else np.zeros(0, np.uint64)
+    if len(existing):
+        found = np.minimum(np.searchsorted(existing, all_ids), len(existing) - 1)
+        usable = (all_ids != invalid) & (existing[found] == all_ids)
+    else:
+        usable = np.zeros(len(all_ids), dtype=bool)
+    all_rows, all_ids = all_rows[usable], all_ids[usable]
     unique_ids, columns = np.unique(all_ids, return_inverse=True)
     xyz = np.array([reconstruction.point3D(int(i)).xyz for i in unique_ids], dtype=np.float64)
     incidence = sp.csr_matrix(
         (np.ones(len(all_rows), dtype=np.float64), (all_rows, columns.reshape(-1))),
         shape=(len(images), len(unique_ids)),
     )
+    incidence.data[:] = 1.0  # a point seen twice in one image (duplicates were summed)
     return incidence, xyz.reshape(-1, 3)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from stbench.megadepth.config import MegaDepthConfig
 from stbench.megadepth.covis import CandidatePairs
 from stbench.megadepth.depthcache import DepthCache, build_depth_cache
 from stbench.megadepth.verify import count_consistent, projection_matrices
-from stbench.schema import make_pair_id
+from stbench.schema import PAIR_ID_SEPARATOR, make_pair_id
 
 __all__ = [
     "DepthLoad",
@@ -154,53 +155,50 @@ def verify_candidates(
     accepted = (np.minimum(overlap01, overlap10) >= config.min_depth_overlap) & (
         total >= config.min_consistent
     )
-    rows = []
-    for k, e in enumerate(checked):
-        a, b = int(i[e]), int(j[e])
-        values = dict(
-            covis01=candidates.covis_overlap_01[e],
-            covis10=candidates.covis_overlap_10[e],
-            depth01=overlap01[k],
-            depth10=overlap10[k],
+    # Canonical order image_id0 < image_id1, for all checked pairs at once.
+    ids = np.asarray(image_ids, dtype=object)
+    a, b = i[checked], j[checked]
+    swap = ids[a] > ids[b]
+    id0, id1 = np.where(swap, ids[b], ids[a]), np.where(swap, ids[a], ids[b])
+    covis01 = candidates.covis_overlap_01[checked]
+    covis10 = candidates.covis_overlap_10[checked]
+    columns = dict(
+        covis_overlap_01=np.where(swap, covis10, covis01),
+        covis_overlap_10=np.where(swap, covis01, covis10),
+        depth_overlap_01=np.where(swap, overlap10, overlap01),
+        depth_overlap_10=np.where(swap, overlap01, overlap10),
+    )
+    pair_ids = [f"{x}{PAIR_ID_SEPARATOR}{y}" for x, y in zip(id0, id1, strict=True)]
+    for k in np.flatnonzero(~accepted).tolist():
+        overlaps = " ".join(
+            f"depth_overlap_{d}=" + ("not computed" if np.isnan(value) else f"{value:.3f}")
+            for d, value in (("01", columns["depth_overlap_01"][k]),
+                             ("10", columns["depth_overlap_10"][k]))
+        )  # fmt: skip
+        detail = (
+            f"{overlaps} n_consistent{'>=' if 'not' in overlaps else '='}{int(total[k])} "
+            f"(need min overlap >= "
+            f"{config.min_depth_overlap} and n_consistent >= {config.min_consistent})"
         )
-        if image_ids[a] > image_ids[b]:  # canonical order: image_id0 < image_id1
-            a, b = b, a
-            values = dict(
-                covis01=values["covis10"],
-                covis10=values["covis01"],
-                depth01=values["depth10"],
-                depth10=values["depth01"],
-            )
-        pair_id = make_pair_id(image_ids[a], image_ids[b])
-        if not accepted[k]:
-            overlaps = " ".join(
-                f"depth_overlap_{d}=" + ("not computed" if np.isnan(values[f"depth{d}"]) else
-                                         f"{values[f'depth{d}']:.3f}")
-                for d in ("01", "10")
-            )  # fmt: skip
-            detail = (
-                f"{overlaps} n_consistent{'>=' if 'not' in overlaps else '='}{int(total[k])} "
-                f"(need min overlap >= "
-                f"{config.min_depth_overlap} and n_consistent >= {config.min_consistent})"
-            )
-            rejects.append(_reject(scene, pair_id, "depth_overlap_low", detail))
-            continue
-        rows.append(
-            dict(
-                pair_id=pair_id,
-                image_id0=image_ids[a],
-                image_id1=image_ids[b],
-                scene=scene,
-                kind="spatial",
-                covis_overlap_01=values["covis01"],
-                covis_overlap_10=values["covis10"],
-                depth_overlap_01=values["depth01"],
-                depth_overlap_10=values["depth10"],
-                n_consistent=int(total[k]),
-                scale_ratio=candidates.scale_ratio[e],
-                view_angle_deg=candidates.view_angle_deg[e],
-            )
+        rejects.append(_reject(scene, pair_ids[k], "depth_overlap_low", detail))
+    take = np.flatnonzero(accepted)
+    keys = ("pair_id", "image_id0", "image_id1", "scene", "kind", *columns, "n_consistent",
+            "scale_ratio", "view_angle_deg")  # fmt: skip
+    rows = [
+        dict(zip(keys, values, strict=True))
+        for values in zip(
+            [pair_ids[k] for k in take.tolist()],
+            id0[take].tolist(),
+            id1[take].tolist(),
+            itertools.repeat(scene, len(take)),
+            itertools.repeat("spatial", len(take)),
+            *(column[take].tolist() for column in columns.values()),
+            total[take].tolist(),
+            candidates.scale_ratio[checked[take]].tolist(),
+            candidates.view_angle_deg[checked[take]].tolist(),
+            strict=True,
         )
+    ]
     return VerifiedPairs(rows=rows, rejects=rejects)
 
 

@@ -9,6 +9,7 @@ from stbench.atomic import atomic_directory
 from stbench.config import check_config_matches, save_config
 from stbench.errors import ConfigError, DataError, StbenchError
 from stbench.megadepth.config import MegaDepthConfig
+from stbench.progress import Progress, reporter
 from stbench.records import RECORD_TABLES, Records, write_records
 
 __all__ = [
@@ -47,10 +48,12 @@ def _task(kind: str, root: str, item: str, config: MegaDepthConfig, threads: int
 
 
 def index_megadepth(
+    config: MegaDepthConfig,
     root: str | Path,
     out: str | Path,
-    config: MegaDepthConfig | None = None,
+    *,
     overwrite: bool = False,
+    progress: bool = False,
     workers: int = 1,
     threads: int = 1,
     scenes: list[str] | None = None,
@@ -65,10 +68,12 @@ def index_megadepth(
     config raises unless ``overwrite``. Each scene directory is written atomically.
 
     Args:
+        config: settings; saved as ``megadepth_index_config.json`` in ``out``.
         root: MegaDepth root.
         out: output directory.
-        config: settings (defaults if None); saved as ``megadepth_index_config.json`` in ``out``.
         overwrite: rebuild scenes that exist (and accept a changed config).
+        progress: report progress (one task, a step per scene) to
+            :func:`stbench.progress.reporter`.
         workers: scenes indexed in parallel processes (1: in this process).
         threads: threads per scene for reading depth maps and verifying pairs.
         scenes: scene ids to index (default: all of :func:`list_scenes`).
@@ -86,7 +91,6 @@ def index_megadepth(
     from stbench.megadepth.layout import list_scenes
     from stbench.megadepth.sceneinfo import scene_from_file_name
 
-    config = config or MegaDepthConfig()
     if workers < 1 or threads < 1:
         raise ConfigError("workers and threads must be >= 1")
     root, out = Path(root), Path(out)
@@ -129,19 +133,23 @@ def index_megadepth(
         if on_scene:
             on_scene(scene, records)
 
-    if workers == 1:
-        for kind, scene, item in todo:
-            store(scene, lambda k=kind, i=item: _task(k, str(root), i, config, threads))
-    else:
-        from stbench.parallel import process_pool
+    with reporter().progress() if progress else Progress() as bars:
+        advance = bars.task("index megadepth", total=len(todo))
+        if workers == 1:
+            for kind, scene, item in todo:
+                store(scene, lambda k=kind, i=item: _task(k, str(root), i, config, threads))
+                advance()
+        else:
+            from stbench.parallel import process_pool
 
-        with process_pool(workers) as pool:
-            futures = [
-                (scene, pool.submit(_task, kind, str(root), item, config, threads))
-                for kind, scene, item in todo
-            ]
-            for scene, future in futures:
-                store(scene, future.result)
+            with process_pool(workers) as pool:
+                futures = [
+                    (scene, pool.submit(_task, kind, str(root), item, config, threads))
+                    for kind, scene, item in todo
+                ]
+                for scene, future in futures:
+                    store(scene, future.result)
+                    advance()
     if failures and not keep_going:
         raise StbenchError(
             f"{len(failures)} scene(s) failed and were not written (the others were; rerun to "

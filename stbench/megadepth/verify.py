@@ -4,7 +4,8 @@
 For a directed pair (i -> j), image i's samples (world points with valid bilinear depth) are
 projected into image j; a sample is consistent when image j's bilinear depth there is valid (all
 four neighbours) and ``|z - depth_j| / depth_j < tau`` (:func:`stbench.warp.interpolate_corners`
-and :func:`stbench.warp.depth_consistent`, as in :func:`stbench.warp.warp_keypoints`). All partners j of a source image are
+and :func:`stbench.warp.depth_consistent`, as in :func:`stbench.warp.warp_keypoints`, evaluated in
+place here with the same operations in the same order; a test compares the counts). All partners j of a source image are
 handled in vectorised blocks of at most ``chunk_elements`` samples x partners: one matrix
 product projects the samples into every partner, then NaN-padded flat lookups (see
 :mod:`stbench.megadepth.depthcache`) give the four neighbours without bounds checks.
@@ -15,12 +16,15 @@ from __future__ import annotations
 import numpy as np
 
 from stbench.megadepth.depthcache import DepthCache
-from stbench.warp import depth_consistent, interpolate_corners
 
 __all__ = [
     "count_consistent",
     "projection_matrices",
 ]
+
+
+#: Flat maps shorter than this are indexed with int32 (room left for the +1 / +stride steps).
+_INT32_LOOKUPS = 2**31 - 2**20
 
 
 def projection_matrices(K: np.ndarray, rotations: np.ndarray, translations: np.ndarray):
@@ -46,20 +50,44 @@ def _count_block(
     keep = np.flatnonzero(inside)
     cols = keep % len(partners)
     z = z.ravel()[keep]
-    u = u.ravel()[keep] / z
-    v = v.ravel()[keep] / z
-    x0 = np.floor(u)
-    y0 = np.floor(v)
-    stride = cache.stride[partners][cols]
-    index = cache.base[partners][cols] + y0.astype(np.int64) * stride + x0.astype(np.int64)
+    x = u.ravel()[keep]
+    x /= z
+    y = v.ravel()[keep]
+    y /= z
+    x0 = np.floor(x)
+    y0 = np.floor(y)
+    x -= x0  # now the offsets from (x0, y0)
+    y -= y0
+    # 32-bit lookups (less memory traffic) while every index of the flat maps fits
+    itype = np.int32 if len(cache.flat) < _INT32_LOOKUPS else np.int64
+    stride = cache.stride[partners].astype(itype)[cols]
+    index = y0.astype(itype)
+    index *= stride
+    index += cache.base[partners].astype(itype)[cols]
+    index += x0.astype(itype)
     flat = cache.flat
     d00 = flat[index]
-    d01 = flat[index + 1]
+    index += 1
+    d01 = flat[index]
     index += stride
+    d11 = flat[index]
+    index -= 1
     d10 = flat[index]
-    d11 = flat[index + 1]
-    depth = interpolate_corners(d00, d01, d10, d11, u - x0, v - y0)  # NaN: a neighbour invalid
-    consistent = depth_consistent(z, depth, tau)
+    # interpolate_corners and depth_consistent, evaluated in place (same operations, same
+    # order, so the same bits; a NaN neighbour makes the depth NaN and the sample inconsistent)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        one_minus_x = 1 - x
+        depth = d00 * one_minus_x
+        depth += d01 * x
+        depth *= 1 - y
+        bottom = d10 * one_minus_x
+        bottom += d11 * x
+        bottom *= y
+        depth += bottom
+        z -= depth
+        np.abs(z, out=z)
+        z /= depth
+        consistent = z < tau
     return np.bincount(cols[consistent], minlength=len(partners))
 
 

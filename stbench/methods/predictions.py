@@ -62,6 +62,11 @@ class Predictions(Method):
         if label:
             self.name = label
         self._time_labels: dict[str, dict[str, int]] | None = None
+        self._reader: PredictionCache | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable: the open read-only files stay behind (reopened on first use)."""
+        return {**self.__dict__, "_reader": None}
 
     def config(self) -> dict[str, Any]:
         """Input paths and content digests (a changed file invalidates the cache), and the
@@ -81,9 +86,11 @@ class Predictions(Method):
         """The stored result of the pair (by image ids)."""
         if self.matches is None or not self.matches.exists():
             raise ValueError("no matches.h5 given")
-        reader = PredictionCache(self.matches.parent)
         if self.features is not None and self.features.parent != self.matches.parent:
             raise ConfigError("features.h5 and matches.h5 must be in the same directory")
+        if self._reader is None:  # opened once per process, read-only
+            self._reader = PredictionCache(self.matches.parent).open_for_reading()
+        reader = self._reader
         key = (record0["image_id"], record1["image_id"])
         entry = reader.read_pairs([key]).get(key)
         if entry is None:

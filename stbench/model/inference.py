@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from stbench.errors import DataError
+from stbench.model.matching import REFINE_RADIUS
 
 __all__ = ["BUNDLED_WEIGHTS", "Matcher", "bundled_weights_path", "check_rgb_image", "load_matcher"]
 
@@ -58,6 +59,8 @@ class Matcher:
         self.image_size = tuple(inference.get("image_size", (160, 128)))
         self.temporal_size = tuple(inference.get("temporal_size", (128, 96)))
         self.top_k = int(inference.get("top_k", 1024))
+        self.refine_radius = int(inference.get("refine_radius", REFINE_RADIUS))
+        self.temperature = float(inference.get("temperature", 0.1))
         self.spans = list(model.config.spans)
 
     def _resize_for_matching(self, image: np.ndarray):
@@ -87,19 +90,18 @@ class Matcher:
             images, centers at integers), ``matches`` (K, 2) int64 indices into them, ``scores``
             (K,) float32 distinctiveness-weighted cosine similarity.
         """
-        from stbench.model.matching import mutual_nearest_neighbours, top_k_keypoints
+        from stbench.model.matching import match_outputs
 
         resized0, scale0 = self._resize_for_matching(check_rgb_image(image0, "image0"))
         resized1, scale1 = self._resize_for_matching(check_rgb_image(image1, "image1"))
         out = self.model(self._tensor(resized0), self._tensor(resized1), with_time=False)
-        stride = self.model.config.descriptor_stride
-        kpts0, desc0, score0 = top_k_keypoints(
-            out["descriptors0"][0], out["distinctiveness0"][0], stride, self.top_k
+        kpts0, kpts1, matches, scores = match_outputs(
+            out,
+            self.model.config.descriptor_stride,
+            self.top_k,
+            self.refine_radius,
+            self.temperature,
         )
-        kpts1, desc1, score1 = top_k_keypoints(
-            out["descriptors1"][0], out["distinctiveness1"][0], stride, self.top_k
-        )
-        matches, scores = mutual_nearest_neighbours(desc0, desc1, score0, score1)
         return {
             "keypoints0": ((kpts0.cpu().numpy() + 0.5) / scale0 - 0.5).astype(np.float32),
             "keypoints1": ((kpts1.cpu().numpy() + 0.5) / scale1 - 0.5).astype(np.float32),

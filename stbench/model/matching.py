@@ -3,13 +3,27 @@
 Keypoints are the descriptor-grid cells with the highest distinctiveness (top-k); matches are
 mutual nearest neighbours on the distinctiveness-weighted cosine similarity
 ``s0_i * s1_j * <d0_i, d1_j>`` (D2D's test-time rule), scored by that weighted similarity.
+:func:`refine_positions` then moves each match's second keypoint off the grid: the expected
+position under a softmax of the first descriptor's similarity to the dense descriptors around
+it (a soft-argmax, at the temperature the descriptors were trained with). :func:`match_outputs`
+does all three, for inference and validation alike.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["grid_keypoints", "mutual_nearest_neighbours", "top_k_keypoints"]
+__all__ = [
+    "REFINE_RADIUS",
+    "grid_keypoints",
+    "match_outputs",
+    "mutual_nearest_neighbours",
+    "refine_positions",
+    "top_k_keypoints",
+]
+
+#: Cells on each side of a match searched by the sub-pixel refinement (1: a 3 x 3 window).
+REFINE_RADIUS = 1
 
 
 def grid_keypoints(height: int, width: int, stride: int, device=None) -> torch.Tensor:
@@ -72,3 +86,75 @@ def mutual_nearest_neighbours(
     mutual &= similarity[index0, best1] >= min_similarity
     matches = torch.stack([index0[mutual], best1[mutual]], dim=1)
     return matches.long(), weighted[index0[mutual], best1[mutual]].float()
+
+
+def refine_positions(
+    descriptors0: torch.Tensor,
+    dense1: torch.Tensor,
+    keypoints1: torch.Tensor,
+    stride: int,
+    radius: int = REFINE_RADIUS,
+    temperature: float = 0.1,
+) -> torch.Tensor:
+    """Sub-pixel positions in image 1 of matched keypoints (a soft-argmax around each match).
+
+    Args:
+        descriptors0: (K, D) descriptors of the matches' first keypoints.
+        dense1: (D, h, w) dense descriptors of image 1. keypoints1: (K, 2) the matches' second
+            keypoints, at grid cells (pixels of the network input, as :func:`grid_keypoints`).
+        stride: image pixels per cell. radius: cells searched on each side (0: no change).
+        temperature: softmax temperature on the cosine similarity.
+    Returns:
+        (K, 2) float32 pixels: the similarity-weighted mean position of the cells of the
+        ``(2 radius + 1)^2`` window (cells outside the map are clamped to its border).
+    """
+    if radius <= 0 or len(keypoints1) == 0:
+        return keypoints1.float()
+    _, height, width = dense1.shape
+    cells = torch.round((keypoints1 + 0.5) / stride - 0.5).long()
+    steps = torch.arange(-radius, radius + 1, device=dense1.device)
+    dy, dx = torch.meshgrid(steps, steps, indexing="ij")
+    xs = (cells[:, :1] + dx.flatten()[None]).clamp(0, width - 1)
+    ys = (cells[:, 1:] + dy.flatten()[None]).clamp(0, height - 1)
+    window = dense1[:, ys, xs]  # (D, K, n)
+    similarity = torch.einsum("kd,dkn->kn", descriptors0, window)
+    weights = torch.softmax(similarity / temperature, dim=1)
+    refined = torch.stack([(weights * xs).sum(1), (weights * ys).sum(1)], dim=1)
+    return ((refined + 0.5) * stride - 0.5).float()
+
+
+def match_outputs(
+    out: dict[str, torch.Tensor],
+    stride: int,
+    top_k: int,
+    refine_radius: int = REFINE_RADIUS,
+    temperature: float = 0.1,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Keypoints, mutual-nearest-neighbour matches and refined positions of one pair.
+
+    Args:
+        out: the network's pair outputs (``descriptors0/1`` (1, D, h, w), ``distinctiveness0/1``
+            (1, 1, h, w)). stride, top_k: as :func:`top_k_keypoints`.
+        refine_radius, temperature: as :func:`refine_positions` (radius 0: grid positions).
+    Returns:
+        keypoints0 (N, 2), keypoints1 (M, 2) float32 (pixels of the network input; a matched
+        keypoint of image 1 at its refined position), matches (K, 2) int64, scores (K,).
+    """
+    keypoints0, desc0, score0 = top_k_keypoints(
+        out["descriptors0"][0], out["distinctiveness0"][0], stride, top_k
+    )
+    keypoints1, desc1, score1 = top_k_keypoints(
+        out["descriptors1"][0], out["distinctiveness1"][0], stride, top_k
+    )
+    matches, scores = mutual_nearest_neighbours(desc0, desc1, score0, score1)
+    if len(matches) and refine_radius > 0:
+        keypoints1 = keypoints1.clone()
+        keypoints1[matches[:, 1]] = refine_positions(
+            desc0[matches[:, 0]],
+            out["descriptors1"][0],
+            keypoints1[matches[:, 1]],
+            stride,
+            refine_radius,
+            temperature,
+        )
+    return keypoints0, keypoints1, matches, scores

@@ -19,10 +19,12 @@ import torch
 
 from stbench.atomic import write_text_atomic
 from stbench.config import config_to_dict, save_config
-from stbench.errors import DataError, OutputExistsError
+from stbench.errors import ConfigError, DataError, OutputExistsError
 from stbench.model import losses
 from stbench.model.checkpoint import (
     CHECKPOINT_FILE,
+    WEIGHTS_FILE,
+    WEIGHTS_META_FILE,
     export_weights,
     load_checkpoint,
     save_checkpoint,
@@ -34,6 +36,7 @@ from stbench.model.distributed import (
     resolve_device,
     shard_indices,
 )
+from stbench.model.matching import REFINE_RADIUS
 from stbench.model.presets import TrainConfig
 from stbench.progress import Advance, Progress, reporter
 
@@ -154,26 +157,30 @@ def _datasets(manifest_dir: Path, config: TrainConfig, trust_modified: bool = Fa
 
 
 def run(
-    manifest_dir: str | Path,
-    out_dir: str | Path,
     config: TrainConfig,
-    device: str = "auto",
+    manifest_dir: str | Path,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: bool = False,
     resume: bool = False,
-    show_progress: bool = True,
+    device: str = "auto",
     stop_after_epochs: int | None = None,
     command: str | None = None,
     threads: int | None = None,
     trust_modified: bool = False,
 ) -> Path:
-    """Train the reference model; returns ``out_dir`` (weights, checkpoint, config, history).
+    """Train the reference model; returns ``out`` (weights, checkpoint, config, history).
 
     Args:
+        config: the resolved training config.
         manifest_dir: a manifest with ``spatial``/``spatiotemporal`` pairs and images with
             trusted span labels in splits train and val.
-        out_dir: output directory; must not hold a checkpoint unless ``resume``.
-        config: the resolved training config.
+        out: output directory; must not hold a checkpoint unless ``resume`` or ``overwrite``.
+        overwrite: discard a checkpoint in ``out`` and train from scratch.
+        progress: report progress to :func:`stbench.progress.reporter`.
+        resume: continue from ``out/checkpoint.pt`` (same config; ``epochs`` may grow).
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
-        resume: continue from ``out_dir/checkpoint.pt`` (same config; ``epochs`` may grow).
         stop_after_epochs: stop after this many epochs in *this* call (simulates an interrupt).
         command: the command line, recorded in the weights' metadata.
         trust_modified: train on a manifest whose tables no longer match its content hash
@@ -185,8 +192,13 @@ def run(
             spin waiting for each other).
     Raises:
         DataError: the manifest lacks the needed pairs/images or files. ConfigError: an
-        incompatible checkpoint. OutputExistsError: a checkpoint exists and not ``resume``.
+        incompatible checkpoint, or both ``resume`` and ``overwrite``. OutputExistsError: a
+        checkpoint exists and neither ``resume`` nor ``overwrite``.
     """
+    if resume and overwrite:
+        raise ConfigError(
+            "--resume continues the checkpoint in --out and --overwrite discards it: pass one"
+        )
     context = context_from_env()
     torch_device = resolve_device(device, context)
     from stbench.threads import apply_threads, worker_threads
@@ -194,13 +206,13 @@ def run(
     if context.enabled and torch_device.type == "cpu":  # processes share the cores
         threads = worker_threads(context.world_size, threads)
     apply_threads(threads)  # the one thread policy (stbench.threads)
-    out_dir = Path(out_dir)
+    out_dir = Path(out)
     checkpoint_path = out_dir / CHECKPOINT_FILE
     config_dict = config_to_dict(config)
-    if checkpoint_path.exists() and not resume:
+    if checkpoint_path.exists() and not (resume or overwrite):
         raise OutputExistsError(
-            f"{out_dir} already holds a training checkpoint; pass --resume to continue it or "
-            "choose another --out directory"
+            f"{out_dir} already holds a training checkpoint; pass --resume to continue it, "
+            "--overwrite to start afresh, or choose another --out directory"
         )
     if resume and not checkpoint_path.exists():
         raise DataError(f"--resume: no {CHECKPOINT_FILE} in {out_dir} to resume from")
@@ -231,18 +243,28 @@ def run(
         )
     if context.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
+        if overwrite:  # a crash before the first epoch must leave nothing of the old run
+            for name in (CHECKPOINT_FILE, WEIGHTS_FILE, WEIGHTS_META_FILE, "history.json"):
+                (out_dir / name).unlink(missing_ok=True)
         save_config(config, out_dir)
         if not history:
             history.append(
                 {
                     "epoch": 0,
-                    **validate(model, val_pairs, val_images, torch_device, config.val_top_k),
+                    **validate(
+                        model,
+                        val_pairs,
+                        val_images,
+                        torch_device,
+                        config.val_top_k,
+                        temperature=config.contrastive_temperature,
+                    ),
                 }
             )
     end_epoch = config.epochs
     if stop_after_epochs is not None:
         end_epoch = min(end_epoch, start_epoch + stop_after_epochs)
-    bars = reporter().progress() if show_progress and context.is_main else Progress()
+    bars = reporter().progress() if progress and context.is_main else Progress()
     with bars:
         advance = bars.task("training", total=config.steps_per_epoch * (end_epoch - start_epoch))
         for epoch in range(start_epoch, end_epoch):
@@ -252,7 +274,14 @@ def run(
             )  # fmt: skip
             barrier(context)
             if context.is_main:
-                metrics = validate(model, val_pairs, val_images, torch_device, config.val_top_k)
+                metrics = validate(
+                    model,
+                    val_pairs,
+                    val_images,
+                    torch_device,
+                    config.val_top_k,
+                    temperature=config.contrastive_temperature,
+                )
                 history.append({"epoch": epoch + 1, **timings, **metrics})
                 _save_outputs(
                     out_dir, model, optimizer, config, config_dict, history, manifest, command,
@@ -333,6 +362,8 @@ def _save_outputs(
         "image_size": config.image_size,
         "temporal_size": config.temporal_size,
         "top_k": 1024,
+        "refine_radius": REFINE_RADIUS,
+        "temperature": config.contrastive_temperature,
     }
     training = {
         "stbench_version": stbench.__version__,

@@ -16,25 +16,29 @@ import numpy as np
 import torch
 
 from stbench.model.data import PairDataset, TemporalDataset
-from stbench.model.matching import mutual_nearest_neighbours, top_k_keypoints
+from stbench.model.matching import REFINE_RADIUS, match_outputs
 from stbench.spans import SPANS
 
 __all__ = ["pair_precision", "validate"]
 
 
-def pair_precision(model, item: dict, dataset: PairDataset, top_k: int, threshold: float = 3.0):
-    """(correct, verifiable, n_matches) of one validation pair."""
+def pair_precision(
+    model,
+    item: dict,
+    dataset: PairDataset,
+    top_k: int,
+    threshold: float = 3.0,
+    refine_radius: int = REFINE_RADIUS,
+    temperature: float = 0.1,
+):
+    """(correct, verifiable, n_matches) of one validation pair, matched as at inference
+    (:func:`stbench.model.matching.match_outputs`)."""
     from stbench.warp import warp_keypoints
 
-    stride = model.config.descriptor_stride
     out = model(item["image0"][None], item["image1"][None], with_time=False)
-    keypoints0, desc0, score0 = top_k_keypoints(
-        out["descriptors0"][0], out["distinctiveness0"][0], stride, top_k
+    keypoints0, keypoints1, matches, _ = match_outputs(
+        out, model.config.descriptor_stride, top_k, refine_radius, temperature
     )
-    keypoints1, desc1, score1 = top_k_keypoints(
-        out["descriptors1"][0], out["distinctiveness1"][0], stride, top_k
-    )
-    matches, _ = mutual_nearest_neighbours(desc0, desc1, score0, score1)
     if len(matches) == 0:
         return 0, 0, 0
     pair = dataset.pairs.iloc[int(item["index"])]
@@ -63,8 +67,10 @@ def validate(
     device: torch.device,
     top_k: int = 512,
     batch_size: int = 16,
+    temperature: float = 0.1,
 ) -> dict[str, float]:
-    """Validation metrics of ``model`` (switched to eval mode and back).
+    """Validation metrics of ``model`` (switched to eval mode and back); matches are refined
+    at ``temperature`` as at inference.
 
     Returns:
         ``val_crop_precision_3px``, ``n_matches`` (mean per pair), ``n_pairs``, and per span
@@ -78,7 +84,9 @@ def validate(
         precisions, n_matches = [], []
         for index in range(len(pairs)):
             item = {k: v.to(device) for k, v in pairs[index].items()}
-            correct, verifiable, count = pair_precision(model, item, pairs, top_k)
+            correct, verifiable, count = pair_precision(
+                model, item, pairs, top_k, temperature=temperature
+            )
             n_matches.append(count)
             if verifiable:
                 precisions.append(correct / verifiable)

@@ -261,7 +261,7 @@ def _confusions(group: Group) -> list[str]:
 
 def _match_section(group: Group, board: Path, manifests: Sequence[Path], count: int) -> list[str]:
     from stbench.evaluate.run import PER_PAIR_FILE
-    from stbench.report.matches import choose_pairs, pair_pictures
+    from stbench.report.matches import PictureSource, choose_pairs, pair_pictures
 
     runs = {n: r for n, r in group.runs.items() if r is not None and (r / PER_PAIR_FILE).is_file()}
     if count <= 0:
@@ -284,9 +284,13 @@ def _match_section(group: Group, board: Path, manifests: Sequence[Path], count: 
         )
         return [*parts, _note(missing)]
     pair_ids = choose_pairs(list(frames.values()), count)
+    try:
+        source = PictureSource(manifest_dir)  # read and decoded once for every run
+    except (StbenchError, OSError, ValueError, KeyError) as exc:
+        return [*parts, _note(f"No match pictures: manifest {manifest_dir} ({exc})")]
     for name in frames:
         try:
-            pictures = pair_pictures(runs[name], manifest_dir, pair_ids)
+            pictures = pair_pictures(runs[name], source, pair_ids)
         except (StbenchError, OSError, ValueError, KeyError) as exc:
             parts.append(_note(f"{name}: no match pictures ({exc})"))
             continue

@@ -24,7 +24,14 @@ from stbench.errors import DataError
 from stbench.evaluate.spatial import MATCHING_SCORE_PX, PairGeometry, match_errors
 from stbench.geometry import camera_from_record
 
-__all__ = ["PairPicture", "choose_pairs", "match_labels", "pair_pictures", "run_tau"]
+__all__ = [
+    "PairPicture",
+    "PictureSource",
+    "choose_pairs",
+    "match_labels",
+    "pair_pictures",
+    "run_tau",
+]
 
 CORRECT, WRONG, UNVERIFIABLE = "correct", "wrong", "unverifiable"
 
@@ -102,24 +109,40 @@ def run_tau(run_dir: Path) -> float:
         return DEPTH_TAU
 
 
-def pair_pictures(run_dir: Path, manifest_dir: Path, pair_ids: list[str]) -> list[PairPicture]:
+class PictureSource:
+    """A manifest's images, depth maps and cameras for match pictures: loaded once and shared
+    by every run drawn on it (decoded images and depth maps are kept for ``size`` images, so
+    the runs of a report, which draw the same pairs, decode each image once).
+
+    Raises:
+        DataError: the manifest cannot be read.
+    """
+
+    def __init__(self, manifest_dir: Path, size: int = 32) -> None:
+        from stbench.evaluate.export import ImageLoader
+        from stbench.evaluate.score import DepthLoader
+        from stbench.manifest.io import load_manifest
+
+        self.manifest_dir = Path(manifest_dir)
+        manifest = load_manifest(self.manifest_dir)
+        self.images = manifest.images.set_index("image_id", drop=False)
+        sources = set(self.images["source"].dropna()) & set(manifest.meta.get("sources", {}))
+        roots = {source: manifest.root(source) for source in sorted(sources)}
+        self.loader = ImageLoader(self.images, roots, size=size)
+        self.depths = DepthLoader(self.images, roots, size=size)
+
+
+def pair_pictures(run_dir: Path, source: PictureSource, pair_ids: list[str]) -> list[PairPicture]:
     """The pictures of ``pair_ids`` of one run (pairs absent from its cache are skipped).
 
     Raises:
-        DataError: the manifest or an image cannot be read.
+        DataError: an image cannot be read, or the manifest lacks an image of a pair.
     """
-    from stbench.evaluate.export import ImageLoader
     from stbench.evaluate.run import PER_PAIR_FILE, PREDICTIONS_DIR
-    from stbench.evaluate.score import DepthLoader
-    from stbench.manifest.io import load_manifest
     from stbench.prediction_cache import PredictionCache
 
-    manifest = load_manifest(manifest_dir)
+    images, loader, depths = source.images, source.loader, source.depths
     per_pair = pd.read_parquet(Path(run_dir) / PER_PAIR_FILE).set_index("pair_id", drop=False)
-    images = manifest.images.set_index("image_id", drop=False)
-    sources = set(images["source"].dropna()) & set(manifest.meta.get("sources", {}))
-    roots = {source: manifest.root(source) for source in sorted(sources)}
-    loader, depths = ImageLoader(images, roots), DepthLoader(images, roots)
     wanted = [p for p in pair_ids if p in per_pair.index]
     keys = [(per_pair.at[p, "image_id0"], per_pair.at[p, "image_id1"]) for p in wanted]
     cached = PredictionCache(Path(run_dir) / PREDICTIONS_DIR).read_pairs(keys)
@@ -130,7 +153,9 @@ def pair_pictures(run_dir: Path, manifest_dir: Path, pair_ids: list[str]) -> lis
         if entry is None or "failure" in entry:
             continue
         if key[0] not in images.index or key[1] not in images.index:
-            raise DataError(f"{manifest_dir} has no image {key[0]!r} or {key[1]!r} of {pair_id}")
+            raise DataError(
+                f"{source.manifest_dir} has no image {key[0]!r} or {key[1]!r} of {pair_id}"
+            )
         K0, R0, t0 = camera_from_record(images.loc[key[0]])
         K1, R1, t1 = camera_from_record(images.loc[key[1]])
         geometry = PairGeometry(K0, K1, R0, t0, R1, t1, depths.depth(key[0]), depths.depth(key[1]))

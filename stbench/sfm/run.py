@@ -40,12 +40,11 @@ from stbench.progress import Progress, reporter
 from stbench.sfm.config import ROTATION_THRESHOLDS_DEG, TRANSLATION_THRESHOLDS_M, SfmConfig
 from stbench.sfm.mapping import require_pycolmap
 from stbench.sfm.pairs import scene_pairs
-from stbench.sfm.scene import ALL, SceneInput, reconstruct_scene
+from stbench.sfm.scene import ALL, SceneInput, failed_scene_row, reconstruct_scene
 from stbench.sfm.spans import check_spans, span_table
 from stbench.sfm.summary import scene_table, summarize_sfm, summary_table
 
 __all__ = [
-    "failed_row",
     "pose_units",
     "reconstruct_scenes",
     "report_text",
@@ -110,41 +109,6 @@ def pose_units(manifest: Any) -> str:
 def _roots(manifest: Any, images: pd.DataFrame) -> dict[str, Path]:
     sources = set(images["source"].dropna()) & set(manifest.meta.get("sources", {}))
     return {source: manifest.root(source) for source in sorted(sources)}
-
-
-def failed_row(
-    scene: str,
-    n_images: int,
-    reason: str,
-    spans: tuple[str, ...],
-    pairs: dict[tuple[str, str], dict[str, Any]],
-) -> dict[str, Any]:
-    """The whole-scene row of a scene whose reconstruction raised: zero registered images."""
-    row: dict[str, Any] = {
-        "scene": scene,
-        "n_pairs": len(pairs),
-        "n_pair_failures": sum(1 for r in pairs.values() if "failure" in r),
-        "match_s": float(sum(r.get("time_s", 0.0) for r in pairs.values())),
-        "subset": ALL,
-        "span": None,
-        "class": None,
-        "n_images": n_images,
-        "n_registered": 0,
-        "maa": 0.0,
-        "status": "failed",
-        "reason": reason,
-        "timed_out": False,
-        "n_models": 0,
-        "n_points": 0,
-    }
-    for column in ("mean_track_length", "mean_reproj_px", "median_rotation_deg"):
-        row[column] = np.nan
-    for column in ("median_translation_m", "verify_s", "map_s"):
-        row[column] = np.nan
-    for span in spans:
-        for prefix in ("pure_points", "labelled_points", "cross_edges", "labelled_edges"):
-            row[f"{prefix}_{span}"] = 0
-    return row
 
 
 def run_sfm(
@@ -328,7 +292,7 @@ def reconstruct_scenes(
 ) -> pd.DataFrame:
     """Every scene's reconstructions from the cached matches: one row per reconstruction.
 
-    A scene whose pipeline raises is recorded by :func:`failed_row` and the loop goes on.
+    A scene whose pipeline raises is recorded by :func:`~stbench.sfm.scene.failed_scene_row` and the loop goes on.
 
     Raises:
         DataError: a selected pair is missing from the cache (the export was not completed).
@@ -361,7 +325,7 @@ def reconstruct_scenes(
         except Exception as exc:  # a broken scene is recorded, the run goes on
             where = traceback.extract_tb(exc.__traceback__)[-1]
             reason = f"{type(exc).__name__}: {exc} at {Path(where.filename).name}:{where.lineno}"
-            rows.append(failed_row(key, len(group), reason, config.spans, dict(data.pairs)))
+            rows.append(failed_scene_row(data, reason, config.spans))
     return pd.DataFrame(rows)
 
 

@@ -41,6 +41,8 @@ __all__ = [
     "KeypointMerger",
     "SceneInput",
     "build_database",
+    "failed_scene_row",
+    "offered_pair_columns",
     "one_to_one",
     "reconstruct_scene",
     "score_model",
@@ -212,7 +214,6 @@ def temporal_columns(
     """Purity counts of the whole-scene model, and cross-span counts of the accepted edges
     and of the pairs offered for matching, per span."""
     tracks = point_tracks(model) if model is not None else []
-    offered = dict.fromkeys(data.pairs, 1)
     row = {}
     for span in spans:
         labels = _labels(data, span)
@@ -220,10 +221,62 @@ def temporal_columns(
         row[f"cross_edges_{span}"], row[f"labelled_edges_{span}"] = cross_span_edges(
             edges, labels, min_num_matches
         )
+    return {**row, **offered_pair_columns(data, spans)}
+
+
+def offered_pair_columns(data: SceneInput, spans: tuple[str, ...]) -> dict[str, int]:
+    """Per span: how many of the pairs offered for matching cross spans, of the labelled ones."""
+    offered = dict.fromkeys(data.pairs, 1)
+    row = {}
+    for span in spans:
         row[f"cross_pairs_{span}"], row[f"labelled_pairs_{span}"] = cross_span_edges(
-            offered, labels, 1
+            offered, _labels(data, span), 1
         )
     return row
+
+
+def _pair_columns(data: SceneInput) -> dict[str, Any]:
+    """The columns of a scene row that only count the cached pairs."""
+    return {
+        "scene": data.scene,
+        "n_pairs": len(data.pairs),
+        "n_pair_failures": sum(1 for r in data.pairs.values() if "failure" in r),
+        "match_s": float(sum(r.get("time_s", 0.0) for r in data.pairs.values())),
+    }
+
+
+def failed_scene_row(data: SceneInput, reason: str, spans: tuple[str, ...]) -> dict[str, Any]:
+    """The whole-scene row of a scene whose pipeline raised: the columns of a scored row, with
+    zero registered images and mAA 0, the pair counts that do not depend on the failed steps,
+    and NaN where a measurement was never made (times, pose errors, structure)."""
+    row: dict[str, Any] = {
+        **_pair_columns(data),
+        "n_matched_pairs": sum(
+            1 for r in data.pairs.values() if "failure" not in r and len(r["matches"])
+        ),
+        "n_edges": 0,
+        "verify_s": np.nan,
+        "subset": ALL,
+        "span": None,
+        "class": None,
+        "n_images": len(data.images),
+        "map_s": np.nan,
+        "n_models": 0,
+        "status": "failed",
+        "reason": reason,
+        "timed_out": False,
+        "n_registered": 0,
+        "maa": 0.0,
+        "median_rotation_deg": np.nan,
+        "median_translation_m": np.nan,
+        "n_points": 0,
+        "mean_track_length": np.nan,
+        "mean_reproj_px": np.nan,
+    }
+    for span in spans:
+        for prefix in ("pure_points", "labelled_points", "cross_edges", "labelled_edges"):
+            row[f"{prefix}_{span}"] = 0
+    return {**row, **offered_pair_columns(data, spans)}
 
 
 def reconstruct_scene(
@@ -251,12 +304,9 @@ def reconstruct_scene(
     rotations, centres = camera_geometry(data.images)
     truth = {name: (rotations[i], centres[i]) for i, name in enumerate(data.images["image_id"])}
     base = {
-        "scene": data.scene,
-        "n_pairs": len(data.pairs),
-        "n_pair_failures": sum(1 for r in data.pairs.values() if "failure" in r),
+        **_pair_columns(data),
         "n_matched_pairs": counts["n_matched_pairs"],
         "n_edges": sum(1 for n in edges.values() if n >= min_num_matches),
-        "match_s": float(sum(r.get("time_s", 0.0) for r in data.pairs.values())),
         "verify_s": verify_s + database_s,
     }
     rows = []

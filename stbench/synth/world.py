@@ -13,6 +13,7 @@ from pathlib import Path
 
 from stbench.errors import ConfigError, StbenchError
 from stbench.progress import Progress, reporter
+from stbench.synth.config import WorldConfig
 from stbench.synth.megadepth import SceneSpec
 
 __all__ = ["ensure_world", "generate_world", "write_megadepth"]
@@ -156,7 +157,7 @@ def _webcam_writer():
             raise
         raise ImportError(
             "stbench.synth.webcams (the AMOS webcam writer) is not installed in this checkout; "
-            "merge the synth-webcam branch or call generate_world(..., webcams=False)"
+            "merge the synth-webcam branch or call generate_world(WorldConfig(webcams=False), ...)"
         ) from exc
 
     def write(world: Path, preset: str, seed: int) -> list[dict]:
@@ -166,30 +167,25 @@ def _webcam_writer():
 
 
 def generate_world(
+    config: WorldConfig,
     out: str | os.PathLike[str] | None = None,
-    preset: str = "default",
-    seed: int = 0,
-    overwrite: bool = False,
     *,
-    webcams: bool = True,
-    workers: int | None = None,
+    overwrite: bool = False,
     progress: bool = False,
+    workers: int | None = None,
 ) -> Path:
-    """Generate a synthetic world (same preset + seed => byte-identical files).
+    """Generate a synthetic world (same config => byte-identical files).
 
     Args:
+        config: preset, seed and whether to write the webcams.
         out: the world directory (default ``stbench_home()/worlds/<preset>-seed<seed>``).
-        preset: ``small`` (seconds, for tests), ``default`` (the demo), ``benchmark`` (one
-            scene per site, the leaderboard) or ``large`` (a 1,000-photo stress scene).
-        seed: world seed.
         overwrite: replace a non-empty ``out``.
-        webcams: also write the AMOS webcams (``stbench.synth.webcams``).
-        workers: rendering processes (default: the CPUs available).
         progress: report progress to :func:`stbench.progress.reporter` (bars with the CLI).
+        workers: rendering processes (default: the CPUs available).
     Returns:
         The world directory.
     Raises:
-        ConfigError: unknown preset or negative seed.
+        ConfigError: unknown preset.
         OutputExistsError: ``out`` is not empty and ``overwrite`` is False.
         StbenchError: ``out`` cannot be written.
     """
@@ -198,12 +194,11 @@ def generate_world(
     from stbench.paths import default_world_dir
     from stbench.synth.sites import SITES
 
+    preset, seed = config.preset, config.seed
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
-    if seed < 0:
-        raise ConfigError(f"seed must be >= 0, got {seed}")
     final = Path(out) if out is not None else default_world_dir(preset, seed)
-    write_cams = _webcam_writer() if webcams else None
+    write_cams = _webcam_writer() if config.webcams else None
     bar = reporter().progress() if progress else Progress()
     with bar, atomic_directory(final, overwrite=overwrite) as tmp:
         try:
@@ -230,11 +225,13 @@ def generate_world(
     return final
 
 
-def ensure_world(preset: str = "default", seed: int = 0, *, webcams: bool = True) -> Path:
-    """The world at ``stbench_home()/worlds/<preset>-seed<seed>``, generated if missing."""
+def ensure_world(config: WorldConfig | None = None) -> Path:
+    """The world of ``config`` (default: the default world) at
+    ``stbench_home()/worlds/<preset>-seed<seed>``, generated if missing."""
     from stbench.paths import default_world_dir
 
-    final = default_world_dir(preset, seed)
+    config = config or WorldConfig()
+    final = default_world_dir(config.preset, config.seed)
     if (final / "world.json").exists():
         return final
-    return generate_world(final, preset, seed, overwrite=True, webcams=webcams)
+    return generate_world(config, final, overwrite=True)

@@ -61,7 +61,12 @@ from stbench.timestamps.exif import (
     parse_subsec,
     read_exif_times,
 )
-from stbench.timestamps.header import DEFAULT_HEADER_BYTES, parse_header, read_header_bytes
+from stbench.timestamps.header import (
+    DEFAULT_HEADER_BYTES,
+    ImageHeader,
+    parse_header,
+    read_header_bytes,
+)
 from stbench.timestamps.names import time_from_name
 from stbench.timestamps.zones import localize, utc_offset_minutes, valid_position, zone_at
 
@@ -209,6 +214,7 @@ def resolve_timestamp(
     http_headers: Mapping[str, str] | None = None,
     max_header_bytes: int = DEFAULT_HEADER_BYTES,
     reference_utc: dt.datetime | None = None,
+    header: ImageHeader | None = None,
 ) -> TimestampResult:
     """Resolve the UTC capture time of one image from its header, name and HTTP headers.
 
@@ -225,11 +231,15 @@ def resolve_timestamp(
         max_header_bytes: the read bound.
         reference_utc: "now" for the future check (tz-aware; default: the current time). A
             candidate after it (by more than a day) is ``future_time_<source>`` and dropped.
+        header: ``data``'s header when the caller parsed it already (bytes only), as
+            ``parse_header(data[:max_header_bytes], data[-2:], len(data) <= max_header_bytes)``
+            does: it is not parsed again.
     """
     flags: list[str] = []
     if isinstance(data, (bytes, bytearray, memoryview)):
-        raw = bytes(data[:max_header_bytes])
-        header = parse_header(raw, bytes(data[-2:]), complete=len(data) <= max_header_bytes)
+        if header is None:
+            raw = bytes(data[:max_header_bytes])
+            header = parse_header(raw, bytes(data[-2:]), complete=len(data) <= max_header_bytes)
     else:
         path = Path(data)
         name = path.name if name is None else name

@@ -1,7 +1,7 @@
 """Webcam streams: frames in AMOS-style archives, their clocks checked against the sun.
 
 ``list_cameras(root)`` and ``index_camera(root, camera_id, config) -> Records`` are the pure
-per-camera tasks; ``index_webcams(root, out, config, overwrite, workers)`` writes them as Parquet.
+per-camera tasks; ``index_webcams(config, root, out, *, overwrite, workers)`` writes them as Parquet.
 """
 
 from stbench.extras import lazy_exports

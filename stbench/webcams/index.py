@@ -15,17 +15,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stbench.atomic import atomic_directory
 from stbench.config import check_config_matches, save_config
 from stbench.errors import StbenchError
 from stbench.imageio import MAX_IMAGE_PIXELS, read_image_bytes, unsafe_name_problem
 from stbench.records import Records, write_records
 from stbench.schema import make_image_id
 from stbench.timestamps import resolve_timestamp
-from stbench.timestamps.header import parse_header
+from stbench.timestamps.header import ImageHeader, parse_header
 from stbench.timestamps.names import time_from_name
 from stbench.timestamps.zones import utc_offset_minutes, valid_position, zone_at
 from stbench.webcams.config import WebcamConfig
-from stbench.webcams.frames import Skipped, frame_pixels, iter_frames, load_cameras
+from stbench.webcams.frames import CameraTable, Skipped, frame_pixels, iter_frames, load_cameras
 from stbench.webcams.quality import stream_flags
 from stbench.webcams.solarfit import ClockFit, fit_clock
 
@@ -39,20 +40,23 @@ _STALE = {"frozen": 0.0, "duplicate_content": 0.0, "duplicate": 0.2}
 _SUSPECT_CAP = 0.3  # non_monotonic, duplicate_time, era_boundary
 
 
-def index_camera(root: str | Path, camera_id: str, config: WebcamConfig) -> Records:
+def index_camera(
+    root: str | Path, camera_id: str, config: WebcamConfig, cameras: CameraTable | None = None
+) -> Records:
     """Index one camera's frames (pure: reads the archives, writes nothing).
 
     Args:
         root: the webcam root (``cameras.csv``, ``<id>/<YYYY>.<MM>.zip``).
         camera_id: 8-digit camera id.
         config: indexing parameters.
+        cameras: ``cameras.csv`` as :func:`load_cameras` read it (read here when None).
     Returns:
         Records with one image row per readable frame and one reject row per skipped input
         (also one for a camera whose ``cameras.csv`` row is missing, duplicated or invalid).
     Raises:
         DataError: ``cameras.csv`` is binary or malformed (see :func:`load_cameras`).
     """
-    table = load_cameras(root)
+    table = cameras if cameras is not None else load_cameras(root)
     camera = table.cameras.get(camera_id)
     lat = camera.lat if camera else None
     lon = camera.lon if camera else None
@@ -67,17 +71,20 @@ def index_camera(root: str | Path, camera_id: str, config: WebcamConfig) -> Reco
         image_id = make_image_id("webcam", camera_id, ref.member)
         unsafe = unsafe_name_problem(ref.member)
         problem = ("unsafe_name", unsafe) if unsafe else None
-        problem = problem or _frame_problem(data, config, image_id in seen_ids)
+        # the one parse of this frame's header (the checks, the size and the timestamp use it)
+        bound = config.max_header_bytes
+        header = parse_header(data[:bound], data[-2:], len(data) <= bound) if data else None
+        problem = problem or _frame_problem(data, header, image_id in seen_ids)
         pixels = None if problem else frame_pixels(data, config.thumb_size)
         if problem is None and pixels is None:
             problem = ("undecodable", "the JPEG does not decode")
         if problem is None:
-            problem = _size_problem(data, pixels[2], config)
+            problem = _size_problem(header, pixels[2])
         if problem is not None:
             skipped.append(Skipped(ref.path, *problem))
             continue
         seen_ids.add(image_id)
-        frames.append(_frame_row(ref, image_id, data, pixels, lat, lon, config))
+        frames.append(_frame_row(ref, image_id, data, header, pixels, lat, lon, config))
     for skip in skipped:
         records.add_reject("webcam", camera_id, skip.item, "index", skip.reason, skip.detail)
     if frames:
@@ -85,14 +92,13 @@ def index_camera(root: str | Path, camera_id: str, config: WebcamConfig) -> Reco
     return records
 
 
-def _frame_problem(data: bytes, config: WebcamConfig, repeated: bool) -> tuple[str, str] | None:
+def _frame_problem(
+    data: bytes, header: ImageHeader | None, repeated: bool
+) -> tuple[str, str] | None:
     if repeated:
         return "duplicate_image_id", "another frame of this camera has the same file name"
-    if not data:
+    if not data or header is None:
         return "empty", "zero-byte frame"
-    header = parse_header(
-        data[: config.max_header_bytes], data[-2:], len(data) <= config.max_header_bytes
-    )
     if header.kind != "jpeg":
         return "not_jpeg", f"content is {header.kind}, not a JPEG"
     if "truncated" in header.flags or "truncated_header" in header.flags:
@@ -106,11 +112,8 @@ def _frame_problem(data: bytes, config: WebcamConfig, repeated: bool) -> tuple[s
     return None
 
 
-def _size_problem(
-    data: bytes, reduced_shape: tuple[int, int], config: WebcamConfig
-) -> tuple[str, str] | None:
+def _size_problem(header: ImageHeader, reduced_shape: tuple[int, int]) -> tuple[str, str] | None:
     """A header size that the 1/8 reduced decode does not reproduce."""
-    header = parse_header(data[: config.max_header_bytes])
     if not header.width or not header.height:
         return None  # SOF beyond max_header_bytes: the size stays unknown (null)
     expected = (-(-int(header.height) // 8), -(-int(header.width) // 8))
@@ -123,17 +126,21 @@ def _size_problem(
     return None
 
 
-def _frame_row(ref, image_id, data, pixels, lat, lon, config: WebcamConfig) -> dict:
+def _frame_row(ref, image_id, data, header, pixels, lat, lon, config: WebcamConfig) -> dict:
     brightness, thumb, _ = pixels
     result = resolve_timestamp(
-        data, name=ref.member, lat=lat, lon=lon, max_header_bytes=config.max_header_bytes
+        data,
+        name=ref.member,
+        lat=lat,
+        lon=lon,
+        max_header_bytes=config.max_header_bytes,
+        header=header,
     )
     named = time_from_name(ref.member)
     if named is not None and named.pattern == "amos" and "filename_utc" in result.candidates:
         recorded, source = result.candidates["filename_utc"], "filename_utc"
     else:
         recorded, source = result.timestamp_utc, result.timestamp_source
-    header = parse_header(data[: config.max_header_bytes])
     flags = [f for f in result.trust_flags if f != "no_exif"]
     if recorded is not None and source != result.timestamp_source:
         flags = [f for f in flags if not f.startswith("disagrees_")]
@@ -285,10 +292,12 @@ def _image_row(frame, camera_id, lat, lon, offset_min, status, zone, config) -> 
 
 
 def index_webcams(
+    config: WebcamConfig,
     root: str | Path,
     out: str | Path,
-    config: WebcamConfig | None = None,
+    *,
     overwrite: bool = False,
+    progress: bool = False,
     workers: int = 1,
     cameras: list[str] | None = None,
     keep_going: bool = False,
@@ -297,14 +306,17 @@ def index_webcams(
     """Index every camera under ``root`` into ``<out>/<camera_id>/{images,pairs,rejects}.parquet``.
 
     Resumable: a camera whose three files exist under the same config is skipped; the resolved
-    config is saved as ``<out>/config.json``. Each camera's files are written atomically. A
-    camera whose task raises is not written and the others go on.
+    config is saved as ``<out>/config.json``. Each camera's directory is written atomically
+    (built under a temporary name, then renamed). ``cameras.csv`` is read once, before any
+    camera. A camera whose task raises is not written and the others go on.
 
     Args:
+        config: indexing parameters.
         root: the webcam root.
         out: output directory.
-        config: indexing parameters (defaults).
         overwrite: rebuild cameras already indexed (also under another config).
+        progress: report progress (one task, a step per camera) to
+            :func:`stbench.progress.reporter`.
         workers: processes (1 = in this process).
         cameras: camera ids to index (default: all, see :func:`list_cameras`).
         keep_going: return normally even if some cameras failed (each reported to
@@ -313,16 +325,17 @@ def index_webcams(
         ``out``.
     Raises:
         OutputExistsError: ``out`` was built with another config and ``overwrite`` is False.
+        DataError: ``cameras.csv`` is binary or malformed (nothing is written).
         StbenchError: some cameras failed (naming each and its error) and not ``keep_going``.
     """
-    from stbench.progress import reporter
+    from stbench.progress import Progress, reporter
     from stbench.webcams.frames import list_cameras
 
-    config = config or WebcamConfig()
     out = Path(out)
     same = check_config_matches(config, out, overwrite)
     ids = list(cameras) if cameras is not None else list_cameras(root)
     todo = [c for c in ids if overwrite or not same or not _done(out / c)]
+    table = load_cameras(root) if todo else None  # one clear error for a malformed file
     out.mkdir(parents=True, exist_ok=True)
     save_config(config, out)
     failures: list[str] = []
@@ -336,19 +349,20 @@ def index_webcams(
             if on_failure is not None:
                 on_failure(camera_id, error)
             return
-        write_records(records, out / camera_id)
+        with atomic_directory(out / camera_id, overwrite=True) as tmp:
+            write_records(records, tmp)
 
-    with reporter().progress() as progress:
-        advance = progress.task("index webcams", total=len(todo))
+    with reporter().progress() if progress else Progress() as bars:
+        advance = bars.task("index webcams", total=len(todo))
         if workers <= 1:
             for camera_id in todo:
-                store(camera_id, lambda c=camera_id: index_camera(root, c, config))
+                store(camera_id, lambda c=camera_id: index_camera(root, c, config, table))
                 advance()
         else:
             from stbench.parallel import process_pool
 
             with process_pool(workers) as pool:
-                jobs = [pool.submit(index_camera, root, c, config) for c in todo]
+                jobs = [pool.submit(index_camera, root, c, config, table) for c in todo]
                 for camera_id, job in zip(todo, jobs, strict=True):
                     store(camera_id, job.result)
                     advance()

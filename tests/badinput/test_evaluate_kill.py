@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.run import evaluate
 from tests.evaluate.test_evaluate_run import PLUGIN
 from tests.evaluate.worlds import make_plane_world
@@ -66,10 +67,14 @@ def test_killed_evaluate_resumes_and_matches_a_clean_run(tmp_path):
     assert not (out / "summary.json").exists()
     assert len(counter.read_text()) == 2
 
-    resumed = evaluate(manifest, method, out=out, method_options={"counter": str(counter)})
+    resumed = evaluate(
+        EvaluateConfig(method, method_options={"counter": str(counter)}), manifest, out=out
+    )
     # only the interrupted pair and the one never started are computed again
     assert len(counter.read_text()) == 4
-    clean = evaluate(manifest, method, out=tmp_path / "clean", method_options={"tag": 0})
+    clean = evaluate(
+        EvaluateConfig(method, method_options={"tag": 0}), manifest, out=tmp_path / "clean"
+    )
     timing = [name for name in _metrics(clean) if "ms" in name or "time" in name]
     resumed_metrics, clean_metrics = _metrics(resumed), _metrics(clean)
     for name in timing:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from stbench.cli import build_app
 from stbench.errors import DataError
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.run import evaluate
 from stbench.manifest.io import TABLES, read_arrow_table
 from stbench.manifest.validate import validate_manifest
@@ -60,10 +61,16 @@ def test_edited_values_under_a_stale_hash_are_refused(plane, tmp_path):
     with pytest.raises(
         DataError, match=r"do not match manifest.json's content_hash.*--trust-modified"
     ):
-        evaluate(plane, "sift", out=tmp_path / "run", n_bootstrap=10, write_plots=False)
+        evaluate(
+            EvaluateConfig("sift", n_bootstrap=10), plane, out=tmp_path / "run", write_plots=False
+        )
     assert not (tmp_path / "run" / "per_pair.parquet").exists()
     run = evaluate(
-        plane, "sift", out=tmp_path / "run", n_bootstrap=10, write_plots=False, trust_modified=True
+        EvaluateConfig("sift", n_bootstrap=10),
+        plane,
+        out=tmp_path / "run",
+        write_plots=False,
+        trust_modified=True,
     )
     summary = json.loads((run / "summary.json").read_text())
     assert summary["manifest"] != f"plane@{genuine}"
@@ -107,7 +114,9 @@ def test_a_path_leaving_its_root_is_refused_by_evaluate_and_validate(plane, tmp_
     tables["images"] = _set(tables["images"], "path", 0, "../../../../etc/passwd")
     _write(plane, tables, rehash=True)
     with pytest.raises(DataError, match=r"climbs out with '\.\.'"):
-        evaluate(plane, "sift", out=tmp_path / "run", n_bootstrap=10, write_plots=False)
+        evaluate(
+            EvaluateConfig("sift", n_bootstrap=10), plane, out=tmp_path / "run", write_plots=False
+        )
     problems = validate_manifest(plane)
     assert any("etc/passwd" in p and "inside their source root" in p for p in problems)
 
@@ -126,7 +135,9 @@ def test_a_missing_source_root_is_an_error_before_scoring(plane, tmp_path):
     meta["sources"]["megadepth"]["root"] = str(tmp_path / "nowhere")
     (plane / "manifest.json").write_text(json.dumps(meta))
     with pytest.raises(DataError, match=r"megadepth root .*nowhere is not a directory"):
-        evaluate(plane, "sift", out=tmp_path / "run", n_bootstrap=10, write_plots=False)
+        evaluate(
+            EvaluateConfig("sift", n_bootstrap=10), plane, out=tmp_path / "run", write_plots=False
+        )
     assert not (tmp_path / "run" / "summary.json").exists()
 
 
@@ -138,7 +149,7 @@ def test_train_baseline_refuses_an_edited_manifest(plane, tmp_path):
     tables["images"] = _set(tables["images"], "tx", 1, 5.0)
     _write(plane, tables, rehash=False)
     with pytest.raises(DataError, match=r"content_hash.*--trust-modified to train-baseline"):
-        run(plane, tmp_path / "model", preset_config("quick"), device="cpu", show_progress=False)
+        run(preset_config("quick"), plane, tmp_path / "model", device="cpu")
 
 
 def test_export_refuses_an_edited_manifest_unless_trusted(plane, tmp_path):

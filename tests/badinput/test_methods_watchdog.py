@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.run import evaluate
 from stbench.prediction_cache import MATCHES_FILE, PredictionCache, check_matches0, names_to_pair
 from tests.evaluate.worlds import make_plane_world
@@ -109,13 +110,10 @@ def test_faulty_method_is_one_recorded_failure_and_the_run_goes_on(
 ):
     manifest, spec = world
     run = evaluate(
+        EvaluateConfig(spec, method_options={"mode": mode}, n_bootstrap=10, item_timeout=2),
         manifest,
-        spec,
         out=tmp_path / mode,
-        method_options={"mode": mode},
-        n_bootstrap=10,
         write_plots=False,
-        item_timeout=2,
     )
     per_pair, failed, summary = _failures(run)
     assert len(per_pair) == 3 and len(failed) == 1
@@ -130,12 +128,9 @@ def test_faulty_method_is_one_recorded_failure_and_the_run_goes_on(
 def test_two_workers_crash_without_broken_pool(tmp_path, world, capfd):
     manifest, spec = world
     run = evaluate(
+        EvaluateConfig(spec, method_options={"mode": "segfault"}, n_bootstrap=10, workers=2),
         manifest,
-        spec,
         out=tmp_path / "run",
-        method_options={"mode": "segfault"},
-        workers=2,
-        n_bootstrap=10,
         write_plots=False,
     )
     per_pair, failed, summary = _failures(run)
@@ -201,7 +196,9 @@ def test_stored_matches0_valid_with_no_match():
 
 def test_predictions_with_bad_matches0_are_failures_not_ok(tmp_path):
     manifest = make_plane_world(tmp_path, n_images=2)
-    sift = evaluate(manifest, "sift", out=tmp_path / "sift", n_bootstrap=10, write_plots=False)
+    sift = evaluate(
+        EvaluateConfig("sift", n_bootstrap=10), manifest, out=tmp_path / "sift", write_plots=False
+    )
     stored = sift / "predictions"
     with h5py.File(stored / MATCHES_FILE, "a") as handle:
         (key,) = [f"{a}/{b}" for a in handle for b in handle[a]]
@@ -210,11 +207,9 @@ def test_predictions_with_bad_matches0_are_failures_not_ok(tmp_path):
         del handle[key]["matches0"]
         handle[key].create_dataset("matches0", data=matches0)
     replay = evaluate(
+        EvaluateConfig("predictions", method_options={"dir": str(stored)}, n_bootstrap=10),
         manifest,
-        "predictions",
         out=tmp_path / "replay",
-        method_options={"dir": str(stored)},
-        n_bootstrap=10,
         write_plots=False,
     )
     per_pair = pd.read_parquet(replay / "per_pair.parquet")
@@ -277,11 +272,9 @@ def test_fit_and_time_faults_are_recorded(tmp_path, mode, reasons):
     plugin = tmp_path / "time_faulty_plugin.py"
     plugin.write_text(TIME_FAULTY)
     run = evaluate(
+        EvaluateConfig(f"{plugin}:TimeFaulty", method_options={"mode": mode}, n_bootstrap=10),
         manifest,
-        f"{plugin}:TimeFaulty",
         out=tmp_path / mode,
-        method_options={"mode": mode},
-        n_bootstrap=10,
         write_plots=False,
     )
     per_image = pd.read_parquet(run / "per_image.parquet")

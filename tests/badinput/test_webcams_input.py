@@ -197,31 +197,114 @@ def test_index_webcams_stage_isolates_a_failing_camera(tmp_path, monkeypatch):
     (root / "cameras.csv").write_text("id,name,lat,lon\n1,a,47.27,11.40\n2,b,47.27,11.40\n")
     real = webcam_index.index_camera
 
-    def flaky(root_, camera_id, config):
+    def flaky(root_, camera_id, config, cameras=None):
         if camera_id == "00000001":
             raise DataError(f"{root_}/00000001/2019.03.zip: simulated unreadable disk")
-        return real(root_, camera_id, config)
+        return real(root_, camera_id, config, cameras)
 
     monkeypatch.setattr(webcam_index, "index_camera", flaky)
     with pytest.raises(StbenchError, match=r"1 camera\(s\) failed") as caught:
-        index_webcams(root, tmp_path / "out")
+        index_webcams(WebcamConfig(), root, tmp_path / "out")
     assert "00000001: DataError:" in str(caught.value) and "2019.03.zip" in str(caught.value)
     assert (tmp_path / "out" / "00000002" / "images.parquet").is_file()
     assert not (tmp_path / "out" / "00000001").exists()
 
     reported = []
     index_webcams(
-        root, tmp_path / "out2", keep_going=True, on_failure=lambda *a: reported.append(a)
+        WebcamConfig(),
+        root,
+        tmp_path / "out2",
+        keep_going=True,
+        on_failure=lambda *a: reported.append(a),
     )
     assert [camera for camera, _ in reported] == ["00000001"]
     assert (tmp_path / "out2" / "00000002" / "images.parquet").is_file()
 
 
 def test_a_decode_of_another_size_than_the_header_is_a_size_mismatch():
+    from stbench.timestamps.header import parse_header
     from stbench.webcams.index import _size_problem
 
-    jpeg = _jpeg(5)  # 64x48: the 1/8 decode is 8x6
-    assert _size_problem(jpeg, (6, 8), CONFIG) is None
-    reason, detail = _size_problem(jpeg, (12, 16), CONFIG)
+    header = parse_header(_jpeg(5))  # 64x48: the 1/8 decode is 8x6
+    assert _size_problem(header, (6, 8)) is None
+    reason, detail = _size_problem(header, (12, 16))
     assert reason == "size_mismatch"
     assert detail == "header says 64x48, the 1/8 decode is 16x12 (expected 8x6)"
+
+
+def _two_cameras(root):
+    write_camera(root, "00000001", days=2, seed=1)
+    write_camera(root, "00000002", days=2, seed=2)
+    (root / "cameras.csv").write_text("id,name,lat,lon\n1,a,47.27,11.40\n2,b,47.27,11.40\n")
+
+
+def test_a_malformed_cameras_csv_is_one_clear_failure(tmp_path):
+    from stbench.webcams import index_webcams
+
+    root = tmp_path / "root"
+    _two_cameras(root)
+    (root / "cameras.csv").write_text("id,name,latitude\n1,a,47.27\n2,b,47.27\n")
+    with pytest.raises(
+        DataError, match=r"cameras\.csv: header .* lacks \['lat', 'lon'\]"
+    ) as caught:
+        index_webcams(CONFIG, root, tmp_path / "out", keep_going=True)
+    assert "camera(s) failed" not in str(caught.value)  # not one identical failure per camera
+    assert not (tmp_path / "out").exists()
+
+
+def test_cameras_csv_is_read_once_and_each_frame_header_parsed_once(tmp_path, monkeypatch):
+    import stbench.timestamps.resolve as resolve
+    import stbench.webcams.index as webcam_index
+    from stbench.webcams import index_webcams
+
+    root = tmp_path / "root"
+    _two_cameras(root)
+    calls = {"csv": 0, "header": 0, "frames": 0}
+
+    def counting(name, real):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    real_frames = webcam_index.iter_frames
+
+    def frames(*args):
+        for ref, data in real_frames(*args):
+            calls["frames"] += bool(data)  # an empty frame has no header to parse
+            yield ref, data
+
+    monkeypatch.setattr(webcam_index, "iter_frames", frames)
+    monkeypatch.setattr(webcam_index, "load_cameras", counting("csv", webcam_index.load_cameras))
+    monkeypatch.setattr(webcam_index, "parse_header", counting("header", webcam_index.parse_header))
+    monkeypatch.setattr(resolve, "parse_header", counting("header", resolve.parse_header))
+    out = index_webcams(CONFIG, root, tmp_path / "out")
+    assert calls["csv"] == 1
+    assert calls["frames"] > 20 and calls["header"] == calls["frames"]
+    assert (out / "00000002" / "images.parquet").is_file()
+
+
+def test_a_camera_directory_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    import stbench.webcams.index as webcam_index
+    from stbench.webcams import index_webcams
+
+    root = tmp_path / "root"
+    _two_cameras(root)
+    real = webcam_index.write_records
+
+    def disk_full(records, directory):
+        real(records, directory)  # the three files are written, then the disk fills up
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(webcam_index, "write_records", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        index_webcams(CONFIG, root, tmp_path / "out", cameras=["00000002"])
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["config.json"]
+    monkeypatch.setattr(webcam_index, "write_records", real)
+    index_webcams(CONFIG, root, tmp_path / "out", cameras=["00000002"])  # the rerun completes it
+    assert sorted(p.name for p in (tmp_path / "out" / "00000002").iterdir()) == [
+        "images.parquet",
+        "pairs.parquet",
+        "rejects.parquet",
+    ]

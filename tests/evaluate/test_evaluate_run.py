@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from stbench.errors import OutputExistsError
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.run import evaluate
 from tests.evaluate.worlds import (
     HEIGHT,
@@ -86,7 +87,7 @@ def _metrics(run_dir):
 
 def test_plane_precision_end_to_end_equals_homography(tmp_path, plugin):
     manifest = make_plane_world(tmp_path, n_images=2)
-    run = evaluate(manifest, plugin, out=tmp_path / "run", n_bootstrap=100)
+    run = evaluate(EvaluateConfig(plugin, n_bootstrap=100), manifest, out=tmp_path / "run")
     # Independent formula on the one pair (0, 1): verifiable = H(x) with 4 depth neighbours.
     rng = np.random.default_rng(0)
     keypoints = rng.uniform([3, 3], [WIDTH - 4, HEIGHT - 4], (240, 2))
@@ -123,7 +124,9 @@ def test_plane_precision_end_to_end_equals_homography(tmp_path, plugin):
 def test_garbage_output_is_recorded_and_other_pairs_kept(tmp_path, plugin):
     manifest = make_plane_world(tmp_path, n_images=3)
     run = evaluate(
-        manifest, plugin, out=tmp_path / "run", method_options={"mode": "garbage"}, n_bootstrap=50
+        EvaluateConfig(plugin, method_options={"mode": "garbage"}, n_bootstrap=50),
+        manifest,
+        out=tmp_path / "run",
     )
     per_pair = pd.read_parquet(run / "per_pair.parquet").set_index("pair_id")
     assert sorted(per_pair["status"]) == ["failed", "failed", "ok"]
@@ -141,41 +144,55 @@ def test_cache_reuse_config_change_and_resume(tmp_path, plugin, monkeypatch):
     out = tmp_path / "run"
     monkeypatch.setenv("STOP_AT", "2.png")  # interrupted at the first pair with image 2
     with pytest.raises(KeyboardInterrupt):
-        evaluate(manifest, plugin, out=out, method_options=options, n_bootstrap=10)
+        evaluate(EvaluateConfig(plugin, method_options=options, n_bootstrap=10), manifest, out=out)
     assert counter.read_text() == "xx"  # pair (0, 1) done, (0, 2) interrupted
     monkeypatch.delenv("STOP_AT")
-    first = evaluate(manifest, plugin, out=out, method_options=options, n_bootstrap=10)
+    first = evaluate(
+        EvaluateConfig(plugin, method_options=options, n_bootstrap=10), manifest, out=out
+    )
     assert counter.read_text() == "xx" + "xx"  # resumed: only (0, 2) and (1, 2)
-    evaluate(manifest, plugin, out=out, method_options=options, n_bootstrap=10)
+    evaluate(EvaluateConfig(plugin, method_options=options, n_bootstrap=10), manifest, out=out)
     assert counter.read_text() == "xxxx"  # unchanged config: nothing recomputed
     assert _metrics(first)["num_matches"]["n"] == 3
     changed = {**options, "tag": 1}
     with pytest.raises(OutputExistsError, match="different config"):
-        evaluate(manifest, plugin, out=out, method_options=changed, n_bootstrap=10)
-    evaluate(manifest, plugin, out=out, method_options=changed, overwrite=True, n_bootstrap=10)
+        evaluate(EvaluateConfig(plugin, method_options=changed, n_bootstrap=10), manifest, out=out)
+    evaluate(
+        EvaluateConfig(plugin, method_options=changed, n_bootstrap=10),
+        manifest,
+        out=out,
+        overwrite=True,
+    )
     assert counter.read_text() == "xxxx" + "xxx"
 
 
 def test_sift_and_predictions_round_trip_and_workers(tmp_path):
     manifest = make_plane_world(tmp_path, n_images=3)
-    sift = evaluate(manifest, "sift", out=tmp_path / "sift", n_bootstrap=50, write_plots=False)
+    sift = evaluate(
+        EvaluateConfig("sift", n_bootstrap=50), manifest, out=tmp_path / "sift", write_plots=False
+    )
     metrics = _metrics(sift)
     assert metrics["precision_3px"]["value"] > 0.9
     assert metrics["num_matches"]["value"] > 50
     replay = evaluate(
+        EvaluateConfig(
+            "predictions", method_options={"dir": str(sift / "predictions")}, n_bootstrap=50
+        ),
         manifest,
-        "predictions",
         out=tmp_path / "replay",
-        method_options={"dir": str(sift / "predictions")},
-        n_bootstrap=50,
         write_plots=False,
     )
     for name in ("precision_1px", "precision_3px", "matching_score_3px", "num_matches"):
         assert _metrics(replay)[name]["value"] == pytest.approx(metrics[name]["value"])
     parallel = evaluate(
-        manifest, "orb", out=tmp_path / "orb2", workers=2, n_bootstrap=10, write_plots=False
+        EvaluateConfig("orb", n_bootstrap=10, workers=2),
+        manifest,
+        out=tmp_path / "orb2",
+        write_plots=False,
     )
-    serial = evaluate(manifest, "orb", out=tmp_path / "orb1", n_bootstrap=10, write_plots=False)
+    serial = evaluate(
+        EvaluateConfig("orb", n_bootstrap=10), manifest, out=tmp_path / "orb1", write_plots=False
+    )
     assert _metrics(parallel)["num_matches"] == _metrics(serial)["num_matches"]
 
 
@@ -184,7 +201,9 @@ def test_temporal_methods_on_webcam_manifest(tmp_path):
     # month error 4 (circular), hour error 12; the other frames fall back to their UTC file
     # name and the zone of (5 N, 20 E): UTC+1, which the manifest's offset agrees with.
     manifest = make_webcam_world(tmp_path, exif={"20240716_131000.jpg": "2024:03:01 02:00:00"})
-    run = evaluate(manifest, "exif", out=tmp_path / "exif", n_bootstrap=50, write_plots=False)
+    run = evaluate(
+        EvaluateConfig("exif", n_bootstrap=50), manifest, out=tmp_path / "exif", write_plots=False
+    )
     metrics = _metrics(run)
     assert metrics["time_accuracy_month"]["value"] == pytest.approx(2 / 3)
     assert metrics["time_mse_month"]["value"] == pytest.approx(16 / 3)
@@ -192,11 +211,9 @@ def test_temporal_methods_on_webcam_manifest(tmp_path):
     assert metrics["time_accuracy_season"]["value"] == pytest.approx(2 / 3)
     assert metrics["num_matches"]["n"] == 0  # temporal-only manifest: nothing matched
     colorstats = evaluate(
+        EvaluateConfig("colorstats", method_options={"n_estimators": 10}, n_bootstrap=50),
         manifest,
-        "colorstats",
         out=tmp_path / "cs",
-        method_options={"n_estimators": 10},
-        n_bootstrap=50,
         write_plots=False,
     )
     per_image = pd.read_parquet(colorstats / "per_image.parquet")
@@ -220,11 +237,13 @@ def test_template_runs_as_is(tmp_path):
     with pytest.raises(OutputExistsError):
         write_template("my_matcher", tmp_path)
     manifest = make_plane_world(tmp_path, n_images=2)
-    run = evaluate(manifest, spec, out=tmp_path / "run", n_bootstrap=10, write_plots=False)
+    run = evaluate(
+        EvaluateConfig(spec, n_bootstrap=10), manifest, out=tmp_path / "run", write_plots=False
+    )
     per_pair = pd.read_parquet(run / "per_pair.parquet")
     assert (per_pair["status"] == "ok").all() and per_pair["n_matches"].iloc[0] > 0
     webcam = make_webcam_world(tmp_path / "w")
-    run = evaluate(webcam, spec, out=tmp_path / "run_w", n_bootstrap=10)
+    run = evaluate(EvaluateConfig(spec, n_bootstrap=10), webcam, out=tmp_path / "run_w")
     assert _metrics(run)["time_coverage_hour"]["value"] == 1.0
     assert _metrics(run)["time_accuracy_month"]["n"] == 0  # the template predicts hours only
     assert (run / "plots" / "confusion_hour.png").is_file()
@@ -246,17 +265,48 @@ def test_predictions_cache_reads_reversed_hloc_pairs(tmp_path):
     np.testing.assert_array_equal(entry["keypoints1"], keypoints_b)
 
 
+def test_predictions_method_opens_its_files_once_per_process(tmp_path, monkeypatch):
+    import pickle
+
+    import h5py
+
+    from stbench.methods.predictions import Predictions
+    from stbench.prediction_cache import PredictionCache
+
+    keypoints = np.array([[1.0, 1.0], [2.0, 2.0]], np.float32)
+    with PredictionCache(tmp_path) as cache:
+        for b in ("b", "c", "d"):
+            cache.write_pair("a", b, keypoints, keypoints, np.array([[0, 1]]), np.array([0.5]), 0.1)
+    opened = []
+    real_file = h5py.File
+    monkeypatch.setattr(h5py, "File", lambda *a, **k: opened.append(a[0]) or real_file(*a, **k))
+    method = Predictions(dir=str(tmp_path))
+    for b in ("b", "c", "d", "b"):
+        result = method.match_pair(None, None, {"image_id": "a"}, {"image_id": b})
+        assert result.matches.tolist() == [[0, 1]]
+    assert len(opened) == 2  # features.h5 and matches.h5, once
+    with pytest.raises(ValueError, match="not found"):
+        method.match_pair(None, None, {"image_id": "a"}, {"image_id": "zz"})
+    clone = pickle.loads(pickle.dumps(method))  # the open files stay behind
+    assert clone.match_pair(None, None, {"image_id": "a"}, {"image_id": "c"}).matches.shape == (
+        1,
+        2,
+    )
+
+
 def test_matcher_without_time_has_no_temporal_metrics(tmp_path):
     from stbench.errors import ConfigError
 
     manifest = make_plane_world(tmp_path, n_images=2)
-    run = evaluate(manifest, "sift", out=tmp_path / "run", n_bootstrap=10, write_plots=False)
+    run = evaluate(
+        EvaluateConfig("sift", n_bootstrap=10), manifest, out=tmp_path / "run", write_plots=False
+    )
     hour = _metrics(run)["time_accuracy_hour"]
     assert hour["n"] == 0 and hour["value"] is None
     assert len(pd.read_parquet(run / "per_image.parquet")) == 0
     webcam = make_webcam_world(tmp_path / "w")  # temporal-only: nothing a matcher can do
     with pytest.raises(ConfigError, match="nothing to evaluate"):
-        evaluate(webcam, "sift", out=tmp_path / "run_w")
+        evaluate(EvaluateConfig("sift"), webcam, out=tmp_path / "run_w")
 
 
 def test_learned_baseline_never_trains_on_evaluated_images(tmp_path):
@@ -265,4 +315,8 @@ def test_learned_baseline_never_trains_on_evaluated_images(tmp_path):
     manifest = make_webcam_world(tmp_path)
     # split "all" evaluates every labelled image, so no training image is left.
     with pytest.raises(DataError, match="no training images"):
-        evaluate(manifest, "colorstats", split="all", out=tmp_path / "run", n_bootstrap=10)
+        evaluate(
+            EvaluateConfig("colorstats", split="all", n_bootstrap=10),
+            manifest,
+            out=tmp_path / "run",
+        )

@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 from stbench.cli import build_app
 from stbench.errors import DataError
 from stbench.evaluate.compare import compare_runs, compare_with_board
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.leaderboard import COLUMNS, leaderboard_add, read_board
 from stbench.evaluate.run import evaluate
 from tests.evaluate.worlds import make_plane_world
@@ -16,11 +17,17 @@ from tests.evaluate.worlds import make_plane_world
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("board")
     manifest = make_plane_world(root, n_images=3)
-    kwargs = {"n_bootstrap": 100, "write_plots": False}
-    sift = evaluate(manifest, "sift", out=root / "sift", **kwargs)
-    orb = evaluate(manifest, "orb", out=root / "orb", **kwargs)
+    sift = evaluate(
+        EvaluateConfig("sift", n_bootstrap=100), manifest, out=root / "sift", write_plots=False
+    )
+    orb = evaluate(
+        EvaluateConfig("orb", n_bootstrap=100), manifest, out=root / "orb", write_plots=False
+    )
     sift_small = evaluate(
-        manifest, "sift", out=root / "sift_small", method_options={"max_keypoints": 300}, **kwargs
+        EvaluateConfig("sift", method_options={"max_keypoints": 300}, n_bootstrap=100),
+        manifest,
+        out=root / "sift_small",
+        write_plots=False,
     )
     return root, manifest, sift, orb, sift_small
 
@@ -214,6 +221,6 @@ def test_option_parsing_and_bad_split(runs):
         parse_options(["novalue"])
     _, manifest, _, _, _ = runs
     with pytest.raises(ConfigError, match="no split 'val'"):
-        evaluate(manifest, "sift", split="val")
+        evaluate(EvaluateConfig("sift", split="val"), manifest)
     with pytest.raises(ConfigError, match="unknown split"):
-        evaluate(manifest, "sift", split="dev")
+        evaluate(EvaluateConfig("sift", split="dev"), manifest)

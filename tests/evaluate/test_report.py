@@ -17,11 +17,19 @@ from stbench.cli import build_app
 from stbench.errors import DataError
 from stbench.evaluate import figures
 from stbench.evaluate.chance import chance_accuracy, chance_mse
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.leaderboard import leaderboard_add, load_summary
 from stbench.evaluate.run import evaluate
 from stbench.report.html import build_report
 from stbench.report.locate import locate_runs
-from stbench.report.matches import CORRECT, UNVERIFIABLE, WRONG, choose_pairs, pair_pictures
+from stbench.report.matches import (
+    CORRECT,
+    UNVERIFIABLE,
+    WRONG,
+    PictureSource,
+    choose_pairs,
+    pair_pictures,
+)
 from tests.evaluate.worlds import make_plane_world, make_webcam_world
 
 DATA_URI = re.compile(r"src='data:image/(png|jpeg);base64,([A-Za-z0-9+/=]+)'")
@@ -36,7 +44,9 @@ def world(tmp_path_factory):
     board = root / "board.csv"
     runs = {}
     for name, manifest in (("sift", plane), ("orb", plane), ("colorstats", webcam)):
-        runs[name] = evaluate(manifest, name, out=root / "runs" / name, n_bootstrap=20)
+        runs[name] = evaluate(
+            EvaluateConfig(name, n_bootstrap=20), manifest, out=root / "runs" / name
+        )
         leaderboard_add(runs[name], board)
     return root, board, runs, {"plane": plane, "webcam": webcam}
 
@@ -98,7 +108,7 @@ def test_table_shows_intervals_or_why_not(page, world):
 def test_match_labels_agree_with_the_harness(world):
     _, _, runs, manifests = world
     per_pair = pd.read_parquet(runs["sift"] / "per_pair.parquet").set_index("pair_id")
-    pictures = pair_pictures(runs["sift"], manifests["plane"], list(per_pair.index))
+    pictures = pair_pictures(runs["sift"], PictureSource(manifests["plane"]), list(per_pair.index))
     assert len(pictures) == len(per_pair) == 3
     for picture in pictures:
         row = per_pair.loc[picture.pair_id]
@@ -108,6 +118,27 @@ def test_match_labels_agree_with_the_harness(world):
         assert np.sum(labels == CORRECT) == row["n_correct_3px"]
         assert set(labels) <= {CORRECT, WRONG, UNVERIFIABLE}
         assert picture.image0.ndim == 3 and picture.image1.ndim == 3
+
+
+def test_pictures_of_several_runs_decode_each_image_once(world, monkeypatch):
+    from stbench.evaluate import export
+
+    _, _, runs, manifests = world
+    per_pair = pd.read_parquet(runs["sift"] / "per_pair.parquet").set_index("pair_id")
+    decoded = []
+    real = export.ImageLoader.image
+
+    def counting(self, image_id):
+        if image_id not in self._cache:
+            decoded.append(image_id)
+        return real(self, image_id)
+
+    monkeypatch.setattr(export.ImageLoader, "image", counting)
+    source = PictureSource(manifests["plane"])
+    first = pair_pictures(runs["sift"], source, list(per_pair.index))
+    second = pair_pictures(runs["sift"], source, list(per_pair.index))  # another run, same pairs
+    assert len(first) == len(second) == 3
+    assert sorted(decoded) == sorted(set(decoded))  # no image decoded twice
 
 
 def test_choose_pairs_shared_and_spread_over_bins():

@@ -14,6 +14,7 @@ import subprocess
 
 import pytest
 
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.leaderboard import leaderboard_add
 from stbench.evaluate.run import evaluate
 from stbench.report.html import build_report
@@ -54,7 +55,12 @@ def report(tmp_path_factory):
     webcam = make_webcam_world(root / "w")
     board = root / "board.csv"
     for name, manifest in (("sift", plane), ("colorstats", webcam)):
-        run = evaluate(manifest, name, out=root / "runs" / name, n_bootstrap=20, write_plots=False)
+        run = evaluate(
+            EvaluateConfig(name, n_bootstrap=20),
+            manifest,
+            out=root / "runs" / name,
+            write_plots=False,
+        )
         leaderboard_add(run, board)
     return build_report(board, root / "report.html", manifests=[plane, webcam])
 

@@ -112,3 +112,32 @@ def test_sfm_rows_show_reconstruction_metrics(tmp_path):
     assert "mAA" in sfm and "registered" in sfm and "P@3px" not in sfm
     assert "mAA" not in pixels and "P@3px" in pixels
     assert f"{0.25 + SFM_COLUMNS.index('sfm_maa') / 100:.3f}" in sfm
+
+
+def test_board_cells_give_the_reason_by_the_rows_own_minimums(tmp_path):
+    from stbench.evaluate.clusters import MIN_CLUSTERS, MIN_ITEMS
+    from stbench.evaluate.leaderboard import SFM_COLUMNS, cluster_minimums
+    from stbench.evaluate.tables import estimate_lines
+
+    assert cluster_minimums("images=camera-days/14d pairs=scene min=40/12") == (40, 12)
+    assert cluster_minimums("images=camera-days/14d pairs=scene") == (MIN_ITEMS, MIN_CLUSTERS)
+    assert cluster_minimums("sfm=scene") == (MIN_CLUSTERS, MIN_CLUSTERS)  # rows before min=
+    assert cluster_minimums(None) == (MIN_ITEMS, MIN_CLUSTERS)
+    # an SfM run over 12 scenes: items are scenes, 12 >= its minimum of 10, so a missing
+    # interval is not "n too small" (the default minimum of 30 items would say it is)
+    assert estimate_lines(0.3, None, None, 12, 12) != ["0.300"]
+    assert estimate_lines(0.3, None, None, 12, 12, minimums=(10, 10)) == ["0.300"]
+    summary = fake_summary("sift", 1)
+    summary["track"] = "sfm"
+    summary["clusters"] = {"unit": "scene", "min_clusters": 10}
+    summary["metrics"] = {
+        name: {"value": 0.5, "ci_low": None, "ci_high": None, "n": 4, "n_clusters": 4,
+               "note": "n too small"}
+        for name in SFM_COLUMNS
+    }  # fmt: skip
+    row = row_from_summary(summary)
+    assert row["clusters"] == "sfm=scene min=10/10"
+    assert row_from_summary(fake_summary("a", 0))["clusters"].endswith("pairs=scene")
+    evaluated = fake_summary("a", 0)
+    evaluated["clusters"].update(min_items=MIN_ITEMS, min_clusters=MIN_CLUSTERS)
+    assert row_from_summary(evaluated)["clusters"].endswith(f"min={MIN_ITEMS}/{MIN_CLUSTERS}")

@@ -9,6 +9,7 @@ import json
 import pandas as pd
 import pytest
 
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.run import evaluate
 from stbench.methods.tracks import METADATA_FIELDS, TRACK_INPUTS, OpaqueIds
 from tests.evaluate.worlds import make_plane_world, make_webcam_world
@@ -171,10 +172,14 @@ def test_cheater_is_at_chance_on_pixels_and_perfect_on_metadata(tmp_path, monkey
     monkeypatch.setattr(tracks.secrets, "token_bytes", lambda n: b"k" * n)  # reproducible ids
     manifest = _year_world(tmp_path)
     cheater = _plugin(tmp_path, "Cheater", CHEATER)
-    common = {"n_bootstrap": 10, "write_plots": False}
-    pixels = evaluate(manifest, cheater, out=tmp_path / "px", **common)
+    pixels = evaluate(
+        EvaluateConfig(cheater, n_bootstrap=10), manifest, out=tmp_path / "px", write_plots=False
+    )
     metadata = evaluate(
-        manifest, cheater, out=tmp_path / "md", method_options={"track": "metadata"}, **common
+        EvaluateConfig(cheater, method_options={"track": "metadata"}, n_bootstrap=10),
+        manifest,
+        out=tmp_path / "md",
+        write_plots=False,
     )
     on_pixels, on_metadata = _summary(pixels), _summary(metadata)
     assert on_pixels["track"] == "pixels" and on_metadata["track"] == "metadata"
@@ -195,7 +200,11 @@ def test_pixels_track_passes_pixels_and_an_opaque_id_only(tmp_path):
     webcam = make_webcam_world(tmp_path / "w", exif={"20240716_131000.jpg": "2024:07:16 14:10:00"})
     log = tmp_path / "log.jsonl"
     spy = _plugin(tmp_path, "Spy", SPY)
-    evaluate(webcam, spy, out=tmp_path / "t", method_options={"log": str(log)}, n_bootstrap=10)
+    evaluate(
+        EvaluateConfig(spy, method_options={"log": str(log)}, n_bootstrap=10),
+        webcam,
+        out=tmp_path / "t",
+    )
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     fits = [e for e in entries if e["kind"] == "fit"]
     times = [e for e in entries if e["kind"] == "time"]
@@ -210,8 +219,11 @@ def test_pixels_track_passes_pixels_and_an_opaque_id_only(tmp_path):
         )
     # metadata track: the documented fields and the file bytes, the same for every method
     log.unlink()
-    evaluate(webcam, spy, out=tmp_path / "m", method_options={"log": str(log), "track": "metadata"},
-             n_bootstrap=10)  # fmt: skip
+    evaluate(
+        EvaluateConfig(spy, method_options={"log": str(log), "track": "metadata"}, n_bootstrap=10),
+        webcam,
+        out=tmp_path / "m",
+    )
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     expected = sorted({"item", "data", *METADATA_FIELDS} & ({"item", "data"} | set(images.columns)))
     assert all(e["record"] == expected for e in entries if e["kind"] in ("fit", "time"))
@@ -240,8 +252,11 @@ def test_a_method_cannot_widen_its_track_from_its_own_process(tmp_path):
     webcam = make_webcam_world(tmp_path / "w")
     log = tmp_path / "log.jsonl"
     forger = _plugin(tmp_path, "Forger", FORGER)
-    run = evaluate(webcam, forger, out=tmp_path / "f", method_options={"log": str(log)},
-                   n_bootstrap=10)  # fmt: skip
+    run = evaluate(
+        EvaluateConfig(forger, method_options={"log": str(log)}, n_bootstrap=10),
+        webcam,
+        out=tmp_path / "f",
+    )
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert entries and all(e["record"] == ["item"] for e in entries if e["kind"] in ("fit", "time"))
     assert _summary(run)["track"] == "pixels"
@@ -251,13 +266,21 @@ def test_match_gets_pixels_only_and_ids_are_per_run(tmp_path):
     plane = make_plane_world(tmp_path, n_images=3)
     log = tmp_path / "log.jsonl"
     spy = _plugin(tmp_path, "Spy", SPY)
-    evaluate(plane, spy, out=tmp_path / "a", method_options={"log": str(log)}, n_bootstrap=10)
+    evaluate(
+        EvaluateConfig(spy, method_options={"log": str(log)}, n_bootstrap=10),
+        plane,
+        out=tmp_path / "a",
+    )
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [e["args"] for e in entries] == [["ndarray", "ndarray"]] * 3
     log.unlink()
     hook = spy.replace(":Spy", ":HookSpy")
     for run in ("b", "c"):
-        evaluate(plane, hook, out=tmp_path / run, method_options={"log": str(log)}, n_bootstrap=10)
+        evaluate(
+            EvaluateConfig(hook, method_options={"log": str(log)}, n_bootstrap=10),
+            plane,
+            out=tmp_path / run,
+        )
     pairs = [json.loads(line) for line in log.read_text().splitlines()]
     pairs = [e for e in pairs if e["kind"] == "match_pair"]
     assert all(e["records"] == [["item"], ["item"]] for e in pairs)
@@ -278,22 +301,31 @@ def test_builtin_tracks_and_declared_tracks(tmp_path):
     from stbench.errors import ConfigError
 
     webcam = make_webcam_world(tmp_path / "w")
-    exif = evaluate(webcam, "exif", out=tmp_path / "exif", n_bootstrap=10, write_plots=False)
+    exif = evaluate(
+        EvaluateConfig("exif", n_bootstrap=10), webcam, out=tmp_path / "exif", write_plots=False
+    )
     assert _summary(exif)["track"] == "metadata"
     for track in ("pixels", "metadata"):
         replay = evaluate(
+            EvaluateConfig(
+                "predictions",
+                method_options={"dir": str(exif / "predictions"), "track": track},
+                n_bootstrap=10,
+            ),
             webcam,
-            "predictions",
             out=tmp_path / track,
-            method_options={"dir": str(exif / "predictions"), "track": track},
-            n_bootstrap=10,
             write_plots=False,
         )
         assert _summary(replay)["track"] == track
         assert _summary(replay)["track_declared_by"] == "user"
     with pytest.raises(ConfigError, match="track 'video' is not one of pixels, metadata"):
-        evaluate(webcam, "predictions", out=tmp_path / "x",
-                 method_options={"dir": str(exif / "predictions"), "track": "video"})  # fmt: skip
+        evaluate(
+            EvaluateConfig(
+                "predictions", method_options={"dir": str(exif / "predictions"), "track": "video"}
+            ),
+            webcam,
+            out=tmp_path / "x",
+        )
 
 
 PID_SPY = """
@@ -331,7 +363,11 @@ def test_the_harness_process_never_runs_the_method(tmp_path):
     webcam = make_webcam_world(tmp_path / "w")
     log = tmp_path / "pids.txt"
     spy = _plugin(tmp_path, "PidSpy", PID_SPY)
-    evaluate(webcam, spy, out=tmp_path / "r", method_options={"log": str(log)}, n_bootstrap=10)
+    evaluate(
+        EvaluateConfig(spy, method_options={"log": str(log)}, n_bootstrap=10),
+        webcam,
+        out=tmp_path / "r",
+    )
     calls = [line.split() for line in log.read_text().splitlines()]
     assert {kind for kind, _ in calls} == {"init", "config", "time"}
     assert str(os.getpid()) not in {pid for _, pid in calls}
@@ -344,9 +380,15 @@ def test_board_keeps_tracks_of_real_runs_apart(tmp_path):
     from stbench.evaluate.leaderboard import leaderboard_add, read_board
 
     webcam = make_webcam_world(tmp_path / "w")
-    common = {"n_bootstrap": 10, "write_plots": False}
-    exif = evaluate(webcam, "exif", out=tmp_path / "exif", **common)
-    majority = evaluate(webcam, "majority", out=tmp_path / "majority", **common)
+    exif = evaluate(
+        EvaluateConfig("exif", n_bootstrap=10), webcam, out=tmp_path / "exif", write_plots=False
+    )
+    majority = evaluate(
+        EvaluateConfig("majority", n_bootstrap=10),
+        webcam,
+        out=tmp_path / "majority",
+        write_plots=False,
+    )
     board = tmp_path / "board.csv"
     leaderboard_add(exif, board)
     leaderboard_add(majority, board)

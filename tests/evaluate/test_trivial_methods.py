@@ -11,6 +11,7 @@ import json
 import numpy as np
 import pytest
 
+from stbench.evaluate.config import EvaluateConfig
 from stbench.evaluate.run import evaluate
 from stbench.methods.registry import resolve_method
 from stbench.methods.trivial import majority_class, mse_constant
@@ -70,7 +71,9 @@ def test_trivial_rows_end_to_end(tmp_path):
     manifest = make_webcam_world(tmp_path)
     metrics = {}
     for name in ("majority", "constant"):
-        run = evaluate(manifest, name, out=tmp_path / name, n_bootstrap=10, write_plots=False)
+        run = evaluate(
+            EvaluateConfig(name, n_bootstrap=10), manifest, out=tmp_path / name, write_plots=False
+        )
         summary = json.loads((run / "summary.json").read_text())
         assert summary["track"] == "pixels"
         metrics[name] = summary["metrics"]
@@ -83,4 +86,6 @@ def test_trivial_rows_end_to_end(tmp_path):
     # majority month 0: errors 0, 6, 3 -> MSE (0 + 36 + 9) / 3 = 15
     assert metrics["majority"]["time_mse_month"]["value"] == pytest.approx(15.0)
     with pytest.raises(DataError, match="majority found no training images"):
-        evaluate(manifest, "majority", split="all", out=tmp_path / "all", n_bootstrap=10)
+        evaluate(
+            EvaluateConfig("majority", split="all", n_bootstrap=10), manifest, out=tmp_path / "all"
+        )

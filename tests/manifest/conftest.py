@@ -53,11 +53,12 @@ def small_world_manifest(tmp_path_factory):
     ``stbench build-manifest --preset small`` does: (world, manifest directory)."""
     from stbench.manifest.build import run_build
     from stbench.paths import default_world_dir
+    from stbench.synth.config import WorldConfig
     from stbench.synth.world import generate_world
 
     base = tmp_path_factory.mktemp("small_world")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("STBENCH_HOME", str(base / "home"))
-        world = generate_world(default_world_dir("small", 0), "small", seed=0, workers=1)
+        world = generate_world(WorldConfig("small", 0), default_world_dir("small", 0), workers=1)
         report = run_build(BuildConfig(synthetic_preset="small"), base / "manifest")
     return world, report.out

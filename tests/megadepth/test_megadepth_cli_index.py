@@ -43,17 +43,17 @@ def test_cli_writes_records_and_refuses_a_changed_config(pinhole_scene, tmp_path
 def test_stage_resumes_and_checks_its_input(pinhole_scene, tmp_path):
     config = MegaDepthConfig(timestamps=False, samples_per_direction=128)
     seen = []
-    index_megadepth(pinhole_scene.root, tmp_path, config, on_scene=lambda s, r: seen.append(r))
-    index_megadepth(pinhole_scene.root, tmp_path, config, on_scene=lambda s, r: seen.append(r))
+    index_megadepth(config, pinhole_scene.root, tmp_path, on_scene=lambda s, r: seen.append(r))
+    index_megadepth(config, pinhole_scene.root, tmp_path, on_scene=lambda s, r: seen.append(r))
     assert seen[0] is not None and seen[1] is None  # the second run kept the scene
     with pytest.raises(DataError, match="does not exist"):
-        index_megadepth(tmp_path / "nowhere", tmp_path / "x", config)
+        index_megadepth(config, tmp_path / "nowhere", tmp_path / "x")
 
 
 def test_stage_in_processes_matches_in_process(pinhole_scene, tmp_path):
     config = MegaDepthConfig(timestamps=False, samples_per_direction=256)
-    one = index_megadepth(pinhole_scene.root, tmp_path / "a", config)
-    two = index_megadepth(pinhole_scene.root, tmp_path / "b", config, workers=2)
+    one = index_megadepth(config, pinhole_scene.root, tmp_path / "a")
+    two = index_megadepth(config, pinhole_scene.root, tmp_path / "b", workers=2)
     a, b = read_records(one / "5001"), read_records(two / "5001")
     assert a.pairs.equals(b.pairs)
     assert np.array_equal(a.images.fx, b.images.fx)
@@ -69,7 +69,7 @@ def test_a_failing_scene_does_not_stop_the_others(pinhole_scene, tmp_path):
     (bad / "sparse").write_text("a file where a directory is expected")
     config = MegaDepthConfig(timestamps=False, samples_per_direction=128)
     written = []
-    index_megadepth(root, tmp_path / "out", config, on_scene=lambda s, r: written.append(s))
+    index_megadepth(config, root, tmp_path / "out", on_scene=lambda s, r: written.append(s))
     assert written == ["0001", "5001"]  # 0001: no model, a reject row; the scene goes on
     records = read_records(tmp_path / "out" / "0001")
     assert list(records.rejects.reason) == ["model_missing"]
@@ -96,6 +96,6 @@ def test_an_unexpected_error_in_one_scene_is_reported_after_the_others(
     monkeypatch.setattr(index_module, "index_scene", flaky)
     config = MegaDepthConfig(timestamps=False, samples_per_direction=128)
     with pytest.raises(StbenchError, match="0001: RuntimeError: boom"):
-        index_megadepth(root, tmp_path / "out", config)
+        index_megadepth(config, root, tmp_path / "out")
     assert (tmp_path / "out" / "5001" / "pairs.parquet").exists()
     assert not (tmp_path / "out" / "0001").exists()

@@ -13,9 +13,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from stbench.synth import generate_world
+    from stbench.synth import WorldConfig, generate_world
 
-    return generate_world(tmp_path_factory.mktemp("synth") / "world", preset="small", webcams=False)
+    return generate_world(
+        WorldConfig("small", webcams=False), tmp_path_factory.mktemp("synth") / "world"
+    )
 
 
 def _camera(images, root, image_id):

@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent(
         image_size=[64, 48], temporal_size=[48, 32], batch_size=1, temporal_batch_size=2,
         n_points=32, epochs=1, steps_per_epoch=2, val_max_pairs=1, val_max_images=4, val_top_k=32,
     )
-    run(sys.argv[1], sys.argv[2], config, device="cpu", show_progress=False)
+    run(config, sys.argv[1], sys.argv[2], device="cpu")
     """
 )
 

@@ -22,7 +22,7 @@ def test_quick_preset_beats_the_untrained_model(tmp_path):
 
     if not (default_world_dir("default", 0) / "world.json").is_file():
         pytest.skip("the default world is not generated; run `stbench synth`")
-    out = run(COMMITTED, tmp_path / "quick", preset_config("quick"), "cpu", show_progress=False)
+    out = run(preset_config("quick"), COMMITTED, tmp_path / "quick", device="cpu")
     history = json.loads((out / "history.json").read_text())
     untrained, trained = history[0], history[-1]
     assert trained["epoch"] == 6

@@ -54,11 +54,11 @@ def test_presets_and_span_curriculum():
 
 def test_run_writes_outputs_and_resume_is_equivalent(toy_manifest, tiny_config, tmp_path):
     config = tiny_config()
-    straight = run(toy_manifest, tmp_path / "straight", config, "cpu", show_progress=False)
+    straight = run(config, toy_manifest, tmp_path / "straight", device="cpu")
     interrupted = tmp_path / "interrupted"
-    run(toy_manifest, interrupted, config, "cpu", show_progress=False, stop_after_epochs=1)
+    run(config, toy_manifest, interrupted, device="cpu", stop_after_epochs=1)
     assert json.loads((interrupted / "history.json").read_text())[-1]["epoch"] == 1
-    run(toy_manifest, interrupted, config, "cpu", resume=True, show_progress=False)
+    run(config, toy_manifest, interrupted, resume=True, device="cpu")
     from safetensors.torch import load_file
 
     a = load_file(str(straight / "model.safetensors"))
@@ -74,15 +74,21 @@ def test_run_writes_outputs_and_resume_is_equivalent(toy_manifest, tiny_config, 
 
     # An existing checkpoint without --resume, an incompatible config and a corrupt file.
     with pytest.raises(OutputExistsError, match="--resume"):
-        run(toy_manifest, straight, config, "cpu", show_progress=False)
+        run(config, toy_manifest, straight, device="cpu")
+    with pytest.raises(ConfigError, match="pass one"):
+        run(config, toy_manifest, straight, overwrite=True, resume=True, device="cpu")
+    # overwrite starts afresh: the old checkpoint, weights and history are gone
+    run(config, toy_manifest, straight, overwrite=True, device="cpu", stop_after_epochs=1)
+    assert [e["epoch"] for e in json.loads((straight / "history.json").read_text())] == [0, 1]
+    assert json.loads((straight / "model.json").read_text())["training"]["epochs"] == 1
     with pytest.raises(ConfigError, match=r"incompatible.*learning_rate"):
-        run(toy_manifest, straight, tiny_config(learning_rate=0.5), "cpu", resume=True)
+        run(tiny_config(learning_rate=0.5), toy_manifest, straight, resume=True, device="cpu")
     (tmp_path / "corrupt").mkdir()
     (tmp_path / "corrupt" / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(DataError, match="cannot be read"):
-        run(toy_manifest, tmp_path / "corrupt", config, "cpu", resume=True)
+        run(config, toy_manifest, tmp_path / "corrupt", resume=True, device="cpu")
     with pytest.raises(DataError, match=r"no checkpoint\.pt"):
-        run(toy_manifest, tmp_path / "empty", config, "cpu", resume=True)
+        run(config, toy_manifest, tmp_path / "empty", resume=True, device="cpu")
 
 
 def test_cli_errors_are_clear(tmp_path, toy_manifest, monkeypatch):

@@ -69,6 +69,14 @@ def test_run_scores_scenes_records_failures_and_reuses_the_cache(tmp_path, monke
     broken = whole.loc[f"megadepth/{BROKEN_SCENE}"]
     assert broken["status"] == "failed" and broken["n_registered"] == 0 and broken["maa"] == 0
     assert broken["n_pair_failures"] == broken["n_pairs"] == N_IMAGES * (N_IMAGES - 1) // 2
+    # a failed scene's row has every column of a scored one; counts known without the failed
+    # steps are filled (none of its pairs was matched), never-made measurements are NaN
+    assert broken[["n_matched_pairs", "n_edges"]].tolist() == [0, 0]
+    assert broken["labelled_pairs_season"] == broken["n_pairs"]  # offered pairs, all labelled
+    measured_only = {"verify_s", "map_s", "median_rotation_deg", "median_translation_m",
+                     "mean_track_length", "mean_reproj_px", "reason"}  # fmt: skip
+    filled = whole.loc["megadepth/ring1"].notna()
+    assert set(filled[filled].index) - measured_only <= set(broken[broken.notna()].index)
     for scene in ("megadepth/ring1", "megadepth/ring2"):
         assert whole.loc[scene, "n_registered"] == N_IMAGES
         assert whole.loc[scene, "maa"] == pytest.approx(1.0)
@@ -129,7 +137,7 @@ def test_sfm_row_goes_on_the_board_beside_pixel_rows(tmp_path, monkeypatch):
     assert list(frame.columns) == [*COLUMNS, *SFM_COLUMNS]
     sfm = frame[frame["track"] == "sfm"].iloc[0]
     assert sfm["method"] == "oracle" and sfm["sfm_maa"] == pytest.approx(1.0)
-    assert sfm["sfm_registered"] == pytest.approx(1.0) and sfm["clusters"] == "sfm=scene"
+    assert sfm["sfm_registered"] == pytest.approx(1.0) and sfm["clusters"] == "sfm=scene min=10/10"
     pixel = frame[frame["track"] == "pixels"].iloc[0]
     assert pixel["pose_auc_5"] == 0.5 and pd.isna(pixel["sfm_maa"])
     # the pixel row keeps its values: only empty SfM cells were appended to it

@@ -9,10 +9,12 @@ import pytest
 
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory) -> Path:
-    from stbench.synth.world import generate_world
+    from stbench.synth.world import WorldConfig, generate_world
 
     return generate_world(
-        tmp_path_factory.mktemp("synth") / "world", "small", seed=0, webcams=False, workers=2
+        WorldConfig("small", 0, webcams=False),
+        tmp_path_factory.mktemp("synth") / "world",
+        workers=2,
     )
 
 

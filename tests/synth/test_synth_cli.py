@@ -7,13 +7,14 @@ from typer.testing import CliRunner
 
 from stbench.cli import build_app
 from stbench.errors import ConfigError, OutputExistsError, StbenchError
+from stbench.synth.config import WorldConfig
 
 
 def test_unknown_preset_is_a_config_error(tmp_path):
     from stbench.synth.world import generate_world
 
     with pytest.raises(ConfigError, match="unknown preset 'huge'"):
-        generate_world(tmp_path / "w", "huge", webcams=False)
+        generate_world(WorldConfig("huge", webcams=False), tmp_path / "w")
     assert not (tmp_path / "w").exists()
 
 
@@ -24,7 +25,7 @@ def test_non_empty_out_needs_overwrite(tmp_path):
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     with pytest.raises(OutputExistsError, match="--overwrite"):
-        generate_world(out, "small", webcams=False)
+        generate_world(WorldConfig("small", webcams=False), out)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
@@ -34,7 +35,7 @@ def test_unwritable_out_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(StbenchError, match="cannot write"):
-        generate_world(blocker / "world", "small", webcams=False)
+        generate_world(WorldConfig("small", webcams=False), blocker / "world")
     assert blocker.read_text() == "not a directory"
 
 
@@ -69,7 +70,7 @@ def test_ensure_world_reuses_an_existing_world(tmp_path, monkeypatch):
     world = default_world_dir("small", 3)
     world.mkdir(parents=True)
     (world / "world.json").write_text("{}")
-    assert ensure_world("small", 3) == world
+    assert ensure_world(WorldConfig("small", 3)) == world
     assert (world / "world.json").read_text() == "{}"  # not regenerated
 
 
@@ -80,5 +81,5 @@ def test_missing_webcam_writer_is_a_clear_import_error(monkeypatch, tmp_path):
 
     monkeypatch.setitem(sys.modules, "stbench.synth.webcams", None)
     with pytest.raises(ImportError, match="webcams=False"):
-        world.generate_world(tmp_path / "w", "small", webcams=True)
+        world.generate_world(WorldConfig("small"), tmp_path / "w")
     assert not (tmp_path / "w").exists()

@@ -293,7 +293,7 @@ def _digest(root: Path) -> dict[str, str]:
 
 
 def test_same_seed_and_preset_give_identical_bytes(small_world, tmp_path):
-    from stbench.synth.world import generate_world
+    from stbench.synth.world import WorldConfig, generate_world
 
-    again = generate_world(tmp_path / "again", "small", seed=0, webcams=False, workers=1)
+    again = generate_world(WorldConfig("small", 0, webcams=False), tmp_path / "again", workers=1)
     assert _digest(again) == _digest(small_world)

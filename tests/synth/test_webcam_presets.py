@@ -207,10 +207,11 @@ def test_world_json_records_each_cameras_site_and_split(tmp_path, monkeypatch):
     import json
 
     from stbench.synth import world
+    from stbench.synth.config import WorldConfig
 
     # the scenes are not under test here: an empty truth table stands in for them
     monkeypatch.setattr(world, "write_megadepth", lambda *args, **kwargs: pd.DataFrame())
-    out = world.generate_world(tmp_path / "w", "small", seed=0, webcams=True)
+    out = world.generate_world(WorldConfig("small", 0), tmp_path / "w")
     cameras = json.loads((out / "world.json").read_text())["cameras"]
     assert cameras == camera_records(SITES, PRESETS["small"], 0)
     assert [(c["site"], c["split"]) for c in cameras] == [

@@ -140,14 +140,14 @@ def test_index_webcams_stage_writes_resumes_and_guards_config(webcam_world, tmp_
     small.mkdir()
     shutil.copytree(root / "00000002", small / "00000002")
     shutil.copy(root / "cameras.csv", small / "cameras.csv")
-    out = index_webcams(small, tmp_path / "out", WebcamConfig())
+    out = index_webcams(WebcamConfig(), small, tmp_path / "out")
     written = read_records(out / "00000002")
     assert len(written.images) > 200 and written.pairs.empty
     stamp = (out / "00000002" / "images.parquet").stat().st_mtime_ns
-    index_webcams(small, out, WebcamConfig())  # resumes: nothing to redo
+    index_webcams(WebcamConfig(), small, out)  # resumes: nothing to redo
     assert (out / "00000002" / "images.parquet").stat().st_mtime_ns == stamp
     with pytest.raises(OutputExistsError):
-        index_webcams(small, out, WebcamConfig(frozen_max_change=0.3))
+        index_webcams(WebcamConfig(frozen_max_change=0.3), small, out)
     cli = [
         sys.executable,
         "-m",

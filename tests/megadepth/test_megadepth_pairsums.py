@@ -1,0 +1,112 @@
+"""Upper-triangle pair sums are bit-identical to the three full sparse products they replace."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from stbench.megadepth.covis import candidate_pairs
+from stbench.megadepth.pairsums import upper_pair_sums
+
+
+def _random_incidence(rng, n_images, n_points, density):
+    dense = rng.random((n_images, n_points)) < density
+    dense[n_images // 3] = False  # an image without points
+    dense[-1] = False  # and a trailing one
+    dense[:, 0] = False  # a point nobody sees
+    return sp.csr_matrix(dense.astype(np.float64))
+
+
+def _full_products(A, values, rays, min_shared):
+    """The previous definition: A Aᵀ, L Aᵀ and [Vx|Vy|Vz] [Vx|Vy|Vz]ᵀ, read at i < j."""
+    layout = (A.indices, A.indptr)
+    L = sp.csr_matrix((values, *layout), shape=A.shape)
+    V = sp.hstack([sp.csr_matrix((rays[:, k], *layout), shape=A.shape) for k in range(3)]).tocsr()
+    shared = sp.triu(A @ A.T, k=1).tocoo()
+    keep = shared.data >= min_shared
+    order = np.lexsort((shared.col[keep], shared.row[keep]))
+    i, j = shared.row[keep][order], shared.col[keep][order]
+    log_sums, cos_sums = (L @ A.T).toarray(), (V @ V.T).toarray()
+    return i, j, shared.data[keep][order], log_sums[i, j], log_sums[j, i], cos_sums[i, j]
+
+
+@pytest.mark.parametrize("n_blocks", [1, 3, 8, 100])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_upper_pair_sums_equal_the_full_products_bit_for_bit(seed, n_blocks):
+    rng = np.random.default_rng(seed)
+    A = _random_incidence(rng, 37, 400, 0.2)
+    values = rng.normal(size=A.nnz) * 3
+    rays = rng.normal(size=(A.nnz, 3))
+    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+    sums = upper_pair_sums(A, values, rays, min_shared=3, n_blocks=n_blocks)
+    expected = _full_products(A, values, rays, min_shared=3)
+    got = (sums.index0, sums.index1, sums.n_shared, sums.log_sum0, sums.log_sum1, sums.cos_sum)
+    assert len(sums.index0) > 100 and (sums.index0 < sums.index1).all()
+    for name, a, b in zip(("i", "j", "n", "log0", "log1", "cos"), got, expected, strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=name)  # exact, not approximate
+
+
+def test_candidates_equal_the_full_product_definition():
+    """candidate_pairs (upper-triangle sums) gives today's candidates and statistics exactly."""
+    rng = np.random.default_rng(5)
+    n = 30
+    A = _random_incidence(rng, n, 300, 0.15)
+    points = rng.normal(size=(300, 3)) * 5 + [0, 0, 20]
+    angles = rng.uniform(-0.3, 0.3, n)
+    R = np.stack(
+        [[[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]] for a in angles]
+    )
+    t = rng.normal(size=(n, 3))
+    focal = rng.uniform(200, 400, n)
+    pairs = candidate_pairs(A, points, R, t, focal, min_shared_points=4, min_covis_overlap=0.2)
+
+    # the statistics from the full products, as computed before
+    rows = np.repeat(np.arange(n), np.diff(A.indptr))
+    cam = np.einsum("nij,nj->ni", R[rows], points[A.indices]) + t[rows]
+    values = np.log(np.where(cam[:, 2] > 0, cam[:, 2], 1.0) / focal[rows])
+    centers = -np.einsum("nji,nj->ni", R, t)
+    rays = points[A.indices] - centers[rows]
+    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+    i, j, shared, log0, log1, cos = _full_products(A, values, rays, min_shared=4)
+    n_seen = np.diff(A.indptr)
+    keep = np.maximum(shared / n_seen[i], shared / n_seen[j]) >= 0.2
+    assert 0 < keep.sum() < len(keep)
+    np.testing.assert_array_equal(pairs.index0, i[keep])
+    np.testing.assert_array_equal(pairs.index1, j[keep])
+    np.testing.assert_array_equal(pairs.n_shared, shared[keep])
+    np.testing.assert_array_equal(
+        pairs.scale_ratio, np.exp(np.abs((log0[keep] - log1[keep]) / shared[keep]))
+    )
+    mean_cos = np.clip(cos[keep] / shared[keep], -1.0, 1.0)
+    np.testing.assert_array_equal(pairs.view_angle_deg, np.degrees(np.arccos(mean_cos)))
+
+
+def test_no_images_or_no_shared_points():
+    empty = upper_pair_sums(sp.csr_matrix((0, 0)), np.zeros(0), np.zeros((0, 3)))
+    assert len(empty.index0) == 0
+    alone = sp.csr_matrix(np.eye(4))  # every image sees its own point only
+    sums = upper_pair_sums(alone, np.ones(4), np.tile([0.0, 0.0, 1.0], (4, 1)))
+    assert len(sums.index0) == 0
+
+
+def test_unsorted_indices_are_refused():
+    A = sp.csr_matrix((np.ones(2), np.array([1, 0]), np.array([0, 2])), shape=(1, 2))
+    with pytest.raises(ValueError, match="sorted indices"):
+        upper_pair_sums(A, np.zeros(2), np.zeros((2, 3)))
+
+
+def test_an_infinite_value_does_not_spoil_the_counts():
+    """A log depth of inf (e.g. a zero focal) keeps its pairs' counts; its sums are inf, as before."""
+    rng = np.random.default_rng(3)
+    A = _random_incidence(rng, 12, 80, 0.4)
+    values = rng.normal(size=A.nnz)
+    values[0] = np.inf
+    rays = np.tile([0.0, 0.0, 1.0], (A.nnz, 1))
+    sums = upper_pair_sums(A, values, rays, min_shared=1, n_blocks=3)
+    i, j, n, log0, log1, cos = _full_products(A, values, rays, min_shared=1)
+    np.testing.assert_array_equal(sums.index0, i)
+    np.testing.assert_array_equal(sums.index1, j)
+    np.testing.assert_array_equal(sums.cos_sum, cos)
+    np.testing.assert_array_equal(sums.n_shared, n)
+    np.testing.assert_array_equal(sums.log_sum0, log0)
+    np.testing.assert_array_equal(sums.log_sum1, log1)
+    assert np.isinf(sums.log_sum0).any() or np.isinf(sums.log_sum1).any()
