@@ -208,8 +208,9 @@ def test_rain_darkens_wet_ground_and_snowfall_and_fog_veil_the_view(scene):
     clear = _look(scene, Weather(0.3))
     assert rain[ground].mean() < overcast[ground].mean() - 5
     assert fog.std() < 0.6 * clear.std()
-    # Flakes: single pixels brighter than all four neighbours.
-    assert _specks(snowfall) > 3 * max(_specks(overcast), _specks(clear), 5)
+    # Flakes: single pixels brighter than all four neighbours, against the same overcast light
+    # (a sunlit town has specks of its own: window sills, lamps, decals)
+    assert _specks(snowfall) > 3 * max(_specks(overcast), 5)
 
 
 def _specks(image: np.ndarray) -> int:
