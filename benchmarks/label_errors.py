@@ -288,19 +288,24 @@ def withheld_summary(errors: pd.DataFrame) -> pd.DataFrame:
 
 def window_summary(errors: pd.DataFrame) -> pd.DataFrame:
     """Per source: median window (early, late, min), the share of trusted times whose true
-    capture lies inside their window (%), and the largest miss outside it (min)."""
+    capture lies inside their window (%), the largest miss outside it (min), and the share of
+    hour labels these windows would keep if capture minutes were spread evenly (1 - width / 60
+    min, averaged)."""
     per_image = errors.drop_duplicates("image_id")
     miss = np.maximum(
         per_image["error_min"] - per_image["early_min"],
         -per_image["error_min"] - per_image["late_min"],
     ).clip(lower=0.0)
-    grouped = per_image.assign(miss=miss).groupby("source")
+    width = per_image["early_min"] + per_image["late_min"]
+    kept = (1.0 - width / 60.0).clip(lower=0.0)
+    grouped = per_image.assign(miss=miss, kept=kept).groupby("source")
     out = pd.DataFrame(
         {
             "early_median_min": grouped["early_min"].median(),
             "late_median_min": grouped["late_min"].median(),
             "true_in_window_%": 100.0 * grouped["in_window"].mean(),
             "max_miss_min": grouped["miss"].max(),
+            "even_minutes_hour_kept_%": 100.0 * grouped["kept"].mean(),
         }
     )
     return out.round(2)
