@@ -7,8 +7,10 @@ For each trusted image of ``<manifest>`` (MegaDepth photos and webcam frames) th
 capture time of the generator (``truth/megadepth_images.parquet``,
 ``truth/webcam_frames.parquet`` ``capture_time_utc``, the site's civil offset at that time), and
 every pair's ``same_<span>`` with the truth's. Printed: per source, the trusted images and those
-with any wrong label; per source and span, labels and errors; the same for pairs; per EXIF case
-of the photos, how many were trusted and wrong; then every error with its cause:
+with any wrong label; per source and span, labels and errors; the same for pairs; per source and
+span, the labels withheld because the time window (``time_early_s``, ``time_late_s``) crosses a
+class edge; per source, how often the true time lies inside the window; per EXIF case of the
+photos, how many were trusted and wrong; then every error with its cause:
 
 - ``exif:<case>``: the photo's EXIF case (``stbench.synth.exif``) wrote a wrong clock
   (``wrong_zone``, ``unset_clock``, ``placeholder``); an error on a photo whose EXIF is right
@@ -106,6 +108,9 @@ def image_errors(images: pd.DataFrame, truth: pd.DataFrame, threshold: float) ->
     local = local_times(stamp, merged["utc_offset_min"].astype("float64").to_numpy())
     into_hour = np.asarray(local.minute + local.second / 60.0, dtype=np.float64)
     edge_min = np.minimum(into_hour, 60.0 - into_hour)
+    early_min = _window_min(merged, "time_early_s")
+    late_min = _window_min(merged, "time_late_s")
+    in_window = (error_min <= early_min + 1e-6) & (-error_min <= late_min + 1e-6)
     rows = []
     for name in SPANS:
         own = span_labels(name, stamp, merged["utc_offset_min"], merged["lat"])
@@ -123,16 +128,34 @@ def image_errors(images: pd.DataFrame, truth: pd.DataFrame, threshold: float) ->
                     "own_label": own,
                     "error_min": error_min,
                     "edge_min": edge_min,
+                    "early_min": early_min,
+                    "late_min": late_min,
+                    "in_window": in_window,
+                    "withheld": merged["trust_flags"].map(
+                        lambda f, name=name: f"near_{name}_edge" in _flags_text(f).split(",")
+                    ),
                     "case": merged["case"],
                     "flags": merged["trust_flags"].map(_flags_text),
                 }
             )
         )
     table = pd.concat(rows, ignore_index=True)
-    table = table[table["label"].notna()].reset_index(drop=True)
     table["wrong"] = (table["label"] != table["true_label"]).fillna(True).astype(bool)
+    table["wrong"] &= table["label"].notna().to_numpy()
     table["cause"] = _causes(table)
     return table
+
+
+def labelled(errors: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`image_errors` that carry a label."""
+    return errors[errors["label"].notna()]
+
+
+def _window_min(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A window column in minutes; a missing window is zero width (as in the manifest build)."""
+    if column not in frame:
+        return pd.Series(0.0, index=frame.index)
+    return pd.Series(frame[column], dtype="Float64").fillna(0.0).astype("float64") / 60.0
 
 
 def _flags_text(flags) -> str:
@@ -248,24 +271,44 @@ def timing_summary(errors: pd.DataFrame) -> pd.DataFrame:
     return out.round(2)
 
 
-def edge_margin_summary(errors: pd.DataFrame, margins: list[float]) -> pd.DataFrame:
-    """What-if for hour labels: keep only those whose timestamp is at least M minutes from an
-    hour edge (local time); per source and margin, the share kept and their error rate (%)."""
-    hours = errors[errors["span"] == "hour"]
-    rows = []
-    for margin in margins:
-        keep = hours["edge_min"] >= margin
-        for source, group in hours.groupby("source"):
-            kept = group[keep.loc[group.index]]
-            rows.append(
-                {
-                    "source": source,
-                    "margin_min": margin,
-                    "kept_%": round(100.0 * len(kept) / max(len(group), 1), 2),
-                    "error_%": round(100.0 * kept["wrong"].mean(), 2) if len(kept) else 0.0,
-                }
-            )
-    return pd.DataFrame(rows).set_index(["source", "margin_min"])
+def withheld_summary(errors: pd.DataFrame) -> pd.DataFrame:
+    """Per source and span: trusted images, labels given, labels withheld because the time
+    window crosses a class edge (flag ``near_<span>_edge``) and that share (%)."""
+    grouped = errors.groupby(["source", "span"], sort=True)
+    out = pd.DataFrame(
+        {
+            "trusted": grouped.size(),
+            "labelled": grouped["label"].count(),
+            "withheld": grouped["withheld"].sum().astype(int),
+        }
+    )
+    out["withheld_%"] = (100.0 * out["withheld"] / out["trusted"].clip(lower=1)).round(2)
+    return out
+
+
+def window_summary(errors: pd.DataFrame) -> pd.DataFrame:
+    """Per source: median window (early, late, min), the share of trusted times whose true
+    capture lies inside their window (%), the largest miss outside it (min), and the share of
+    hour labels these windows would keep if capture minutes were spread evenly (1 - width / 60
+    min, averaged)."""
+    per_image = errors.drop_duplicates("image_id")
+    miss = np.maximum(
+        per_image["error_min"] - per_image["early_min"],
+        -per_image["error_min"] - per_image["late_min"],
+    ).clip(lower=0.0)
+    width = per_image["early_min"] + per_image["late_min"]
+    kept = (1.0 - width / 60.0).clip(lower=0.0)
+    grouped = per_image.assign(miss=miss, kept=kept).groupby("source")
+    out = pd.DataFrame(
+        {
+            "early_median_min": grouped["early_min"].median(),
+            "late_median_min": grouped["late_min"].median(),
+            "true_in_window_%": 100.0 * grouped["in_window"].mean(),
+            "max_miss_min": grouped["miss"].max(),
+            "even_minutes_hour_kept_%": 100.0 * grouped["kept"].mean(),
+        }
+    )
+    return out.round(2)
 
 
 def case_summary(images: pd.DataFrame, truth: pd.DataFrame, errors, threshold) -> pd.DataFrame:
@@ -287,7 +330,8 @@ def run(manifest: Path, world: Path | None = None, max_rate: float | None = None
     truth = truth_frame(world)
     images = read_table(manifest, "images")
     pairs = read_table(manifest, "pairs")
-    errors = image_errors(images, truth, threshold)
+    all_rows = image_errors(images, truth, threshold)
+    errors = labelled(all_rows)
     pair_table = pair_errors(pairs, truth, errors)
     summary = image_summary(images, errors, threshold)
     print(f"manifest {manifest}  world {world}  trust >= {threshold}")
@@ -299,9 +343,11 @@ def run(manifest: Path, world: Path | None = None, max_rate: float | None = None
         print("\nPair same-span labels per kind and span:")
         print(rates(pair_table, ["kind", "span"]).unstack("span").to_string())
     print("\n|trusted time - capture time| per source (min):")
-    print(timing_summary(errors).to_string())
-    print("\nWhat-if: hour labels only at least M min from an hour edge:")
-    print(edge_margin_summary(errors, [0.0, 5.0, 10.0]).unstack("margin_min").to_string())
+    print(timing_summary(all_rows).to_string())
+    print("\nLabels withheld because the time window crosses a class edge, per source and span:")
+    print(withheld_summary(all_rows).unstack("span").to_string())
+    print("\nTime windows per source (true capture in [t - early, t + late]):")
+    print(window_summary(all_rows).to_string())
     cases = case_summary(images, truth, errors, threshold)
     if len(cases):
         cases.columns = ["photos", "trusted", "trusted_wrong"]

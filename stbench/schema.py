@@ -61,7 +61,9 @@ IMAGES_SCHEMA = pa.schema(
         ("timestamp_trust", pa.float32()),  # 0..1
         ("trust_flags", pa.list_(pa.string())),
         ("clock_offset_s", pa.float64()),  # correction applied (true = recorded + offset)
-        *[(name, pa.int32()) for name in SPANS],  # span labels, null when not trusted
+        ("time_early_s", pa.float32()),  # true capture may be this much earlier (s); null: unknown
+        ("time_late_s", pa.float32()),  # ... and this much later than timestamp_utc (s)
+        *[(name, pa.int32()) for name in SPANS],  # null: not trusted, or window crosses an edge
         ("split", pa.string()),  # train | val | test
     ]
 )

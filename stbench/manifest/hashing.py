@@ -39,7 +39,8 @@ __all__ = [
 #: column's meaningful precision and far above float noise (1e-16 relative).
 FLOAT_QUANTA: dict[str, int] = {
     # images: intrinsics in pixels (1e-6 px), rotations (unit quaternions), translations (SfM
-    # units), positions in degrees (1e-7 deg is about 1 cm), clock corrections in whole seconds.
+    # units), positions in degrees (1e-7 deg is about 1 cm), clock corrections and time windows in
+    # whole seconds.
     "fx": 6,
     "fy": 6,
     "cx": 6,
@@ -55,6 +56,8 @@ FLOAT_QUANTA: dict[str, int] = {
     "lon": 7,
     "timestamp_trust": 6,
     "clock_offset_s": 0,
+    "time_early_s": 0,
+    "time_late_s": 0,
     # pairs: fractions, ratios, degrees, seconds (timestamps are microseconds).
     "covis_overlap_01": 6,
     "covis_overlap_10": 6,

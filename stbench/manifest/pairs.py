@@ -18,7 +18,7 @@ import pandas as pd
 from stbench.manifest.config import SpatialPairConfig, TemporalPairConfig
 from stbench.manifest.splits import overlap_bins, seeded_keys
 from stbench.schema import PAIR_ID_SEPARATOR
-from stbench.spans import SPANS, span_labels
+from stbench.spans import SPANS, window_span_labels
 
 __all__ = [
     "DIRECTED_COLUMNS",
@@ -48,13 +48,28 @@ def trusted_mask(images: pd.DataFrame, threshold: float) -> np.ndarray:
 
 
 def label_images(images: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """Fill one label column per span; null where the timestamp is not trusted."""
+    """Fill one label column per span; null where the timestamp is not trusted, or where its
+    window (``time_early_s``, ``time_late_s``) crosses an edge of the span's classes: then the
+    image gets the flag ``near_<span>_edge``."""
     images = images.copy()
     trusted = trusted_mask(images, threshold)
+    flags = [
+        set() if f is None else set(f) for f in images.get("trust_flags", [None] * len(images))
+    ]
     for name in SPANS:
-        labels = span_labels(name, images["timestamp_utc"], images["utc_offset_min"], images["lat"])
+        labels, crosses = window_span_labels(
+            name,
+            images["timestamp_utc"],
+            images["utc_offset_min"],
+            images["lat"],
+            images.get("time_early_s", np.full(len(images), np.nan)),
+            images.get("time_late_s", np.full(len(images), np.nan)),
+        )
         labels[~trusted] = pd.NA
+        for i in np.flatnonzero(crosses & trusted):
+            flags[i].add(f"near_{name}_edge")
         images[name] = pd.array(labels, dtype="Int64")
+    images["trust_flags"] = pd.Series([sorted(f) for f in flags], index=images.index, dtype=object)
     return images
 
 

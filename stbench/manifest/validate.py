@@ -29,7 +29,7 @@ from stbench.manifest.io import (
 from stbench.manifest.splits import bin_labels, overlap_bins
 from stbench.manifest.verify import manifest_content_hash, path_problems
 from stbench.schema import PAIR_ID_SEPARATOR, SCHEMA_VERSION, check_schema
-from stbench.spans import SPANS
+from stbench.spans import SPANS, window_span_labels
 
 __all__ = ["DEPTH_KINDS", "KINDS", "MAX_EXAMPLES", "SOURCES", "validate_manifest"]
 
@@ -112,6 +112,33 @@ def _check_images(images: pd.DataFrame, problems: list[str]) -> None:
             labels.notna() & images["timestamp_utc"].isna(),
             ids,
             f"images: {name} label without a timestamp",
+        )
+    _check_windows(images, ids, problems)
+
+
+def _check_windows(images: pd.DataFrame, ids: pd.Series, problems: list[str]) -> None:
+    """Windows are >= 0, and no span label is given where the window crosses a class edge."""
+    if "time_early_s" not in images or "time_late_s" not in images:
+        return
+    windows = {}
+    for column in ("time_early_s", "time_late_s"):
+        values = images[column].astype("Float64")
+        _check(problems, values.notna() & (values < 0), ids, f"images: {column} is negative")
+        windows[column] = values.clip(lower=0)
+    for name in SPANS:
+        _, crosses = window_span_labels(
+            name,
+            images["timestamp_utc"],
+            images["utc_offset_min"],
+            images["lat"],
+            windows["time_early_s"],
+            windows["time_late_s"],
+        )
+        _check(
+            problems,
+            images[name].notna().to_numpy() & crosses,
+            ids,
+            f"images: {name} label although the time window crosses {_article(name)} {name} edge",
         )
 
 
@@ -286,3 +313,7 @@ def validate_manifest(directory: str | Path, check_files: bool = True) -> list[s
     if check_files and not unsafe:  # never probe files outside the source roots
         _check_files(images, meta, problems)
     return problems
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiouh" else "a"

@@ -68,15 +68,19 @@ def timestamp_fields(path: Path, name: str, location: tuple[float, float] | None
     Internet-photo times are only trusted when the resolver maps them to UTC.
     """
     from stbench.timestamps import resolve_timestamp
+    from stbench.timestamps.windows import source_window_s
 
     lat, lon = location if location is not None else (None, None)
     result = resolve_timestamp(path, name=name, lat=lat, lon=lon)
+    window = source_window_s(result.timestamp_source) if result.timestamp_utc is not None else None
     return dict(
         timestamp_utc=result.timestamp_utc,
         utc_offset_min=result.utc_offset_min,
         timestamp_source=result.timestamp_source,
         timestamp_trust=float(result.timestamp_trust),
         trust_flags=list(result.trust_flags),
+        time_early_s=None if window is None else window[0],
+        time_late_s=None if window is None else window[1],
     )
 
 

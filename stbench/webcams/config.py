@@ -41,6 +41,11 @@ class WebcamConfig:
             minutes and 3 sigma.
         bootstrap: bootstrap resamples over days for the uncertainty.
         seed: seed of the bootstrap.
+        max_download_delay_s: the most a frame's name (the archive's download time) may be later
+            than its capture. AMOS documents no bound; 600 s is an assumption (a webcam serves
+            its latest picture, refreshed every few minutes; see docs/timestamps.md).
+        window_sigmas: the sun fit's share of a frame's time window, in bootstrap standard
+            deviations of its era's offset.
     """
 
     dataset: str = "AMOS"
@@ -65,6 +70,8 @@ class WebcamConfig:
     min_correction_min: float = 10.0
     bootstrap: int = 100
     seed: int = 0
+    max_download_delay_s: float = 600.0
+    window_sigmas: float = 3.0
 
     def __post_init__(self) -> None:
         check_fields(self)

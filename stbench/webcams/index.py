@@ -28,9 +28,9 @@ from stbench.timestamps.zones import utc_offset_minutes, valid_position, zone_at
 from stbench.webcams.config import WebcamConfig
 from stbench.webcams.frames import CameraTable, Skipped, frame_pixels, iter_frames, load_cameras
 from stbench.webcams.quality import stream_flags
-from stbench.webcams.solarfit import ClockFit, fit_clock
+from stbench.webcams.solarfit import ClockFit, EraFit, fit_clock
 
-__all__ = ["index_camera", "index_webcams"]
+__all__ = ["index_camera", "index_webcams", "time_window_s"]
 
 #: Trust of a webcam frame by what the sun says about its era.
 TRUST_VERIFIED = 0.9
@@ -179,26 +179,31 @@ def _images(root, frames, camera_id, lat, lon, config: WebcamConfig) -> pd.DataF
     )
     for frame, extra in zip(frames, stream, strict=True):
         frame["flags"] += extra
-    offsets, status = _clock(frames, times_s, lat, lon, config)
+    offsets, status, windows = _clock(frames, times_s, lat, lon, config)
     zone = zone_at(lat, lon)
     rows = []
     for i, frame in enumerate(frames):
-        rows.append(_image_row(frame, camera_id, lat, lon, offsets[i], status[i], zone, config))
+        row = _image_row(frame, camera_id, lat, lon, offsets[i], status[i], zone, config)
+        if row["timestamp_utc"] is not None and np.isfinite(windows[i]).all():
+            row["time_early_s"], row["time_late_s"] = (float(np.ceil(w)) for w in windows[i])
+        rows.append(row)
     images = pd.DataFrame(rows).sort_values("image_id", kind="stable").reset_index(drop=True)
     images["timestamp_utc"] = pd.to_datetime(images["timestamp_utc"], utc=True)
     return images
 
 
 def _clock(frames, times_s, lat, lon, config: WebcamConfig):
-    """Per-frame applied offset (minutes) and status (``verified``/``corrected``/flag name)."""
+    """Per-frame applied offset (minutes), status (``verified``/``corrected``/flag name) and time
+    window (early, late) in seconds (NaN where the sun did not check the clock)."""
     n = len(frames)
     offsets = np.zeros(n)
+    windows = np.full((n, 2), np.nan)
     status: list[list[str]] = [[] for _ in range(n)]
     timed = np.isfinite(times_s)
     if not valid_position(lat, lon):
         for i in np.flatnonzero(timed):
             status[i] = ["no_position"]
-        return offsets, status
+        return offsets, status, windows
     clean = timed & np.array([not (set(f["flags"]) & set(_STALE)) for f in frames])
     fit_index = np.flatnonzero(clean)
     fit: ClockFit | None = None
@@ -208,7 +213,7 @@ def _clock(frames, times_s, lat, lon, config: WebcamConfig):
     if fit is None:
         for i in np.flatnonzero(timed):
             status[i] = ["solar_unverified"]
-        return offsets, status
+        return offsets, status, windows
     starts = np.array([fit_index[e.first] for e in fit.eras])
     boundary = set(fit_index[fit.boundary].tolist())
     zone = zone_at(lat, lon)
@@ -225,9 +230,33 @@ def _clock(frames, times_s, lat, lon, config: WebcamConfig):
                 status[i].append("era_local_time")
         else:
             status[i] = ["solar_verified"]
+        # a name the archive gave at download (AMOS) is later than the capture; a camera's own
+        # clock (EXIF) is not
+        delay = config.max_download_delay_s if frames[i]["source"] == "filename_utc" else 0.0
+        windows[i] = time_window_s(offset - offsets[i], era, config, delay)
         if i in boundary:
             status[i].append("era_boundary")
-    return offsets, status
+    return offsets, status, windows
+
+
+def time_window_s(
+    residual_min: float, era: EraFit, config: WebcamConfig, delay_s: float
+) -> tuple[float, float]:
+    """(early, late): seconds the capture may be earlier / later than a frame's timestamp.
+
+    true = named + c - d, with d in [0, D] the download delay (D = ``delay_s``:
+    ``max_download_delay_s`` for a name given at download, 0 for a camera clock) and c the clock
+    error. The sun measures c minus the mean delay (``residual_min`` of it is
+    not applied), to within ``window_sigmas`` standard deviations, plus, in a drifting era, the
+    drift over half a fitting window; the mean delay itself lies in [0, D]. So
+    true - timestamp lies in [residual - D - spread, residual + D + spread].
+    """
+    delay = delay_s
+    sigma = era.sigma_min if np.isfinite(era.sigma_min) else config.max_fit_sigma_min
+    drift = abs(era.slope_min_per_day) * config.window_days / 2.0
+    spread = 60.0 * (config.window_sigmas * sigma + drift)
+    residual = 60.0 * residual_min
+    return max(0.0, delay + spread - residual), max(0.0, residual + delay + spread)
 
 
 def _names_local_time(time_s: float, offset_min: float, zone, tolerance_min: float) -> bool:

@@ -43,6 +43,28 @@ def test_small_world_has_no_unexplained_label_error(label_errors, small_world_ma
     assert not errors[(errors["source"] == "megadepth") & errors["wrong"]].shape[0]
     causes = set(errors.loc[errors["wrong"], "cause"])
     assert all(c.startswith(("webcam:", "exif:")) for c in causes), causes
+    assert "Labels withheld because the time window" in out
+
+
+def test_every_trusted_time_has_a_window_that_holds_the_truth(label_errors, small_world_manifest):
+    world, manifest = small_world_manifest
+    images = pd.read_parquet(manifest / "images.parquet")
+    trusted = images[images["timestamp_trust"] >= 0.5]
+    assert trusted["time_early_s"].notna().all() and trusted["time_late_s"].notna().all()
+    rows = label_errors.image_errors(images, label_errors.truth_frame(world), 0.5)
+    windows = label_errors.window_summary(rows)
+    assert (windows["true_in_window_%"] == 100.0).all(), windows
+    # a withheld label is exactly a near_<span>_edge flag; the withheld rows carry no label
+    withheld = label_errors.withheld_summary(rows)
+    for (source, span), row in withheld.iterrows():
+        flagged = trusted[trusted["source"] == source]["trust_flags"].map(
+            lambda f, span=span: f"near_{span}_edge" in list(f)
+        )
+        assert row["withheld"] == int(flagged.sum()), (source, span)
+        assert row["labelled"] + row["withheld"] == row["trusted"], (source, span)
+    # the webcam names (download time, up to 10 min after capture) sit next to the hour edge
+    assert withheld.loc[("webcam", "hour"), "withheld"] > 0
+    assert withheld.loc[("webcam", "season"), "withheld_%"] < 1.0
 
 
 def test_a_corrupted_label_is_detected(label_errors, small_world_manifest, tmp_path, capsys):

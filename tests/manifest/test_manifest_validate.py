@@ -119,3 +119,23 @@ def test_swapped_pair_order_is_caught(manifest_copy):
     problems = validate_manifest(out, check_files=False)
     assert any(p.startswith("pairs: image_id0 is not < image_id1") for p in problems)
     assert any(p.startswith("pairs: pair_id is not image_id0|image_id1") for p in problems)
+
+
+def test_a_label_whose_window_crosses_an_edge_is_caught(manifest_copy):
+    out, _ = manifest_copy
+    images = pq.read_table(out / "images.parquet").to_pandas()
+    labelled = images.index[images["hour"].notna()]
+    assert len(labelled) >= 2, "the test manifest has no hour label"
+    first, second = labelled[:2]
+
+    def widen(table):
+        early = table.column("time_early_s").to_pylist()
+        early[first] = 2 * 3600.0  # wider than an hour: no hour label may stand
+        early[second] = -5.0
+        index = table.schema.get_field_index("time_early_s")
+        return table.set_column(index, "time_early_s", pa.array(early, pa.float32()))
+
+    _rewrite(out / "images.parquet", widen)
+    problems = validate_manifest(out, check_files=False)
+    assert any("hour label although the time window crosses an hour edge" in p for p in problems)
+    assert any("time_early_s is negative: 1 row(s)" in p for p in problems)
