@@ -58,7 +58,9 @@ class DemoConfig:
         max_pairs: pairs of the test split evaluated per method (keeps the demo within minutes).
         max_images: labelled test images whose time each method predicts.
         methods: run names of :data:`DEMO_METHODS` to evaluate.
-        workers: worker processes for the manifest build and the evaluation.
+        workers: worker processes for the manifest build and the evaluation (None: one per
+            available core, :func:`stbench.threads.resolve_workers`; each gets its share of the
+            threads so that workers x threads <= cores).
         threads: CPU threads per process (None: the policy of :mod:`stbench.threads`).
         train_overrides: keys of the training preset to override (``{"epochs": 1}``), for
             reduced runs such as ``benchmarks/demo_under_load.py --quick``.
@@ -70,7 +72,7 @@ class DemoConfig:
     max_pairs: int = 120
     max_images: int = 600
     methods: tuple[str, ...] = field(default_factory=lambda: tuple(m[0] for m in DEMO_METHODS))
-    workers: int = 1
+    workers: int | None = None
     threads: int | None = None
     train_overrides: dict = field(default_factory=dict)
 
@@ -125,9 +127,10 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         raise ConfigError(
             f"unknown demo method(s) {unknown}; known: {[m[0] for m in DEMO_METHODS]}"
         )
-    from stbench.threads import apply_threads
+    from stbench.threads import apply_threads, resolve_workers
 
     threads = apply_threads(config.threads)
+    workers = resolve_workers(config.workers)
     shared = out is None  # outputs go where the other commands look
     out = Path(out) if out else stbench_home() / "demo"
     out.mkdir(parents=True, exist_ok=True)
@@ -137,9 +140,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         world = ensure_world(WorldConfig(config.preset, config.seed))
     with _stage("build-manifest", timings):
         build_config = BuildConfig(synthetic_preset=config.preset, synthetic_seed=config.seed)
-        manifest_dir = _build_demo_manifest(
-            build_config, None if shared else out, out, config.workers
-        )
+        manifest_dir = _build_demo_manifest(build_config, None if shared else out, out, workers)
     with _stage(f"train-baseline --preset {config.train_preset}", timings):
         train_dir = out / "train"
         train_config = preset_config(config.train_preset, config.train_overrides)
@@ -174,7 +175,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
                     split="test",
                     max_pairs=config.max_pairs,
                     max_images=config.max_images,
-                    workers=config.workers,
+                    workers=workers,
                 ),
                 manifest_dir,
                 out=out / "runs" / run_name,
@@ -193,6 +194,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         "leaderboard": str(board),
         "seconds": timings,
         "threads": threads,
+        "workers": workers,
     }
     write_text_atomic(out / "demo.json", json.dumps(summary, indent=2) + "\n")
     return out

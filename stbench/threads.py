@@ -21,7 +21,10 @@ imported and of the BLAS / OpenMP libraries already loaded (``threadpoolctl``, w
 
 :func:`worker_threads` is the budget of one of several worker processes: the policy's number,
 capped so that workers x threads never exceeds the cores this process may run on
-(:mod:`stbench.parallel` applies it in every pool worker).
+(:mod:`stbench.parallel` applies it in every pool worker). :func:`resolve_workers` is how many
+worker processes a parallel stage starts when the user does not say: one per available core
+(``stbench demo``, ``build-manifest``, ``evaluate``, ``synth``, the index commands), so a
+default run uses every core with one thread each.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "apply_threads",
     "available_cores",
     "resolve_threads",
+    "resolve_workers",
     "worker_threads",
 ]
 
@@ -91,6 +95,21 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def resolve_workers(workers: int | None = None) -> int:
+    """Worker processes of a parallel stage: ``workers``, else one per available core
+    (:func:`available_cores`); each then gets :func:`worker_threads` threads, so that workers x
+    threads <= cores.
+
+    Raises:
+        ConfigError: ``workers`` is not a positive integer.
+    """
+    if workers is None:
+        return available_cores()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"--workers = {workers!r}: give a positive integer number of processes")
+    return workers
 
 
 def worker_threads(workers: int, threads: int | None = None) -> int:

@@ -67,12 +67,13 @@ def test_cli_prints_the_board_and_the_outputs_after_the_demo(tmp_path, monkeypat
         "leaderboard": str(tmp_path / "board.csv"),
         "seconds": {"a": 1.2, "b": 2.0},
         "threads": 1,
+        "workers": 2,
     }
     (tmp_path / "demo.json").write_text(json.dumps(summary))
     _print_finished(tmp_path, shared=False)
     out = capsys.readouterr().out
     assert shown == [tmp_path / "board.csv"]
-    assert "Demo finished in 3 s (1 thread(s) per process)" in out
+    assert "Demo finished in 3 s (2 worker process(es), 1 thread(s) per process)" in out
     assert f"runs         {tmp_path / 'runs'}" in out
     assert "--manifest M" in out and f"--board {tmp_path / 'board.csv'}" in out
     _print_finished(tmp_path, shared=True)

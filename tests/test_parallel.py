@@ -131,3 +131,52 @@ def test_megadepth_index_takes_its_pool_from_stbench_parallel(monkeypatch, tmp_p
     for message in failures.values():
         pid = int(message.split(" ran in ")[1].split()[0])
         assert pid != os.getpid() and message.endswith("with 1 thread(s)"), message
+
+
+def test_workers_default_to_the_cores_and_threads_share_them(cores):
+    from stbench.errors import ConfigError
+    from stbench.threads import resolve_workers
+
+    cores(6)
+    assert resolve_workers() == 6 and worker_threads(resolve_workers()) == 1
+    assert resolve_workers(2) == 2 and worker_threads(2, threads=4) == 3  # 2 x 3 <= 6 cores
+    cores(1)
+    assert resolve_workers() == 1
+    for bad in (0, -2, 1.5, True, "2"):
+        with pytest.raises(ConfigError, match="--workers"):
+            resolve_workers(bad)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["demo"],
+        ["build-manifest"],
+        ["evaluate"],
+        ["index", "webcams"],
+        ["index", "megadepth"],
+        ["manifest", "check-hash"],
+    ],
+)
+def test_cli_workers_default_is_one_per_core(command):
+    """The commands that start worker processes leave --workers unset (None), which
+    stbench.threads.resolve_workers turns into the core count."""
+    import typer.main
+
+    from stbench.cli import build_app
+
+    group = typer.main.get_command(build_app())
+    node = group
+    for name in command:
+        node = node.commands[name]  # type: ignore[attr-defined]
+    option = next(p for p in node.params if p.name == "workers")
+    assert option.default is None
+    assert "one per available CPU core" in option.help
+
+
+def test_demo_config_workers_default_to_the_cores(cores):
+    from stbench.demo import DemoConfig
+    from stbench.threads import resolve_workers
+
+    cores(3)
+    assert DemoConfig().workers is None and resolve_workers(DemoConfig().workers) == 3

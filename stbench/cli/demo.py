@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from stbench.cli.options import threads_option
+from stbench.cli.options import threads_option, workers_option
 
 __all__ = ["register"]
 
@@ -30,7 +30,9 @@ def register(app: typer.Typer) -> None:
             120, "--max-pairs", min=1, help="Test pairs evaluated per method."
         ),
         max_images: int = typer.Option(600, "--max-images", min=1, help="Test images per method."),
-        workers: int = typer.Option(1, "--workers", min=1, help="Worker processes."),
+        workers: int | None = workers_option(
+            "Worker processes of the manifest build and the evaluation."
+        ),
         threads: int | None = threads_option(),
     ) -> None:
         """Synthetic world -> manifest -> quick training -> evaluation -> leaderboard."""
@@ -64,7 +66,8 @@ def _print_finished(demo_dir: Path, shared: bool) -> None:
     board_flag = "" if shared else f" --board {board}"
     console().print(
         f"\n[bold]Demo finished in {sum(summary['seconds'].values()):.0f} s[/] "
-        f"({summary['threads']} thread(s) per process).\n"
+        f"({summary.get('workers', 1)} worker process(es), {summary['threads']} thread(s) per "
+        "process).\n"
         f"  world        {summary['world']}\n  manifest     {summary['manifest']}\n"
         f"  model        {summary['train']}\n  runs         {demo_dir / 'runs'}\n"
         f"  leaderboard  {board}\n"

@@ -13,9 +13,11 @@ from stbench.cli.options import (
     item_timeout_option,
     threads_option,
     trust_modified_option,
+    workers_option,
 )
 from stbench.defaults import N_BOOTSTRAP
 from stbench.errors import ConfigError
+from stbench.threads import resolve_workers
 
 __all__ = ["parse_options", "register"]
 
@@ -58,7 +60,7 @@ def register(app: typer.Typer) -> None:
         option: list[str] = typer.Option(
             [], "--option", "-o", help="Method option key=value (repeatable)."
         ),
-        workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
+        workers: int | None = workers_option("Processes running the method."),
         item_timeout: float = item_timeout_option(),
         threads: int | None = threads_option(),
         max_pairs: int | None = typer.Option(
@@ -108,7 +110,7 @@ def register(app: typer.Typer) -> None:
                 max_images=max_images,
                 n_bootstrap=n_bootstrap,
                 seed=seed,
-                workers=workers,
+                workers=resolve_workers(workers),
                 item_timeout=item_timeout,
             ),
             manifest,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from stbench.cli.options import apply_cli_threads, threads_option
+from stbench.cli.options import apply_cli_threads, threads_option, workers_option
+from stbench.threads import resolve_workers
 
 __all__ = ["register_index"]
 
@@ -46,7 +47,7 @@ def register_index(index_app: typer.Typer) -> None:
             help="Reject pairs below this overlap (0.05).",
         ),
         no_timestamps: bool = typer.Option(False, "--no-timestamps", help="Skip EXIF times."),
-        workers: int = typer.Option(1, "--workers", min=1, help="Scenes processed in parallel."),
+        workers: int | None = workers_option("Scenes processed in parallel."),
         threads: int | None = threads_option(),
         overwrite: bool = typer.Option(False, "--overwrite", help="Rebuild existing scenes."),
         keep_going: bool = typer.Option(
@@ -92,7 +93,7 @@ def register_index(index_app: typer.Typer) -> None:
             root,
             out,
             overwrite=overwrite,
-            workers=workers,
+            workers=resolve_workers(workers),
             threads=threads,
             scenes=list(scene or []) or None,
             scene_info=list(scene_info or []) or None,

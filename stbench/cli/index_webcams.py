@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from stbench.cli.options import apply_cli_threads, threads_option
+from stbench.cli.options import apply_cli_threads, threads_option, workers_option
+from stbench.threads import resolve_workers
 
 __all__ = ["register_index"]
 
@@ -21,7 +22,7 @@ def register_index(index_app: typer.Typer) -> None:
         cameras: str | None = typer.Option(
             None, "--cameras", help="Comma-separated camera ids (default: all under ROOT)."
         ),
-        workers: int = typer.Option(1, "--workers", min=1, help="Processes."),
+        workers: int | None = workers_option("Processes."),
         threads: int | None = threads_option(),
         overwrite: bool = typer.Option(False, "--overwrite", help="Rebuild indexed cameras."),
         keep_going: bool = typer.Option(
@@ -49,7 +50,7 @@ def register_index(index_app: typer.Typer) -> None:
             out,
             overwrite=overwrite,
             progress=True,
-            workers=workers,
+            workers=resolve_workers(workers),
             cameras=ids,
             keep_going=keep_going,
             on_failure=report,

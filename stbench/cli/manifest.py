@@ -7,7 +7,13 @@ from pathlib import Path
 
 import typer
 
-from stbench.cli.options import apply_cli_threads, threads_option, trust_modified_option
+from stbench.cli.options import (
+    apply_cli_threads,
+    threads_option,
+    trust_modified_option,
+    workers_option,
+)
+from stbench.threads import resolve_workers
 
 __all__ = [
     "build_manifest_command",
@@ -73,8 +79,8 @@ def build_manifest_command(
     out: Path | None = typer.Option(
         None, "--out", help="Output directory (default: $STBENCH_HOME/manifests/<name>)."
     ),
-    workers: int = typer.Option(
-        1, "--workers", min=1, help="Local worker processes for the per-scene / per-camera tasks."
+    workers: int | None = workers_option(
+        "Local worker processes for the per-scene / per-camera tasks."
     ),
     scheduler: str | None = typer.Option(
         None,
@@ -126,7 +132,7 @@ def build_manifest_command(
         build_config,
         out,
         overwrite=overwrite,
-        workers=workers,
+        workers=resolve_workers(workers),
         scheduler=scheduler,
         keep_cache=keep_cache,
         progress=True,
@@ -169,13 +175,13 @@ def check_hash_command(
     work_dir: Path | None = typer.Option(
         None, "--work-dir", help="Where to rebuild (default: a new temporary directory)."
     ),
-    workers: int = typer.Option(1, "--workers", min=1, help="Local worker processes."),
+    workers: int | None = workers_option("Local worker processes."),
 ) -> None:
     """Rebuild a synthetic-world manifest from scratch; exit 1 unless its content hash is equal."""
     from stbench.cli.common import console
     from stbench.manifest.reproduce import check_rebuilt_hash
 
-    check = check_rebuilt_hash(directory, work_dir, workers=workers)
+    check = check_rebuilt_hash(directory, work_dir, workers=resolve_workers(workers))
     say = functools.partial(console().print, soft_wrap=True, highlight=False)
     say(f"world     : preset {check.preset}, seed {check.seed}")
     say(f"committed : {check.committed}  ({check.committed_dir})")

@@ -12,6 +12,7 @@ __all__ = [
     "item_timeout_option",
     "threads_option",
     "trust_modified_option",
+    "workers_option",
 ]
 
 
@@ -53,4 +54,17 @@ def item_timeout_option() -> Any:
         min=0.001,
         help="Seconds a method may take on one pair or image; then its worker is killed "
         "and the item recorded as failed.",
+    )
+
+
+def workers_option(what: str) -> Any:
+    """The ``--workers`` option (None: one process per available core,
+    :func:`stbench.threads.resolve_workers`); ``what`` says what the processes do."""
+    return typer.Option(
+        None,
+        "--workers",
+        min=1,
+        help=f"{what} (default: one per available CPU core; each gets --threads, capped so "
+        "that workers x threads <= cores).",
+        show_default=False,
     )

@@ -44,9 +44,16 @@ def forest_probabilities(forest: Any, features: np.ndarray) -> np.ndarray:
 
 @dataclass
 class ColorStatsConfig:
-    """Classifier settings: a random forest per span, capped training set, fixed seed."""
+    """Classifier settings: a random forest per span, capped training set, fixed seed.
+
+    ``min_samples_leaf``: samples a leaf keeps at least. Fully grown trees (1) on 2,000 frames
+    held 530k nodes for the four spans (a 153 MB fitted method, pickled to every evaluation
+    worker); 5 keeps 40 MB, fits a quarter faster and scored as well on the default world's test
+    frames (season 0.52 vs 0.48, hour 0.175 vs 0.168; docs/evaluation.md).
+    """
 
     n_estimators: int = field(default=100, metadata={"min": 1})
+    min_samples_leaf: int = field(default=5, metadata={"min": 1})
     max_train_images: int = field(default=2000, metadata={"min": 1})
     seed: int = field(default=0, metadata={"min": 0})
 
@@ -58,7 +65,7 @@ class ColorStats(Method):
     """Per-span random forests on colour statistics (needs ``fit`` before ``predict_time``)."""
 
     name = "colorstats"
-    version = "1"
+    version = "2"
 
     def __init__(self, **options: Any) -> None:
         from stbench.config import config_from_dict
@@ -91,6 +98,7 @@ class ColorStats(Method):
             targets = np.array([labels[i][span_name] for i in rows])
             classifier = RandomForestClassifier(
                 n_estimators=self.settings.n_estimators,
+                min_samples_leaf=self.settings.min_samples_leaf,
                 random_state=self.settings.seed,
                 n_jobs=1,
             )

@@ -25,9 +25,11 @@ from stbench.errors import DataError
 from stbench.imageio import read_image, split_archive_path
 
 __all__ = [
+    "DECODED_CACHE_BYTES",
     "PAIR_KINDS",
     "POSE_COLUMNS",
     "Crop",
+    "DecodedCache",
     "PairDataset",
     "TemporalDataset",
     "apply_crop",
@@ -38,6 +40,9 @@ __all__ = [
     "to_tensor",
 ]
 
+
+#: Decoded images (and depth maps) each dataset keeps in memory, at most (bytes).
+DECODED_CACHE_BYTES = 384 * 2**20
 
 PAIR_KINDS = ("spatial", "spatiotemporal")
 POSE_COLUMNS = ("fx", "fy", "cx", "cy", "qw", "qx", "qy", "qz", "tx", "ty", "tz")
@@ -67,6 +72,34 @@ class Crop:
         """(N, 2) crop pixels -> original pixels."""
         scale = np.array([self.scale_x, self.scale_y])
         return (points + 0.5 + np.array([self.offset_x, self.offset_y])) / scale - 0.5
+
+
+class DecodedCache:
+    """Decoded files kept by key up to a byte budget (read-only arrays; the first that fit stay).
+
+    Training draws the same few hundred images every epoch with a new random crop; decoding the
+    JPEG and reading the depth ``.h5`` again each time was a tenth of a ``quick`` step. Entries
+    are never evicted (so what is cached does not depend on the order of reads beyond the budget)
+    and are marked read-only, so a caller cannot alter a cached image by accident.
+    """
+
+    def __init__(self, max_bytes: int = DECODED_CACHE_BYTES) -> None:
+        self.max_bytes = int(max_bytes)
+        self.used = 0
+        self._items: dict[str, tuple[np.ndarray, ...]] = {}
+
+    def get(self, key: str, load) -> tuple[np.ndarray, ...]:
+        """The arrays of ``key``, from the cache or ``load()`` (a tuple of arrays)."""
+        if key in self._items:
+            return self._items[key]
+        arrays = tuple(load())
+        size = sum(a.nbytes for a in arrays)
+        if self.used + size <= self.max_bytes:
+            for array in arrays:
+                array.flags.writeable = False
+            self._items[key] = arrays
+            self.used += size
+        return arrays
 
 
 def plan_crop(width: int, height: int, size: tuple[int, int], rng=None) -> Crop:
@@ -209,6 +242,7 @@ class PairDataset(torch.utils.data.Dataset):
         self.random_crops = random_crops
         self.seed = seed
         self.epoch = 0
+        self.decoded = DecodedCache()
 
     def check_files(self) -> None:
         """Raise DataError if an image or depth file of these pairs is missing."""
@@ -222,12 +256,16 @@ class PairDataset(torch.utils.data.Dataset):
         from stbench.depth import read_depth
 
         row = self.images.loc[image_id]
-        image = read_image(self.root, row["path"])
-        depth = read_depth(self.root / row["depth_path"])
-        if depth.kind != "metric":
-            raise DataError(f"{row['depth_path']}: depth is {depth.kind}, not metric")
+
+        def decode() -> tuple[np.ndarray, np.ndarray]:
+            depth = read_depth(self.root / row["depth_path"])
+            if depth.kind != "metric":
+                raise DataError(f"{row['depth_path']}: depth is {depth.kind}, not metric")
+            return read_image(self.root, row["path"]), depth.depth
+
+        image, depth = self.decoded.get(image_id, decode)
         crop = plan_crop(image.shape[1], image.shape[0], self.image_size, rng)
-        return apply_crop(image, crop), depth.depth, camera_of(row), crop
+        return apply_crop(image, crop), depth, camera_of(row), crop
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index]) if self.random_crops else None
@@ -296,6 +334,7 @@ class TemporalDataset(torch.utils.data.Dataset):
         self.random_crops = random_crops
         self.seed = seed
         self.epoch = 0
+        self.decoded = DecodedCache()
 
     def check_files(self) -> None:
         """Raise DataError if an image file is missing."""
@@ -308,7 +347,10 @@ class TemporalDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index]) if self.random_crops else None
         row = self.images.iloc[index]
-        image = read_image(self.roots[row["source"]], row["path"])
+        source, path = row["source"], row["path"]
+        (image,) = self.decoded.get(
+            f"{source}/{path}", lambda: (read_image(self.roots[source], path),)
+        )
         crop = plan_crop(image.shape[1], image.shape[0], self.image_size, rng)
         image = apply_crop(image, crop)
         if rng is not None and rng.random() < 0.5:

@@ -79,9 +79,9 @@ VIEWS_PER_TASK = 6
 
 
 def _workers(requested: int | None) -> int:
-    from stbench.threads import available_cores
+    from stbench.threads import resolve_workers
 
-    return max(1, requested) if requested is not None else available_cores()
+    return resolve_workers(max(1, requested) if requested is not None else None)
 
 
 def write_megadepth(

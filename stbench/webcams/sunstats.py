@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from stbench.webcams.config import WebcamConfig
+from stbench.webcams.shifted_sun import ShiftedSun
 
 __all__ = ["SHAPE_KNOTS", "SunStatistics", "fit_shape", "peak", "ramp_shape", "sun_table"]
 
@@ -34,8 +35,9 @@ class SunStatistics:
     def __init__(
         self, times_s, brightness, lat, lon, config: WebcamConfig, shape=None, sun=None
     ) -> None:
-        """``sun``: the (grid s, elevation deg) table of an earlier instance for the same frames
-        and place (reused as is; computed by :func:`sun_table` when None)."""
+        """``sun``: the :class:`ShiftedSun` (or the (grid s, elevation deg) table) of an earlier
+        instance for the same frames, place and offsets (reused as is; computed from
+        :func:`sun_table` when None)."""
         self.shape = ramp_shape(config.ramp_deg) if shape is None else np.asarray(shape)
         self.times_s = np.asarray(times_s, dtype=np.float64)
         self.brightness = np.asarray(brightness, dtype=np.float64)
@@ -44,7 +46,10 @@ class SunStatistics:
         step_min = config.grid_min
         half = round(config.max_offset_h * 60 / step_min)
         self.offsets_min = np.arange(-half, half + 1) * step_min
-        grid, elevation = sun_table(self.times_s, lat, lon, config) if sun is None else sun
+        if not isinstance(sun, ShiftedSun):
+            grid, elevation = sun_table(self.times_s, lat, lon, config) if sun is None else sun
+            sun = ShiftedSun(self.times_s, self.offsets_min, grid, elevation)
+        self._sun = sun
         solar_day = np.floor((self.times_s + lon / 15.0 * 3600) / 86400).astype(np.int64)
         self.days, self.day_of_frame = np.unique(solar_day, return_inverse=True)
         starts = np.flatnonzero(np.r_[True, np.diff(self.day_of_frame) != 0])
@@ -54,18 +59,20 @@ class SunStatistics:
         self.sbb = np.add.reduceat(b * b, starts)
         k, d = len(self.offsets_min), len(self.days)
         self.sg, self.sgg, self.sgb = np.empty((k, d)), np.empty((k, d)), np.empty((k, d))
+        if config.shape_rounds > 0:
+            sun.keep()  # the next rounds read the same shifted elevations
         for lo in range(0, k, 64):
-            shifted = self.times_s[None, :] + self.offsets_min[lo : lo + 64, None] * 60.0
-            g = np.interp(np.interp(shifted, grid, elevation), SHAPE_KNOTS, self.shape)
+            g = np.interp(sun.rows(lo, min(lo + 64, k)), SHAPE_KNOTS, self.shape)
             self.sg[lo : lo + 64] = np.add.reduceat(g, starts, axis=1)
             self.sgg[lo : lo + 64] = np.add.reduceat(g * g, starts, axis=1)
-            self.sgb[lo : lo + 64] = np.add.reduceat(g * b[None, :], starts, axis=1)
-        self._grid, self._elevation = grid, elevation
+            g *= b[None, :]
+            self.sgb[lo : lo + 64] = np.add.reduceat(g, starts, axis=1)
+        self._grid, self._elevation = sun.table
 
     @property
-    def sun(self) -> tuple[np.ndarray, np.ndarray]:
-        """The (grid s, elevation deg) table (pass it as ``sun`` to reuse it)."""
-        return self._grid, self._elevation
+    def sun(self) -> ShiftedSun:
+        """The shifted sun elevations (pass them as ``sun`` to reuse them)."""
+        return self._sun
 
     def elevation(self, times_s: np.ndarray, offset_min: np.ndarray) -> np.ndarray:
         """Sun elevation (deg) at recorded times shifted by per-frame offsets (minutes)."""

@@ -92,3 +92,26 @@ def test_bad_manifests_are_clear_errors(toy_manifest):
         TemporalDataset(
             dataclasses.replace(manifest, images=images), "train", SPANS, (48, 32)
         ).check_files()
+
+
+def test_decoded_cache_keeps_read_only_arrays_within_its_budget():
+    from stbench.model.data import DecodedCache
+
+    cache = DecodedCache(max_bytes=200)
+    loads = []
+
+    def load(value):
+        def make():
+            loads.append(value)
+            return (np.full(10, value, dtype=np.float64),)  # 80 bytes
+
+        return make
+
+    first = cache.get("a", load(1.0))
+    assert cache.get("a", load(9.0)) is first and loads == [1.0]  # cached: not loaded again
+    assert not first[0].flags.writeable  # a caller cannot alter the cached image
+    cache.get("b", load(2.0))
+    third = cache.get("c", load(3.0))  # over the budget: returned, not kept
+    assert third[0].flags.writeable and cache.used == 160
+    cache.get("c", load(3.0))
+    assert loads == [1.0, 2.0, 3.0, 3.0]
