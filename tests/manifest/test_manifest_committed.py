@@ -33,20 +33,29 @@ def committed():
     return json.loads((COMMITTED / "manifest.json").read_text())
 
 
-def _without_world_defaults(config: dict) -> dict:
-    """A stored config less what the synthetic world fills in (scene places, held-out cameras)."""
+def _without_world_defaults(config: dict, split_rule: dict) -> dict:
+    """A stored config less what the synthetic world fills in: scene places, and the split
+    lists of every source whose splits came from the world (``split_rule`` of manifest.json:
+    ``world_sites``, leave-site-out; ``world_hemispheres`` for worlds without site splits)."""
     config = json.loads(json.dumps(config))
     config["megadepth"].pop("scene_locations", None)
-    config["splits"]["webcam_val"] = config["splits"]["webcam_test"] = []
+    defaults = portable_config(BuildConfig())["splits"]
+    from_world = ("world_sites", "world_hemispheres")
+    if split_rule.get("megadepth") in from_world:
+        for key in ("megadepth_test", "megadepth_val"):
+            config["splits"][key] = defaults[key]
+    if split_rule.get("webcam") in from_world:
+        for key in ("webcam_train", "webcam_val", "webcam_test"):
+            config["splits"][key] = defaults[key]
     return config
 
 
 def test_committed_manifest_is_valid_and_built_with_todays_defaults(committed):
     assert validate_manifest(COMMITTED, check_files=False) == []
     assert committed["schema_version"] == SCHEMA_VERSION, f"out of date; run: {REBUILD}"
-    assert _without_world_defaults(committed["config"]) == portable_config(BuildConfig()), (
-        f"out of date; run: {REBUILD}"
-    )
+    assert committed["split_rule"] == {"megadepth": "world_sites", "webcam": "world_sites"}
+    stored = _without_world_defaults(committed["config"], committed["split_rule"])
+    assert stored == portable_config(BuildConfig()), f"out of date; run: {REBUILD}"
     from stbench.megadepth import MegaDepthConfig
     from stbench.webcams import WebcamConfig
 
