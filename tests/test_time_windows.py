@@ -9,7 +9,13 @@ import pytest
 from stbench.manifest.pairs import add_time_columns, label_images
 from stbench.spans import window_span_labels
 from stbench.timestamps.resolve import AGREE_SECONDS
-from stbench.timestamps.windows import CAMERA_CLOCK_WINDOW_S, GPS_WINDOW_S, source_window_s
+from stbench.timestamps.windows import (
+    CAMERA_CLOCK_WINDOW_S,
+    GPS_WINDOW_S,
+    source_window_s,
+    timestamp_window_s,
+    zone_window_s,
+)
 from stbench.webcams.config import WebcamConfig
 from stbench.webcams.index import time_window_s
 from stbench.webcams.solarfit import EraFit
@@ -110,6 +116,48 @@ def test_exif_windows_by_source():
     assert _window_label("hour", "2021-06-10T14:59:00", *source_window_s("exif_gps"))[0] == 14
     label, _ = _window_label("hour", "2021-06-10T14:59:00", *source_window_s("exif_offset"))
     assert label is pd.NA
+
+
+def test_zone_unverified_window_spans_every_civil_offset():
+    # +02:00: the clock may be on -12:00 (true time 14 h later) .. +14:00 (12 h earlier)
+    assert zone_window_s(120) == (
+        12 * 3600 + CAMERA_CLOCK_WINDOW_S,
+        14 * 3600 + CAMERA_CLOCK_WINDOW_S,
+    )
+    assert zone_window_s(840)[0] == CAMERA_CLOCK_WINDOW_S  # no zone is further east
+    assert zone_window_s(-720)[1] == CAMERA_CLOCK_WINDOW_S  # nor further west
+    with pytest.raises(ValueError, match="civil offsets"):
+        zone_window_s(900)
+    flags = ["zone_unverified"]
+    assert timestamp_window_s("exif_local_zone", 120, flags) == zone_window_s(120)
+    assert timestamp_window_s("exif_local_zone", 120, []) == source_window_s("exif_local_zone")
+    assert timestamp_window_s("exif_local_zone", None, flags) == (math.inf, math.inf)
+    assert timestamp_window_s("none", 120, flags) is None
+
+
+def _local_photo_labels(local_iso):
+    """Labels of a zone-unverified photo read as 2019 Paris summer time (+02:00)."""
+    stamp = pd.Timestamp(local_iso, tz="Europe/Paris").tz_convert("UTC")
+    early, late = timestamp_window_s("exif_local_zone", 120, ["zone_unverified"])
+    return {
+        span: _window_label(span, stamp.isoformat(), early, late, offset_min=120)[0]
+        for span in ("hour", "week", "month", "season")
+    }
+
+
+def test_a_zone_unverified_photo_keeps_season_and_month_but_not_hour():
+    labels = _local_photo_labels("2019-07-15T14:00:00")
+    assert labels["hour"] is pd.NA  # a 26 h window crosses every hour
+    assert labels["month"] == 6 and labels["season"] == 2  # July (0-based), summer
+    # the window (15 Jul 02:00 .. 16 Jul 04:00 local) crosses the week bin ending on 15 Jul
+    assert labels["week"] is pd.NA
+    assert _local_photo_labels("2019-07-11T12:00:00")["week"] == 27  # mid-bin: kept
+
+
+def test_a_zone_unverified_photo_near_a_month_edge_has_no_month_label():
+    labels = _local_photo_labels("2019-07-31T23:00:00")  # the window reaches 1 Aug 13:00
+    assert labels["month"] is pd.NA and labels["hour"] is pd.NA
+    assert labels["season"] == 2  # summer either side of the month edge
 
 
 def _era(sigma_min=1.0, slope=0.0):

@@ -68,11 +68,15 @@ def timestamp_fields(path: Path, name: str, location: tuple[float, float] | None
     Internet-photo times are only trusted when the resolver maps them to UTC.
     """
     from stbench.timestamps import resolve_timestamp
-    from stbench.timestamps.windows import source_window_s
+    from stbench.timestamps.windows import timestamp_window_s
 
     lat, lon = location if location is not None else (None, None)
     result = resolve_timestamp(path, name=name, lat=lat, lon=lon)
-    window = source_window_s(result.timestamp_source) if result.timestamp_utc is not None else None
+    window = None
+    if result.timestamp_utc is not None:
+        window = timestamp_window_s(
+            result.timestamp_source, result.utc_offset_min, result.trust_flags
+        )
     return dict(
         timestamp_utc=result.timestamp_utc,
         utc_offset_min=result.utc_offset_min,

@@ -25,8 +25,10 @@ position, no GPS time) is no candidate: it gives ``no_zone`` and, alone, a null 
 A local clock time put in the zone of the *position* (``exif_local_zone``, ``exif_datetime_zone``,
 ``filename_local_zone``) assumes the camera clock was set to that zone; travellers' cameras often
 keep their home zone, and nothing in such a file tells the two apart. Unless a candidate that is
-UTC by itself (GPS time, a UTC file name, an HTTP time) agrees with it, it is ``zone_unverified``
-and capped at 0.45 (untrusted).
+UTC by itself (GPS time, a UTC file name, an HTTP time) agrees with it, it is ``zone_unverified``:
+its trust is kept, and its time window spans every civil zone the clock may have been set to
+(:func:`stbench.timestamps.windows.timestamp_window_s`), so only labels that no zone error can
+change are given.
 
 Checks that make a candidate no candidate (flag, then dropped): a clock reading just after a
 camera default date (``unset_clock_<source>``: 1970-01-01, 1980-01-01, 2000-01-01, 2001-01-01,
@@ -78,7 +80,6 @@ __all__ = [
     "MIN_YEAR",
     "UNSET_CLOCK_WINDOW",
     "ZONE_TOLERANCE_MIN",
-    "ZONE_UNVERIFIED_TRUST",
     "TimestampResult",
     "format_utc",
     "resolve_timestamp",
@@ -107,9 +108,6 @@ UNSET_CLOCK_WINDOW = dt.timedelta(days=183)
 ZONE_TOLERANCE_MIN = 0
 #: Trust of a winner that a strong candidate (or the zone of the position) contradicts.
 CONFLICT_TRUST = 0.3
-#: Trust cap of a local clock time whose zone is only assumed from the position
-#: (``zone_unverified``): below :data:`TRUST_THRESHOLD`, so such a time is never a label.
-ZONE_UNVERIFIED_TRUST = 0.45
 
 _PRECEDENCE = (
     "exif_offset",
@@ -514,8 +512,7 @@ def _decide(candidates: list[_Candidate], zone, flags: list[str]) -> TimestampRe
     if agreed:
         trust = min(0.95, trust + 0.1)
     if best.source in _ZONE_ASSUMED and not _zone_verified(best, others):
-        flags.append("zone_unverified")
-        trust = min(trust, ZONE_UNVERIFIED_TRUST)
+        flags.append("zone_unverified")  # trust kept; the window holds the zone doubt
     if conflict:
         trust = min(trust, CONFLICT_TRUST)
     if "offset_differs_from_zone" in flags and best.source in _OFFSET_SOURCES:

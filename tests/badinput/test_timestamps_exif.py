@@ -6,6 +6,7 @@ asserts the flag, the (null) timestamp and the trust.
 
 import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
@@ -14,6 +15,7 @@ import piexif
 import pytest
 
 from stbench.megadepth.images import timestamp_fields
+from stbench.spans import SPANS, span_labels, window_span_labels
 from stbench.synth.exif import make_exif
 from stbench.timestamps import TRUST_THRESHOLD, resolve_timestamp
 
@@ -215,7 +217,8 @@ def test_local_time_in_the_zone_of_the_position_alone_is_zone_unverified(jpeg):
     )
     assert str(result.timestamp_utc) == "2019-07-12 13:00:00+00:00"  # the time stays readable
     assert result.trust_flags == ["zone_unverified"]
-    assert result.timestamp_trust == 0.45 < TRUST_THRESHOLD and not result.trusted
+    # trusted: the zone doubt is in its time window (tests/test_time_windows.py), not its trust
+    assert result.timestamp_trust == 0.7 >= TRUST_THRESHOLD and result.trusted
 
 
 def test_local_time_verified_by_gps_or_the_server_is_trusted(jpeg):
@@ -284,23 +287,44 @@ WORLD_SITES = [(48.8566, 2.3522, "Europe/Paris"), (-43.5321, 172.6362, "Pacific/
 
 
 @pytest.mark.parametrize("case", ["local", "local_offset", "gps", "wrong_zone", "unset_clock"])
-def test_the_project_exif_writer_never_gives_a_trusted_wrong_time(jpeg, case):
-    """Every case the synthetic world writes: a trusted time is the true time; the cases whose
-    clock zone or date is wrong or unknowable are never trusted."""
+def test_the_project_exif_writer_never_gives_a_trusted_wrong_label(jpeg, case, tmp_path):
+    """Every case the synthetic world writes: a trusted time is the true time, or (a local time
+    whose zone is only assumed) its window holds the true time and every span label it keeps is
+    the true one; an unset clock is never trusted."""
     rng = np.random.default_rng(11)
     for i in range(24):
         lat, lon, tz = WORLD_SITES[i % 2]
         when = dt.datetime(2019, 1 + i % 12, 1 + i, 6 + i % 12, 7, 5, tzinfo=dt.timezone.utc)
         block, _ = make_exif(case, when, tz, lat, lon, rng)
-        out = io.BytesIO()
-        piexif.insert(block, jpeg, out)
-        result = resolve_timestamp(out.getvalue(), lat=lat, lon=lon)
-        if case in ("local_offset", "gps"):
-            assert result.trusted, result.trust_flags
-        if case in ("local", "wrong_zone", "unset_clock"):
-            assert not result.trusted, (case, result.trust_flags)
-        if result.trusted:
-            assert result.timestamp_utc == pd.Timestamp(when)
+        path = tmp_path / f"{case}_{i}.jpg"
+        path.write_bytes(_with_exif(jpeg, block))
+        fields = timestamp_fields(path, path.name, (lat, lon))
+        trusted = fields["timestamp_trust"] >= TRUST_THRESHOLD
+        assert trusted == (case != "unset_clock"), (case, fields["trust_flags"])
+        if not trusted:
+            continue
+        stamp, early, late = fields["timestamp_utc"], fields["time_early_s"], fields["time_late_s"]
+        if case in ("local", "wrong_zone"):
+            assert fields["trust_flags"] == ["zone_unverified"]
+        else:
+            assert stamp == pd.Timestamp(when)
+        true = pd.Timestamp(when)
+        assert stamp - pd.Timedelta(seconds=early) <= true <= stamp + pd.Timedelta(seconds=late)
+        true_offset = ZoneInfo(tz).utcoffset(when.replace(tzinfo=None)).total_seconds() / 60
+        for span in SPANS:
+            given, _ = window_span_labels(
+                span, [stamp], [fields["utc_offset_min"]], [lat], [early], [late]
+            )
+            truth = span_labels(span, pd.Series([true]), [true_offset], [lat])
+            assert given[0] is pd.NA or given[0] == truth[0], (case, i, span)
+            if case == "wrong_zone":
+                assert span != "hour" or given[0] is pd.NA
+
+
+def _with_exif(jpeg: bytes, block: bytes) -> bytes:
+    out = io.BytesIO()
+    piexif.insert(block, jpeg, out)
+    return out.getvalue()
 
 
 def test_an_implausible_server_time_bounds_nothing(jpeg):
