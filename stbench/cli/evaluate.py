@@ -11,6 +11,9 @@ import typer
 from stbench.cli.options import (
     apply_cli_threads,
     item_timeout_option,
+    manifest_option,
+    method_option,
+    split_option,
     threads_option,
     trust_modified_option,
     workers_option,
@@ -41,19 +44,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("evaluate")
     def evaluate_command(
-        method: str = typer.Option(
-            ...,
-            "--method",
-            "-m",
-            help="Method: built-in name (sift, orb, reference, exif, colorstats, majority, constant, predictions), entry point, package.module:Factory or path/to/file.py:Factory.",
+        method: str = method_option(
+            "Method: built-in name (sift, orb, reference, exif, colorstats, majority, constant, "
+            "predictions), entry point, package.module:Factory or path/to/file.py:Factory."
         ),
-        manifest: Path | None = typer.Option(
-            None,
-            "--manifest",
-            help="Manifest directory (default: $STBENCH_HOME/manifests/default, where "
-            "`stbench demo` and `build-manifest` write; else the most recent one).",
-        ),
-        split: str = typer.Option("test", "--split", help="test, val, train or all."),
+        manifest: Path | None = manifest_option(),
+        split: str = split_option(),
         out: Path | None = typer.Option(
             None, "--out", help="Run directory (default: $STBENCH_HOME/runs/<manifest>/<method>)."
         ),

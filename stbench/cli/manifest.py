@@ -116,7 +116,7 @@ def build_manifest_command(
 
     Without --megadepth / --webcams: the synthetic world, made on first use in $STBENCH_HOME.
     """
-    from stbench.manifest.build import run_build
+    from stbench.manifest.build import BuildOptions, run_build
     from stbench.manifest.config import load_build_config
 
     apply_cli_threads(threads)
@@ -128,16 +128,15 @@ def build_manifest_command(
         "synthetic_seed": world_seed,
     }
     build_config = load_build_config(config, overrides)
-    report = run_build(
-        build_config,
-        out,
+    options = BuildOptions(
         overwrite=overwrite,
+        progress=True,
         workers=resolve_workers(workers),
         scheduler=scheduler,
         keep_cache=keep_cache,
-        progress=True,
         keep_going=keep_going,
     )
+    report = run_build(build_config, out, options)
     _print_report(report)
 
 

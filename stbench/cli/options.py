@@ -10,6 +10,9 @@ __all__ = [
     "THREADS_HELP",
     "apply_cli_threads",
     "item_timeout_option",
+    "manifest_option",
+    "method_option",
+    "split_option",
     "threads_option",
     "trust_modified_option",
     "workers_option",
@@ -20,6 +23,27 @@ THREADS_HELP = (
     "CPU threads per process for torch, OpenCV and BLAS (workers too) "
     "(default: $STBENCH_THREADS, else $OMP_NUM_THREADS, else 1)."
 )
+
+
+def method_option(help: str) -> Any:
+    """The required ``--method`` / ``-m`` option."""
+    return typer.Option(..., "--method", "-m", help=help)
+
+
+def manifest_option() -> Any:
+    """The ``--manifest`` option of the commands that read one (None: resolved as
+    :func:`stbench.cli.resolve.resolve_manifest` says)."""
+    return typer.Option(
+        None,
+        "--manifest",
+        help="Manifest directory (default: $STBENCH_HOME/manifests/default, where "
+        "`stbench demo` and `build-manifest` write; else the most recent one).",
+    )
+
+
+def split_option() -> Any:
+    """The ``--split`` option of the commands that score a split (default ``test``)."""
+    return typer.Option("test", "--split", help="test, val, train or all.")
 
 
 def threads_option() -> Any:

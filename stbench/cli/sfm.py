@@ -6,12 +6,7 @@ from pathlib import Path
 
 import typer
 
-from stbench.cli.options import (
-    apply_cli_threads,
-    item_timeout_option,
-    threads_option,
-    trust_modified_option,
-)
+from stbench.cli import options as opt
 from stbench.defaults import N_BOOTSTRAP
 
 __all__ = ["register"]
@@ -22,19 +17,11 @@ def register(app: typer.Typer) -> None:
 
     @app.command("sfm")
     def sfm_command(
-        method: str = typer.Option(
-            ...,
-            "--method",
-            "-m",
-            help="Method (as for evaluate): name, module:Factory, file.py:Factory.",
+        method: str = opt.method_option(
+            "Method (as for evaluate): name, module:Factory, file.py:Factory."
         ),
-        manifest: Path | None = typer.Option(
-            None,
-            "--manifest",
-            help="Manifest directory (default: $STBENCH_HOME/manifests/default, where "
-            "`stbench demo` and `build-manifest` write; else the most recent one).",
-        ),
-        split: str = typer.Option("test", "--split", help="test, val, train or all."),
+        manifest: Path | None = opt.manifest_option(),
+        split: str = opt.split_option(),
         out: Path | None = typer.Option(
             None,
             "--out",
@@ -69,7 +56,7 @@ def register(app: typer.Typer) -> None:
             900, "--max-mapping-seconds", min=0, help="Time limit of each mapper run (0 = none)."
         ),
         workers: int = typer.Option(1, "--workers", min=1, help="Processes running the method."),
-        item_timeout: float = item_timeout_option(),
+        item_timeout: float = opt.item_timeout_option(),
         n_bootstrap: int = typer.Option(
             N_BOOTSTRAP, "--bootstrap", min=1, help="Bootstrap replicates."
         ),
@@ -77,8 +64,8 @@ def register(app: typer.Typer) -> None:
             0, "--seed", min=0, help="Seed of pycolmap, subsets and the bootstrap."
         ),
         overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cached predictions."),
-        trust_modified: bool = trust_modified_option("Use"),
-        threads: int | None = threads_option(),
+        trust_modified: bool = opt.trust_modified_option("Use"),
+        threads: int | None = opt.threads_option(),
     ) -> None:
         """Reconstruct each scene (and each span class) from a method's matches with pycolmap."""
         from stbench.cli.evaluate import parse_options
@@ -87,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
         check_method_spec(method)  # a method error is reported before a manifest error
         manifest = resolve_manifest(manifest)
-        apply_cli_threads(threads)
+        opt.apply_cli_threads(threads)
         run_dir = run_sfm(
             manifest,
             method,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from stbench.cli.options import threads_option, trust_modified_option
+from stbench.cli.options import manifest_option, threads_option, trust_modified_option
 
 __all__ = ["register"]
 
@@ -17,12 +17,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("train-baseline")
     def train_baseline(
-        manifest: Path | None = typer.Option(
-            None,
-            "--manifest",
-            help="Manifest directory (default: $STBENCH_HOME/manifests/default, where "
-            "`stbench demo` and `build-manifest` write; else the most recent one).",
-        ),
+        manifest: Path | None = manifest_option(),
         preset: str = typer.Option(
             "quick",
             "--preset",

@@ -169,7 +169,6 @@ def _shape(loader: ImageLoader, image: np.ndarray | None, image_id: str) -> tupl
 def export_matches(
     info: MethodInfo,
     selection: Selection,
-    loader: ImageLoader,
     cache: PredictionCache,
     runner: Callable[..., MethodRunner],
     inputs: MethodInputs,
@@ -201,7 +200,10 @@ def export_matches(
 
             def build(pair: tuple[str, str] = pair) -> tuple:
                 image0, image1 = inputs.image(pair[0]), inputs.image(pair[1])
-                shapes[pair] = (_shape(loader, image0, pair[0]), _shape(loader, image1, pair[1]))
+                shapes[pair] = (
+                    _shape(inputs.loader, image0, pair[0]),
+                    _shape(inputs.loader, image1, pair[1]),
+                )
                 return ("match", image0, image1, inputs.record(pair[0]), inputs.record(pair[1]))
 
             yield pair, build
@@ -233,7 +235,6 @@ def export_matches(
 def export_time(
     info: MethodInfo,
     selection: Selection,
-    loader: ImageLoader,
     cache: PredictionCache,
     runner: Callable[..., MethodRunner],
     inputs: MethodInputs,

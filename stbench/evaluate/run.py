@@ -157,13 +157,12 @@ def _evaluate(
         if matches:
             total = int(selection.pairs["matchable"].sum())
             counts["pairs"] = export_matches(
-                info, selection, loader, cache, runner, inputs, bars.task("matching", total)
+                info, selection, cache, runner, inputs, bars.task("matching", total)
             )
         if times:
             counts["images"] = export_time(
                 info,
                 selection,
-                loader,
                 cache,
                 runner,
                 inputs,

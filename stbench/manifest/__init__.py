@@ -3,7 +3,7 @@
 Modules (import what you need; nothing heavy happens at import):
 
 - :mod:`~stbench.manifest.build`: ``build_manifest(config, out, *, overwrite, progress, workers, scheduler)``,
-  ``run_build(...) -> BuildReport``.
+  ``run_build(config, out, BuildOptions(...)) -> BuildReport`` (the same options as a dataclass).
 - :mod:`~stbench.manifest.config`: ``BuildConfig`` (strict), ``load_build_config(file, overrides)``.
 - :mod:`~stbench.manifest.io`: ``load_manifest(dir) -> Manifest``, ``read_arrow_table``.
 - :mod:`~stbench.manifest.validate`: ``validate_manifest(dir, check_files=True) -> list[str]``.

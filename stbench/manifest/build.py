@@ -44,6 +44,7 @@ from stbench.schema import SCHEMA_VERSION
 from stbench.synth.config import WorldConfig
 
 __all__ = [
+    "BuildOptions",
     "BuildReport",
     "UnitsFailedError",
     "build_manifest",
@@ -301,17 +302,24 @@ def _assemble(tasks, cache, failures, config) -> tuple[list[UnitRows], dict]:
     return units, record_hashes
 
 
+@dataclass(frozen=True)
+class BuildOptions:
+    """How a build runs, not what it builds (the content hash never depends on these).
+
+    Attributes: as the keyword arguments of :func:`build_manifest`.
+    """
+
+    overwrite: bool = False
+    progress: bool = False
+    workers: int = 1
+    scheduler: Any = None
+    sources: dict[str, SourceSpec] | None = None
+    keep_cache: bool = False
+    keep_going: bool = False
+
+
 def run_build(
-    config: BuildConfig,
-    out: str | Path | None = None,
-    *,
-    overwrite: bool = False,
-    progress: bool = False,
-    workers: int = 1,
-    scheduler: Any = None,
-    sources: dict[str, SourceSpec] | None = None,
-    keep_cache: bool = False,
-    keep_going: bool = False,
+    config: BuildConfig, out: str | Path | None = None, options: BuildOptions | None = None
 ) -> BuildReport:
     """Build a manifest and report what happened (see :func:`build_manifest`).
 
@@ -319,6 +327,10 @@ def run_build(
         UnitsFailedError: some index tasks failed and ``keep_going`` is False (nothing is
             published; the finished units stay cached for the rerun).
     """
+    options = options or BuildOptions()
+    overwrite, progress, workers = options.overwrite, options.progress, options.workers
+    scheduler, keep_cache, keep_going = options.scheduler, options.keep_cache, options.keep_going
+    sources = options.sources
     out = Path(out) if out is not None else default_out(config.name)
     sources = {**DEFAULT_SOURCES, **(sources or {})}
     seconds: dict[str, float] = {}
@@ -364,18 +376,18 @@ def run_build(
     start = time.perf_counter()
     failed = _failed_list(failures)
     meta = _meta(
-        config,
-        sources,
-        stored_config,
-        index_configs,
-        roots,
-        world,
-        tasks,
-        record_hashes,
-        tables,
-        dropped,
-        failed,
-        build_key,
+        config=config,
+        specs=sources,
+        stored_config=stored_config,
+        index_configs=index_configs,
+        roots=roots,
+        world=world,
+        tasks=tasks,
+        record_hashes=record_hashes,
+        tables=tables,
+        dropped=dropped,
+        failed=failed,
+        build_key=build_key,
     )
     meta["split_rule"] = rules
     if keep_going:  # partial results were accepted on purpose: say so
@@ -410,6 +422,7 @@ def _no_sources_error(config: BuildConfig, world: Path | None) -> Exception:
 
 
 def _meta(
+    *,
     config,
     specs,
     stored_config,
@@ -482,14 +495,5 @@ def build_manifest(
         UnitsFailedError: a unit's index task failed (without ``keep_going``).
         ConfigError, DataError: bad config or source roots.
     """
-    return run_build(
-        config,
-        out,
-        overwrite=overwrite,
-        progress=progress,
-        workers=workers,
-        scheduler=scheduler,
-        sources=sources,
-        keep_cache=keep_cache,
-        keep_going=keep_going,
-    ).out
+    options = BuildOptions(overwrite, progress, workers, scheduler, sources, keep_cache, keep_going)
+    return run_build(config, out, options).out

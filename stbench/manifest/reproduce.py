@@ -60,14 +60,14 @@ def check_rebuilt_hash(
     The world is generated under ``$STBENCH_HOME/worlds`` when missing (minutes); the manifest
     is built into ``work_dir`` (default: a fresh temporary directory, kept for inspection).
     """
-    from stbench.manifest.build import run_build
+    from stbench.manifest.build import BuildOptions, run_build
     from stbench.manifest.config import BuildConfig
 
     committed_dir = Path(committed_dir)
     meta, preset, seed = committed_synthetic_source(committed_dir)
     out = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="stbench-rebuild-"))
     config = BuildConfig(name=meta.get("name"), synthetic_preset=preset, synthetic_seed=seed)
-    report = run_build(config, out / "manifest", overwrite=True, workers=workers)
+    report = run_build(config, out / "manifest", BuildOptions(overwrite=True, workers=workers))
     if report.failed:
         raise DataError(f"the rebuild of {committed_dir} had failed units: {report.failed}")
     return HashCheck(

@@ -241,6 +241,17 @@ def run(
         step_module = torch.nn.parallel.DistributedDataParallel(
             step_module, device_ids=[torch_device.index] if torch_device.type == "cuda" else None
         )
+
+    def validate_now() -> dict[str, float]:  # the same validation before and after epochs
+        return validate(
+            model,
+            val_pairs,
+            val_images,
+            torch_device,
+            config.val_top_k,
+            temperature=config.contrastive_temperature,
+        )
+
     if context.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
         if overwrite:  # a crash before the first epoch must leave nothing of the old run
@@ -251,14 +262,7 @@ def run(
             history.append(
                 {
                     "epoch": 0,
-                    **validate(
-                        model,
-                        val_pairs,
-                        val_images,
-                        torch_device,
-                        config.val_top_k,
-                        temperature=config.contrastive_temperature,
-                    ),
+                    **validate_now(),
                 }
             )
     end_epoch = config.epochs
@@ -274,14 +278,7 @@ def run(
             )  # fmt: skip
             barrier(context)
             if context.is_main:
-                metrics = validate(
-                    model,
-                    val_pairs,
-                    val_images,
-                    torch_device,
-                    config.val_top_k,
-                    temperature=config.contrastive_temperature,
-                )
+                metrics = validate_now()
                 history.append({"epoch": epoch + 1, **timings, **metrics})
                 _save_outputs(
                     out_dir, model, optimizer, config, config_dict, history, manifest, command,

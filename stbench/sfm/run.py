@@ -234,7 +234,7 @@ def _run_sfm(
     with reporter().progress(transient=True) if show_progress else Progress() as bars:
         advance = bars.task("matching", total=len(pairs))
         inputs = MethodInputs(loader, inputs_for(method_name, info.track), info.needs_images)
-        counts = export_matches(info, selection, loader, cache, runner, inputs, advance)
+        counts = export_matches(info, selection, cache, runner, inputs, advance)
     export_s = time.perf_counter() - started
 
     per_scene = reconstruct_scenes(scenes, pairs, cache, run_dir / "scenes", config)

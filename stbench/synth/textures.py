@@ -225,16 +225,7 @@ SPLIT_BANKS: dict[str, TextureSet] = {
 
 _PHOTO_GREYS = {"brick", "gravel", "grass", "moon", "coins", "cell"}
 _PHOTO_PICTURES = {
-    "astronaut",
-    "coffee",
-    "chelsea",
-    "rocket",
-    "immunohistochemistry",
-    "colorwheel",
-    "camera",
-    "clock",
-    "text",
-    "page",
+    *PICTURES,
     "cat",
     "logo",
     "hubble_deep_field",

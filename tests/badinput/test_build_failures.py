@@ -5,7 +5,7 @@ import json
 import pytest
 from manifest.manifest_fakes import FAIL_FILE, FAKE_SOURCES, make_megadepth, make_webcams
 
-from stbench.manifest.build import UnitsFailedError, run_build
+from stbench.manifest.build import BuildOptions, UnitsFailedError, run_build
 from stbench.manifest.config import BuildConfig, SplitConfig, TemporalPairConfig
 from stbench.manifest.io import MANIFEST_FILE
 
@@ -28,7 +28,7 @@ def test_a_failed_unit_is_an_error_naming_it_and_nothing_is_published(setup):
     megadepth, config, out = setup
     (megadepth / FAIL_FILE).write_text("5001")
     with pytest.raises(UnitsFailedError) as caught:
-        run_build(config, out, sources=FAKE_SOURCES)
+        run_build(config, out, BuildOptions(sources=FAKE_SOURCES))
     message = str(caught.value)
     assert "1 unit(s) failed; no manifest written" in message
     assert "megadepth 5001: DataError: scene 5001: sparse model unreadable" in message
@@ -48,7 +48,7 @@ def test_a_failed_unit_is_an_error_naming_it_and_nothing_is_published(setup):
 def test_keep_going_publishes_without_the_unit_and_records_it(setup):
     megadepth, config, out = setup
     (megadepth / FAIL_FILE).write_text("5001")
-    report = run_build(config, out, sources=FAKE_SOURCES, keep_going=True)
+    report = run_build(config, out, BuildOptions(sources=FAKE_SOURCES, keep_going=True))
     meta = json.loads((out / MANIFEST_FILE).read_text())
     assert meta["keep_going"] is True
     assert (
@@ -59,7 +59,7 @@ def test_keep_going_publishes_without_the_unit_and_records_it(setup):
 
 def test_a_plain_build_does_not_carry_the_keep_going_key(setup):
     _, config, out = setup
-    run_build(config, out, sources=FAKE_SOURCES)
+    run_build(config, out, BuildOptions(sources=FAKE_SOURCES))
     assert "keep_going" not in json.loads((out / MANIFEST_FILE).read_text())
 
 
@@ -67,30 +67,30 @@ def test_rerun_after_an_interrupted_build_removes_staging_and_cache(setup):
     megadepth, config, out = setup
     (megadepth / FAIL_FILE).write_text("5001")
     with pytest.raises(UnitsFailedError):
-        run_build(config, out, sources=FAKE_SOURCES)
+        run_build(config, out, BuildOptions(sources=FAKE_SOURCES))
     (out / ".staging-killed1").mkdir()  # what a kill during the write leaves
     (out / ".staging-killed1" / "images.parquet").write_bytes(b"partial")
     (megadepth / FAIL_FILE).unlink()
-    report = run_build(config, out, sources=FAKE_SOURCES)
+    report = run_build(config, out, BuildOptions(sources=FAKE_SOURCES))
     assert report.failed == [] and (out / MANIFEST_FILE).is_file()
     assert not list(out.glob(".staging-*")) and not (out / ".cache").exists()
 
 
 def test_rerun_of_an_up_to_date_build_removes_leftovers(setup):
     _, config, out = setup
-    run_build(config, out, sources=FAKE_SOURCES)
+    run_build(config, out, BuildOptions(sources=FAKE_SOURCES))
     (out / ".staging-killed2").mkdir()
     (out / ".cache" / "megadepth").mkdir(parents=True)  # killed after publish, before cleanup
-    report = run_build(config, out, sources=FAKE_SOURCES)
+    report = run_build(config, out, BuildOptions(sources=FAKE_SOURCES))
     assert report.up_to_date
     assert not list(out.glob(".staging-*")) and not (out / ".cache").exists()
 
 
 def test_keep_cache_keeps_the_cache_but_not_staging(setup):
     _, config, out = setup
-    run_build(config, out, sources=FAKE_SOURCES, keep_cache=True)
+    run_build(config, out, BuildOptions(sources=FAKE_SOURCES, keep_cache=True))
     (out / ".staging-killed3").mkdir()
-    run_build(config, out, sources=FAKE_SOURCES, keep_cache=True)
+    run_build(config, out, BuildOptions(sources=FAKE_SOURCES, keep_cache=True))
     assert (out / ".cache").is_dir() and not list(out.glob(".staging-*"))
 
 

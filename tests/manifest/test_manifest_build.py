@@ -7,7 +7,7 @@ import pytest
 from manifest_fakes import FAIL_FILE, KILL_FILE, Killed, calls
 
 from stbench.errors import OutputExistsError
-from stbench.manifest.build import build_manifest, run_build
+from stbench.manifest.build import BuildOptions, build_manifest, run_build
 from stbench.manifest.config import BuildConfig
 from stbench.manifest.io import load_manifest, read_arrow_table
 from stbench.schema import IMAGES_SCHEMA, PAIRS_SCHEMA, REJECTS_SCHEMA, check_schema
@@ -145,7 +145,7 @@ def test_killed_build_resumes_and_matches_uninterrupted(config, sources, tmp_pat
     assert not (tmp_path / "m" / "pairs.parquet").exists()
     assert calls(megadepth) == ["0008", "0015"]
     (megadepth / KILL_FILE).unlink()
-    report = run_build(config, tmp_path / "m", sources=sources)
+    report = run_build(config, tmp_path / "m", BuildOptions(sources=sources))
     assert report.n_cached == 2
     # Only the unfinished units ran again.
     assert calls(megadepth) == ["0008", "0015", "5001"]
@@ -156,7 +156,7 @@ def test_killed_build_resumes_and_matches_uninterrupted(config, sources, tmp_pat
 def test_failed_unit_becomes_reject_and_is_retried(config, sources, roots, tmp_path):
     megadepth, _ = roots
     (megadepth / FAIL_FILE).write_text("5001")  # a transient failure (outside config and files)
-    report = run_build(config, tmp_path / "m", sources=sources, keep_going=True)
+    report = run_build(config, tmp_path / "m", BuildOptions(sources=sources, keep_going=True))
     assert report.failed == [
         {
             "source": "megadepth",
@@ -174,7 +174,7 @@ def test_failed_unit_becomes_reject_and_is_retried(config, sources, roots, tmp_p
     # The same command again retries only the failed unit (no --overwrite needed).
     (megadepth / FAIL_FILE).unlink()
     before = calls(megadepth)
-    report = run_build(config, tmp_path / "m", sources=sources)
+    report = run_build(config, tmp_path / "m", BuildOptions(sources=sources))
     assert not report.up_to_date and report.failed == []
     assert calls(megadepth) == [*before, "5001"]
     assert (load_manifest(report.out).images["scene"] == "5001").any()
@@ -183,7 +183,7 @@ def test_failed_unit_becomes_reject_and_is_retried(config, sources, roots, tmp_p
 
 def test_existing_output_up_to_date_or_refused(config, sources, tmp_path):
     out = build_manifest(config, tmp_path / "m", sources=sources)
-    assert run_build(config, out, sources=sources).up_to_date
+    assert run_build(config, out, BuildOptions(sources=sources)).up_to_date
     config.temporal.pairs_per_camera_span = 4
     with pytest.raises(OutputExistsError, match="--overwrite"):
         build_manifest(config, out, sources=sources)
