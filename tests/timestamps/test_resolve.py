@@ -250,3 +250,32 @@ def test_cli_prints_one_json_object_per_file(plain_jpeg, tmp_path):
     assert set(rows[0]) == {
         "path", "timestamp_utc", "utc_offset_min", "timestamp_source", "timestamp_trust", "trust_flags"
     }  # fmt: skip
+
+
+def test_exif_bound_counts_work_not_time(monkeypatch):
+    """A loaded machine must not change a label: the bound never looks at a clock."""
+    import time
+
+    gps = {
+        piexif.GPSIFD.GPSLatitudeRef: b"N",
+        piexif.GPSIFD.GPSLatitude: ((47, 1), (16, 1), (0, 1)),
+        piexif.GPSIFD.GPSLongitudeRef: b"E",
+        piexif.GPSIFD.GPSLongitude: ((11, 1), (24, 1), (0, 1)),
+        piexif.GPSIFD.GPSTimeStamp: ((10, 1), (30, 1), (0, 1)),
+    }
+    exif = {
+        piexif.ExifIFD.DateTimeOriginal: b"2019:07:01 12:30:00",
+        piexif.ExifIFD.OffsetTimeOriginal: b"+02:00",
+    }
+    zeroth = {
+        piexif.ImageIFD.Make: b"Canon",
+        piexif.ImageIFD.Model: b"EOS",
+        piexif.ImageIFD.Artist: b"a",
+    }
+    tiff = piexif.dump({"0th": zeroth, "Exif": exif, "GPS": gps})[6:]  # ~90 reads
+    ticks = iter(range(0, 10**9, 1000))  # every clock read is 1,000 s later
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(ticks)))
+    monkeypatch.setattr(time, "monotonic", lambda: float(next(ticks)))
+    times = exif_module.read_exif_times(tiff)
+    assert times.flags == [] and times.datetime_original == "2019:07:01 12:30:00"
+    assert times.gps_time == (10.0, 30.0, 0.0)
