@@ -96,7 +96,7 @@ def build_manifest_command(
     preset: str | None = typer.Option(
         None,
         "--preset",
-        help="Synthetic world preset when no source is given (small, default, large).",
+        help="Synthetic world preset when no source is given (small, default, benchmark, large).",
     ),
     world_seed: int | None = typer.Option(
         None, "--world-seed", min=0, help="Synthetic world seed when no source is given."

@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
             "--out",
             help="World directory (default: $STBENCH_HOME/worlds/<preset>-seed<seed>).",
         ),
-        preset: str = typer.Option("default", "--preset", help="small | default | large."),
+        preset: str = typer.Option(
+            "default", "--preset", help="small | default | benchmark | large."
+        ),
         seed: int = typer.Option(
             0, "--seed", min=0, help="World seed (same seed + preset = same bytes)."
         ),

@@ -71,7 +71,7 @@ def test_check_hash_prints_both_hashes_and_fails_on_a_difference(tmp_path, monke
 
     seen = {}
 
-    def fake_run_build(config, out, **kwargs):
+    def fake_run_build(config, out, options=None):
         seen.update(preset=config.synthetic_preset, seed=config.synthetic_seed, name=config.name)
         return Report()
 
