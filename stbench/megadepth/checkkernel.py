@@ -1,0 +1,139 @@
+"""The compiled depth check: consistent samples of directed pairs, one pass per sample.
+
+:func:`count_edges` is plain Python compiled with numba (the ``build`` extra) on first use, in
+the process that uses it (``cache=False``: nothing is compiled at import, nothing is written to
+disk; the one-off compile takes a few seconds, see docs/megadepth.md "Speed"). It runs on one
+thread and releases the GIL (``nogil``), so :func:`stbench.megadepth.verify.count_consistent`
+can split the pairs between ``workers`` threads; it never starts threads of its own.
+
+Per sample it evaluates, in this order, what the vectorised numpy check it replaces evaluated
+(a test in ``tests/megadepth`` keeps that check as the oracle):
+
+- the projection into the partner, ``world @ P.T`` as BLAS's dgemm computes it: a chain of
+  fused multiply-adds over the four homogeneous coordinates (``_fma``, LLVM's ``llvm.fma``);
+- the bounds test on homogeneous coordinates: ``z > 0``, ``0 <= u < z (w - 1)``,
+  ``0 <= v < z (h - 1)``; only then the division ``x = u / z``, ``y = v / z``;
+- the four neighbours from the flat NaN-bordered maps (:mod:`stbench.megadepth.depthcache`),
+  the bilinear depth of :func:`stbench.warp.interpolate_corners` and the test of
+  :func:`stbench.warp.depth_consistent`, ``|z - d| / d < tau`` (False when d is NaN).
+
+numba compiles without fast-math, so nothing else is fused or reordered: the same IEEE
+operations in the same order give the same bits.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+
+from stbench.extras import import_optional
+
+__all__ = ["compiled_count_edges", "count_edges"]
+
+
+def _fma(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once (replaced by ``llvm.fma`` in the compiled kernel)."""
+    from fractions import Fraction
+
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+def count_edges(
+    world: np.ndarray,
+    offsets: np.ndarray,
+    projections: np.ndarray,
+    flat: np.ndarray,
+    base: np.ndarray,
+    stride: np.ndarray,
+    width: np.ndarray,
+    height: np.ndarray,
+    source: np.ndarray,
+    target: np.ndarray,
+    order: np.ndarray,
+    tau: float,
+    out: np.ndarray,
+) -> None:
+    """``out[e]`` = consistent samples of image ``source[e]`` in image ``target[e]``.
+
+    Args:
+        world: (S, 4) float64 homogeneous world points of all samples; image n's are rows
+            ``offsets[n]:offsets[n + 1]``.
+        projections: (N, 3, 4) float64 working projection matrices.
+        flat, base, stride, width, height: the depth cache's maps (:class:`DepthCache`).
+        source, target: (E,) image indices.
+        order: the edges to count, in this order (e.g. grouped by source: its samples stay in
+            the CPU cache).
+        tau: relative depth tolerance.
+        out: (E,) int64, written at ``order``'s edges.
+    """
+    for k in range(len(order)):
+        e = order[k]
+        i = source[e]
+        j = target[e]
+        w_limit = width[j] - 1
+        h_limit = height[j] - 1
+        start = base[j]
+        row = stride[j]
+        p00, p01, p02, p03 = projections[j, 0, 0], projections[j, 0, 1], projections[j, 0, 2], projections[j, 0, 3]  # fmt: skip
+        p10, p11, p12, p13 = projections[j, 1, 0], projections[j, 1, 1], projections[j, 1, 2], projections[j, 1, 3]  # fmt: skip
+        p20, p21, p22, p23 = projections[j, 2, 0], projections[j, 2, 1], projections[j, 2, 2], projections[j, 2, 3]  # fmt: skip
+        count = 0
+        for s in range(offsets[i], offsets[i + 1]):
+            a0, a1, a2, a3 = world[s, 0], world[s, 1], world[s, 2], world[s, 3]
+            z = _fma(a3, p23, _fma(a2, p22, _fma(a1, p21, a0 * p20)))
+            if not z > 0:
+                continue
+            u = _fma(a3, p03, _fma(a2, p02, _fma(a1, p01, a0 * p00)))
+            if not (u >= 0 and u < z * w_limit):
+                continue
+            v = _fma(a3, p13, _fma(a2, p12, _fma(a1, p11, a0 * p10)))
+            if not (v >= 0 and v < z * h_limit):
+                continue
+            x = u / z
+            y = v / z
+            x0 = np.floor(x)
+            y0 = np.floor(y)
+            x -= x0
+            y -= y0
+            index = start + int(y0) * row + int(x0)
+            one_minus_x = 1 - x
+            depth = np.float64(flat[index]) * one_minus_x
+            depth += np.float64(flat[index + 1]) * x
+            depth *= 1 - y
+            bottom = np.float64(flat[index + row]) * one_minus_x
+            bottom += np.float64(flat[index + row + 1]) * x
+            bottom *= y
+            depth += bottom
+            if abs(z - depth) / depth < tau:
+                count += 1
+        out[e] = count
+
+
+@functools.cache
+def compiled_count_edges() -> Callable[..., None]:
+    """:func:`count_edges` compiled with numba (once per process, on first call).
+
+    Raises:
+        MissingExtraError: numba is not installed (it comes with the ``build`` extra).
+    """
+    numba = import_optional("numba")
+    from numba.core import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def fused_multiply_add(typingctx, a, b, c):
+        signature = types.float64(types.float64, types.float64, types.float64)
+
+        def codegen(context, builder, sig, args):
+            return builder.fma(*args)
+
+        return signature, codegen
+
+    fma = numba.njit(inline="always")(lambda a, b, c: fused_multiply_add(a, b, c))
+    kernel_globals = dict(count_edges.__globals__, _fma=fma)
+    function = type(count_edges)(
+        count_edges.__code__, kernel_globals, count_edges.__name__, count_edges.__defaults__
+    )
+    return numba.njit(cache=False, nogil=True, error_model="numpy")(function)
