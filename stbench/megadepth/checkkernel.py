@@ -63,7 +63,7 @@ def count_edges(
         projections: (N, 3, 4) float64 working projection matrices.
         flat, base, stride, width, height: the depth cache's maps (:class:`DepthCache`).
         source, target: (E,) image indices.
-        order: the edges to count, in this order (e.g. grouped by source: its samples stay in
+        order: the edges to count, in this order (grouped by target, its depth map stays in
             the CPU cache).
         tau: relative depth tolerance.
         out: (E,) int64, written at ``order``'s edges.
