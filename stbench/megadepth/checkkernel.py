@@ -1,43 +1,31 @@
 """The compiled depth check: consistent samples of directed pairs, one pass per sample.
 
-:func:`count_edges` is plain Python compiled with numba (the ``build`` extra) on first use, in
-the process that uses it (``cache=False``: nothing is compiled at import, nothing is written to
-disk; the one-off compile takes a few seconds, see docs/megadepth.md "Speed"). It runs on one
-thread and releases the GIL (``nogil``), so :func:`stbench.megadepth.verify.count_consistent`
-can split the pairs between ``workers`` threads; it never starts threads of its own.
+:func:`count_edges` is compiled with numba on first use (:mod:`stbench.megadepth.compiled`:
+lazily, single-threaded, GIL released, no fast-math), so
+:func:`stbench.megadepth.verify.count_consistent` can split the pairs between ``workers``
+threads.
 
 Per sample it evaluates, in this order, what the vectorised numpy check it replaces evaluated
-(a test in ``tests/megadepth`` keeps that check as the oracle):
+(``tests/megadepth/numpy_check.py`` keeps that check as the tests' oracle):
 
 - the projection into the partner, ``world @ P.T`` as BLAS's dgemm computes it: a chain of
-  fused multiply-adds over the four homogeneous coordinates (``_fma``, LLVM's ``llvm.fma``);
+  fused multiply-adds over the four homogeneous coordinates (:func:`fma`);
 - the bounds test on homogeneous coordinates: ``z > 0``, ``0 <= u < z (w - 1)``,
   ``0 <= v < z (h - 1)``; only then the division ``x = u / z``, ``y = v / z``;
 - the four neighbours from the flat NaN-bordered maps (:mod:`stbench.megadepth.depthcache`),
   the bilinear depth of :func:`stbench.warp.interpolate_corners` and the test of
   :func:`stbench.warp.depth_consistent`, ``|z - d| / d < tau`` (False when d is NaN).
-
-numba compiles without fast-math, so nothing else is fused or reordered: the same IEEE
-operations in the same order give the same bits.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
 import numpy as np
 
-from stbench.extras import import_optional
+from stbench.megadepth.compiled import compiled, fma
 
 __all__ = ["compiled_count_edges", "count_edges"]
-
-
-def _fma(a: float, b: float, c: float) -> float:
-    """a * b + c rounded once (replaced by ``llvm.fma`` in the compiled kernel)."""
-    from fractions import Fraction
-
-    return float(Fraction(a) * Fraction(b) + Fraction(c))
 
 
 def count_edges(
@@ -82,13 +70,13 @@ def count_edges(
         count = 0
         for s in range(offsets[i], offsets[i + 1]):
             a0, a1, a2, a3 = world[s, 0], world[s, 1], world[s, 2], world[s, 3]
-            z = _fma(a3, p23, _fma(a2, p22, _fma(a1, p21, a0 * p20)))
+            z = fma(a3, p23, fma(a2, p22, fma(a1, p21, a0 * p20)))
             if not z > 0:
                 continue
-            u = _fma(a3, p03, _fma(a2, p02, _fma(a1, p01, a0 * p00)))
+            u = fma(a3, p03, fma(a2, p02, fma(a1, p01, a0 * p00)))
             if not (u >= 0 and u < z * w_limit):
                 continue
-            v = _fma(a3, p13, _fma(a2, p12, _fma(a1, p11, a0 * p10)))
+            v = fma(a3, p13, fma(a2, p12, fma(a1, p11, a0 * p10)))
             if not (v >= 0 and v < z * h_limit):
                 continue
             x = u / z
@@ -111,29 +99,10 @@ def count_edges(
         out[e] = count
 
 
-@functools.cache
 def compiled_count_edges() -> Callable[..., None]:
-    """:func:`count_edges` compiled with numba (once per process, on first call).
+    """:func:`count_edges` compiled with numba (once per process, on its first call).
 
     Raises:
         MissingExtraError: numba is not installed (it comes with the ``build`` extra).
     """
-    numba = import_optional("numba")
-    from numba.core import types
-    from numba.extending import intrinsic
-
-    @intrinsic
-    def fused_multiply_add(typingctx, a, b, c):
-        signature = types.float64(types.float64, types.float64, types.float64)
-
-        def codegen(context, builder, sig, args):
-            return builder.fma(*args)
-
-        return signature, codegen
-
-    fma = numba.njit(inline="always")(lambda a, b, c: fused_multiply_add(a, b, c))
-    kernel_globals = dict(count_edges.__globals__, _fma=fma)
-    function = type(count_edges)(
-        count_edges.__code__, kernel_globals, count_edges.__name__, count_edges.__defaults__
-    )
-    return numba.njit(cache=False, nogil=True, error_model="numpy")(function)
+    return compiled(count_edges)

@@ -8,6 +8,7 @@ from numpy_check import numpy_count_consistent
 
 from stbench.extras import MissingExtraError
 from stbench.megadepth import checkkernel
+from stbench.megadepth.compiled import compiled
 from stbench.megadepth.depthcache import build_depth_cache
 from stbench.megadepth.verify import count_consistent, projection_matrices
 
@@ -127,10 +128,10 @@ def test_compiled_kernel_equals_its_python_definition():
 
 
 def test_missing_numba_names_the_build_extra(monkeypatch):
-    checkkernel.compiled_count_edges.cache_clear()
+    compiled.cache_clear()
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
     try:
         with pytest.raises(MissingExtraError, match=r"stbench\[build\]"):
             checkkernel.compiled_count_edges()
     finally:
-        checkkernel.compiled_count_edges.cache_clear()
+        compiled.cache_clear()
