@@ -77,9 +77,9 @@ def upper_pair_sums(
             f"({len(indices)},) and ({len(indices)}, 3), one per observation"
         )
     # the columns: per point, the observations that see it, images in increasing order
-    by_point = np.argsort(indices, kind="stable")
+    by_point = np.argsort(indices, kind="stable")  # columns' observations, rows increasing
     column_ptr = np.r_[0, np.cumsum(np.bincount(indices, minlength=n_points))].astype(np.int64)
-    column_images = rows[by_point]
+    column_images = rows[by_point].astype(np.int32)  # less memory traffic than int64
     below = column_ptr[:-1].copy()
     accumulators = np.zeros((4, n_images))  # count, log_sum0, log_sum1, cos_sum per partner
     touched = np.zeros(n_images, np.int64)
@@ -89,8 +89,8 @@ def upper_pair_sums(
     row, m = 0, 0
     while row < n_images:  # a full output resumes at the row that did not fit
         row, m = kernel(
-            indptr, indices, column_ptr, column_images, by_point, values, rays,
-            int(min_shared), below, accumulators, touched, ints, sums, row, m,
+            indptr, indices, column_ptr, column_images, values[by_point], np.ascontiguousarray(rays[by_point].T),
+            values, rays, int(min_shared), below, accumulators, touched, ints, sums, row, m,
         )  # fmt: skip
         if row < n_images:
             capacity *= 2
@@ -109,7 +109,8 @@ def pair_sums_kernel(
     indices: np.ndarray,
     column_ptr: np.ndarray,
     column_images: np.ndarray,
-    column_obs: np.ndarray,
+    column_values: np.ndarray,
+    column_rays: np.ndarray,
     values: np.ndarray,
     rays: np.ndarray,
     min_shared: int,
@@ -125,10 +126,11 @@ def pair_sums_kernel(
 
     Args:
         indptr, indices: the incidence's CSR rows (sorted, no duplicates).
-        column_ptr, column_images, column_obs: its columns: entries ``column_ptr[p]`` to
-            ``column_ptr[p + 1]`` are the images that see point p (increasing) and the
-            observation (CSR position) of each.
-        values, rays: (nnz,), (nnz, 3) per observation.
+        column_ptr, column_images, column_values, column_rays: its columns: entries
+            ``column_ptr[p]`` to ``column_ptr[p + 1]`` are the images that see point p
+            (increasing) and their observations' values and (3, nnz) rays: each pass streams
+            only what it adds (the columns are read once per row: memory traffic bounds it).
+        values, rays: (nnz,), (nnz, 3) per observation, in row (CSR) order.
         below: per point, its column entry of image ``row`` (``column_ptr[:-1]`` at row 0).
         accumulators: (4, N) zeros; touched: (N,) scratch.
         ints, sums: (capacity, 3) outputs (i, j, n_shared), (log_sum0, log_sum1, cos_sum),
@@ -141,9 +143,10 @@ def pair_sums_kernel(
     count, log0, log1, cos = accumulators[0], accumulators[1], accumulators[2], accumulators[3]
     for i in range(row, n_images):
         n_touched = 0
-        for a in range(indptr[i], indptr[i + 1]):
+        for a in range(indptr[i], indptr[i + 1]):  # counts, value sums and the x terms
             p = indices[a]
             value = values[a]
+            ray = rays[a, 0]
             for b in range(below[p] + 1, column_ptr[p + 1]):
                 j = column_images[b]
                 if count[j] == 0:
@@ -151,13 +154,14 @@ def pair_sums_kernel(
                     n_touched += 1
                 count[j] += 1
                 log0[j] += value
-                log1[j] += values[column_obs[b]]
-        for k in range(3):  # [Vx | Vy | Vz]: the x terms of all points, then y, then z
+                log1[j] += column_values[b]
+                cos[j] += ray * column_rays[0, b]
+        for k in range(1, 3):  # [Vx | Vy | Vz]: after the x terms of all points, y, then z
             for a in range(indptr[i], indptr[i + 1]):
                 p = indices[a]
                 ray = rays[a, k]
                 for b in range(below[p] + 1, column_ptr[p + 1]):
-                    cos[column_images[b]] += ray * rays[column_obs[b], k]
+                    cos[column_images[b]] += ray * column_rays[k, b]
         if m + n_touched > capacity:  # no room: undo this row, the caller grows the outputs
             for t in range(n_touched):
                 j = touched[t]
