@@ -62,7 +62,7 @@ def upper_pair_sums(
         MissingExtraError: numba (the ``build`` extra) is not installed.
     """
     A = sp.csr_matrix(incidence)
-    n_images, n_points = A.shape
+    n_images = A.shape[0]
     indptr = A.indptr.astype(np.int64)
     indices = A.indices.astype(np.int64)
     rows = np.repeat(np.arange(n_images), np.diff(indptr))
@@ -77,9 +77,12 @@ def upper_pair_sums(
             f"({len(indices)},) and ({len(indices)}, 3), one per observation"
         )
     # the columns: per point, the observations that see it, images in increasing order
-    by_point = np.argsort(indices, kind="stable")  # columns' observations, rows increasing
-    column_ptr = np.r_[0, np.cumsum(np.bincount(indices, minlength=n_points))].astype(np.int64)
-    column_images = rows[by_point].astype(np.int32)  # less memory traffic than int64
+    # (scipy's CSR -> CSC conversion is a stable counting sort: rows stay increasing)
+    positions = sp.csr_matrix((np.arange(len(indices), dtype=np.float64), indices, indptr), A.shape)
+    columns = positions.tocsc()
+    by_point = columns.data.astype(np.int64)  # the observations of each point, rows increasing
+    column_ptr = columns.indptr.astype(np.int64)
+    column_images = columns.indices.astype(np.int32)  # less memory traffic than int64
     below = column_ptr[:-1].copy()
     accumulators = np.zeros((4, n_images))  # count, log_sum0, log_sum1, cos_sum per partner
     touched = np.zeros(n_images, np.int64)
