@@ -107,6 +107,16 @@ def test_images_without_samples_and_empty_edge_lists():
     assert (consistent[: len(empty_images)] == 0).all() and (
         sampled[: len(empty_images)] == 0
     ).all()
+    # a partner without a map (width 0) counts nothing and reads nothing
+    depths = [cache.working_depth(n) for n in range(len(projections))]
+    depths[2] = None
+    names = [f"{n}.jpg" for n in range(len(depths))]
+    R, t = np.eye(3)[None].repeat(len(depths), 0), np.zeros((len(depths), 3))
+    no_map = build_depth_cache(depths, names, cache.K, R, t, 0, 200)
+    assert no_map.width[2] == 0
+    P = projection_matrices(no_map.K, R, t)
+    consistent, _ = count_consistent(no_map, P, np.array([0, 1, 2]), np.array([2, 2, 0]))
+    assert consistent[:2].tolist() == [0, 0]
     nothing = np.zeros(0, dtype=np.int64)
     consistent, sampled = count_consistent(cache, projections, nothing, nothing)
     assert consistent.shape == sampled.shape == (0,)
