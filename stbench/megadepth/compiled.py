@@ -15,16 +15,22 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from stbench.extras import import_optional
 
 __all__ = ["compiled", "fma"]
 
 
-def fma(a: float, b: float, c: float) -> float:
-    """a * b + c rounded once (exact rationals here; ``llvm.fma`` in a compiled kernel)."""
+def fma(a: float, b: float, c: float) -> np.float64:
+    """a * b + c rounded once (exact rationals here; ``llvm.fma`` in a compiled kernel).
+
+    A numpy float, so that the plain Python kernel divides like the compiled one (IEEE: x / 0
+    is inf or NaN, not ZeroDivisionError); finite arguments only.
+    """
     from fractions import Fraction
 
-    return float(Fraction(a) * Fraction(b) + Fraction(c))
+    return np.float64(Fraction(a) * Fraction(b) + Fraction(c))
 
 
 @functools.cache
