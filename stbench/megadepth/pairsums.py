@@ -83,6 +83,8 @@ def upper_pair_sums(
     by_point = columns.data.astype(np.int64)  # the observations of each point, rows increasing
     column_ptr = columns.indptr.astype(np.int64)
     column_images = columns.indices.astype(np.int32)  # less memory traffic than int64
+    column_values = values[by_point]
+    column_rays = np.ascontiguousarray(rays[by_point].T)  # (3, nnz): one array per pass
     below = column_ptr[:-1].copy()
     accumulators = np.zeros((4, n_images))  # count, log_sum0, log_sum1, cos_sum per partner
     touched = np.zeros(n_images, np.int64)
@@ -92,7 +94,7 @@ def upper_pair_sums(
     row, m = 0, 0
     while row < n_images:  # a full output resumes at the row that did not fit
         row, m = kernel(
-            indptr, indices, column_ptr, column_images, values[by_point], np.ascontiguousarray(rays[by_point].T),
+            indptr, indices, column_ptr, column_images, column_values, column_rays,
             values, rays, int(min_shared), below, accumulators, touched, ints, sums, row, m,
         )  # fmt: skip
         if row < n_images:
