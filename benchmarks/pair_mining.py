@@ -10,7 +10,8 @@ by ``benchmarks/dense_scene.py``), for each number of views:
   parse the text model in pure Python, then for *all* pairs the co-visibility overlap (set
   intersection of 3D point ids) and the minimum scale ratio over shared points. No depth check.
 - **fair**: the same model reading, candidates and depth cache (working maps and samples) as
-  stbench, then a vectorised warp per pair and direction (no batching over partners).
+  stbench, then a vectorised numpy warp per pair and direction (``tests/megadepth/numpy_check.py``,
+  the check stbench ran before its compiled kernel; no batching over partners).
 
 The peer and the fair baseline are slow; by default each is timed on a random sample of its
 pairs and its loop time extrapolated linearly to all pairs (printed as ``~``); ``--full`` runs
@@ -34,15 +35,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "megadepth"))
 
 from dense_scene import SCENE, scene_root
+from numpy_check import count_block  # the numpy check stbench used before its compiled kernel
 
 from stbench.megadepth.config import MegaDepthConfig
 from stbench.megadepth.covis import candidate_pairs
 from stbench.megadepth.index import index_scene
 from stbench.megadepth.model import read_component_model
 from stbench.megadepth.pairs import DepthLoad, load_depth_cache
-from stbench.megadepth.verify import _count_block, projection_matrices
+from stbench.megadepth.verify import projection_matrices
 
 
 def text_model(root: Path) -> Path:
@@ -172,7 +175,7 @@ def run_fair(root: Path, config: MegaDepthConfig, sample: int | None, rng) -> tu
         i, j = int(candidates.index0[e]), int(candidates.index1[e])
         for a, b in ((i, j), (j, i)):
             _, world = cache.samples(a)
-            _count_block(world, projections[b][None], cache, np.array([b]), config.tau)
+            count_block(world, projections[b][None], cache, np.array([b]), config.tau)
     loop_s = (time.process_time() - start) * len(edges) / max(1, len(chosen))
     return setup_s + loop_s, len(chosen) < len(edges)
 

@@ -4,9 +4,9 @@
 come with extras (``pyproject.toml``)::
 
     model   torch, safetensors        train-baseline, the reference model
-    build   dask, distributed,        build-manifest (Dask scheduler), index megadepth,
-            pycolmap, scikit-image,   the synthetic world, sfm, the sun fit of webcams
-            pvlib
+    build   dask, distributed,        build-manifest (Dask scheduler), index megadepth
+            pycolmap, scikit-image,   (numba: its compiled depth check), the synthetic world,
+            pvlib, numba              sfm, the sun fit of webcams
     plots   matplotlib                evaluate / manifest stats figures
     all     every extra above         (what ``.[dev]`` installs)
 """
@@ -32,6 +32,7 @@ EXTRAS: dict[str, str] = {
     "pycolmap": "build",
     "skimage": "build",
     "pvlib": "build",
+    "numba": "build",
     "matplotlib": "plots",
 }
 

@@ -34,8 +34,8 @@ class MegaDepthConfig:
         min_consistent: pairs with fewer consistent samples (both directions) are rejected.
         working_max_side: depth maps are subsampled by an integer stride so that their longer
             side is at most this (intrinsics scaled accordingly); 0 keeps full resolution.
-        chunk_elements: samples x partner images processed per vectorised block (bounds the
-            temporary memory of verification: about 60 bytes per element).
+        chunk_elements: unused since the depth check is compiled (it bounded the blocks of the
+            numpy check); kept so that existing configs and manifests still load.
         invalid_depth: ``reject`` (a depth map with NaN/inf values is not used) or
             ``mask`` (such pixels are treated as invalid and the map is used).
         undistort: undistort non-PINHOLE cameras with pycolmap (as COLMAP's image_undistorter

@@ -224,7 +224,7 @@ def _two_way_overlaps(
     first_src = np.where(first_01, index0, index1)
     first_dst = np.where(first_01, index1, index0)
     c_first, s_first = count_consistent(
-        cache, projections, first_src, first_dst, config.tau, config.chunk_elements, workers
+        cache, projections, first_src, first_dst, config.tau, workers
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         o_first = np.where(s_first > 0, c_first / np.maximum(s_first, 1), 0.0)
@@ -232,9 +232,8 @@ def _two_way_overlaps(
     c_second = np.zeros(m, dtype=np.int64)
     o_second = np.full(m, np.nan)
     c_alive, s_alive = count_consistent(
-        cache, projections, first_dst[alive], first_src[alive], config.tau,
-        config.chunk_elements, workers,
-    )  # fmt: skip
+        cache, projections, first_dst[alive], first_src[alive], config.tau, workers
+    )
     c_second[alive] = c_alive
     o_second[alive] = np.where(s_alive > 0, c_alive / np.maximum(s_alive, 1), 0.0)
     c01 = np.where(first_01, c_first, c_second)

@@ -1,4 +1,4 @@
-"""Per-pair sums over shared 3D points, computed on the upper triangle only.
+"""Per-pair sums over shared 3D points, for the pairs i < j only, in one compiled pass.
 
 With A the (N, P) image x point incidence, every pair i < j that shares points gets:
 
@@ -8,17 +8,15 @@ With A the (N, P) image x point incidence, every pair i < j that shares points g
 - ``cos_sum``: the sum over shared points of the dot product of the two per-observation unit
   rays (V Vᵀ with V = [Vx | Vy | Vz]).
 
-The full products A Aᵀ, L Aᵀ and V Vᵀ compute both triangles; here the images are cut into
-blocks of rows and each block is multiplied only by the rows from its own first row on (so about
-half the work), and A Aᵀ and L Aᵀ are one complex product: row i of (A + iL) times row j of A sums
-1 + i L_ik over the shared points, giving the count (real part) and the sum of image i's values
-(imaginary part) at once. The sum of image j's values is A Lᵀ on the same upper triangle.
+:func:`pair_sums_kernel` (compiled with numba on first use, :mod:`stbench.megadepth.compiled`)
+visits image i's points in increasing order and, for each, the images j > i that see it (a
+pointer per point walks down its sorted column as i grows, so the lower triangle is never
+touched), accumulating into dense per-image sums that are emitted and reset after each row.
 
-The sums are bit-identical to the full products: scipy accumulates entry (i, j) along row i of
-the left operand (points k in increasing order; for [Vx | Vy | Vz] all x terms, then y, then z),
-which the row blocks do not change, and the complex terms are exact (1 * 1 - 0 * L = 1,
-1 * L + 0 * 1 = L for a finite L; values with an inf or NaN take two real products instead, so
-that they cannot spoil the counts). A test compares them with the full products.
+The sums are bit-identical to the sparse products they replaced (a test compares them): scipy
+accumulates entry (i, j) along row i of the left operand, i.e. over the shared points in
+increasing order, and for [Vx | Vy | Vz] all x terms, then the y terms, then the z terms; the
+kernel adds the same terms in the same order, starting from 0.
 """
 
 from __future__ import annotations
@@ -28,10 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["PairSums", "upper_pair_sums"]
+from stbench.megadepth.compiled import compiled
 
-#: Row blocks of the upper-triangle products (more blocks: less work, more calls).
-N_BLOCKS = 8
+__all__ = ["PairSums", "pair_sums_kernel", "upper_pair_sums"]
 
 
 @dataclass
@@ -51,117 +48,141 @@ def upper_pair_sums(
     values: np.ndarray,
     rays: np.ndarray,
     min_shared: int = 1,
-    n_blocks: int | None = None,
 ) -> PairSums:
     """Shared-point counts and sums of the pairs i < j sharing at least ``min_shared`` points.
 
     Args:
         incidence: (N, P) CSR of ones with sorted indices and no duplicates.
-        values: (nnz,) a finite value per observation, in the CSR order of ``incidence``.
+        values: (nnz,) a value per observation, in the CSR order of ``incidence``.
         rays: (nnz, 3) a unit ray per observation, in the same order.
         min_shared: pairs sharing fewer points are left out.
-        n_blocks: row blocks (default ``N_BLOCKS``); the products cover about
-            1/2 + 1/(2 n_blocks) of both triangles, each block rebuilds the right operands.
+
+    Raises:
+        ValueError: unsorted or duplicate indices, or values / rays of another length.
+        MissingExtraError: numba (the ``build`` extra) is not installed.
     """
-    A = sp.csr_matrix(incidence, dtype=np.float64)
-    if not A.has_sorted_indices:
-        raise ValueError("upper_pair_sums needs an incidence with sorted indices")
+    A = sp.csr_matrix(incidence)
     n_images = A.shape[0]
-    layout = (A.indices, A.indptr)
-    values = np.asarray(values, dtype=np.float64)
-    finite = bool(np.isfinite(values).all())  # else 0 * inf would make a count NaN
-    left_values = sp.csr_matrix((values, *layout), shape=A.shape)
-    left_complex = sp.csr_matrix((1.0 + 1j * values, *layout), shape=A.shape) if finite else None
-    left_rays = sp.hstack(
-        [sp.csr_matrix((rays[:, k], *layout), shape=A.shape) for k in range(3)], format="csr"
-    )
-    # right operands, transposed once: rows of points, their images in increasing order
-    right_ones = _transposed(A)
-    right_values = _transposed(left_values)
-    right_rays = _transposed(left_rays)
-    n_blocks = N_BLOCKS if n_blocks is None else n_blocks
-    bounds = np.unique(np.linspace(0, n_images, max(1, n_blocks) + 1).astype(np.int64))
-    parts = []
-    right = [right_ones, right_values, right_rays]
-    for first, last in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        # shrink the previous block's right operands (they hold the columns >= its first)
-        right = [_from_column(m, first) for m in right]
-        if finite:
-            counts, log0_sums = _rows(left_complex, first, last) @ right[0], None
-        else:
-            counts = _rows(A, first, last) @ right[0]
-            log0_sums = _rows(left_values, first, last) @ right[0]
-        log1_sums = _rows(A, first, last) @ right[1]
-        cos_sums = _rows(left_rays, first, last) @ right[2]
-        parts.append(_block(counts, log0_sums, log1_sums, cos_sums, first, min_shared))
-    if not parts:
-        parts = [tuple(np.zeros(0, t) for t in (np.int64, np.int64) + (np.float64,) * 4)]
-    index0, index1, n_shared, log0, log1, cos = (
-        np.concatenate(p) for p in zip(*parts, strict=True)
-    )
-    return PairSums(index0, index1, n_shared, log0, log1, cos)
-
-
-def _transposed(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    out = matrix.T.tocsr()
-    out.sort_indices()
-    return out
-
-
-def _rows(matrix: sp.csr_matrix, first: int, last: int) -> sp.csr_matrix:
-    """Rows first..last-1 of a CSR matrix (views of its arrays)."""
-    lo, hi = int(matrix.indptr[first]), int(matrix.indptr[last])
-    return sp.csr_matrix(
-        (matrix.data[lo:hi], matrix.indices[lo:hi], matrix.indptr[first : last + 1] - lo),
-        shape=(last - first, matrix.shape[1]),
+    indptr = A.indptr.astype(np.int64)
+    indices = A.indices.astype(np.int64)
+    rows = np.repeat(np.arange(n_images), np.diff(indptr))
+    step = np.diff(indices)
+    if np.any((step <= 0) & (rows[1:] == rows[:-1])):
+        raise ValueError("upper_pair_sums needs an incidence with sorted indices, no duplicates")
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    rays = np.ascontiguousarray(rays, dtype=np.float64)
+    if values.shape != (len(indices),) or rays.shape != (len(indices), 3):
+        raise ValueError(
+            f"upper_pair_sums: values {values.shape} and rays {rays.shape} must be "
+            f"({len(indices)},) and ({len(indices)}, 3), one per observation"
+        )
+    # the columns: per point, the observations that see it, images in increasing order
+    # (scipy's CSR -> CSC conversion is a stable counting sort: rows stay increasing)
+    positions = sp.csr_matrix((np.arange(len(indices), dtype=np.float64), indices, indptr), A.shape)
+    columns = positions.tocsc()
+    by_point = columns.data.astype(np.int64)  # the observations of each point, rows increasing
+    column_ptr = columns.indptr.astype(np.int64)
+    column_images = columns.indices.astype(np.int32)  # less memory traffic than int64
+    column_values = values[by_point]
+    column_rays = np.ascontiguousarray(rays[by_point].T)  # (3, nnz): one array per pass
+    below = column_ptr[:-1].copy()
+    accumulators = np.zeros((4, n_images))  # count, log_sum0, log_sum1, cos_sum per partner
+    touched = np.zeros(n_images, np.int64)
+    capacity = max(1024, 8 * n_images)
+    ints, sums = np.empty((capacity, 3), np.int64), np.empty((capacity, 3))
+    kernel = compiled(pair_sums_kernel)
+    row, m = 0, 0
+    while row < n_images:  # a full output resumes at the row that did not fit
+        row, m = kernel(
+            indptr, indices, column_ptr, column_images, column_values, column_rays,
+            values, rays, int(min_shared), below, accumulators, touched, ints, sums, row, m,
+        )  # fmt: skip
+        if row < n_images:
+            capacity *= 2
+            ints = np.concatenate([ints[:m], np.empty((capacity - m, 3), np.int64)])
+            sums = np.concatenate([sums[:m], np.empty((capacity - m, 3))])
+    ints, sums = ints[:m], sums[:m]
+    order = np.argsort(ints[:, 0] * max(1, n_images) + ints[:, 1], kind="stable")  # (i, j)
+    ints, sums = ints[order], sums[order]
+    return PairSums(
+        ints[:, 0], ints[:, 1], ints[:, 2].astype(np.float64), sums[:, 0], sums[:, 1], sums[:, 2]
     )
 
 
-def _from_column(matrix: sp.csr_matrix, first: int) -> sp.csr_matrix:
-    """The entries of a CSR matrix with sorted indices whose column is >= first."""
-    if first == 0:
-        return matrix
-    kept = np.flatnonzero(matrix.indices >= first)
-    return sp.csr_matrix(
-        (matrix.data[kept], matrix.indices[kept], np.searchsorted(kept, matrix.indptr)),
-        shape=matrix.shape,
-    )
+def pair_sums_kernel(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    column_ptr: np.ndarray,
+    column_images: np.ndarray,
+    column_values: np.ndarray,
+    column_rays: np.ndarray,
+    values: np.ndarray,
+    rays: np.ndarray,
+    min_shared: int,
+    below: np.ndarray,
+    accumulators: np.ndarray,
+    touched: np.ndarray,
+    ints: np.ndarray,
+    sums: np.ndarray,
+    row: int,
+    m: int,
+) -> tuple[int, int]:
+    """Rows ``row``, ``row + 1``, ... of the pairs i < j sharing >= ``min_shared`` points.
 
-
-def _block(
-    counts, log0_sums, log1_sums, cos_sums, first: int, min_shared: int
-) -> tuple[np.ndarray, ...]:
-    """Pairs (i, j), first <= i, i < j, in (i, j) order, with their sums.
-
-    ``counts`` is complex (real: shared points, imaginary: sums of image i's values) when
-    ``log0_sums`` is None, else real.
+    Args:
+        indptr, indices: the incidence's CSR rows (sorted, no duplicates).
+        column_ptr, column_images, column_values, column_rays: its columns: entries
+            ``column_ptr[p]`` to ``column_ptr[p + 1]`` are the images that see point p
+            (increasing) and their observations' values and (3, nnz) rays: each pass streams
+            only what it adds (the columns are read once per row: memory traffic bounds it).
+        values, rays: (nnz,), (nnz, 3) per observation, in row (CSR) order.
+        below: per point, its column entry of image ``row`` (``column_ptr[:-1]`` at row 0).
+        accumulators: (4, N) zeros; touched: (N,) scratch.
+        ints, sums: (capacity, 3) outputs (i, j, n_shared), (log_sum0, log_sum1, cos_sum),
+            filled from ``m`` on; a row's pairs come in the order its partners were met.
+    Returns:
+        the first row not done (N when all are) and the number of pairs written.
     """
-    counts = counts.tocoo()
-    width = counts.shape[1]
-    row, col = counts.row.astype(np.int64) + first, counts.col.astype(np.int64)
-    keep = (col > row) & (counts.data.real >= min_shared)
-    order = np.lexsort((col[keep], row[keep]))
-    index0, index1, data = row[keep][order], col[keep][order], counts.data[keep][order]
-    keys = index0 * width + index1
-    if log0_sums is None:
-        log0 = data.imag.copy()
-    else:
-        log0 = _values_at(log0_sums, first, keys, width)
-    log1 = _values_at(log1_sums, first, keys, width)
-    cos = _values_at(cos_sums, first, keys, width)
-    return index0, index1, np.real(data).astype(np.float64), log0, log1, cos
-
-
-def _values_at(product: sp.spmatrix, first: int, keys: np.ndarray, width: int) -> np.ndarray:
-    """Entries of ``product`` (rows offset by ``first``) at sorted keys, 0 where absent (a
-    product drops the entries whose sum is exactly 0)."""
-    coo = product.tocoo()
-    found = (coo.row.astype(np.int64) + first) * width + coo.col.astype(np.int64)
-    order = np.argsort(found)
-    found = found[order]
-    out = np.zeros(len(keys))
-    if len(found):
-        at = np.minimum(np.searchsorted(found, keys), len(found) - 1)
-        hit = found[at] == keys
-        out[hit] = coo.data[order][at[hit]]
-    return out
+    n_images = len(indptr) - 1
+    capacity = len(ints)
+    count, log0, log1, cos = accumulators[0], accumulators[1], accumulators[2], accumulators[3]
+    for i in range(row, n_images):
+        n_touched = 0
+        for a in range(indptr[i], indptr[i + 1]):  # counts, value sums and the x terms
+            p = indices[a]
+            value = values[a]
+            ray = rays[a, 0]
+            for b in range(below[p] + 1, column_ptr[p + 1]):
+                j = column_images[b]
+                if count[j] == 0:
+                    touched[n_touched] = j
+                    n_touched += 1
+                count[j] += 1
+                log0[j] += value
+                log1[j] += column_values[b]
+                cos[j] += ray * column_rays[0, b]
+        for k in range(1, 3):  # [Vx | Vy | Vz]: after the x terms of all points, y, then z
+            for a in range(indptr[i], indptr[i + 1]):
+                p = indices[a]
+                ray = rays[a, k]
+                for b in range(below[p] + 1, column_ptr[p + 1]):
+                    cos[column_images[b]] += ray * column_rays[k, b]
+        if m + n_touched > capacity:  # no room: undo this row, the caller grows the outputs
+            for t in range(n_touched):
+                j = touched[t]
+                count[j] = log0[j] = log1[j] = cos[j] = 0.0
+            return i, m
+        for a in range(indptr[i], indptr[i + 1]):
+            below[indices[a]] += 1  # now the entry of the next image that sees the point
+        for t in range(n_touched):
+            j = touched[t]
+            if count[j] >= min_shared:
+                ints[m, 0] = i
+                ints[m, 1] = j
+                ints[m, 2] = int(count[j])
+                sums[m, 0] = log0[j]
+                sums[m, 1] = log1[j]
+                sums[m, 2] = cos[j]
+                m += 1
+            count[j] = log0[j] = log1[j] = cos[j] = 0.0
+    return n_images, m
