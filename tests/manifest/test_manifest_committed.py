@@ -91,3 +91,32 @@ def test_committed_manifest_content_hash_matches_a_fresh_build(committed, tmp_pa
     report = run_build(BuildConfig(), tmp_path / "fresh")
     assert report.failed == []
     assert report.meta["content_hash"] == committed["content_hash"], f"out of date; run: {REBUILD}"
+
+
+BENCHMARK = Path(__file__).parents[2] / "manifests" / "benchmark"
+REBUILD_BENCHMARK = (
+    "python -m stbench build-manifest --preset benchmark --out manifests/benchmark --overwrite"
+)
+
+
+def test_committed_benchmark_manifest_is_valid_leave_site_out_and_up_to_date():
+    """The leaderboard's manifest: valid, today's schema and defaults, and big enough for the
+    board's intervals (>= 12 test cameras, >= 6 test scenes; issue #13)."""
+    import pandas as pd
+
+    meta = json.loads((BENCHMARK / "manifest.json").read_text())
+    assert validate_manifest(BENCHMARK, check_files=False) == []
+    assert meta["schema_version"] == SCHEMA_VERSION, f"out of date; run: {REBUILD_BENCHMARK}"
+    assert meta["sources"]["synthetic"]["preset"] == "benchmark"
+    assert meta["split_rule"] == {"megadepth": "world_sites", "webcam": "world_sites"}
+    stored = _without_world_defaults(meta["config"], meta["split_rule"])
+    assert stored == portable_config(BuildConfig(synthetic_preset="benchmark")), (
+        f"out of date; run: {REBUILD_BENCHMARK}"
+    )
+    images = pd.read_parquet(BENCHMARK / "images.parquet", columns=["scene", "source", "split"])
+    test = images[images["split"] == "test"]
+    assert test.loc[test["source"] == "webcam", "scene"].nunique() >= 12
+    assert test.loc[test["source"] == "megadepth", "scene"].nunique() >= 6
+    for split in ("train", "val"):  # leave-site-out: no test camera or scene elsewhere
+        other = images.loc[images["split"] == split, "scene"]
+        assert not set(other) & set(test["scene"])
