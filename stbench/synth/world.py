@@ -148,24 +148,6 @@ def write_megadepth(
     return truth
 
 
-def _webcam_writer():
-    """``write_webcams`` bound to the sites its preset names (``preset_sites``)."""
-    try:
-        from stbench.synth.webcams import preset_sites, write_webcams
-    except ModuleNotFoundError as exc:
-        if exc.name != "stbench.synth.webcams":
-            raise
-        raise ImportError(
-            "stbench.synth.webcams (the AMOS webcam writer) is not installed in this checkout; "
-            "merge the synth-webcam branch or call generate_world(WorldConfig(webcams=False), ...)"
-        ) from exc
-
-    def write(world: Path, preset: str, seed: int) -> list[dict]:
-        return write_webcams(world, list(preset_sites(preset)), preset, seed)
-
-    return write
-
-
 def generate_world(
     config: WorldConfig,
     out: str | os.PathLike[str] | None = None,
@@ -198,7 +180,6 @@ def generate_world(
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
     final = Path(out) if out is not None else default_world_dir(preset, seed)
-    write_cams = _webcam_writer() if config.webcams else None
     bar = reporter().progress() if progress else Progress()
     with bar, atomic_directory(final, overwrite=overwrite) as tmp:
         try:
@@ -208,9 +189,11 @@ def generate_world(
             raise StbenchError(f"cannot write the world under {final.parent}: {exc}") from exc
         truth.to_parquet(tmp / "truth" / "megadepth_images.parquet", index=False)
         cameras: list[dict] = []
-        if write_cams is not None:
+        if config.webcams:
+            from stbench.synth.webcams import preset_sites, write_webcams
+
             bar.task("webcams (see log)", total=None)
-            cameras = write_cams(tmp, preset, seed)
+            cameras = write_webcams(tmp, list(preset_sites(preset)), preset, seed)
         meta = {
             "preset": preset,
             "seed": seed,

@@ -72,14 +72,3 @@ def test_ensure_world_reuses_an_existing_world(tmp_path, monkeypatch):
     (world / "world.json").write_text("{}")
     assert ensure_world(WorldConfig("small", 3)) == world
     assert (world / "world.json").read_text() == "{}"  # not regenerated
-
-
-def test_missing_webcam_writer_is_a_clear_import_error(monkeypatch, tmp_path):
-    import sys
-
-    from stbench.synth import world
-
-    monkeypatch.setitem(sys.modules, "stbench.synth.webcams", None)
-    with pytest.raises(ImportError, match="webcams=False"):
-        world.generate_world(WorldConfig("small"), tmp_path / "w")
-    assert not (tmp_path / "w").exists()
