@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _UTC = pa.timestamp("us", tz="UTC")
 

@@ -31,7 +31,7 @@ def test_build_writes_schema_conformant_tables_and_meta(built):
         assert check_schema(read_arrow_table(out, name), schema, name) == []
     manifest = load_manifest(out)
     meta = manifest.meta
-    assert meta["schema_version"] == 1
+    assert meta["schema_version"] == 2
     assert meta["counts"]["images"] == len(manifest.images) == 15 + 2 * (30 + 24) // 2
     assert meta["sources"]["megadepth"]["units"] == 3
     assert str(manifest.root("megadepth")) == config.megadepth_root
