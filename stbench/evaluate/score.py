@@ -24,7 +24,14 @@ from stbench.geometry import camera_from_record
 from stbench.prediction_cache import PredictionCache
 from stbench.spans import CLASS_SPANS
 
-__all__ = ["DepthLoader", "add_clusters", "score_images", "score_pairs", "score_pairs_parallel"]
+__all__ = [
+    "DepthLoader",
+    "add_clusters",
+    "declared_same_span",
+    "score_images",
+    "score_pairs",
+    "score_pairs_parallel",
+]
 
 SPATIAL_COLUMNS = (
     "n_keypoints0",
@@ -152,15 +159,29 @@ def _add_same_span(
         out[f"true_same_{span}"] = (
             pairs[truth_column].astype("boolean") if truth_column in pairs else pd.NA
         )
-        declared = pd.array([pd.NA] * len(pairs), dtype="boolean")
         if labels is not None and span in labels.columns:
             by_id = labels.set_index("image_id")[span]
-            label0 = by_id.reindex(pairs["image_id0"]).to_numpy()
-            label1 = by_id.reindex(pairs["image_id1"]).to_numpy()
-            both = ~(pd.isna(label0) | pd.isna(label1))
-            declared[both] = np.asarray(label0[both], float) == np.asarray(label1[both], float)
+            declared = declared_same_span(pairs["image_id0"], pairs["image_id1"], by_id)
+        else:
+            declared = pd.array([pd.NA] * len(pairs), dtype="boolean")
         out[f"pred_same_{span}"] = declared
     return out
+
+
+def declared_same_span(
+    image_id0: pd.Series, image_id1: pd.Series, predicted: pd.Series
+) -> pd.api.extensions.ExtensionArray:
+    """Whether a method declares each pair same-span: both images are predicted, in the same
+    class (``pred_same_<span>``); NA where either image has no prediction.
+
+    ``predicted`` is the predicted class of one span, indexed by image id.
+    """
+    declared = pd.array([pd.NA] * len(image_id0), dtype="boolean")
+    label0 = predicted.reindex(np.asarray(image_id0)).to_numpy()
+    label1 = predicted.reindex(np.asarray(image_id1)).to_numpy()
+    both = ~(pd.isna(label0) | pd.isna(label1))
+    declared[both] = np.asarray(label0[both], float) == np.asarray(label1[both], float)
+    return declared
 
 
 def score_images(
