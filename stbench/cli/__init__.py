@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "stbench.cli.manifest",
     "stbench.cli.train",
     "stbench.cli.evaluate",
+    "stbench.cli.compose",
     "stbench.cli.sfm",
     "stbench.cli.leaderboard",
     "stbench.cli.report",

@@ -293,6 +293,7 @@ def _gate_runs(
                 f"{len(time_runs)} temporal runs given but no val runs to choose among them: "
                 "pass --choose-on-val with their val runs, or a single --time run"
             )
+        _check_temporal(time_runs[0])
         return {span: time_runs[0] for span in CLASS_SPANS if time_runs[0].predicts(span)}
     if not choices:
         raise DataError("no val run predicts any span: nothing to gate with")
