@@ -51,6 +51,11 @@ __all__ = [
 SELECTION_METRIC = "time_accuracy"
 #: ... and, on a tie, the lowest ``<metric>_<span>``.
 TIE_BREAK_METRIC = "time_mse"
+#: Columns a run's per_pair and per_image tables need to be composed.
+_REQUIRED = (
+    ("pair_id", "image_id0", "image_id1", "status", "n_verifiable", "cluster"),
+    ("image_id", "status", "failure_reason", "cluster"),
+)
 #: Worst first: the status a composite image gets when its gate runs disagree.
 _STATUS_ORDER = ("failed", "missing", "ok")
 
@@ -142,6 +147,14 @@ def read_run(run_dir: str | Path) -> RunResults:
             frames.append(pd.read_parquet(path))
         except (OSError, ValueError) as exc:  # pyarrow errors derive from these
             raise DataError(f"{path} cannot be read: {exc}") from exc
+    for frame, name, needed in zip(frames, ("per_pair", "per_image"), _REQUIRED, strict=True):
+        missing = [c for c in needed if c not in frame.columns]
+        if missing and (name == "per_pair" or len(frame)):
+            raise DataError(
+                f"{directory}/{name}.parquet lacks column(s) {missing}: written by another "
+                "version of stbench or damaged; re-run `stbench evaluate` (cached predictions "
+                "are reused)"
+            )
     return RunResults(directory, summary, frames[0], frames[1])
 
 

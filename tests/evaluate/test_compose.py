@@ -250,7 +250,12 @@ def test_mismatched_runs_give_clear_errors(tmp_path):
         compose_runs(match, [_temporal(tmp_path, "c"), _temporal(tmp_path, "d")], tmp_path / "o7")
     with pytest.raises(DataError, match=r"summary\.json is missing"):
         compose_runs(tmp_path / "nothing", [_temporal(tmp_path, "e")], tmp_path / "o8")
-    assert not any((tmp_path / f"o{i}").exists() for i in range(1, 9))
+    damaged = _write_run(
+        tmp_path / "damaged", "damaged", _per_pair(False).drop(columns="status"), _per_image(GATE)
+    )
+    with pytest.raises(DataError, match=r"per_pair\.parquet lacks column\(s\) \['status'\]"):
+        compose_runs(match, [damaged], tmp_path / "o9")
+    assert not any((tmp_path / f"o{i}").exists() for i in range(1, 10))
 
 
 def test_existing_output_is_kept_without_overwrite(tmp_path):
