@@ -324,16 +324,25 @@ def _gate_runs(
     return gates
 
 
+def _distinct(gates: Mapping[str, RunResults]) -> list[RunResults]:
+    """The gate runs, each once, in span order."""
+    runs: dict[Path, RunResults] = {}
+    for span in CLASS_SPANS:
+        if span in gates:
+            runs.setdefault(gates[span].directory, gates[span])
+    return list(runs.values())
+
+
 def composite_name(match: RunResults, gates: Mapping[str, RunResults]) -> str:
     """``<matcher>+<temporal method>`` (several temporal methods joined by ``/``)."""
-    methods = list(dict.fromkeys(gates[span].method for span in CLASS_SPANS if span in gates))
+    methods = list(dict.fromkeys(run.method for run in _distinct(gates)))
     return f"{match.method}+{'/'.join(methods)}"
 
 
 def _composite_images(gates: Mapping[str, RunResults]) -> pd.DataFrame:
     """The per-image table: each span's true and predicted class from that span's gate run;
     an image's status is the worst of its gate runs' (failed, missing, ok)."""
-    runs = list({id(run): run for run in gates.values()}.values())
+    runs = _distinct(gates)
     first = runs[0].per_image.set_index("image_id", drop=False)
     if first.index.has_duplicates:
         raise DataError(f"{runs[0].directory}/per_image.parquet repeats an image id")
@@ -375,7 +384,7 @@ def compose_results(
     _check_matching(match)
     if not gates:
         raise DataError("the temporal run(s) predict no span: nothing to gate with")
-    for run in {id(r): r for r in gates.values()}.values():
+    for run in _distinct(gates):
         _check_temporal(run)
         _check_compatible(match, run, "temporal")
     per_image = _composite_images(gates)
@@ -448,9 +457,9 @@ def compose_runs(
     summary.update(
         method=name,
         method_spec="compose",
+        # the versions in the order of the name's components
         method_version="+".join(
-            [str(match.summary.get("method_version"))]
-            + [str(gates[s].summary.get("method_version")) for s in CLASS_SPANS if s in gates]
+            str(run.summary.get("method_version")) for run in [match, *_distinct(gates)]
         ),
         method_config={
             "match": {"method": match.method, "config_digest": match.digest},

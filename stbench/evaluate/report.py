@@ -78,6 +78,7 @@ def markdown(summary: dict[str, Any]) -> str:
         + f"; stbench {summary['stbench_version']}, {summary['date']}.",
         "",
         _clusters_line(summary),
+        *_composition_lines(summary),
         "",
         "| metric | value [95 % CI] | n | clusters |",
         "| --- | --- | ---: | ---: |",
@@ -97,6 +98,25 @@ def markdown(summary: dict[str, Any]) -> str:
             )
     lines += _cluster_tables(summary)
     return "\n".join(lines) + "\n"
+
+
+def _composition_lines(summary: dict[str, Any]) -> list[str]:
+    """For a composite run (``stbench compose``): where its matches and time come from."""
+    composed = summary.get("composed_from")
+    if not composed:
+        return []
+    lines = [
+        "",
+        f"Composite: matches of {composed['match']['method']} ({composed['match']['run']}).",
+    ]
+    for span in CLASS_SPANS:
+        gate = (composed.get("time") or {}).get(span)
+        if gate is None:
+            continue
+        choice = (composed.get("gate_choice") or {}).get(span)
+        why = f", best on val: {choice['metric']} = {choice['value']:.3f}" if choice else ""
+        lines.append(f"- {span}: time of {gate['method']} ({gate['run']}{why})")
+    return lines
 
 
 def _clusters_line(summary: dict[str, Any]) -> str:

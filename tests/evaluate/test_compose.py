@@ -162,6 +162,7 @@ def test_composite_spatio_temporal_precision_by_hand(tmp_path):
     assert per_pair["pred_same_season"].tolist() == [True, True, False, False, True]
     for name in ("per_image.parquet", "summary.csv", "summary.md", "config.json"):
         assert (out / name).is_file()
+    assert "- season: time of colorstats" in (out / "summary.md").read_text()
     board = leaderboard_add(out, tmp_path / "board.csv")
     row = read_board(board).iloc[0]
     assert row["method"] == "sift+colorstats"
@@ -207,6 +208,7 @@ def test_gate_chosen_per_span_on_val(tmp_path):
     assert summary["composed_from"]["time"]["season"]["method"] == "colorstats"
     assert summary["composed_from"]["time"]["hour"]["method"] == "trivial"
     assert summary["composed_from"]["gate_choice"]["hour"]["value"] == pytest.approx(0.2)
+    assert summary["method_version"] == "1+1+1"  # sift, colorstats, trivial
     assert _value(out, "st_precision_season")["value"] == pytest.approx(ST_SEASON)
     # trivial declares every pair same-hour: (p0 8 x 0 + p1 10 x 1 + p2 5 x 0) / (10 + 20 + 5)
     assert _value(out, "st_precision_hour")["value"] == pytest.approx(10 / 35)
