@@ -99,7 +99,9 @@ def test_mapper_time_limit_is_flagged_and_recorded(tmp_path):
         _input(pairs, scene, labels), tmp_path, ("season",), max_mapping_seconds=1
     )
     whole = rows[0]  # unlimited, this mapping takes about 10 s
-    assert whole["timed_out"] and 1 <= whole["map_s"] < 5
+    # No upper bound on map_s (never assert timings: a loaded machine stretches it); the early
+    # stop shows in the partial model or in the failure that names the limit.
+    assert whole["timed_out"] and whole["map_s"] >= 1
     if whole["status"] == "ok":  # COLMAP returned the model built so far: it is scored
         assert 0 < whole["n_registered"] < 120
     else:  # COLMAP returned none: a failure that names the limit
