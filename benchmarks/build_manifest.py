@@ -43,11 +43,13 @@ def _peak_rss_mib() -> float:
 
 
 def _build_child(preset: str, out: str, workers: int, queue) -> None:
-    from stbench.manifest.build import run_build
+    from stbench.manifest.build import BuildOptions, run_build
     from stbench.manifest.config import BuildConfig
 
     start = time.perf_counter()
-    report = run_build(BuildConfig(synthetic_preset=preset), out, overwrite=True, workers=workers)
+    report = run_build(
+        BuildConfig(synthetic_preset=preset), out, BuildOptions(overwrite=True, workers=workers)
+    )
     queue.put(
         dict(
             total=time.perf_counter() - start,
@@ -181,7 +183,7 @@ def _scale_camera(root: Path, camera: str, config: dict):
 
 def bench_scale(n_scenes: int, n_cameras: int) -> dict:
     """The build at scale on in-memory records (no files, no rendering)."""
-    from stbench.manifest.build import run_build
+    from stbench.manifest.build import BuildOptions, run_build
     from stbench.manifest.config import BuildConfig
     from stbench.manifest.sources import SourceSpec
 
@@ -195,7 +197,7 @@ def bench_scale(n_scenes: int, n_cameras: int) -> dict:
     }
     config = BuildConfig(megadepth_root=str(md), webcam_root=str(wc))
     start = time.perf_counter()
-    report = run_build(config, base / "manifest", sources=sources)
+    report = run_build(config, base / "manifest", BuildOptions(sources=sources))
     total = time.perf_counter() - start
     size = sum(p.stat().st_size for p in (base / "manifest").glob("pairs*") if p.is_file())
     shutil.rmtree(base, ignore_errors=True)

@@ -30,6 +30,7 @@ from stbench.evaluate.run import evaluate
 from stbench.evaluate.spatial import PairGeometry, match_metrics, pose_errors
 from stbench.evaluate.summary import summarize
 from stbench.geometry import intrinsics_matrix, rotation_to_quaternion
+from stbench.manifest.verify import manifest_content_hash
 from stbench.schema import IMAGES_SCHEMA, PAIRS_SCHEMA, REJECTS_SCHEMA, make_pair_id, to_table
 from stbench.spans import CLASS_SPANS
 
@@ -98,10 +99,19 @@ def make_world(root: Path, n_images: int, seed: int = 0) -> Path:
     manifest.mkdir()
     import pyarrow.parquet as pq
 
-    pq.write_table(to_table(pd.DataFrame(rows), IMAGES_SCHEMA), manifest / "images.parquet")
-    pq.write_table(to_table(pd.DataFrame(pairs), PAIRS_SCHEMA), manifest / "pairs.parquet")
-    pq.write_table(REJECTS_SCHEMA.empty_table(), manifest / "rejects.parquet")
-    meta = {"name": "bench", "sources": {"megadepth": {"root": str(root / "megadepth")}}}
+    tables = {
+        "images": to_table(pd.DataFrame(rows), IMAGES_SCHEMA),
+        "pairs": to_table(pd.DataFrame(pairs), PAIRS_SCHEMA),
+        "rejects": REJECTS_SCHEMA.empty_table(),
+    }
+    for name, table in tables.items():
+        pq.write_table(table, manifest / f"{name}.parquet")
+    # evaluate refuses a manifest without the content hash the build would record
+    meta = {
+        "name": "bench",
+        "content_hash": manifest_content_hash(tables),
+        "sources": {"megadepth": {"root": str(root / "megadepth")}},
+    }
     (manifest / "manifest.json").write_text(json.dumps(meta))
     return manifest
 
