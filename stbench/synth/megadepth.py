@@ -47,6 +47,7 @@ class SceneSpec:
     n_views: int
     long_side: tuple[int, int]
     points_per_view: int = 120
+    viewpoints: str = "spread"
 
 
 @functools.lru_cache(maxsize=8)
@@ -273,7 +274,7 @@ def plan_scene(spec: SceneSpec, seed: int) -> tuple[list[ViewSpec], np.ndarray]:
     from stbench.synth.views import sample_views
 
     town = _town(spec.site, spec.town_seed)
-    views = sample_views(town, spec.n_views, spec.long_side, seed=seed)
+    views = sample_views(town, spec.n_views, spec.long_side, seed=seed, viewpoints=spec.viewpoints)
     points = sample_scene_points(town, views, spec.points_per_view, seed + 1)
     return views, points
 
