@@ -71,7 +71,7 @@ def _scene(
 
 
 def _benchmark_scenes() -> tuple[SceneSpec, ...]:
-    """One 60-view town per train site; two 40-view towns per test and val site (popular spots)."""
+    """One 60-view town per train site; two 32-view towns per test and val site (popular spots)."""
     from stbench.synth.sites import site_by_name
 
     specs = []
@@ -79,8 +79,8 @@ def _benchmark_scenes() -> tuple[SceneSpec, ...]:
         if site_by_name(site).split == "train":
             specs.append(_scene(site, 60, (560, 960), 160, "popular"))
         else:
-            specs.append(_scene(site, 40, (560, 960), 160, "popular"))
-            specs.append(_scene(site, 40, (560, 960), 160, "popular", SECOND_TOWNS))
+            specs.append(_scene(site, 32, (560, 960), 160, "popular"))
+            specs.append(_scene(site, 32, (560, 960), 160, "popular", SECOND_TOWNS))
     return tuple(specs)
 
 
