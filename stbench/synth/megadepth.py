@@ -39,7 +39,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SceneSpec:
-    """One tourist-photo scene: ``n_views`` photos of the town of ``site`` built from ``town_seed``."""
+    """One tourist-photo scene: ``n_views`` photos of the town of ``site`` built from ``town_seed``.
+
+    ``viewpoints`` is how the photos spread over the sight's standpoints
+    (:data:`stbench.synth.views.VIEWPOINTS`).
+    """
 
     scene: str
     site: str
