@@ -247,3 +247,29 @@ def test_truth_and_world_json_record_view_kind_site_and_split(small_world, truth
     split_of = {site["name"]: site["split"] for site in meta["sites"]}
     for scene in meta["scenes"]:
         assert split_of[scene["site"]] == site_by_name(scene["site"]).split
+
+
+def test_viewpoints_sift_reports_each_scene_from_per_pair_rows(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "viewpoints_sift.py"
+    spec = importlib.util.spec_from_file_location("viewpoints_sift", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = {
+        "scene": ["5206", "5206", "9206", "9206"],
+        "status": ["ok", "ok", "ok", "failed"],
+        "has_depth": [True, True, True, True],
+        "n_verifiable": [2, 40, 66, 0],
+    }
+    for t in (1, 3, 10):
+        rows[f"precision_{t}px"] = [0.5, 0.7, 0.8, float("nan")]
+    (tmp_path / "run").mkdir()
+    pd.DataFrame(rows).to_parquet(tmp_path / "run" / "per_pair.parquet")
+    table = module.per_scene(tmp_path)
+    assert table.loc["5206", "pairs"] == 2 and table.loc["9206", "pairs"] == 1
+    assert table.loc["5206", "median_verifiable"] == 21 and table.loc["5206", "below_5"] == 0.5
+    assert table.loc["5206", "P@3px"] == 0.6
+    with pytest.raises(SystemExit, match="not a test scene"):
+        module.main(["--scenes", "0015", "--work", str(tmp_path)])
