@@ -39,7 +39,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SceneSpec:
-    """One tourist-photo scene: ``n_views`` photos of the town of ``site`` built from ``town_seed``."""
+    """One tourist-photo scene: ``n_views`` photos of the town of ``site`` built from ``town_seed``.
+
+    ``viewpoints`` is how the photos spread over the sight's standpoints
+    (:data:`stbench.synth.views.VIEWPOINTS`).
+    """
 
     scene: str
     site: str
@@ -47,6 +51,7 @@ class SceneSpec:
     n_views: int
     long_side: tuple[int, int]
     points_per_view: int = 120
+    viewpoints: str = "spread"
 
 
 @functools.lru_cache(maxsize=8)
@@ -273,7 +278,7 @@ def plan_scene(spec: SceneSpec, seed: int) -> tuple[list[ViewSpec], np.ndarray]:
     from stbench.synth.views import sample_views
 
     town = _town(spec.site, spec.town_seed)
-    views = sample_views(town, spec.n_views, spec.long_side, seed=seed)
+    views = sample_views(town, spec.n_views, spec.long_side, seed=seed, viewpoints=spec.viewpoints)
     points = sample_scene_points(town, views, spec.points_per_view, seed + 1)
     return views, points
 

@@ -18,7 +18,7 @@ from stbench.synth.sites import to_local
 from stbench.synth.town import FRONT_RADIUS, PLAZA_RADIUS, STREET_END, STREET_HALF_WIDTH, Town
 from stbench.synth.weather import photo_odds
 
-__all__ = ["VIEW_KINDS", "ViewSpec", "pinhole_camera", "sample_views"]
+__all__ = ["VIEWPOINTS", "VIEW_KINDS", "ViewSpec", "pinhole_camera", "sample_views"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,17 @@ class _Favourites:
     spots: np.ndarray  # (3, 2) standpoints on the square
     facades: np.ndarray  # building indices of the favourite fronts on the square
     streets: np.ndarray  # street angles (rad)
+    popularity: np.ndarray | None = None  # share of each spot's photos (None: equal shares)
+
+
+#: How photos spread over a sight's standpoints (:func:`sample_views`):
+#: ``spread``: three favourite spots anywhere around the square, equally popular (the default
+#: and small presets); ``popular``: as in real photo collections of a sight, the favourite spots
+#: lie on the side tourists see the landmark from (within ±POPULAR_SECTOR_DEG of one bearing),
+#: one "postcard" spot takes most photos (POPULARITY) and fewer shots are taken elsewhere.
+VIEWPOINTS = ("spread", "popular")
+POPULAR_SECTOR_DEG = 45.0
+POPULARITY = (0.55, 0.3, 0.15)
 
 
 def _hotspots(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -80,8 +91,17 @@ def _hotspots(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
 
 
-def _favourites(town: Town, rng: np.random.Generator) -> _Favourites:
-    spots = _hotspots(rng, 3)
+def _popular_spots(rng: np.random.Generator, n: int) -> np.ndarray:
+    bearing = rng.uniform(0, 2 * np.pi)
+    sector = np.deg2rad(POPULAR_SECTOR_DEG)
+    angles = bearing + rng.uniform(-sector, sector, n)
+    radii = rng.uniform(18, PLAZA_RADIUS - 6, n)
+    return np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
+
+
+def _favourites(town: Town, rng: np.random.Generator, viewpoints: str = "spread") -> _Favourites:
+    popular = viewpoints == "popular"
+    spots = _popular_spots(rng, 3) if popular else _hotspots(rng, 3)
     facades = np.zeros(0, dtype=np.int64)
     if town.front_center is not None and len(town.front_center):
         on_square = np.flatnonzero(np.hypot(*town.front_center[:, :2].T) < FRONT_RADIUS + 3)
@@ -92,7 +112,15 @@ def _favourites(town: Town, rng: np.random.Generator) -> _Favourites:
         streets = rng.choice(
             town.street_angles, size=min(2, len(town.street_angles)), replace=False
         )
-    return _Favourites(spots, facades, streets)
+    if not popular:
+        return _Favourites(spots, facades, streets)
+    if len(facades):
+        # The favourite fronts are those facing the popular side of the square.
+        front = np.arctan2(spots[:, 1].mean(), spots[:, 0].mean())
+        facing = np.cos(np.arctan2(*town.front_center[:, 1::-1].T) - front)
+        on_side = [b for b in np.argsort(-facing) if b in set(on_square.tolist())][:2]
+        facades = np.asarray(on_side, dtype=np.int64)
+    return _Favourites(spots, facades, streets, np.asarray(POPULARITY))
 
 
 def _clear_view(town: Town, eye: np.ndarray, R: np.ndarray, target: np.ndarray | None) -> bool:
@@ -115,7 +143,14 @@ def _eye_height(rng: np.random.Generator) -> float:
 
 
 def _landmark_or_wide(town, rng, fav, kind):
-    if rng.random() < 0.8:
+    if fav.popularity is not None:
+        if rng.random() < 0.9:
+            spot = int(rng.choice(len(fav.spots), p=fav.popularity))
+            xy = fav.spots[spot] + rng.normal(0, 2.5, 2)
+        else:
+            angle, radius = rng.uniform(0, 2 * np.pi), rng.uniform(12, PLAZA_RADIUS - 2)
+            xy = radius * np.array([np.cos(angle), np.sin(angle)])
+    elif rng.random() < 0.8:
         xy = fav.spots[rng.integers(len(fav.spots))] + rng.normal(0, 3.0, 2)
     else:
         angle, radius = rng.uniform(0, 2 * np.pi), rng.uniform(12, PLAZA_RADIUS - 2)
@@ -226,12 +261,18 @@ def sample_views(
     long_side: tuple[int, int],
     seed: int,
     years: tuple[int, int] = (2011, 2019),
+    viewpoints: str = "spread",
 ) -> list[ViewSpec]:
-    """Draw ``n_views`` tourist photos of ``town`` (deterministic in ``seed``)."""
+    """Draw ``n_views`` tourist photos of ``town`` (deterministic in ``seed``).
+
+    ``viewpoints`` (:data:`VIEWPOINTS`) sets how the photos spread over the sight's standpoints.
+    """
     from stbench.synth.exif import choose_case
 
+    if viewpoints not in VIEWPOINTS:
+        raise ValueError(f"viewpoints={viewpoints!r}: choose one of {', '.join(VIEWPOINTS)}")
     rng = np.random.default_rng(seed)
-    fav = _favourites(town, rng)
+    fav = _favourites(town, rng, viewpoints)
     times = _capture_times(town, rng, n_views, years)
     views = []
     names: set[str] = set()

@@ -43,9 +43,45 @@ SITE_SCENES: dict[str, tuple[str, int]] = {
 }
 
 
-def _scene(site: str, n_views: int, long_side: tuple[int, int], points: int = 120) -> SceneSpec:
-    scene, town_seed = SITE_SCENES[site]
-    return SceneSpec(scene, site, town_seed, n_views, long_side, points)
+#: A second town (scene id, town seed) at every test and val site, for the benchmark preset: the
+#: pair metrics need >= 10 test scenes (clusters) for intervals (stbench.evaluate.clusters). Each
+#: town belongs to its site's split (its own seed; textures from its split's bank).
+SECOND_TOWNS: dict[str, tuple[str, int]] = {
+    "christchurch": ("5201", 19),
+    "tromso": ("5202", 20),
+    "denver": ("5203", 21),
+    "quebec": ("5204", 22),
+    "santiago": ("5205", 23),
+    "brisbane": ("5206", 24),
+    "bariloche": ("5207", 25),
+    "valencia": ("5208", 26),
+}
+
+
+def _scene(
+    site: str,
+    n_views: int,
+    long_side: tuple[int, int],
+    points: int = 120,
+    viewpoints: str = "spread",
+    towns: dict[str, tuple[str, int]] = SITE_SCENES,
+) -> SceneSpec:
+    scene, town_seed = towns[site]
+    return SceneSpec(scene, site, town_seed, n_views, long_side, points, viewpoints)
+
+
+def _benchmark_scenes() -> tuple[SceneSpec, ...]:
+    """One 60-view town per train site; two 32-view towns per test and val site (popular spots)."""
+    from stbench.synth.sites import site_by_name
+
+    specs = []
+    for site in _ALL_SITES:
+        if site_by_name(site).split == "train":
+            specs.append(_scene(site, 60, (560, 960), 160, "popular"))
+        else:
+            specs.append(_scene(site, 32, (560, 960), 160, "popular"))
+            specs.append(_scene(site, 32, (560, 960), 160, "popular", SECOND_TOWNS))
+    return tuple(specs)
 
 
 #: Every site, in the order of :data:`stbench.synth.sites.SITES` (the benchmark preset).
@@ -65,7 +101,7 @@ PRESETS: dict[str, tuple[SceneSpec, ...]] = {
         _scene("christchurch", 22, (520, 760)),
         _scene("denver", 22, (520, 760)),
     ),
-    "benchmark": tuple(_scene(site, 60, (560, 960), 160) for site in _ALL_SITES),
+    "benchmark": _benchmark_scenes(),
     "large": (
         _scene("innsbruck", 120, (320, 640)),
         _scene("christchurch", 100, (320, 640)),

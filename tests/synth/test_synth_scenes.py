@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stbench.evaluate.clusters import MIN_CLUSTERS
 from stbench.synth import procedural
 from stbench.synth.render import Camera, render_geometry
 from stbench.synth.sites import SITES, SPLITS, site_by_name, sites_in_split
@@ -23,13 +24,19 @@ from stbench.synth.town import (
     build_town,
 )
 from stbench.synth.views import VIEW_KINDS, pinhole_camera, sample_views
-from stbench.synth.world import PRESETS, SITE_SCENES
+from stbench.synth.webcams import PRESETS as WEBCAM_PRESETS
+from stbench.synth.world import PRESETS, SECOND_TOWNS, SITE_SCENES
 
 
 @pytest.fixture(scope="module")
 def towns():
-    """The town of every site, built from the seed every preset uses for it."""
-    return {site.name: build_town(site, SITE_SCENES[site.name][1]) for site in SITES}
+    """Every town of the world by scene id (each site's own town and the test / val sites'
+    second towns), built from the seed every preset uses for it."""
+    out = {}
+    for towns_of in (SITE_SCENES, SECOND_TOWNS):
+        for name, (scene, seed) in towns_of.items():
+            out[scene] = build_town(site_by_name(name), seed)
+    return out
 
 
 def test_texture_banks_of_the_splits_share_no_texture():
@@ -45,7 +52,7 @@ def test_texture_banks_of_the_splits_share_no_texture():
 def test_towns_use_only_their_splits_textures(towns):
     used = {split: set() for split in SPLITS}
     for name, town in towns.items():
-        split = site_by_name(name).split
+        split = town.site.split
         names = town.texture_names()
         foreign = {n for n in names if not SPLIT_BANKS[split].owns(n)}
         assert not foreign, (name, foreign)
@@ -67,16 +74,19 @@ def test_towns_use_only_their_splits_textures(towns):
 
 
 def test_no_town_layout_or_scene_id_is_shared_across_sites(towns):
-    seeds = [seed for _, seed in SITE_SCENES.values()]
-    scenes = [scene for scene, _ in SITE_SCENES.values()]
-    assert len(set(seeds)) == len(seeds) == len(SITES)
+    all_towns = [*SITE_SCENES.values(), *SECOND_TOWNS.values()]
+    seeds = [seed for _, seed in all_towns]
+    scenes = [scene for scene, _ in all_towns]
+    assert len(set(seeds)) == len(seeds) == len(SITES) + len(SECOND_TOWNS)
     assert len(set(scenes)) == len(scenes)
+    # Second towns only at held-out sites (train keeps one town per site).
+    assert {site_by_name(name).split for name in SECOND_TOWNS} == {"test", "val"}
     digests = {hashlib.sha256(np.round(t.box_min, 6).tobytes()).hexdigest() for t in towns.values()}
     assert len(digests) == len(towns)
 
 
 def test_a_town_has_streets_varied_facades_clutter_and_trees(towns):
-    town = towns["christchurch"]
+    town = towns[SITE_SCENES["christchurch"][0]]
     assert len(town.street_angles) >= 3
     assert len(town.floor_h) >= 40  # buildings around the square and along the streets
     assert np.ptp(town.floor_h) > 0.4 and np.ptp(town.win_spacing) > 1.0
@@ -132,7 +142,7 @@ def test_procedural_names_are_checked():
 
 
 def test_views_mix_kinds_zooms_and_show_little_sky(towns):
-    town = towns["innsbruck"]
+    town = towns[SITE_SCENES["innsbruck"][0]]
     views = sample_views(town, 40, (320, 420), seed=5)
     kinds = Counter(v.kind for v in views)
     assert set(kinds) <= set(VIEW_KINDS) and len(kinds) >= 3
@@ -147,6 +157,27 @@ def test_views_mix_kinds_zooms_and_show_little_sky(towns):
     assert np.mean(sky) < 0.3
 
 
+def _landmark_bearings(views) -> np.ndarray:
+    """Bearing (rad) of each landmark photo's standpoint around the landmark (town centre)."""
+    eyes = np.array([-v.R.T @ v.t for v in views if v.kind == "landmark"])
+    return np.arctan2(eyes[:, 1], eyes[:, 0])
+
+
+def test_popular_viewpoints_concentrate_landmark_photos_on_one_side(towns):
+    town = towns[SITE_SCENES["brisbane"][0]]
+    spread = sample_views(town, 40, (320, 420), seed=11)
+    popular = sample_views(town, 40, (320, 420), seed=11, viewpoints="popular")
+    assert [v.kind for v in sample_views(town, 40, (320, 420), seed=11)] == [v.kind for v in spread]
+
+    def concentration(views) -> float:  # mean resultant length of the bearings (1: one bearing)
+        return float(np.abs(np.exp(1j * _landmark_bearings(views)).mean()))
+
+    assert concentration(popular) > 0.7
+    assert concentration(popular) > concentration(spread) + 0.1
+    with pytest.raises(ValueError, match="viewpoints='crowd'"):
+        sample_views(town, 2, (320, 420), seed=1, viewpoints="crowd")
+
+
 def test_presets_follow_the_agreed_sites_and_sizes():
     default = {spec.site: spec for spec in PRESETS["default"]}
     assert set(default) == {"innsbruck", "porto", "valencia", "christchurch", "denver"}
@@ -155,10 +186,19 @@ def test_presets_follow_the_agreed_sites_and_sizes():
     assert sum(site_by_name(s).split == "test" for s in default) == 2
     bench = PRESETS["benchmark"]
     assert {spec.site for spec in bench} == {site.name for site in SITES}
-    assert sum(site_by_name(spec.site).split == "test" for spec in bench) == len(
-        sites_in_split("test")
-    )
+    # Pair metrics need >= 10 test scenes (clusters) for intervals: two towns per test site.
+    test_scenes = [spec for spec in bench if site_by_name(spec.site).split == "test"]
+    assert len(test_scenes) == 2 * len(sites_in_split("test")) >= MIN_CLUSTERS
+    assert {spec.site for spec in test_scenes} == {s.name for s in sites_in_split("test")}
+    assert sum(site_by_name(spec.site).split == "val" for spec in bench) == 4
+    cameras = WEBCAM_PRESETS["benchmark"].cameras
+    assert len(cameras) >= 48
+    assert sum(site_by_name(camera.site).split == "test" for camera in cameras) >= 12
     assert min(s.n_views for s in bench) > max(s.n_views for s in PRESETS["default"])
+    assert {s.viewpoints for s in bench} == {"popular"}
+    # small and default keep their views (committed manifests); 1,000+ view stress scene.
+    for name in ("small", "default", "large"):
+        assert {s.viewpoints for s in PRESETS[name]} == {"spread"}
     assert sum(s.n_views for s in PRESETS["small"]) <= 24
     assert any(s.n_views >= 1000 for s in PRESETS["large"])
     for specs in PRESETS.values():
@@ -207,3 +247,29 @@ def test_truth_and_world_json_record_view_kind_site_and_split(small_world, truth
     split_of = {site["name"]: site["split"] for site in meta["sites"]}
     for scene in meta["scenes"]:
         assert split_of[scene["site"]] == site_by_name(scene["site"]).split
+
+
+def test_viewpoints_sift_reports_each_scene_from_per_pair_rows(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "benchmarks" / "viewpoints_sift.py"
+    spec = importlib.util.spec_from_file_location("viewpoints_sift", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = {
+        "scene": ["5206", "5206", "9206", "9206"],
+        "status": ["ok", "ok", "ok", "failed"],
+        "has_depth": [True, True, True, True],
+        "n_verifiable": [2, 40, 66, 0],
+    }
+    for t in (1, 3, 10):
+        rows[f"precision_{t}px"] = [0.5, 0.7, 0.8, float("nan")]
+    (tmp_path / "run").mkdir()
+    pd.DataFrame(rows).to_parquet(tmp_path / "run" / "per_pair.parquet")
+    table = module.per_scene(tmp_path)
+    assert table.loc["5206", "pairs"] == 2 and table.loc["9206", "pairs"] == 1
+    assert table.loc["5206", "median_verifiable"] == 21 and table.loc["5206", "below_5"] == 0.5
+    assert table.loc["5206", "P@3px"] == 0.6
+    with pytest.raises(SystemExit, match="not a test scene"):
+        module.main(["--scenes", "0015", "--work", str(tmp_path)])
