@@ -108,68 +108,92 @@ def _widen_near_boundaries(bounds, fit: ClockFit, times_s, era_of_frame, config)
             continue
         last_a, first_b = float(era_times[k].max()), float(era_times[k + 1].min())
         jump_min = abs(float(a.offset_at(last_a) - b.offset_at(first_b)))
-        reach = half_window_s + 60.0 * (jump_min if np.isfinite(jump_min) else 0.0)
-        for own, other, near in ((k, b, times_s >= first_b - reach), (k + 1, a, None)):
-            if near is None:
-                near = times_s <= last_a + reach
+        if not np.isfinite(jump_min):  # an era without an offset: any jump in the searched range
+            jump_min = 2.0 * config.max_offset_h * 60.0
+        reach = half_window_s + 60.0 * jump_min
+        # the boundary lies somewhere in [last_a, first_b] (a gap without frames included)
+        zones = ((k, b, times_s >= last_a - reach), (k + 1, a, times_s <= first_b + reach))
+        for own, other, near in zones:
             rows = np.flatnonzero((era_of_frame == own) & near)
             if len(rows) == 0:
                 continue
             centre = other.offset_at(times_s[rows])
             spread = era_spread_min(other, config)
-            _hull(bounds, rows, centre - spread, centre + spread)
+            limit = config.max_offset_h * 60.0  # no offset: any in the searched range
+            lo = np.where(np.isfinite(centre), centre - spread, -limit)
+            hi = np.where(np.isfinite(centre), centre + spread, limit)
+            _hull(bounds, rows, lo, hi)
 
 
 def _widen_for_drift(bounds, fit: ClockFit, times_s, era_of_frame, config) -> None:
-    """Blocks of an era whose own offset departs from the era's model: their frames and those of
-    the neighbouring blocks may have the block's offset."""
+    """Blocks of an era whose own offset departs from the era's model: the frames of such a block
+    and of its neighbouring blocks may have the block's offset, or the offset on the line through
+    the block estimates (a drift runs on inside a block: its frames are not all at its mean)."""
     stats = fit.stats
+    for k, era in enumerate(fit.eras):
+        blocks = _era_blocks(stats, era, config)
+        if blocks is None:
+            continue
+        starts_s, centres_s, offsets, sigmas, deviates = blocks
+        if not deviates.any():
+            continue
+        mine = np.flatnonzero(era_of_frame == k)
+        block_of = np.searchsorted(starts_s[1:], times_s[mine], side="right")
+        known = np.isfinite(offsets)
+        trend = _line_through(centres_s[known], offsets[known], times_s[mine])
+        for j in np.flatnonzero(deviates):
+            near = np.abs(block_of - j) <= 1
+            rows = mine[near]
+            spread = config.window_sigmas * sigmas[j]
+            lo = np.fmin(offsets[j], trend[near]) - spread
+            hi = np.fmax(offsets[j], trend[near]) + spread
+            _hull(bounds, rows, lo, hi)
+
+
+def _era_blocks(stats, era: EraFit, config: WebcamConfig):
+    """Per block of ``drift_block_days`` days with frames of the era only: (start s, centre s,
+    offset min, bootstrap sigma min, deviates from the era's model), or None for < 2 blocks."""
+    if not np.isfinite(era.offset_min):
+        return None
     day = stats.day_of_frame
     size = config.drift_block_days
-    for k, era in enumerate(fit.eras):
-        if not np.isfinite(era.offset_min):
-            continue
-        own = np.unique(day[era.first : era.stop])
-        shared = np.unique(np.r_[day[: era.first], day[era.stop :]])
-        own = own[~np.isin(own, shared)]  # days with frames of this era only
-        own = own[stats.n[own] > 0]
-        if len(own) < 2 * size:
-            continue  # one block would be the era itself
-        blocks = [own[i : i + size] for i in range(0, len(own), size)]
-        if len(blocks[-1]) < size // 2:
-            blocks[-2:] = [np.r_[blocks[-2], blocks[-1]]]
-        found = []
-        for block in blocks:
-            lo, hi = int(block[0]), int(block[-1]) + 1
-            weights = np.zeros(len(stats.days))
-            weights[lo:hi] = 1.0
-            offset, _ = peak(stats.offsets_min, stats.corr(weights))
-            sigma = _bootstrap_sigma(stats, lo, hi, config)
-            centre_s = float(
-                np.average((stats.days[lo:hi] + 0.5) * 86400.0, weights=stats.n[lo:hi])
-            )
-            model = float(era.offset_at(centre_s))
-            era_sigma = era.sigma_min if np.isfinite(era.sigma_min) else config.max_fit_sigma_min
-            deviates = (
-                np.isfinite(offset)
-                and np.isfinite(sigma)
-                and abs(offset - model) > config.window_sigmas * np.hypot(sigma, era_sigma)
-            )
-            found.append((offset, sigma) if deviates else None)
-        mine = era_of_frame == k
-        # a block starts at the first frame of its first day (recorded time)
-        edges_s = stats.times_s[np.searchsorted(day, [int(b[0]) for b in blocks[1:]])]
-        block_of = np.searchsorted(edges_s, times_s, side="right")
-        for j, hit in enumerate(found):
-            if hit is None:
-                continue
-            offset, sigma = hit
-            near = mine & (np.abs(block_of - j) <= 1)
-            rows = np.flatnonzero(near)
-            spread = config.window_sigmas * sigma
-            _hull(
-                bounds,
-                rows,
-                np.full(len(rows), offset - spread),
-                np.full(len(rows), offset + spread),
-            )
+    own = np.unique(day[era.first : era.stop])
+    shared = np.unique(np.r_[day[: era.first], day[era.stop :]])
+    own = own[~np.isin(own, shared)]  # days with frames of this era only
+    if len(own) < 2 * size:
+        return None  # one block would be the era itself
+    blocks = [own[i : i + size] for i in range(0, len(own), size)]
+    if len(blocks[-1]) < size // 2:
+        blocks[-2:] = [np.r_[blocks[-2], blocks[-1]]]
+    era_sigma = era.sigma_min if np.isfinite(era.sigma_min) else config.max_fit_sigma_min
+    rows = []
+    for block in blocks:
+        lo, hi = int(block[0]), int(block[-1]) + 1
+        weights = np.zeros(len(stats.days))
+        weights[lo:hi] = 1.0
+        offset, _ = peak(stats.offsets_min, stats.corr(weights))
+        sigma = _bootstrap_sigma(stats, lo, hi, config)
+        day_s = (stats.days[lo:hi] + 0.5) * 86400.0
+        centre_s = float(np.average(day_s, weights=stats.n[lo:hi]))
+        gap = abs(offset - float(era.offset_at(centre_s)))
+        deviates = bool(
+            np.isfinite(offset)
+            and np.isfinite(sigma)
+            and gap > config.window_sigmas * np.hypot(sigma, era_sigma)
+        )
+        start_s = float(stats.times_s[np.searchsorted(day, lo)])
+        rows.append((start_s, centre_s, float(offset), float(sigma), deviates))
+    starts_s, centres_s, offsets, sigmas, deviates = (np.array(c) for c in zip(*rows, strict=True))
+    return starts_s, centres_s, offsets, sigmas, deviates.astype(bool)
+
+
+def _line_through(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Piecewise-linear interpolation of (x, y) at ``at``, extrapolated along the end segments
+    (nan with fewer than 2 points)."""
+    if len(x) < 2:
+        return np.full(len(at), np.nan)
+    out = np.interp(at, x, y)
+    before, after = at < x[0], at > x[-1]
+    out[before] = y[0] + (at[before] - x[0]) * (y[1] - y[0]) / (x[1] - x[0])
+    out[after] = y[-1] + (at[after] - x[-1]) * (y[-1] - y[-2]) / (x[-1] - x[-2])
+    return out
