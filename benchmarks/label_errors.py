@@ -16,6 +16,9 @@ photos, how many were trusted and wrong; then every error with its cause:
   (``wrong_zone``, ``unset_clock``, ``placeholder``); an error on a photo whose EXIF is right
   (``local``, ``local_offset``, ``gps``) is ``unexplained:exif:<case>``;
 - ``webcam:<fault>``: the frame's injected faults (``stbench.synth.webcam_faults``);
+- ``webcam:named_within:<fault>``: a fault-free frame whose name time lies among the name times
+  of a run of clock-fault frames (the clock jumped back at the run's end), so no split of the
+  camera's frames in recorded order puts it in the right era;
 - ``webcam:download_delay``: a fault-free frame named at download time (AMOS), whose time is
   later than the capture by the archive's delay (at most ``--delay-min``) across a span edge;
 - ``label_inconsistent``: the manifest's label is not the label of its own timestamp;
@@ -46,6 +49,8 @@ DOWNLOAD_DELAY_MIN = 7.0
 #: EXIF cases of stbench.synth.exif whose clock reading is not the capture time.
 WRONG_CLOCK_CASES = ("exif:wrong_zone", "exif:unset_clock", "exif:placeholder")
 EXPLAINED_PREFIXES = ("exif:", "webcam:")
+#: Injected faults of stbench.synth.webcam_faults that make a camera's clock wrong.
+CLOCK_FAULTS = ("local_time", "clock_offset", "clock_drift")
 
 
 def world_of(manifest: Path) -> Path:
@@ -78,19 +83,42 @@ def truth_frame(world: Path) -> pd.DataFrame:
         frames = pd.read_parquet(frames_path)
         member = frames["path"].str.rsplit("/", n=1).str[-1]
         fault = frames["fault"].fillna("").astype(str)
+        case = np.where(fault == "", named_within_fault(frames), "webcam:" + fault)
         parts.append(
             pd.DataFrame(
                 {
                     "image_id": "webcam/" + frames["camera_id"] + "/" + member,
                     "true_utc": pd.to_datetime(frames["capture_time_utc"], utc=True),
                     "true_offset_min": frames["utc_offset_min"].astype("float64"),
-                    "case": np.where(fault == "", "", "webcam:" + fault),
+                    "case": case,
                 }
             )
         )
     if not parts:
         raise SystemExit(f"{world}: no truth/ tables; is it a synthetic world?")
     return pd.concat(parts, ignore_index=True).drop_duplicates("image_id")
+
+
+def named_within_fault(frames: pd.DataFrame) -> np.ndarray:
+    """Per truth frame: ``webcam:named_within:<fault>`` when its name time lies inside the name
+    times of a run of clock-fault frames of its camera (the clock jumped back at the run's end,
+    so in recorded order the frame sits among the faulty ones), else ""."""
+    out = np.full(len(frames), "", dtype=object)
+    names = pd.to_datetime(frames["recorded_name_time"]).to_numpy()
+    capture = pd.to_datetime(frames["capture_time_utc"], utc=True)
+    fault = frames["fault"].fillna("").astype(str).str.split(",").str[0]
+    clock = fault.isin(CLOCK_FAULTS).to_numpy()
+    for _camera, rows in frames.groupby("camera_id", sort=False).indices.items():
+        rows = rows[np.argsort(capture.iloc[rows].to_numpy(), kind="stable")]
+        kind = np.where(clock[rows], fault.iloc[rows].to_numpy(), "")
+        starts = np.flatnonzero(np.r_[True, kind[1:] != kind[:-1]])
+        for lo, hi in zip(starts, np.r_[starts[1:], len(rows)], strict=True):
+            if kind[lo] == "":
+                continue
+            run = names[rows[lo:hi]]
+            inside = (names[rows] >= run.min()) & (names[rows] <= run.max()) & ~clock[rows]
+            out[rows[inside]] = "webcam:named_within:" + kind[lo]
+    return out
 
 
 def image_errors(images: pd.DataFrame, truth: pd.DataFrame, threshold: float) -> pd.DataFrame:

@@ -46,6 +46,8 @@ class WebcamConfig:
             its latest picture, refreshed every few minutes; see docs/timestamps.md).
         window_sigmas: the sun fit's share of a frame's time window, in bootstrap standard
             deviations of its era's offset.
+        drift_block_days: days with frames per block in which the offset is measured again
+            to find a drift the era's model misses (:mod:`stbench.webcams.clock_bounds`).
     """
 
     dataset: str = "AMOS"
@@ -72,6 +74,7 @@ class WebcamConfig:
     seed: int = 0
     max_download_delay_s: float = 600.0
     window_sigmas: float = 3.0
+    drift_block_days: int = 20
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -25,6 +25,7 @@ from stbench.timestamps import resolve_timestamp
 from stbench.timestamps.header import ImageHeader, parse_header
 from stbench.timestamps.names import time_from_name
 from stbench.timestamps.zones import utc_offset_minutes, valid_position, zone_at
+from stbench.webcams.clock_bounds import era_spread_min, offset_bounds, window_from_bounds
 from stbench.webcams.config import WebcamConfig
 from stbench.webcams.frames import CameraTable, Skipped, frame_pixels, iter_frames, load_cameras
 from stbench.webcams.quality import stream_flags
@@ -217,8 +218,13 @@ def _clock(frames, times_s, lat, lon, config: WebcamConfig):
     starts = np.array([fit_index[e.first] for e in fit.eras])
     boundary = set(fit_index[fit.boundary].tolist())
     zone = zone_at(lat, lon)
-    for i in np.flatnonzero(timed):
-        era = fit.eras[max(0, int(np.searchsorted(starts, i, side="right")) - 1)]
+    timed_index = np.flatnonzero(timed)
+    era_of = np.maximum(0, np.searchsorted(starts, timed_index, side="right") - 1)
+    # what the era model cannot know: boundary zones, drift inside an era (clock_bounds)
+    bounds = offset_bounds(fit, times_s[timed_index], era_of, config)
+    fit.stats = None  # its arrays are not needed any more
+    for i, k, bound in zip(timed_index, era_of, bounds, strict=True):
+        era = fit.eras[k]
         offset = float(era.offset_at(times_s[i]))
         if not era.strong:
             status[i] = ["solar_unverified"]
@@ -233,7 +239,7 @@ def _clock(frames, times_s, lat, lon, config: WebcamConfig):
         # a name the archive gave at download (AMOS) is later than the capture; a camera's own
         # clock (EXIF) is not
         delay = config.max_download_delay_s if frames[i]["source"] == "filename_utc" else 0.0
-        windows[i] = time_window_s(offset - offsets[i], era, config, delay)
+        windows[i] = window_from_bounds(bound, offsets[i], delay)
         if i in boundary:
             status[i].append("era_boundary")
     return offsets, status, windows
@@ -249,14 +255,11 @@ def time_window_s(
     error. The sun measures c minus the mean delay (``residual_min`` of it is
     not applied), to within ``window_sigmas`` standard deviations, plus, in a drifting era, the
     drift over half a fitting window; the mean delay itself lies in [0, D]. So
-    true - timestamp lies in [residual - D - spread, residual + D + spread].
+    true - timestamp lies in [residual - D - spread, residual + D + spread]. The indexer widens
+    this where the era model cannot know (:func:`stbench.webcams.clock_bounds.offset_bounds`).
     """
-    delay = delay_s
-    sigma = era.sigma_min if np.isfinite(era.sigma_min) else config.max_fit_sigma_min
-    drift = abs(era.slope_min_per_day) * config.window_days / 2.0
-    spread = 60.0 * (config.window_sigmas * sigma + drift)
-    residual = 60.0 * residual_min
-    return max(0.0, delay + spread - residual), max(0.0, residual + delay + spread)
+    spread = era_spread_min(era, config)
+    return window_from_bounds((residual_min - spread, residual_min + spread), 0.0, delay_s)
 
 
 def _names_local_time(time_s: float, offset_min: float, zone, tolerance_min: float) -> bool:

@@ -21,7 +21,7 @@ split that best explains the brightness on the days around them.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -74,10 +74,12 @@ class ClockFit:
     Attributes:
         eras: eras in time order (covering all fitted frames).
         boundary: (N,) bool, frames between two eras whose side the sun cannot tell.
+        stats: the final sun statistics (for :mod:`stbench.webcams.clock_bounds`), or None.
     """
 
     eras: list[EraFit]
     boundary: np.ndarray
+    stats: SunStatistics | None = field(default=None, repr=False, compare=False)
 
 
 def fit_clock(
@@ -116,7 +118,9 @@ def fit_clock(
             break
         stats = SunStatistics(times_s, brightness, lat, lon, config, shape, sun=stats.sun)
     # eras hold day ranges so far; turn them into frame ranges with refined boundaries
-    return _frame_eras(stats, eras, config)
+    fit = _frame_eras(stats, eras, config)
+    fit.stats = stats  # the time windows measure drift blocks on them (clock_bounds)
+    return fit
 
 
 def _day_offsets(stats: SunStatistics, eras: list[EraFit]) -> np.ndarray:

@@ -111,3 +111,25 @@ def test_a_manifest_from_another_world_is_refused(label_errors, small_world_mani
     photos.to_parquet(empty / "truth" / "megadepth_images.parquet", index=False)
     with pytest.raises(SystemExit, match="no truth row"):
         label_errors.run(manifest, empty)
+
+
+def test_a_fault_free_frame_named_among_a_clock_fault_run_is_attributed(label_errors):
+    # a local-time era (names 8 h ahead) ends; the next, fault-free frame is named before the
+    # era's last name: in recorded order it sits inside the faulty run
+    capture = pd.to_datetime(
+        ["2019-06-13 10:00", "2019-06-13 16:00", "2019-06-13 22:00", "2019-06-14 00:30",
+         "2019-06-14 06:30", "2019-06-20 06:30"], utc=True)  # fmt: skip
+    error_h = [8, 8, 8, 0, 0, 0]
+    frames = pd.DataFrame(
+        {
+            "camera_id": "00000001",
+            "capture_time_utc": capture,
+            "recorded_name_time": (capture + pd.to_timedelta(error_h, unit="h")).tz_localize(None),
+            "fault": ["local_time", "local_time,frozen", "local_time", None, None, None],
+        }
+    )
+    case = label_errors.named_within_fault(frames)
+    assert list(case) == ["", "", "", "webcam:named_within:local_time", "", ""]
+    # another camera's faults say nothing about this one
+    other = frames.assign(camera_id=["00000002"] * 3 + ["00000001"] * 3)
+    assert list(label_errors.named_within_fault(other)) == [""] * 6

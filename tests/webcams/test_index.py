@@ -57,6 +57,32 @@ def test_trusted_times_are_within_15_minutes_of_capture(indexed):
         assert error_min[trusted].abs().max() <= 15
 
 
+def test_windows_widen_near_the_era_boundaries_and_hold_the_capture(indexed):
+    cam, records = indexed["00000001"]
+    frames = merged(cam, records)
+    trusted = (frames["timestamp_trust"] >= TRUST_THRESHOLD) & ~frames["frozen"]
+    error_s = (frames["capture_time_utc"] - frames["timestamp_utc"]).dt.total_seconds()
+    inside = (error_s >= -frames["time_early_s"]) & (error_s <= frames["time_late_s"])
+    assert inside[trusted].all()
+    # recorded (name) time of each frame, and where the naming error changes (the two edges)
+    named = frames["capture_time_utc"] + pd.to_timedelta(frames["name_error_s"], unit="s")
+    change = frames["name_error_s"].diff().fillna(0) != 0
+    edges = named[change].to_numpy()
+    assert len(edges) == 2
+    distance_s = np.min(
+        [np.abs((named - edge).dt.total_seconds()) for edge in pd.to_datetime(edges, utc=True)],
+        axis=0,
+    )
+    width_s = frames["time_early_s"] + frames["time_late_s"]
+    # within a day of a boundary the window holds both eras' offsets (2 h apart)...
+    near = trusted & (distance_s < 86400)
+    assert near.sum() >= 10 and (width_s[near] >= 2 * 3600).all()
+    # ...far from both it is the era's own (delay and sun fit: under the 2 h between the eras)
+    far = trusted & (distance_s > 4 * 86400)
+    assert far.sum() >= 50 and (width_s[far] < 2 * 3600).all()
+    assert width_s[far].median() < width_s[near].min() / 2
+
+
 def test_clean_camera_is_verified_not_corrected(indexed):
     _cam, records = indexed["00000002"]
     images = records.images
