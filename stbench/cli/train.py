@@ -63,6 +63,7 @@ def register(app: typer.Typer) -> None:
             device=device,
             threads=threads,
             trust_modified=trust_modified,
+            preset=preset,
             command=" ".join(["stbench", *sys.argv[1:]]),
         )
         import os

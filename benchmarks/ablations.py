@@ -1,0 +1,99 @@
+"""Ablations of the reference model (issue #14), one budget and seed, scored on split val only.
+
+Trains each variant of :data:`stbench.model.ablation.VARIANTS` (temporal inputs decoder /
+colour / both; time loss off; matching loss off; MSE-in-steps without cross-entropy) on the
+manifest's train split with the ``--preset`` budget (``quick`` by default; ``--epochs`` and
+``--steps-per-epoch`` shrink it), scores each with ``stbench evaluate`` (method ``reference``,
+``--split val``: clustered 95 % intervals, cluster counts printed), and writes
+``OUT/ablations.md`` and ``OUT/ablations.csv`` with the budget, seed, manifest name and content
+hash and this command. A rerun continues each variant's checkpoint (or reuses a finished one).
+
+Run (the default world's committed manifest; STBENCH_HOME must hold worlds/default-seed0)::
+
+    nice python benchmarks/ablations.py --manifest manifests/default --out runs/ablations \\
+        [--preset quick] [--seed 0] [--variants decoder colour] [--max-pairs 200] \\
+        [--max-images 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+if __package__ in (None, ""):  # `python benchmarks/ablations.py` from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from stbench.errors import StbenchError
+    from stbench.model.ablation import ABLATION_SPLIT, VARIANTS, run_ablations, write_table
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--manifest", type=Path, default=Path("manifests/default"))
+    parser.add_argument("--out", type=Path, default=Path("runs/ablations"))
+    parser.add_argument("--preset", default="quick", help="budget and settings (default quick)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    parser.add_argument("--steps-per-epoch", type=int, default=None)
+    parser.add_argument(
+        "--variants", nargs="+", default=None, choices=[v.name for v in VARIANTS],
+        help="default: all",
+    )  # fmt: skip
+    parser.add_argument("--max-pairs", type=int, default=None, help="val pairs (default all)")
+    parser.add_argument("--max-images", type=int, default=None, help="val images (default all)")
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=None, help="default $STBENCH_THREADS or 1")
+    args = parser.parse_args(argv)
+
+    from stbench.manifest.verify import load_verified_manifest
+    from stbench.model.ablation import variant_config
+    from stbench.threads import apply_threads
+
+    apply_threads(args.threads)
+    command = "python benchmarks/ablations.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    started = time.perf_counter()
+    try:
+        manifest = load_verified_manifest(args.manifest, command="ablations")
+        budget = variant_config(
+            "decoder", args.preset, args.seed, args.epochs, args.steps_per_epoch
+        )
+        rows = run_ablations(
+            args.manifest, args.out, variants=args.variants, preset=args.preset,
+            seed=args.seed, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+            max_pairs=args.max_pairs, max_images=args.max_images, n_bootstrap=args.bootstrap,
+            command=command,
+        )  # fmt: skip
+    except StbenchError as exc:
+        print(f"ablations: {exc}", file=sys.stderr)
+        return 2
+    wall = time.perf_counter() - started
+    header = {
+        "budget": (
+            f"preset {args.preset}: {budget.epochs} epochs x {budget.steps_per_epoch} steps, "
+            f"batch {budget.batch_size} pairs + {budget.temporal_batch_size} images, crops "
+            f"{'x'.join(map(str, budget.image_size))} / "
+            f"{'x'.join(map(str, budget.temporal_size))}, lr {budget.learning_rate:g}, 1 process"
+        ),
+        "seed": args.seed,
+        "split": f"{ABLATION_SPLIT} (pairs: {args.max_pairs or 'all'}, images: "
+        f"{args.max_images or 'all'})",
+        "manifest": manifest.name,
+        "manifest_content_hash": manifest.meta.get("content_hash"),
+        "command": command,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "wall_s": round(wall),
+        "machine": f"{os.cpu_count()} CPUs, 1-min load at the end {os.getloadavg()[0]:.1f}",
+    }
+    for path in write_table(rows, args.out, header):
+        print(f"wrote {path}")
+    print(f"ablations: {len(rows)} variants in {wall:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

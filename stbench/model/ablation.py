@@ -1,0 +1,316 @@
+"""Ablations of the reference model's recipe, trained at one budget and seed, scored on ``val``.
+
+Each :class:`Variant` is a set of :class:`stbench.model.presets.TrainConfig` overrides on top of
+a preset's budget (``quick`` by default). :func:`run_ablations` trains every variant with
+:func:`stbench.model.train.run`, scores it with the evaluation harness
+(:func:`stbench.evaluate.run.evaluate`, method ``reference`` with the variant's weights, split
+``val`` only: choices made here never look at test) and collects one row per variant with the
+harness's clustered 95 % intervals and cluster counts. :func:`write_table` writes the rows as
+Markdown and CSV. ``benchmarks/ablations.py`` is the command line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stbench.atomic import write_text_atomic
+from stbench.config import config_from_dict
+from stbench.errors import ConfigError
+from stbench.model.config import temporal_input_fields
+from stbench.model.presets import PRESETS, TrainConfig
+
+__all__ = [
+    "ABLATION_SPLIT",
+    "METRICS",
+    "VARIANTS",
+    "AblationRow",
+    "Variant",
+    "run_ablations",
+    "variant_config",
+    "write_table",
+]
+
+#: The split every ablation is scored on (never test).
+ABLATION_SPLIT = "val"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One ablation: a name, the question it answers, and its TrainConfig overrides."""
+
+    name: str
+    question: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+_DECODER = temporal_input_fields("decoder")
+
+#: The variants, the proposal's design first (the reference the others are read against).
+VARIANTS: tuple[Variant, ...] = (
+    Variant("decoder", "the proposal: time MLP on decoder output, all losses", {"model": _DECODER}),
+    Variant(
+        "colour", "time inputs: 36 colour statistics only",
+        {"model": temporal_input_fields("colour")},
+    ),
+    Variant(
+        "both", "time inputs: decoder output + colour statistics",
+        {"model": temporal_input_fields("both")},
+    ),
+    Variant(
+        "no_time_loss", "matcher without time supervision (temporal_weight 0)",
+        {"model": _DECODER, "temporal_weight": 0.0},
+    ),
+    Variant(
+        "no_match_loss", "time head without matching supervision (matching_weight 0)",
+        {"model": _DECODER, "matching_weight": 0.0},
+    ),
+    Variant(
+        "mse_only", "temporal loss: MSE in steps alone (ce_weight 0)",
+        {"model": _DECODER, "ce_weight": 0.0},
+    ),
+)  # fmt: skip
+
+#: (summary metric, column label) of the table, in order.
+METRICS: tuple[tuple[str, str], ...] = (
+    ("precision_3px", "P@3px"),
+    ("precision_pooled_3px", "pooled P@3px"),
+    ("pose_auc_10", "AUC@10"),
+    ("num_matches", "matches/pair"),
+    ("time_accuracy_season", "season acc"),
+    ("time_accuracy_month", "month acc"),
+    ("time_accuracy_week", "week acc"),
+    ("time_accuracy_hour", "hour acc"),
+    ("time_mse_month", "month MSE"),
+    ("time_mse_hour", "hour MSE"),
+)
+_WITH_INTERVAL = ("precision_3px", "time_accuracy_season", "time_accuracy_month")
+
+
+def _variant(name: str) -> Variant:
+    for variant in VARIANTS:
+        if variant.name == name:
+            return variant
+    known = ", ".join(v.name for v in VARIANTS)
+    raise ConfigError(f"unknown ablation variant {name!r}; choose from {known}")
+
+
+def variant_config(
+    name: str,
+    preset: str = "quick",
+    seed: int = 0,
+    epochs: int | None = None,
+    steps_per_epoch: int | None = None,
+) -> TrainConfig:
+    """The training config of variant ``name``: ``preset``'s budget and settings, the
+    variant's overrides (its ``model`` keys merged into the preset's), ``seed``, and
+    optionally a smaller ``epochs`` x ``steps_per_epoch``."""
+    variant = _variant(name)
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    values = {**PRESETS[preset], **variant.overrides, "seed": seed}
+    values["model"] = {**PRESETS[preset].get("model", {}), **variant.overrides.get("model", {})}
+    if epochs is not None:
+        values["epochs"] = epochs
+    if steps_per_epoch is not None:
+        values["steps_per_epoch"] = steps_per_epoch
+    return config_from_dict(TrainConfig, values, f"ablation {name} (preset {preset})")
+
+
+@dataclass
+class AblationRow:
+    """One trained and scored variant: its settings, training record and summary metrics."""
+
+    variant: str
+    question: str
+    temporal_inputs: str
+    matching_weight: float
+    temporal_weight: float
+    ce_weight: float
+    train_wall_s: float
+    eval_wall_s: float
+    steps: int
+    metrics: dict[str, dict[str, Any]]
+
+
+def _train_variant(config: TrainConfig, manifest_dir: Path, out: Path, command: str) -> None:
+    from stbench.model.checkpoint import CHECKPOINT_FILE
+    from stbench.model.train import run
+
+    # A rerun continues (or, when complete, reuses) a variant's checkpoint; a checkpoint of
+    # another config is a ConfigError naming the keys that differ.
+    resume = (out / CHECKPOINT_FILE).exists()
+    run(config, manifest_dir, out, resume=resume, device="cpu", command=command, preset=None)
+
+
+def _evaluate_variant(
+    weights: Path, manifest_dir: Path, out: Path, max_pairs: int | None, max_images: int | None,
+    n_bootstrap: int, seed: int,
+) -> dict[str, Any]:  # fmt: skip
+    from stbench.evaluate.config import EvaluateConfig
+    from stbench.evaluate.run import evaluate
+
+    config = EvaluateConfig(
+        method="reference",
+        method_options={"weights": str(weights)},
+        split=ABLATION_SPLIT,
+        max_pairs=max_pairs,
+        max_images=max_images,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    run_dir = evaluate(config, manifest_dir, out, overwrite=True, write_plots=False)
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def run_ablations(
+    manifest_dir: str | Path,
+    out: str | Path,
+    *,
+    variants: list[str] | None = None,
+    preset: str = "quick",
+    seed: int = 0,
+    epochs: int | None = None,
+    steps_per_epoch: int | None = None,
+    max_pairs: int | None = None,
+    max_images: int | None = None,
+    n_bootstrap: int = 1000,
+    command: str = "",
+    report=print,
+) -> list[AblationRow]:
+    """Train and score each variant (all of :data:`VARIANTS` by default) into
+    ``out/<variant>/{train,val}``; returns one row per variant.
+
+    Raises:
+        ConfigError: an unknown variant or preset, or a checkpoint in ``out/<variant>/train``
+        from another config. DataError: the manifest lacks what training or scoring needs.
+    """
+    names = variants or [v.name for v in VARIANTS]
+    configs = {name: variant_config(name, preset, seed, epochs, steps_per_epoch) for name in names}
+    out = Path(out)
+    rows = []
+    for name, config in configs.items():
+        train_dir, val_dir = out / name / "train", out / name / ABLATION_SPLIT
+        started = time.perf_counter()
+        _train_variant(config, Path(manifest_dir), train_dir, f"{command} [variant {name}]")
+        record = json.loads((train_dir / "model.json").read_text())["training"]
+        trained = time.perf_counter()
+        summary = _evaluate_variant(
+            train_dir, Path(manifest_dir), val_dir, max_pairs, max_images, n_bootstrap, seed
+        )
+        row = AblationRow(
+            variant=name,
+            question=_variant(name).question,
+            temporal_inputs=config.model.temporal_inputs,
+            matching_weight=config.matching_weight,
+            temporal_weight=config.temporal_weight,
+            ce_weight=config.ce_weight,
+            train_wall_s=float(record["wall_s"]),
+            eval_wall_s=time.perf_counter() - trained,
+            steps=int(record["steps"]),
+            metrics={key: summary["metrics"].get(key, {}) for key, _ in METRICS},
+        )
+        rows.append(row)
+        report(f"{name}: trained in {time.perf_counter() - started:.0f} s; " + _clusters(row))
+    return rows
+
+
+def _clusters(row: AblationRow) -> str:
+    """Cluster counts of the row's metrics with intervals, as printed and tabled."""
+    parts = []
+    for key in ("precision_3px", "time_accuracy_season"):
+        m = row.metrics.get(key) or {}
+        parts.append(f"{key} n={m.get('n', 0)} clusters={m.get('n_clusters', 0)}")
+    return "; ".join(parts)
+
+
+def _cell(metric: dict[str, Any], interval: bool, digits: int = 3) -> str:
+    value = metric.get("value")
+    if value is None:
+        return "–"
+    text = f"{value:.{digits}f}"
+    if interval:
+        low, high = metric.get("ci_low"), metric.get("ci_high")
+        text += (
+            f" [{low:.{digits}f}, {high:.{digits}f}]"
+            if low is not None and high is not None
+            else f" ({metric.get('note') or 'no interval'})"
+        )
+    return text
+
+
+def _markdown(rows: list[AblationRow], header: dict[str, Any]) -> str:
+    lines = [f"- {key}: {value}" for key, value in header.items()]
+    first = next((r for r in rows), None)
+    if first is not None:
+        p, s = first.metrics.get("precision_3px", {}), first.metrics.get("time_accuracy_season", {})
+        lines.append(
+            f"- clusters (95 % cluster-bootstrap intervals): pairs n = {p.get('n', 0)} in "
+            f"{p.get('n_clusters', 0)} scene(s); labelled images n = {s.get('n', 0)} in "
+            f"{s.get('n_clusters', 0)} camera-fortnights"
+        )
+    columns = ["variant", "time inputs", *[label for _, label in METRICS], "train s"]
+    lines += ["", "| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    for row in rows:
+        cells = [f"`{row.variant}`", row.temporal_inputs]
+        for key, _ in METRICS:
+            digits = 1 if key.startswith(("num_", "time_mse")) else 3
+            cells.append(_cell(row.metrics.get(key) or {}, key in _WITH_INTERVAL, digits))
+        cells.append(f"{row.train_wall_s:.0f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Variants:"]
+    lines += [f"- `{row.variant}`: {row.question}" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _csv(rows: list[AblationRow], header: dict[str, Any]) -> str:
+    fields = [
+        "variant", "temporal_inputs", "matching_weight", "temporal_weight", "ce_weight",
+        "steps", "train_wall_s", "eval_wall_s",
+    ]  # fmt: skip
+    for key, _ in METRICS:
+        fields += [f"{key}{suffix}" for suffix in ("", "_ci_low", "_ci_high", "_n", "_clusters")]
+    fields += list(header)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        values: dict[str, Any] = {
+            "variant": row.variant,
+            "temporal_inputs": row.temporal_inputs,
+            "matching_weight": row.matching_weight,
+            "temporal_weight": row.temporal_weight,
+            "ce_weight": row.ce_weight,
+            "steps": row.steps,
+            "train_wall_s": round(row.train_wall_s, 1),
+            "eval_wall_s": round(row.eval_wall_s, 1),
+            **header,
+        }
+        for key, _ in METRICS:
+            m = row.metrics.get(key) or {}
+            values[key] = m.get("value")
+            values[f"{key}_ci_low"] = m.get("ci_low")
+            values[f"{key}_ci_high"] = m.get("ci_high")
+            values[f"{key}_n"] = m.get("n")
+            values[f"{key}_clusters"] = m.get("n_clusters")
+        writer.writerow(values)
+    return buffer.getvalue()
+
+
+def write_table(rows: list[AblationRow], out: str | Path, header: dict[str, Any]) -> list[Path]:
+    """Write ``ablations.md`` and ``ablations.csv`` into ``out`` (atomically); ``header``
+    (budget, seed, split, manifest name and hash, command, ...) heads the Markdown and is a
+    column of every CSV row. Returns the two paths."""
+    if not rows:
+        raise ConfigError("no ablation rows to write")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    markdown, table = out / "ablations.md", out / "ablations.csv"
+    write_text_atomic(markdown, _markdown(rows, header))
+    write_text_atomic(table, _csv(rows, header))
+    return [markdown, table]
