@@ -140,3 +140,33 @@ def test_cli_errors_are_clear(tmp_path, toy_manifest, monkeypatch):
         build_app(), ["train-baseline", "--manifest", str(toy_manifest), "--preset", "huge"]
     )
     assert isinstance(result.exception, ConfigError) and "unknown preset" in str(result.exception)
+
+
+def test_cli_records_the_preset_and_temporal_inputs(
+    tmp_path, toy_manifest, tiny_config, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from stbench.cli import build_app
+    from stbench.config import config_to_dict
+    from stbench.model import presets
+
+    tiny = config_to_dict(tiny_config(epochs=1, steps_per_epoch=1))
+    monkeypatch.setitem(presets.PRESETS, "tiny", tiny)
+    monkeypatch.setenv("STBENCH_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+    args = ["train-baseline", "--manifest", str(toy_manifest), "--preset", "tiny"]
+    result = runner.invoke(build_app(), [*args, "--temporal-inputs", "pixels"])
+    assert isinstance(result.exception, ConfigError) and "unknown temporal inputs" in str(
+        result.exception
+    )
+    out = tmp_path / "run"
+    result = runner.invoke(
+        build_app(), [*args, "--temporal-inputs", "colour", "--out", str(out), "--device", "cpu"]
+    )
+    assert result.exit_code == 0, result.output
+    training = json.loads((out / "model.json").read_text())["training"]
+    assert training["recipe"]["preset"] == "tiny"
+    model = training["recipe"]["config"]["model"]
+    assert model["temporal_decoder_features"] is False and model["temporal_image_statistics"]
+    assert model["channels"] == tiny["model"]["channels"]  # the preset's model kept
