@@ -18,20 +18,114 @@ Run (the default world's committed manifest; STBENCH_HOME must hold worlds/defau
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # `python benchmarks/ablations.py` from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from stbench.model.ablation import (
+    ABLATION_SPLIT,
+    METRICS,
+    VARIANTS,
+    AblationRow,
+    clusters_line,
+    variant_config,
+    write_table,
+)
+from stbench.model.presets import TrainConfig
+
+
+def _train_variant(config: TrainConfig, manifest_dir: Path, out: Path, command: str) -> None:
+    from stbench.model.checkpoint import CHECKPOINT_FILE
+    from stbench.model.train import run
+
+    # A rerun continues (or, when complete, reuses) a variant's checkpoint; a checkpoint of
+    # another config is a ConfigError naming the keys that differ.
+    resume = (out / CHECKPOINT_FILE).exists()
+    run(config, manifest_dir, out, resume=resume, device="cpu", command=command, preset=None)
+
+
+def _evaluate_variant(
+    weights: Path, manifest_dir: Path, out: Path, max_pairs: int | None, max_images: int | None,
+    n_bootstrap: int, seed: int,
+) -> dict[str, Any]:  # fmt: skip
+    from stbench.evaluate.config import EvaluateConfig
+    from stbench.evaluate.run import evaluate
+
+    config = EvaluateConfig(
+        method="reference",
+        method_options={"weights": str(weights)},
+        split=ABLATION_SPLIT,
+        max_pairs=max_pairs,
+        max_images=max_images,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+    )
+    run_dir = evaluate(config, manifest_dir, out, overwrite=True, write_plots=False)
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def run_ablations(
+    manifest_dir: str | Path,
+    out: str | Path,
+    *,
+    variants: list[str] | None = None,
+    preset: str = "quick",
+    seed: int = 0,
+    epochs: int | None = None,
+    steps_per_epoch: int | None = None,
+    max_pairs: int | None = None,
+    max_images: int | None = None,
+    n_bootstrap: int = 1000,
+    command: str = "",
+    report=print,
+) -> list[AblationRow]:
+    """Train and score each variant (all of :data:`VARIANTS` by default) into
+    ``out/<variant>/{train,val}``; returns one row per variant.
+
+    Raises:
+        ConfigError: an unknown variant or preset, or a checkpoint in ``out/<variant>/train``
+        from another config. DataError: the manifest lacks what training or scoring needs.
+    """
+    names = variants or [v.name for v in VARIANTS]
+    configs = {name: variant_config(name, preset, seed, epochs, steps_per_epoch) for name in names}
+    out = Path(out)
+    rows = []
+    for name, config in configs.items():
+        train_dir, val_dir = out / name / "train", out / name / ABLATION_SPLIT
+        started = time.perf_counter()
+        _train_variant(config, Path(manifest_dir), train_dir, f"{command} [variant {name}]")
+        record = json.loads((train_dir / "model.json").read_text())["training"]
+        trained = time.perf_counter()
+        summary = _evaluate_variant(
+            train_dir, Path(manifest_dir), val_dir, max_pairs, max_images, n_bootstrap, seed
+        )
+        row = AblationRow(
+            variant=name,
+            question=next(v.question for v in VARIANTS if v.name == name),
+            temporal_inputs=config.model.temporal_inputs,
+            matching_weight=config.matching_weight,
+            temporal_weight=config.temporal_weight,
+            ce_weight=config.ce_weight,
+            train_wall_s=float(record["wall_s"]),
+            eval_wall_s=time.perf_counter() - trained,
+            steps=int(record["steps"]),
+            metrics={key: summary["metrics"].get(key, {}) for key, _ in METRICS},
+        )
+        rows.append(row)
+        report(f"{name}: trained in {time.perf_counter() - started:.0f} s; " + clusters_line(row))
+    return rows
+
 
 def main(argv: list[str] | None = None) -> int:
     from stbench.errors import StbenchError
-    from stbench.model.ablation import ABLATION_SPLIT, VARIANTS, run_ablations, write_table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--manifest", type=Path, default=Path("manifests/default"))
@@ -51,7 +145,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from stbench.manifest.verify import load_verified_manifest
-    from stbench.model.ablation import variant_config
     from stbench.threads import apply_threads
 
     apply_threads(args.threads)

@@ -1,20 +1,18 @@
 """Ablations of the reference model's recipe, trained at one budget and seed, scored on ``val``.
 
 Each :class:`Variant` is a set of :class:`stbench.model.presets.TrainConfig` overrides on top of
-a preset's budget (``quick`` by default). :func:`run_ablations` trains every variant with
-:func:`stbench.model.train.run`, scores it with the evaluation harness
-(:func:`stbench.evaluate.run.evaluate`, method ``reference`` with the variant's weights, split
-``val`` only: choices made here never look at test) and collects one row per variant with the
-harness's clustered 95 % intervals and cluster counts. :func:`write_table` writes the rows as
-Markdown and CSV. ``benchmarks/ablations.py`` is the command line.
+a preset's budget (``quick`` by default). ``benchmarks/ablations.py`` trains every variant with
+:func:`stbench.model.train.run`, scores it with the evaluation harness (method ``reference``
+with the variant's weights, split ``val`` only: choices made here never look at test; the
+harness lives above this package, so the loop is in the script) and collects one
+:class:`AblationRow` per variant with the harness's clustered 95 % intervals and cluster counts.
+:func:`write_table` writes the rows as Markdown and CSV.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ __all__ = [
     "VARIANTS",
     "AblationRow",
     "Variant",
-    "run_ablations",
+    "clusters_line",
     "variant_config",
     "write_table",
 ]
@@ -138,89 +136,7 @@ class AblationRow:
     metrics: dict[str, dict[str, Any]]
 
 
-def _train_variant(config: TrainConfig, manifest_dir: Path, out: Path, command: str) -> None:
-    from stbench.model.checkpoint import CHECKPOINT_FILE
-    from stbench.model.train import run
-
-    # A rerun continues (or, when complete, reuses) a variant's checkpoint; a checkpoint of
-    # another config is a ConfigError naming the keys that differ.
-    resume = (out / CHECKPOINT_FILE).exists()
-    run(config, manifest_dir, out, resume=resume, device="cpu", command=command, preset=None)
-
-
-def _evaluate_variant(
-    weights: Path, manifest_dir: Path, out: Path, max_pairs: int | None, max_images: int | None,
-    n_bootstrap: int, seed: int,
-) -> dict[str, Any]:  # fmt: skip
-    from stbench.evaluate.config import EvaluateConfig
-    from stbench.evaluate.run import evaluate
-
-    config = EvaluateConfig(
-        method="reference",
-        method_options={"weights": str(weights)},
-        split=ABLATION_SPLIT,
-        max_pairs=max_pairs,
-        max_images=max_images,
-        n_bootstrap=n_bootstrap,
-        seed=seed,
-    )
-    run_dir = evaluate(config, manifest_dir, out, overwrite=True, write_plots=False)
-    return json.loads((run_dir / "summary.json").read_text())
-
-
-def run_ablations(
-    manifest_dir: str | Path,
-    out: str | Path,
-    *,
-    variants: list[str] | None = None,
-    preset: str = "quick",
-    seed: int = 0,
-    epochs: int | None = None,
-    steps_per_epoch: int | None = None,
-    max_pairs: int | None = None,
-    max_images: int | None = None,
-    n_bootstrap: int = 1000,
-    command: str = "",
-    report=print,
-) -> list[AblationRow]:
-    """Train and score each variant (all of :data:`VARIANTS` by default) into
-    ``out/<variant>/{train,val}``; returns one row per variant.
-
-    Raises:
-        ConfigError: an unknown variant or preset, or a checkpoint in ``out/<variant>/train``
-        from another config. DataError: the manifest lacks what training or scoring needs.
-    """
-    names = variants or [v.name for v in VARIANTS]
-    configs = {name: variant_config(name, preset, seed, epochs, steps_per_epoch) for name in names}
-    out = Path(out)
-    rows = []
-    for name, config in configs.items():
-        train_dir, val_dir = out / name / "train", out / name / ABLATION_SPLIT
-        started = time.perf_counter()
-        _train_variant(config, Path(manifest_dir), train_dir, f"{command} [variant {name}]")
-        record = json.loads((train_dir / "model.json").read_text())["training"]
-        trained = time.perf_counter()
-        summary = _evaluate_variant(
-            train_dir, Path(manifest_dir), val_dir, max_pairs, max_images, n_bootstrap, seed
-        )
-        row = AblationRow(
-            variant=name,
-            question=_variant(name).question,
-            temporal_inputs=config.model.temporal_inputs,
-            matching_weight=config.matching_weight,
-            temporal_weight=config.temporal_weight,
-            ce_weight=config.ce_weight,
-            train_wall_s=float(record["wall_s"]),
-            eval_wall_s=time.perf_counter() - trained,
-            steps=int(record["steps"]),
-            metrics={key: summary["metrics"].get(key, {}) for key, _ in METRICS},
-        )
-        rows.append(row)
-        report(f"{name}: trained in {time.perf_counter() - started:.0f} s; " + _clusters(row))
-    return rows
-
-
-def _clusters(row: AblationRow) -> str:
+def clusters_line(row: AblationRow) -> str:
     """Cluster counts of the row's metrics with intervals, as printed and tabled."""
     parts = []
     for key in ("precision_3px", "time_accuracy_season"):

@@ -1,4 +1,4 @@
-"""Ablation variants (stbench.model.ablation) and their table."""
+"""Ablation variants (stbench.model.ablation), their table, and benchmarks/ablations.py."""
 
 import csv
 import json
@@ -81,14 +81,15 @@ def test_write_table_markdown_and_csv(tmp_path):
         write_table([], tmp_path / "empty", header)
 
 
-def test_run_ablations_trains_and_scores_on_val(toy_manifest, tiny_config, tmp_path, monkeypatch):
+def test_ablation_script_trains_and_scores_on_val(toy_manifest, tiny_config, tmp_path, monkeypatch):
     # One variant at a tiny size end to end: trained, scored by the harness on val, tabled.
-    tiny = tiny_config(epochs=1, steps_per_epoch=1)
+    from benchmarks.ablations import run_ablations
     from stbench.config import config_to_dict
 
+    tiny = tiny_config(epochs=1, steps_per_epoch=1)
     monkeypatch.setitem(ablation.PRESETS, "tiny", config_to_dict(tiny))
     lines = []
-    rows = ablation.run_ablations(
+    rows = run_ablations(
         toy_manifest, tmp_path / "abl", variants=["colour"], preset="tiny", max_pairs=2,
         max_images=8, n_bootstrap=10, command="test", report=lines.append,
     )  # fmt: skip
@@ -99,7 +100,7 @@ def test_run_ablations_trains_and_scores_on_val(toy_manifest, tiny_config, tmp_p
     assert row.metrics["precision_3px"] == summary["metrics"]["precision_3px"]
     assert "clusters=" in lines[0]
     # A rerun reuses the finished checkpoint instead of failing on it.
-    again = ablation.run_ablations(
+    again = run_ablations(
         toy_manifest, tmp_path / "abl", variants=["colour"], preset="tiny", max_pairs=2,
         max_images=8, n_bootstrap=10, report=lines.append,
     )  # fmt: skip
