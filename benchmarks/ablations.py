@@ -4,7 +4,8 @@ Trains each variant of :data:`stbench.model.ablation.VARIANTS` (temporal inputs 
 colour / both; time loss off; matching loss off; MSE-in-steps without cross-entropy) on the
 manifest's train split with the ``--preset`` budget (``quick`` by default; ``--epochs`` and
 ``--steps-per-epoch`` shrink it), scores each with ``stbench evaluate`` (method ``reference``,
-``--split val``: clustered 95 % intervals, cluster counts printed), and writes
+``--split val``: clustered 95 % intervals, cluster counts printed; each variant also paired
+against the first, ``decoder``, on the same items), and writes
 ``OUT/ablations.md`` and ``OUT/ablations.csv`` with the budget, seed, manifest name and content
 hash and this command. A rerun continues each variant's checkpoint (or reuses a finished one).
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import sys
@@ -30,9 +32,11 @@ from typing import Any
 if __package__ in (None, ""):  # `python benchmarks/ablations.py` from the repository root
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from stbench.errors import OutputExistsError
 from stbench.model.ablation import (
     ABLATION_SPLIT,
     METRICS,
+    PAIRED_METRICS,
     VARIANTS,
     AblationRow,
     clusters_line,
@@ -68,8 +72,34 @@ def _evaluate_variant(
         n_bootstrap=n_bootstrap,
         seed=seed,
     )
-    run_dir = evaluate(config, manifest_dir, out, overwrite=True, write_plots=False)
+    try:  # a rerun reuses the cached predictions of unchanged weights
+        run_dir = evaluate(config, manifest_dir, out, write_plots=False)
+    except OutputExistsError:  # the weights changed (a retrained variant): predict afresh
+        run_dir = evaluate(config, manifest_dir, out, overwrite=True, write_plots=False)
     return json.loads((run_dir / "summary.json").read_text())
+
+
+def _paired(base: Path, other: Path, n_bootstrap: int, seed: int) -> dict[str, dict[str, Any]]:
+    """Clustered paired comparison of run ``other`` against run ``base`` (PAIRED_METRICS)."""
+    from stbench.evaluate.compare import compare_runs
+
+    table = compare_runs(base, other, n_bootstrap=n_bootstrap, seed=seed)
+    out = {}
+    for record in table.to_dict("records"):
+        if record["metric"] in PAIRED_METRICS:
+            out[record["metric"]] = {
+                "delta": _finite(record["delta"]),
+                "ci_low": _finite(record["delta_ci_low"]),
+                "ci_high": _finite(record["delta_ci_high"]),
+                "p_value": _finite(record["p_value"]),
+                "n_clusters": int(record["n_clusters"]),
+                "note": record["note"] or "",
+            }
+    return out
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if value is not None and math.isfinite(float(value)) else None
 
 
 def run_ablations(
@@ -119,6 +149,9 @@ def run_ablations(
             steps=int(record["steps"]),
             metrics={key: summary["metrics"].get(key, {}) for key, _ in METRICS},
         )
+        if rows:  # paired against the first variant on the same items
+            base = out / rows[0].variant / ABLATION_SPLIT
+            row.paired = _paired(base, val_dir, n_bootstrap, seed)
         rows.append(row)
         report(f"{name}: trained in {time.perf_counter() - started:.0f} s; " + clusters_line(row))
     return rows

@@ -26,6 +26,7 @@ from stbench.model.presets import PRESETS, TrainConfig
 __all__ = [
     "ABLATION_SPLIT",
     "METRICS",
+    "PAIRED_METRICS",
     "VARIANTS",
     "AblationRow",
     "Variant",
@@ -88,6 +89,14 @@ METRICS: tuple[tuple[str, str], ...] = (
     ("time_mse_hour", "hour MSE"),
 )
 _WITH_INTERVAL = ("precision_3px", "time_accuracy_season", "time_accuracy_month")
+#: Metrics compared pairwise against the first variant.
+PAIRED_METRICS: tuple[str, ...] = (
+    "precision_3px",
+    "time_accuracy_season",
+    "time_accuracy_month",
+    "time_accuracy_hour",
+    "time_mse_hour",
+)
 
 
 def _variant(name: str) -> Variant:
@@ -134,6 +143,10 @@ class AblationRow:
     eval_wall_s: float
     steps: int
     metrics: dict[str, dict[str, Any]]
+    #: metric -> ``delta`` (this variant minus the first), ``ci_low``, ``ci_high``, ``p_value``,
+    #: ``n_clusters``, ``note``: a clustered paired comparison on the items both scored
+    #: (:func:`stbench.evaluate.compare.compare_runs`); empty for the first variant.
+    paired: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def clusters_line(row: AblationRow) -> str:
@@ -160,6 +173,17 @@ def _cell(metric: dict[str, Any], interval: bool, digits: int = 3) -> str:
     return text
 
 
+def _delta_cell(comparison: dict[str, Any], digits: int) -> str:
+    delta = comparison.get("delta")
+    if delta is None:
+        return "–"
+    low, high, p = comparison.get("ci_low"), comparison.get("ci_high"), comparison.get("p_value")
+    if low is None or high is None:
+        return f"{delta:+.{digits}f} ({comparison.get('note') or 'no interval'})"
+    p_text = f", p {p:.2f}" if p is not None else ""
+    return f"{delta:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]{p_text}"
+
+
 def _markdown(rows: list[AblationRow], header: dict[str, Any]) -> str:
     lines = [f"- {key}: {value}" for key, value in header.items()]
     first = next((r for r in rows), None)
@@ -179,6 +203,21 @@ def _markdown(rows: list[AblationRow], header: dict[str, Any]) -> str:
             cells.append(_cell(row.metrics.get(key) or {}, key in _WITH_INTERVAL, digits))
         cells.append(f"{row.train_wall_s:.0f}")
         lines.append("| " + " | ".join(cells) + " |")
+    paired = [row for row in rows[1:] if row.paired]
+    if paired:
+        lines += [
+            "",
+            f"Paired against `{rows[0].variant}` (variant minus `{rows[0].variant}` on the same "
+            "items; 95 % cluster-bootstrap interval of the difference, permutation p):",
+            "",
+            "| variant | " + " | ".join(f"Δ {dict(METRICS)[key]}" for key in PAIRED_METRICS) + " |",
+            "|" + " --- |" * (len(PAIRED_METRICS) + 1),
+        ]
+        for row in paired:
+            cells = [f"`{row.variant}`"]
+            for key in PAIRED_METRICS:
+                cells.append(_delta_cell(row.paired.get(key) or {}, 1 if "mse" in key else 3))
+            lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Variants:"]
     lines += [f"- `{row.variant}`: {row.question}" for row in rows]
     return "\n".join(lines) + "\n"
@@ -191,6 +230,8 @@ def _csv(rows: list[AblationRow], header: dict[str, Any]) -> str:
     ]  # fmt: skip
     for key, _ in METRICS:
         fields += [f"{key}{suffix}" for suffix in ("", "_ci_low", "_ci_high", "_n", "_clusters")]
+    for key in PAIRED_METRICS:
+        fields += [f"delta_{key}{suffix}" for suffix in ("", "_ci_low", "_ci_high", "_p")]
     fields += list(header)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
@@ -214,6 +255,12 @@ def _csv(rows: list[AblationRow], header: dict[str, Any]) -> str:
             values[f"{key}_ci_high"] = m.get("ci_high")
             values[f"{key}_n"] = m.get("n")
             values[f"{key}_clusters"] = m.get("n_clusters")
+        for key in PAIRED_METRICS:
+            c = row.paired.get(key) or {}
+            values[f"delta_{key}"] = c.get("delta")
+            values[f"delta_{key}_ci_low"] = c.get("ci_low")
+            values[f"delta_{key}_ci_high"] = c.get("ci_high")
+            values[f"delta_{key}_p"] = c.get("p_value")
         writer.writerow(values)
     return buffer.getvalue()
 

@@ -65,11 +65,17 @@ def test_write_table_markdown_and_csv(tmp_path):
     header = {"budget": "preset quick: 6 x 40", "seed": 0, "manifest": "default",
               "manifest_content_hash": "abc123", "command": "python benchmarks/ablations.py"}  # fmt: skip
     rows = [_row("decoder", 0.25, 0.4), _row("colour", 0.3, 0.5)]
+    rows[1].paired = {
+        "time_accuracy_season": {"delta": 0.1, "ci_low": 0.02, "ci_high": 0.18, "p_value": 0.01},
+        "precision_3px": {"delta": 0.05, "ci_low": None, "ci_high": None, "note": "n too small"},
+    }
     markdown_path, csv_path = write_table(rows, tmp_path / "out", header)
     markdown = markdown_path.read_text()
     for text in ("preset quick: 6 x 40", "abc123", "python benchmarks/ablations.py",
                  "0.250 (too few clusters)", "0.400 [0.300, 0.500]", "| `colour` |",
-                 "in 1 scene(s)", "in 24 camera-fortnights", "question colour"):  # fmt: skip
+                 "in 1 scene(s)", "in 24 camera-fortnights", "question colour",
+                 "Paired against `decoder`", "+0.100 [+0.020, +0.180], p 0.01",
+                 "+0.050 (n too small)"):  # fmt: skip
         assert text in markdown
     table = list(csv.DictReader(csv_path.open()))
     assert [r["variant"] for r in table] == ["decoder", "colour"]
@@ -77,6 +83,8 @@ def test_write_table_markdown_and_csv(tmp_path):
     assert float(table[0]["time_accuracy_season_ci_low"]) == pytest.approx(0.3)
     assert table[0]["manifest_content_hash"] == "abc123" and table[0]["steps"] == "240"
     assert table[0]["time_mse_hour"] == ""  # a metric without a value stays empty, not 0
+    assert table[0]["delta_time_accuracy_season"] == ""  # the first variant is the base
+    assert float(table[1]["delta_time_accuracy_season_p"]) == pytest.approx(0.01)
     with pytest.raises(ConfigError, match="no ablation rows"):
         write_table([], tmp_path / "empty", header)
 
@@ -90,18 +98,24 @@ def test_ablation_script_trains_and_scores_on_val(toy_manifest, tiny_config, tmp
     monkeypatch.setitem(ablation.PRESETS, "tiny", config_to_dict(tiny))
     lines = []
     rows = run_ablations(
-        toy_manifest, tmp_path / "abl", variants=["colour"], preset="tiny", max_pairs=2,
-        max_images=8, n_bootstrap=10, command="test", report=lines.append,
+        toy_manifest, tmp_path / "abl", variants=["colour", "mse_only"], preset="tiny",
+        max_pairs=2, max_images=8, n_bootstrap=10, command="test", report=lines.append,
     )  # fmt: skip
-    (row,) = rows
-    assert row.variant == "colour" and row.temporal_inputs == "colour" and row.steps == 1
+    colour, mse_only = rows
+    assert colour.temporal_inputs == "colour" and colour.steps == 1 and not colour.paired
+    assert mse_only.temporal_inputs == "decoder" and mse_only.ce_weight == 0.0
     summary = json.loads((tmp_path / "abl" / "colour" / "val" / "summary.json").read_text())
     assert summary["split"] == "val"
-    assert row.metrics["precision_3px"] == summary["metrics"]["precision_3px"]
+    assert colour.metrics["precision_3px"] == summary["metrics"]["precision_3px"]
+    # paired against the first variant on the items both scored (a metric without any,
+    # such as precision where neither run has a verifiable match, is left out)
+    assert "time_accuracy_season" in mse_only.paired
+    assert set(mse_only.paired) <= set(ablation.PAIRED_METRICS)
+    assert mse_only.paired["time_accuracy_season"]["n_clusters"] >= 1
     assert "clusters=" in lines[0]
-    # A rerun reuses the finished checkpoint instead of failing on it.
+    # A rerun reuses the finished checkpoints and cached predictions instead of failing.
     again = run_ablations(
         toy_manifest, tmp_path / "abl", variants=["colour"], preset="tiny", max_pairs=2,
         max_images=8, n_bootstrap=10, report=lines.append,
     )  # fmt: skip
-    assert again[0].steps == 1
+    assert again[0].steps == 1 and again[0].metrics == colour.metrics
