@@ -153,7 +153,10 @@ def run_ablations(
             base = out / rows[0].variant / ABLATION_SPLIT
             row.paired = _paired(base, val_dir, n_bootstrap, seed)
         rows.append(row)
-        report(f"{name}: trained in {time.perf_counter() - started:.0f} s; " + clusters_line(row))
+        report(
+            f"{name}: {time.perf_counter() - started:.0f} s in this call (training "
+            f"{row.train_wall_s:.0f} s, {row.steps} steps); " + clusters_line(row)
+        )
     return rows
 
 
