@@ -35,18 +35,28 @@ def register(app: typer.Typer) -> None:
         epochs: int | None = typer.Option(
             None, "--epochs", min=1, help="Override the preset's epochs."
         ),
+        temporal_inputs: str | None = typer.Option(
+            None,
+            "--temporal-inputs",
+            help="What the time head sees: decoder (the proposal), colour (36 image statistics) "
+            "or both (default: the preset's).",
+        ),
         threads: int | None = threads_option(),
         trust_modified: bool = trust_modified_option("Train on"),
     ) -> None:
         """Train the reference matcher + temporal head; multi-GPU with torchrun (DDP)."""
         from stbench.cli.options import apply_cli_threads
         from stbench.cli.resolve import resolve_manifest
-        from stbench.model.presets import preset_config
+        from stbench.model.config import temporal_input_fields
+        from stbench.model.presets import PRESETS, preset_config
         from stbench.paths import stbench_home
 
         overrides: dict = {"seed": seed}
         if epochs is not None:
             overrides["epochs"] = epochs
+        if temporal_inputs is not None:
+            model = dict(PRESETS.get(preset, {}).get("model", {}))
+            overrides["model"] = {**model, **temporal_input_fields(temporal_inputs)}
         config = preset_config(preset, overrides)
         manifest = resolve_manifest(manifest)
         threads = apply_cli_threads(threads)
@@ -63,6 +73,7 @@ def register(app: typer.Typer) -> None:
             device=device,
             threads=threads,
             trust_modified=trust_modified,
+            preset=preset,
             command=" ".join(["stbench", *sys.argv[1:]]),
         )
         import os

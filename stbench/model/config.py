@@ -8,7 +8,26 @@ from stbench.config import check_fields
 from stbench.errors import ConfigError
 from stbench.spans import SPANS
 
-__all__ = ["ModelConfig"]
+__all__ = ["TEMPORAL_INPUTS", "ModelConfig", "temporal_input_fields"]
+
+#: What the temporal head sees, by name: ``decoder`` (the proposal: global average and max
+#: pools of the decoder levels, trained jointly with the matcher), ``colour`` (only the 36
+#: statistics of the input image, :func:`stbench.model.network.image_statistics`) or ``both``.
+TEMPORAL_INPUTS: dict[str, dict[str, bool]] = {
+    "decoder": {"temporal_decoder_features": True, "temporal_image_statistics": False},
+    "colour": {"temporal_decoder_features": False, "temporal_image_statistics": True},
+    "both": {"temporal_decoder_features": True, "temporal_image_statistics": True},
+}
+
+
+def temporal_input_fields(name: str) -> dict[str, bool]:
+    """The :class:`ModelConfig` fields of temporal inputs ``name`` (``decoder``, ``colour`` or
+    ``both``); a ConfigError names the choices otherwise."""
+    if name not in TEMPORAL_INPUTS:
+        raise ConfigError(
+            f"unknown temporal inputs {name!r}; choose one of {', '.join(TEMPORAL_INPUTS)}"
+        )
+    return dict(TEMPORAL_INPUTS[name])
 
 
 @dataclass
@@ -28,10 +47,11 @@ class ModelConfig:
             1 the temporal loss, growing as the curriculum adds narrow spans, collapsed the
             descriptors of the quick run within two epochs; 0.1 keeps the features shared.
         temporal_decoder_features: the temporal head sees the global average and max pools of
-            the decoder levels (the proposal's design). Off, it sees only the image statistics
-            below: on the default world's held-out webcams the pooled features fingerprint the
-            training cameras and lower season accuracy (docs/reference-model.md); the bundled
-            ``reference`` recipe turns them off.
+            the decoder levels (the proposal's design, the ``reference`` and ``full`` presets:
+            :data:`TEMPORAL_INPUTS` ``decoder``). Off, it sees only the image statistics below
+            (the ``quick`` preset, and the bundled weights of before issue #14: on the default
+            world's held-out webcam the pooled features of that network fingerprinted the
+            training cameras; docs/reference-model.md).
         temporal_image_statistics: the temporal head also sees global statistics of the input
             image (:func:`stbench.model.network.image_statistics`: colour and brightness in RGB
             and CIE Lab, saturation, hue, luma percentiles, sky versus ground). The
@@ -99,6 +119,14 @@ class ModelConfig:
             if span not in SPANS or SPANS[span].n_classes is None:
                 known = [name for name, s in SPANS.items() if s.n_classes]
                 raise ConfigError(f"model.spans: {span!r} is not a class span; use one of {known}")
+
+    @property
+    def temporal_inputs(self) -> str:
+        """``decoder``, ``colour`` or ``both``: the name of this config's temporal inputs."""
+        for name, fields in TEMPORAL_INPUTS.items():
+            if all(getattr(self, key) == value for key, value in fields.items()):
+                return name
+        raise AssertionError("unreachable: __post_init__ rejects a head without inputs")
 
     @property
     def input_multiple(self) -> int:

@@ -11,9 +11,10 @@ Architecture (D2D / CoAM-style, small enough to train on a CPU):
 - descriptor head: 3x3 conv to ``descriptor_dim`` channels, L2-normalised per pixel;
 - distinctiveness head: 1x1-conv MLP with a sigmoid on the *detached* decoder features (it learns
   how often a descriptor is confused without shaping the descriptors);
-- temporal head: MLP on the global average and max pools of every decoder level and on global
-  statistics of the input image (:func:`image_statistics`), one logit vector per span; its
-  gradient into the shared features is scaled by ``temporal_feature_gradient``.
+- temporal head: MLP on the global average and max pools of every decoder level (the proposal;
+  its gradient into the shared features scaled by ``temporal_feature_gradient``), on global
+  statistics of the input image (:func:`image_statistics`), or on both
+  (:data:`stbench.model.config.TEMPORAL_INPUTS`); one logit vector per span.
 
 BatchNorm (not instance/group norm) keeps absolute brightness and colour in the features, which
 the temporal head needs.

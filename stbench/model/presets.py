@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from stbench.config import check_fields, config_from_dict
 from stbench.errors import ConfigError
-from stbench.model.config import ModelConfig
+from stbench.model.config import ModelConfig, temporal_input_fields
 
 __all__ = ["PRESETS", "TrainConfig", "preset_config"]
 
@@ -27,7 +28,11 @@ class TrainConfig:
         learning_rate, weight_decay: AdamW; the rate decays with a cosine to 10 % at the end.
         margin: hinge margin on descriptor distance (descriptors are unit vectors: 0..2).
         negative_radius: negatives lie farther than this (pixels) from the true match.
-        distinctiveness_weight, temporal_weight: loss weights (correspondence has weight 1).
+        matching_weight, distinctiveness_weight, temporal_weight: loss weights. ``matching_weight``
+            multiplies the correspondence loss with its contrastive terms (the descriptor
+            losses); 0 trains without matching supervision (the time head then shapes the
+            shared features alone; an ablation). ``temporal_weight`` 0 trains the matcher
+            without time supervision (the temporal head then stays untrained).
         contrastive_weight, contrastive_temperature: weight and temperature of the InfoNCE term
             (:func:`stbench.model.losses.contrastive_loss`) added to the correspondence loss;
             without it (0) the hardest-negative hinge collapsed the descriptors of the quick run.
@@ -36,7 +41,8 @@ class TrainConfig:
             descriptor cell of the other image farther than ``dense_negative_radius`` pixels
             from its true match; same temperature). The sparse terms never see negatives
             closer than ``negative_radius``, so without it matches are only coarsely localised.
-        ce_weight, mse_weight: weights of cross-entropy and normalised MSE in the temporal loss.
+        ce_weight, mse_weight: weights of cross-entropy and normalised MSE in the temporal loss
+            (:func:`stbench.model.losses.temporal_loss`); ``ce_weight=0`` is MSE in steps alone.
         curriculum: ramp span weights in from wide to narrow spans; span ``k`` (0-based, in
             ``model.spans`` order) has weight 0 until ``(k - 1) * curriculum_stagger`` of
             training and full weight from ``k * curriculum_stagger`` (the first span always 1).
@@ -59,6 +65,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     margin: float = 1.0
     negative_radius: float = 16.0
+    matching_weight: float = 1.0
     distinctiveness_weight: float = 0.1
     contrastive_weight: float = 1.0
     contrastive_temperature: float = 0.1
@@ -92,6 +99,18 @@ class TrainConfig:
         for name in ("batch_size", "n_points", "epochs", "steps_per_epoch"):
             if int(getattr(self, name)) <= 0:
                 raise ConfigError(f"train.{name} must be positive, got {getattr(self, name)}")
+        for name in (
+            "matching_weight", "distinctiveness_weight", "temporal_weight", "ce_weight",
+            "mse_weight", "contrastive_weight", "dense_contrastive_weight",
+        ):  # fmt: skip
+            value = float(getattr(self, name))
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"train.{name} must be a finite weight >= 0, got {value}")
+        if not (self.ce_weight or self.mse_weight):
+            raise ConfigError(
+                "train: ce_weight and mse_weight are both 0, so the temporal loss is empty; "
+                "set temporal_weight=0 to train without time supervision"
+            )
         if int(self.temporal_batch_size) < 2:
             raise ConfigError(
                 f"train.temporal_batch_size must be at least 2 (per process), got "
@@ -112,22 +131,23 @@ class TrainConfig:
 
 PRESETS: dict[str, dict[str, Any]] = {
     # The demo's model, in about a minute on 2 CPU cores: small crops, few steps, and the temporal
-    # head on the image statistics only (as `reference`: the temporal batch then skips the
-    # network, a third of a step's convolutions, and the pooled decoder features would
-    # fingerprint the few training webcams anyway).
+    # head on the image statistics only (`colour`): the temporal batch then skips the network, a
+    # third of a step's convolutions. The one preset that departs from the proposal, for the
+    # demo's speed (docs/reference-model.md, "Departures from the proposal").
     "quick": dict(
-        model=dict(temporal_decoder_features=False),
+        model=temporal_input_fields("colour"),
         epochs=6,
         steps_per_epoch=40,
         learning_rate=3e-3,
         image_size=[160, 128],
         temporal_size=[128, 96],
     ),
-    # The recipe of the bundled weights on a 2-core CPU (2 torchrun processes, ~10 min): quick
-    # sizes, a larger temporal batch, more epochs, and a temporal head on the image statistics
-    # only (the pooled decoder features fingerprint the few training webcams).
+    # The recipe of the bundled weights on a 2-core CPU (2 torchrun processes): quick sizes, a
+    # larger temporal batch, more epochs, and the proposal's design: the temporal MLP on the
+    # decoder output, trained jointly with the matcher (issue #14; the bundled weights predate
+    # it and had the head on the image statistics, `colour`).
     "reference": dict(
-        model=dict(temporal_decoder_features=False),
+        model=temporal_input_fields("decoder"),
         epochs=24,
         steps_per_epoch=40,
         learning_rate=3e-3,
@@ -135,8 +155,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         image_size=[160, 128],
         temporal_size=[128, 96],
     ),
-    # The bundled reference model (longer; a GPU helps but is not needed).
+    # A longer run with the proposal's design (a GPU helps but is not needed).
     "full": dict(
+        model=temporal_input_fields("decoder"),
         epochs=20,
         steps_per_epoch=150,
         batch_size=6,

@@ -40,7 +40,7 @@ from stbench.model.matching import REFINE_RADIUS
 from stbench.model.presets import TrainConfig
 from stbench.progress import Advance, Progress, reporter
 
-__all__ = ["TrainStep", "compute_losses", "run"]
+__all__ = ["TrainStep", "compute_losses", "run", "training_record"]
 
 
 class TrainStep(torch.nn.Module):
@@ -98,7 +98,11 @@ def compute_losses(
         config.ce_weight,
         config.mse_weight,
     )
-    total = corr + config.distinctiveness_weight * dist + config.temporal_weight * temporal
+    total = (
+        config.matching_weight * corr
+        + config.distinctiveness_weight * dist
+        + config.temporal_weight * temporal
+    )
     report = {"loss": total.detach(), "corr": corr.detach(), "dist": dist.detach(), **corr_report}
     report["time"] = temporal.detach()
     report.update(time_report)
@@ -169,6 +173,7 @@ def run(
     command: str | None = None,
     threads: int | None = None,
     trust_modified: bool = False,
+    preset: str | None = None,
 ) -> Path:
     """Train the reference model; returns ``out`` (weights, checkpoint, config, history).
 
@@ -183,6 +188,8 @@ def run(
         device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
         stop_after_epochs: stop after this many epochs in *this* call (simulates an interrupt).
         command: the command line, recorded in the weights' metadata.
+        preset: the name of the preset ``config`` came from (recorded with it in the weights'
+            metadata as the ``recipe``; None for a config built in code).
         trust_modified: train on a manifest whose tables no longer match its content hash
             (:func:`stbench.manifest.verify.load_verified_manifest`; recorded in the weights'
             metadata as ``manifest_check``).
@@ -272,6 +279,7 @@ def run(
     with bars:
         advance = bars.task("training", total=config.steps_per_epoch * (end_epoch - start_epoch))
         for epoch in range(start_epoch, end_epoch):
+            epoch_start = time.perf_counter()
             timings = _train_epoch(
                 step_module, model, optimizer, config, epoch, train_pairs, train_images,
                 torch_device, context, advance,
@@ -279,9 +287,11 @@ def run(
             barrier(context)
             if context.is_main:
                 metrics = validate_now()
-                history.append({"epoch": epoch + 1, **timings, **metrics})
+                wall = {"epoch_wall_s": time.perf_counter() - epoch_start}
+                history.append({"epoch": epoch + 1, **timings, **wall, **metrics})
+                recipe = {"preset": preset, "config": config_dict}
                 _save_outputs(
-                    out_dir, model, optimizer, config, config_dict, history, manifest, command,
+                    out_dir, model, optimizer, config, recipe, history, manifest, command,
                     context.world_size,
                 )  # fmt: skip
                 bars.print(_summary(history[-1]))
@@ -338,16 +348,60 @@ def _train_epoch(
     return {**means, "load_s": load_time, "compute_s": compute_time}
 
 
-def _save_outputs(
-    out_dir, model, optimizer, config, config_dict, history, manifest, command, world_size
-):
+def training_record(
+    config: TrainConfig,
+    recipe: dict[str, Any],
+    history: list[dict[str, Any]],
+    manifest: Any,
+    command: str | None,
+    world_size: int,
+) -> dict[str, Any]:
+    """The ``training`` block of the weights' JSON: how to reproduce them and what they scored.
+
+    ``recipe`` (preset name and the resolved :class:`TrainConfig`), the data (manifest
+    directory, name, content hash and its check), ``steps`` (optimiser steps so far; each
+    step saw ``batch_size`` pairs and ``temporal_batch_size`` images per process),
+    ``wall_s`` (training and per-epoch validation, summed over resumed calls; the untrained
+    validation and data loading before the first epoch are not counted), and the validation
+    on split ``val`` after the last epoch and before the first (``untrained_validation``).
+    """
     import stbench
 
+    last = history[-1]
+    verification = dict(getattr(manifest, "verification", None) or {})
+    content_hash = verification.get("content_hash_actual") or manifest.meta.get("content_hash")
+    epochs = int(last["epoch"])
+    return {
+        "stbench_version": stbench.__version__,
+        "command": command,
+        "recipe": recipe,
+        "manifest": str(manifest.directory),
+        "manifest_name": manifest.name,
+        "manifest_content_hash": content_hash,
+        "manifest_check": verification,
+        "epochs": epochs,
+        "steps": epochs * config.steps_per_epoch,
+        "samples_seen": {
+            "pairs": epochs * config.steps_per_epoch * config.batch_size * world_size,
+            "images": epochs * config.steps_per_epoch * config.temporal_batch_size * world_size,
+        },
+        "wall_s": round(sum(float(e.get("epoch_wall_s", 0.0)) for e in history), 1),
+        "seed": config.seed,
+        "world_size": world_size,
+        "validation_split": "val",
+        "validation": {k: v for k, v in last.items() if not k.startswith("train_")},
+        "untrained_validation": history[0],
+    }
+
+
+def _save_outputs(
+    out_dir, model, optimizer, config, recipe, history, manifest, command, world_size
+):
     last = history[-1]
     save_checkpoint(
         out_dir / CHECKPOINT_FILE,
         {
-            "config": config_dict,
+            "config": recipe["config"],
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "epoch": last["epoch"],
@@ -362,18 +416,7 @@ def _save_outputs(
         "refine_radius": REFINE_RADIUS,
         "temperature": config.contrastive_temperature,
     }
-    training = {
-        "stbench_version": stbench.__version__,
-        "command": command,
-        "manifest": str(manifest.directory),
-        "manifest_name": manifest.name,
-        "manifest_check": manifest.verification,
-        "epochs": last["epoch"],
-        "seed": config.seed,
-        "world_size": world_size,
-        "validation": {k: v for k, v in last.items() if not k.startswith("train_")},
-        "untrained_validation": history[0],
-    }
+    training = training_record(config, recipe, history, manifest, command, world_size)
     export_weights(out_dir, model, inference, training)
     write_text_atomic(out_dir / "history.json", json.dumps(history, indent=2) + "\n")
 

@@ -126,3 +126,21 @@ def test_dense_contrastive_loss_hand_computed():
         query, query, dense, target_keypoint, torch.tensor([[False]]), 4, 2.0, 0.5
     )
     assert float(loss) == 0.0
+
+
+def test_temporal_loss_cross_entropy_on_and_off_hand_computed():
+    # Season (4 classes, cyclic) logits [ln 2, 0, 0, 0]: p = [2/5, 1/5, 1/5, 1/5]. Truth 0:
+    # E[d^2] = (0 + 1 + 4 + 1) / 5 = 6/5, CE = -ln(2/5). Truth 2: E[d^2] = (2*4 + 1 + 0 + 1) / 5
+    # = 2, CE = -ln(1/5). The loss is weight * (mse_weight * mean E[d^2] / 4 + ce_weight * mean CE).
+    logits = {"season": torch.tensor([[math.log(2), 0.0, 0.0, 0.0]] * 2)}
+    labels = torch.tensor([[0], [2]])
+    mse = (6 / 5 + 2) / 2
+    ce = (-math.log(2 / 5) - math.log(1 / 5)) / 2
+    with_ce, report = losses.temporal_loss(logits, labels, ["season"], {"season": 1.0}, 1.0)
+    assert float(report["mse_season"]) == pytest.approx(mse)
+    assert float(report["ce_season"]) == pytest.approx(ce)
+    assert float(with_ce) == pytest.approx(mse / 4 + ce)
+    mse_only, _ = losses.temporal_loss(logits, labels, ["season"], {"season": 1.0}, 0.0)
+    assert float(mse_only) == pytest.approx(mse / 4)
+    weighted, _ = losses.temporal_loss(logits, labels, ["season"], {"season": 0.5}, 2.0, 3.0)
+    assert float(weighted) == pytest.approx(0.5 * (3.0 * mse / 4 + 2.0 * ce))

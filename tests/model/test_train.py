@@ -71,6 +71,28 @@ def test_run_writes_outputs_and_resume_is_equivalent(toy_manifest, tiny_config, 
     assert saved["model"]["channels"] == [8, 16, 24, 32]
     meta = json.loads((straight / "model.json").read_text())
     assert meta["training"]["epochs"] == 2 and meta["model"]["descriptor_dim"] == 16
+    # The record a retrain reproduces: recipe, data (name + content hash), steps, wall time,
+    # validation figures on val before and after training.
+    training = meta["training"]
+    assert training["recipe"] == {"preset": None, "config": saved}
+    stated = json.loads((toy_manifest / "manifest.json").read_text())["content_hash"]
+    assert training["manifest_content_hash"] == stated
+    assert training["manifest_name"] == load_manifest(toy_manifest).name
+    assert training["steps"] == 2 * config.steps_per_epoch
+    assert training["samples_seen"] == {"pairs": 2 * 2 * 2, "images": 2 * 2 * 4}
+    epoch_walls = [entry["epoch_wall_s"] for entry in history[1:]]
+    assert all(w > 0 for w in epoch_walls)
+    assert training["wall_s"] == pytest.approx(sum(epoch_walls), abs=0.06)
+    assert training["validation_split"] == "val"
+    assert training["validation"]["val_crop_precision_3px"] == history[-1]["val_crop_precision_3px"]
+    assert training["untrained_validation"]["epoch"] == 0
+    # the resumed run adds up the wall time of both calls and records the same steps
+    resumed = json.loads((interrupted / "model.json").read_text())["training"]
+    assert resumed["steps"] == training["steps"] and resumed["wall_s"] > 0
+    resumed_history = json.loads((interrupted / "history.json").read_text())
+    assert resumed["wall_s"] == pytest.approx(
+        sum(e["epoch_wall_s"] for e in resumed_history[1:]), abs=0.06
+    )
 
     # An existing checkpoint without --resume, an incompatible config and a corrupt file.
     with pytest.raises(OutputExistsError, match="--resume"):
@@ -118,3 +140,33 @@ def test_cli_errors_are_clear(tmp_path, toy_manifest, monkeypatch):
         build_app(), ["train-baseline", "--manifest", str(toy_manifest), "--preset", "huge"]
     )
     assert isinstance(result.exception, ConfigError) and "unknown preset" in str(result.exception)
+
+
+def test_cli_records_the_preset_and_temporal_inputs(
+    tmp_path, toy_manifest, tiny_config, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from stbench.cli import build_app
+    from stbench.config import config_to_dict
+    from stbench.model import presets
+
+    tiny = config_to_dict(tiny_config(epochs=1, steps_per_epoch=1))
+    monkeypatch.setitem(presets.PRESETS, "tiny", tiny)
+    monkeypatch.setenv("STBENCH_HOME", str(tmp_path / "home"))
+    runner = CliRunner()
+    args = ["train-baseline", "--manifest", str(toy_manifest), "--preset", "tiny"]
+    result = runner.invoke(build_app(), [*args, "--temporal-inputs", "pixels"])
+    assert isinstance(result.exception, ConfigError) and "unknown temporal inputs" in str(
+        result.exception
+    )
+    out = tmp_path / "run"
+    result = runner.invoke(
+        build_app(), [*args, "--temporal-inputs", "colour", "--out", str(out), "--device", "cpu"]
+    )
+    assert result.exit_code == 0, result.output
+    training = json.loads((out / "model.json").read_text())["training"]
+    assert training["recipe"]["preset"] == "tiny"
+    model = training["recipe"]["config"]["model"]
+    assert model["temporal_decoder_features"] is False and model["temporal_image_statistics"]
+    assert model["channels"] == tiny["model"]["channels"]  # the preset's model kept
