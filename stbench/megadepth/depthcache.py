@@ -102,7 +102,10 @@ def stratified_samples(valid: np.ndarray, n_samples: int, rng: np.random.Generat
         if np.count_nonzero(keep) >= n_samples:
             flat, cell = flat[keep], cell[keep]
         shuffle = rng.permutation(len(flat))  # random order within each cell ...
-        order = shuffle[np.argsort(cell[shuffle], kind="stable")]  # ... grouped by cell (radix)
+        keys = cell[shuffle]
+        if grid * grid <= np.iinfo(np.int16).max:  # numpy's stable sort is a radix sort on 16 bits
+            keys = keys.astype(np.int16)
+        order = shuffle[np.argsort(keys, kind="stable")]  # ... grouped by cell
         sorted_cells = cell[order]
         starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
         rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
