@@ -30,14 +30,15 @@ def _full_products(A, values, rays, min_shared):
     return i, j, shared.data[keep][order], log_sums[i, j], log_sums[j, i], cos_sums[i, j]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_upper_pair_sums_equal_the_full_products_bit_for_bit(seed):
+@pytest.mark.parametrize(("seed", "block"), [(0, 16), (1, 1), (2, 5), (3, 64)])
+def test_upper_pair_sums_equal_the_full_products_bit_for_bit(seed, block):
+    """Any block of rows summed together (1, 5, 16, more than the 37 images) gives the bits."""
     rng = np.random.default_rng(seed)
     A = _random_incidence(rng, 37, 400, 0.2)
     values = rng.normal(size=A.nnz) * 3
     rays = rng.normal(size=(A.nnz, 3))
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
-    sums = upper_pair_sums(A, values, rays, min_shared=3)
+    sums = upper_pair_sums(A, values, rays, min_shared=3, block=block)
     expected = _full_products(A, values, rays, min_shared=3)
     got = (sums.index0, sums.index1, sums.n_shared, sums.log_sum0, sums.log_sum1, sums.cos_sum)
     assert len(sums.index0) > 100 and (sums.index0 < sums.index1).all()
@@ -119,13 +120,15 @@ def test_an_infinite_value_does_not_spoil_the_counts():
     assert np.isinf(sums.log_sum0).any() or np.isinf(sums.log_sum1).any()
 
 
-def test_more_pairs_than_the_first_output_holds():
-    """60 images seeing most points: 1,770 pairs > the first 1,024 rows of output (regrown)."""
+@pytest.mark.parametrize("block", [16, 50])
+def test_more_pairs_than_the_first_output_holds(block):
+    """60 images seeing most points: 1,770 pairs > the first 1,024 rows of output (regrown; with
+    block 50 the first block alone has more pairs than fit)."""
     rng = np.random.default_rng(7)
     A = _random_incidence(rng, 60, 200, 0.6)
     values = rng.normal(size=A.nnz)
     rays = rng.normal(size=(A.nnz, 3))
-    sums = upper_pair_sums(A, values, rays, min_shared=1)
+    sums = upper_pair_sums(A, values, rays, min_shared=1, block=block)
     expected = _full_products(A, values, rays, min_shared=1)
     got = (sums.index0, sums.index1, sums.n_shared, sums.log_sum0, sums.log_sum1, sums.cos_sum)
     assert len(sums.index0) > 1024
