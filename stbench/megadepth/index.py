@@ -101,6 +101,16 @@ def index_component(
     return rows, pairs, table
 
 
+def _without(values: list, prefix: str) -> list[str]:
+    """``str(v).replace(prefix, "")`` of each value, as one replace over the joined text when
+    no value holds the separator."""
+    texts = [str(v) for v in values]
+    joined = "\n".join(texts)
+    if "\n" in prefix or joined.count("\n") != max(0, len(texts) - 1):  # one at a time
+        return [text.replace(prefix, "") for text in texts]
+    return joined.replace(prefix, "").split("\n") if texts else []
+
+
 def _table(rejects: list[dict]) -> ColumnRows:
     table = ColumnRows(REJECT_KEYS)
     table.add_dicts(rejects)
@@ -139,7 +149,7 @@ def index_scene(
     # on where the data lies.
     prefix = f"{Path(root)}/"
     for key in ("item", "detail"):
-        reject_rows.set_column(key, [str(v).replace(prefix, "") for v in reject_rows.column(key)])
+        reject_rows.set_column(key, _without(reject_rows.column(key), prefix))
     return make_records(image_rows, pair_rows, reject_rows)
 
 
