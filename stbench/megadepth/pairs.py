@@ -14,7 +14,7 @@ from stbench.megadepth.config import MegaDepthConfig
 from stbench.megadepth.covis import CandidatePairs
 from stbench.megadepth.depthcache import DepthCache, build_depth_cache
 from stbench.megadepth.verify import count_consistent, projection_matrices
-from stbench.schema import PAIR_ID_SEPARATOR, make_pair_id
+from stbench.schema import PAIR_ID_SEPARATOR
 
 __all__ = [
     "PAIR_KEYS",
@@ -155,15 +155,29 @@ def verify_candidates(
     """Depth-check candidates in both directions and split them into pairs and rejects."""
     i, j = candidates.index0, candidates.index1
     both_usable = cache.usable[i] & cache.usable[j]
-    rejects = []
-    for e in np.flatnonzero(~both_usable):
-        bad = [n for n in (i[e], j[e]) if not cache.usable[n]]
-        reasons = "; ".join(f"{image_ids[n]}: {cache.problems.get(n, ('?', ''))[0]}" for n in bad)
-        rejects.append(
-            _reject(
-                scene, make_pair_id(image_ids[i[e]], image_ids[j[e]]), "depth_unavailable", reasons
+    # Canonical order image_id0 < image_id1 of pair ids (string order through each id's rank:
+    # the ids of a component are distinct).
+    ids = np.asarray(image_ids, dtype=object)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[sorted(range(len(ids)), key=image_ids.__getitem__)] = np.arange(len(ids))
+    rejects = ColumnRows(REJECT_KEYS)
+    unusable = np.flatnonzero(~both_usable)
+    if len(unusable):  # the images without usable depth of each pair, first then second
+        a, b = i[unusable], j[unusable]
+        swap = rank[a] > rank[b]
+        texts = [
+            f"{image_id}: {cache.problems.get(n, ('?', ''))[0]}"
+            for n, image_id in enumerate(image_ids)
+        ]
+        details = [
+            texts[y] if usable_x else (texts[x] if usable_y else f"{texts[x]}; {texts[y]}")
+            for x, y, usable_x, usable_y in zip(
+                a.tolist(), b.tolist(), cache.usable[a].tolist(), cache.usable[b].tolist(),
+                strict=True,
             )
-        )
+        ]  # fmt: skip
+        pair_ids = _pair_ids(ids, np.where(swap, b, a), np.where(swap, a, b))
+        rejects.add_columns(_reject_columns(scene, pair_ids, "depth_unavailable", details))
     checked = np.flatnonzero(both_usable)
     projections = projection_matrices(cache.K, rotations, translations)
     c01, c10, overlap01, overlap10 = _two_way_overlaps(
@@ -175,11 +189,6 @@ def verify_candidates(
     accepted = (np.minimum(overlap01, overlap10) >= config.min_depth_overlap) & (
         total >= config.min_consistent
     )
-    # Canonical order image_id0 < image_id1, for all checked pairs at once (string order
-    # through each id's rank: the ids of a component are distinct).
-    ids = np.asarray(image_ids, dtype=object)
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[sorted(range(len(ids)), key=image_ids.__getitem__)] = np.arange(len(ids))
     a, b = i[checked], j[checked]
     swap = rank[a] > rank[b]
     first, second = np.where(swap, b, a), np.where(swap, a, b)
@@ -191,9 +200,6 @@ def verify_candidates(
         depth_overlap_01=np.where(swap, overlap10, overlap01),
         depth_overlap_10=np.where(swap, overlap01, overlap10),
     )
-    table = rejects  # the image-level rejects first, then the pairs'
-    rejects = ColumnRows(REJECT_KEYS)
-    rejects.add_dicts(table)
     pair_ids = _pair_ids(ids, first, second)
     low = np.flatnonzero(~accepted)
     if len(low):
