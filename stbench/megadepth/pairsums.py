@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from stbench.megadepth.compiled import compiled
 
-__all__ = ["PairSums", "pair_sums_kernel", "upper_pair_sums"]
+__all__ = ["PairSums", "pair_sums_kernel", "to_columns", "upper_pair_sums"]
 
 
 @dataclass
@@ -82,14 +82,14 @@ def upper_pair_sums(
             f"({len(indices)},) and ({len(indices)}, 3), one per observation"
         )
     # the columns: per point, the observations that see it, images in increasing order
-    # (scipy's CSR -> CSC conversion is a stable counting sort: rows stay increasing)
-    positions = sp.csr_matrix((np.arange(len(indices), dtype=np.float64), indices, indptr), A.shape)
-    columns = positions.tocsc()
-    by_point = columns.data.astype(np.int64)  # the observations of each point, rows increasing
-    column_ptr = columns.indptr.astype(np.int64)
-    column_images = columns.indices.astype(np.int32)  # less memory traffic than int64
-    column_values = values[by_point]
-    column_rays = np.ascontiguousarray(rays[by_point].T)  # (3, nnz): one array per pass
+    n_points = A.shape[1]
+    column_ptr = np.zeros(n_points + 1, np.int64)
+    column_images = np.empty(len(indices), np.int32)  # less memory traffic than int64
+    column_values = np.empty(len(indices))
+    column_rays = np.empty((3, len(indices)))  # (3, nnz): one array per pass
+    compiled(to_columns)(
+        indptr, indices, values, rays, column_ptr, column_images, column_values, column_rays
+    )
     below = column_ptr[:-1].copy()
     block = max(1, min(int(block), n_images))
     accumulators = np.zeros((block, n_images, 4))  # count, log_sum0, log_sum1, cos_sum
@@ -114,6 +114,34 @@ def upper_pair_sums(
     return PairSums(
         ints[:, 0], ints[:, 1], ints[:, 2].astype(np.float64), sums[:, 0], sums[:, 1], sums[:, 2]
     )
+
+
+def to_columns(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    values: np.ndarray,
+    rays: np.ndarray,
+    column_ptr: np.ndarray,
+    column_images: np.ndarray,
+    column_values: np.ndarray,
+    column_rays: np.ndarray,
+) -> None:
+    """The incidence's columns (a stable counting sort of its CSR rows by point, compiled):
+    ``column_ptr`` (zeros on entry), and per entry the image, the value and the ray."""
+    for a in range(len(indices)):
+        column_ptr[indices[a] + 1] += 1
+    for p in range(len(column_ptr) - 1):
+        column_ptr[p + 1] += column_ptr[p]
+    fill = column_ptr[:-1].copy()
+    for i in range(len(indptr) - 1):
+        for a in range(indptr[i], indptr[i + 1]):
+            b = fill[indices[a]]
+            fill[indices[a]] += 1
+            column_images[b] = i
+            column_values[b] = values[a]
+            column_rays[0, b] = rays[a, 0]
+            column_rays[1, b] = rays[a, 1]
+            column_rays[2, b] = rays[a, 2]
 
 
 def pair_sums_kernel(
