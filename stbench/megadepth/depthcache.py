@@ -82,6 +82,10 @@ def stratified_samples(valid: np.ndarray, n_samples: int, rng: np.random.Generat
         valid: (h, w) bool, pixels that may be sampled.
     Returns:
         (n, 2) int64 pixel coordinates (x, y), n = min(n_samples, valid.sum()).
+
+    The cell counts, the thinning and the grouping by cell are compiled (numba, the ``build``
+    extra: MissingExtraError without it); the random draws are numpy's, in the order the numpy
+    definition made them (``tests/megadepth/test_megadepth_verify.py`` keeps it as the oracle).
     """
     w = valid.shape[1]
     if n_samples <= 0:
