@@ -63,6 +63,9 @@ def read_depth(path: str | Path) -> DepthMap:
         raise DataError(f"depth file {path} does not exist")
     if path.stat().st_size == 0:
         raise DataError(f"depth file {path} is empty (0 bytes)")
+    raw = _read_plain_depth(path)
+    if raw is not None:
+        return _depth_map(raw)
     try:
         with h5py.File(path, "r") as handle:
             dataset = handle.get("depth")
@@ -79,6 +82,42 @@ def read_depth(path: str | Path) -> DepthMap:
             raw = dataset[()]
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise DataError(f"depth file {path} cannot be read (truncated or not HDF5): {exc}") from exc
+    return _depth_map(raw)
+
+
+def _read_plain_depth(path: Path) -> np.ndarray | None:
+    """The ``depth`` dataset of a plain HDF5 file through h5py's low-level API (~4x less
+    overhead per file than ``h5py.File``), or None for anything unusual: no such dataset, not
+    2-D, not numeric, a read error. :func:`read_depth` then reads the file the documented way,
+    which gives the same array or raises the right DataError.
+    """
+    import h5py
+
+    try:
+        fid = h5py.h5f.open(bytes(path), h5py.h5f.ACC_RDONLY)
+    except Exception:
+        return None
+    try:
+        dataset = h5py.h5d.open(fid, b"depth")
+        try:
+            shape = dataset.shape
+            dtype = dataset.dtype
+            if len(shape) != 2 or dtype.kind not in "fiu":
+                return None
+            out = np.empty(shape, dtype=dtype)
+            dataset.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+            return out
+        finally:
+            dataset.close()
+    except Exception:
+        return None
+    finally:
+        fid.close()
+
+
+def _depth_map(raw: np.ndarray) -> DepthMap:
+    """A :class:`DepthMap` of a read dataset: NaN/inf and negative values counted and zeroed,
+    the kind decided."""
     depth = np.asarray(raw, dtype=np.float32)
     non_finite = ~np.isfinite(depth)
     with np.errstate(invalid="ignore"):

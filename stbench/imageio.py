@@ -88,13 +88,22 @@ def image_size(data: bytes, where: str = "image") -> tuple[int, int]:
     Raises:
         DataError: the header cannot be read.
     """
+    with _open_header(data, where) as image:
+        return int(image.width), int(image.height)
+
+
+def _open_header(data: bytes, where: str):
+    """The PIL image of ``data`` with its header read (not decoded); the caller closes it.
+
+    Raises:
+        DataError: the header cannot be read.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():  # sizes are checked by the caller (verify_image)
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                return int(image.width), int(image.height)
+            return Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
         # PIL's own message names the buffer's memory address: not reproducible.
         raise DataError(f"{where}: cannot read the image header: unknown image format") from exc
@@ -119,22 +128,18 @@ def verify_image(data: bytes, where: str = "image") -> tuple[int, int]:
             cut short (truncated file), a decode error, or a decoded size other than the
             header's.
     """
-    from PIL import Image, UnidentifiedImageError
-
-    width, height = image_size(data, where=where)
-    if width <= 0 or height <= 0 or width * height > MAX_IMAGE_PIXELS:
-        raise DataError(
-            f"{where}: the header declares {width}x{height} pixels (limit {MAX_IMAGE_PIXELS}); "
-            "forged or corrupt header"
-        )
-    try:
-        with Image.open(io.BytesIO(data)) as image:
+    with _open_header(data, where) as image:  # the header is parsed once
+        width, height = int(image.width), int(image.height)
+        if width <= 0 or height <= 0 or width * height > MAX_IMAGE_PIXELS:
+            raise DataError(
+                f"{where}: the header declares {width}x{height} pixels (limit "
+                f"{MAX_IMAGE_PIXELS}); forged or corrupt header"
+            )
+        try:
             image.load()
             decoded = image.im.size
-    except UnidentifiedImageError as exc:
-        raise DataError(f"{where}: cannot decode the image: unknown image format") from exc
-    except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad data
-        raise DataError(f"{where}: the image does not decode fully: {exc}") from exc
+        except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for bad data
+            raise DataError(f"{where}: the image does not decode fully: {exc}") from exc
     if tuple(decoded) != (width, height):
         raise DataError(f"{where}: header says {width}x{height}, decoded {decoded[0]}x{decoded[1]}")
     return width, height

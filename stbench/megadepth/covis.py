@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from stbench.megadepth.compiled import compiled
 from stbench.megadepth.pairsums import upper_pair_sums
 
-__all__ = ["CandidatePairs", "candidate_pairs"]
+__all__ = ["CandidatePairs", "candidate_pairs", "observation_geometry"]
 
 
 @dataclass
@@ -75,12 +76,16 @@ def candidate_pairs(
         A.eliminate_zeros()
         A.sort_indices()
     rows = np.repeat(np.arange(n_images), np.diff(A.indptr))
-    cols = A.indices
-    points_cam = np.einsum("nij,nj->ni", rotations[rows], points_xyz[cols]) + translations[rows]
-    depth = points_cam[:, 2]
     centers = -np.einsum("nji,nj->ni", rotations, translations)
-    rays = points_xyz[cols] - centers[rows]
-    rays /= np.linalg.norm(rays, axis=1, keepdims=True)
+    depth = np.empty(A.nnz)
+    rays = np.empty((A.nnz, 3))
+    compiled(observation_geometry)(
+        A.indptr.astype(np.int64), A.indices.astype(np.int64),
+        np.ascontiguousarray(points_xyz, dtype=np.float64),
+        np.ascontiguousarray(rotations, dtype=np.float64),
+        np.ascontiguousarray(translations, dtype=np.float64),
+        np.ascontiguousarray(centers, dtype=np.float64), depth, rays,
+    )  # fmt: skip
 
     n_seen = np.asarray(A.sum(axis=1)).reshape(-1)
     valid_depth = depth > 0
@@ -111,3 +116,42 @@ def candidate_pairs(
         scale_ratio=scale_ratio[keep],
         view_angle_deg=view_angle[keep],
     )
+
+
+def observation_geometry(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    points_xyz: np.ndarray,
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    centers: np.ndarray,
+    depth: np.ndarray,
+    rays: np.ndarray,
+) -> None:
+    """Per observation (image n sees point p, in the incidence's CSR order): the point's depth
+    in the camera and the unit ray from the camera centre to it (compiled with numba on first
+    use: one pass, no (nnz, 3, 3) gathered rotations).
+
+    The arithmetic is the one of the numpy expressions it replaces, bit for bit (a test
+    compares them): ``einsum("nij,nj->ni", R, X)[:, 2] + t[:, 2]`` adds the products of
+    coordinates 0 and 2, then 1, then the translation; ``x / np.linalg.norm(x, axis=1)`` divides
+    by the root of ((x0² + x1²) + x2²).
+
+    Args:
+        indptr, indices: (N + 1,), (nnz,) the incidence's CSR rows (int64).
+        points_xyz: (P, 3); rotations: (N, 3, 3); translations, centers: (N, 3) float64.
+        depth: (nnz,) output; rays: (nnz, 3) output.
+    """
+    for n in range(len(indptr) - 1):
+        r0, r1, r2 = rotations[n, 2, 0], rotations[n, 2, 1], rotations[n, 2, 2]
+        tz = translations[n, 2]
+        c0, c1, c2 = centers[n, 0], centers[n, 1], centers[n, 2]
+        for a in range(indptr[n], indptr[n + 1]):
+            p = indices[a]
+            x0, x1, x2 = points_xyz[p, 0], points_xyz[p, 1], points_xyz[p, 2]
+            depth[a] = ((r0 * x0 + r2 * x2) + r1 * x1) + tz
+            d0, d1, d2 = x0 - c0, x1 - c1, x2 - c2
+            norm = np.sqrt((d0 * d0 + d1 * d1) + d2 * d2)
+            rays[a, 0] = d0 / norm
+            rays[a, 1] = d1 / norm
+            rays[a, 2] = d2 / norm

@@ -12,11 +12,12 @@ at the default 512 px, ~0.8 MB per image).
 
 from __future__ import annotations
 
-import functools
 import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from stbench.megadepth.compiled import compiled
 
 __all__ = ["DepthCache", "build_depth_cache", "image_seed", "stratified_samples", "working_stride"]
 
@@ -71,14 +72,6 @@ def working_stride(width: int, height: int, working_max_side: int) -> int:
     return max(1, -(-max(width, height) // working_max_side))
 
 
-@functools.lru_cache(maxsize=16)
-def _cell_map(height: int, width: int, grid: int) -> np.ndarray:
-    """(h * w,) int32 grid cell of each pixel (row-major), for a grid x grid partition."""
-    rows = (np.arange(height) * grid // height).astype(np.int32)
-    cols = (np.arange(width) * grid // width).astype(np.int32)
-    return (rows[:, None] * grid + cols[None, :]).reshape(-1)
-
-
 def stratified_samples(valid: np.ndarray, n_samples: int, rng: np.random.Generator) -> np.ndarray:
     """Pick up to ``n_samples`` valid pixels spread over a grid of about n_samples cells.
 
@@ -89,31 +82,114 @@ def stratified_samples(valid: np.ndarray, n_samples: int, rng: np.random.Generat
         valid: (h, w) bool, pixels that may be sampled.
     Returns:
         (n, 2) int64 pixel coordinates (x, y), n = min(n_samples, valid.sum()).
+
+    The cell counts, the thinning and the grouping by cell are compiled (numba, the ``build``
+    extra: MissingExtraError without it); the random draws are numpy's, in the order the numpy
+    definition made them (``tests/megadepth/test_megadepth_verify.py`` keeps it as the oracle).
     """
-    h, w = valid.shape
-    flat = np.flatnonzero(valid)
+    w = valid.shape[1]
+    if n_samples <= 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    grid = int(np.ceil(np.sqrt(n_samples)))
+    flat, cell, per_cell = compiled(_valid_cells)(np.ascontiguousarray(valid, dtype=np.bool_), grid)
     if len(flat) > n_samples:
-        grid = int(np.ceil(np.sqrt(n_samples)))
-        cell = _cell_map(h, w, grid)[flat]
-        per_cell = np.bincount(cell, minlength=grid * grid)
         # Keep a few random pixels per cell (enough for n_samples overall): the sorts stay small.
         cap = max(8, 2 * -(-n_samples // int(np.count_nonzero(per_cell))))
-        keep = rng.random(len(flat), dtype=np.float32) * per_cell[cell] < cap
-        if np.count_nonzero(keep) >= n_samples:
-            flat, cell = flat[keep], cell[keep]
+        draws = rng.random(len(flat), dtype=np.float32)
+        flat, cell = compiled(_keep_few)(flat, cell, per_cell, draws, float(cap), n_samples)
         shuffle = rng.permutation(len(flat))  # random order within each cell ...
-        order = shuffle[np.argsort(cell[shuffle], kind="stable")]  # ... grouped by cell (radix)
-        sorted_cells = cell[order]
-        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
-        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
-        # Take whole rounds (rank < last) and a random part of the last round.
-        per_round = np.cumsum(np.bincount(rank))
-        last = int(np.searchsorted(per_round, n_samples))
-        taken = order[rank < last]
-        in_last = order[rank == last]
+        taken, in_last = compiled(_whole_rounds)(shuffle, cell, grid * grid, n_samples)
+        # ... whole rounds of one pixel per cell, then a random part of the last round
         extra = in_last[rng.permutation(len(in_last))[: n_samples - len(taken)]]
         flat = flat[np.sort(np.concatenate([taken, extra]))]  # chosen pixels, row-major
     return np.stack([flat % w, flat // w], axis=1).astype(np.int64)
+
+
+def _valid_cells(valid: np.ndarray, grid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row-major indices of the valid pixels, their cells of a grid x grid partition (as
+    ``(y * grid // h) * grid + x * grid // w``) and the number of valid pixels per cell (compiled)."""
+    h, w = valid.shape
+    n = 0
+    for y in range(h):
+        for x in range(w):
+            n += valid[y, x]
+    flat = np.empty(n, np.int64)
+    cell = np.empty(n, np.int32)
+    per_cell = np.zeros(grid * grid, np.int64)
+    k = 0
+    for y in range(h):
+        row_cell = (y * grid // h) * grid
+        for x in range(w):
+            if valid[y, x]:
+                c = row_cell + x * grid // w
+                flat[k] = y * w + x
+                cell[k] = c
+                per_cell[c] += 1
+                k += 1
+    return flat, cell, per_cell
+
+
+def _keep_few(
+    flat: np.ndarray,
+    cell: np.ndarray,
+    per_cell: np.ndarray,
+    draws: np.ndarray,
+    cap: float,
+    n_samples: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels with ``draws * per_cell[cell] < cap`` (float64 product, as numpy promotes
+    float32 x int64) when they are at least ``n_samples``, else all (compiled)."""
+    keep = np.empty(len(flat), np.bool_)
+    n = 0
+    for k in range(len(flat)):
+        keep[k] = np.float64(draws[k]) * np.float64(per_cell[cell[k]]) < cap
+        n += keep[k]
+    if n < n_samples:
+        return flat, cell
+    return flat[keep], cell[keep]
+
+
+def _whole_rounds(
+    shuffle: np.ndarray, cell: np.ndarray, n_cells: int, n_samples: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels ``shuffle`` grouped by cell (a stable counting sort), ranked within their cell;
+    returns those of the whole rounds (rank < last, the first round count reaching
+    ``n_samples``) and those of round ``last``, each in grouped order (compiled)."""
+    starts = np.zeros(n_cells + 1, np.int64)
+    for k in range(len(shuffle)):
+        starts[cell[shuffle[k]] + 1] += 1
+    for c in range(n_cells):
+        starts[c + 1] += starts[c]
+    fill = starts[:-1].copy()
+    order = np.empty(len(shuffle), np.int64)
+    rank = np.empty(len(shuffle), np.int64)
+    for k in range(len(shuffle)):
+        c = cell[shuffle[k]]
+        order[fill[c]] = shuffle[k]
+        rank[fill[c]] = fill[c] - starts[c]
+        fill[c] += 1
+    per_round = np.zeros(len(shuffle) + 1, np.int64)
+    for k in range(len(rank)):
+        per_round[rank[k]] += 1
+    last = 0
+    total = per_round[0]
+    while total < n_samples and last < len(shuffle):  # searchsorted(cumsum, n_samples)
+        last += 1
+        total += per_round[last]
+    n_taken = 0
+    for r in range(last):
+        n_taken += per_round[r]
+    taken = np.empty(n_taken, np.int64)
+    in_last = np.empty(per_round[last], np.int64)
+    a = b = 0
+    for k in range(len(order)):
+        if rank[k] < last:
+            taken[a] = order[k]
+            a += 1
+        elif rank[k] == last:
+            in_last[b] = order[k]
+            b += 1
+    return taken, in_last
 
 
 def image_seed(seed: int, name: str) -> int:

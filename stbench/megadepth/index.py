@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stbench.megadepth.columnrows import ColumnRows
 from stbench.megadepth.config import MegaDepthConfig
 from stbench.megadepth.covis import candidate_pairs
 from stbench.megadepth.images import SOURCE, component_images
 from stbench.megadepth.layout import Component, find_components, list_scenes
 from stbench.megadepth.model import ComponentModel, read_component_model
-from stbench.megadepth.pairs import depth_verified_pairs, pairs_frame
+from stbench.megadepth.pairs import PAIR_KEYS, REJECT_KEYS, depth_verified_pairs, pairs_frame
 from stbench.records import Records
 from stbench.schema import make_image_id
 
@@ -44,8 +45,8 @@ def index_component(
     config: MegaDepthConfig,
     seen_ids: set[str],
     workers: int = 1,
-) -> tuple[list[dict], list[dict], list[dict]]:
-    """Image rows, pair rows and reject rows of one reconstructed component."""
+) -> tuple[list[dict], ColumnRows, ColumnRows]:
+    """Image rows, pair rows and reject rows (the latter two as columns) of one component."""
     scene = component.scene
     rejects: list[dict] = []
     model = read_component_model(component.model_dir, undistort=config.undistort)
@@ -53,7 +54,7 @@ def index_component(
         item = r.item if r.reason.startswith("model_") else make_image_id(SOURCE, scene, r.item)
         rejects.append(_reject_row(scene, item, "index", r.reason, r.detail))
     if len(model) == 0:
-        return [], [], rejects
+        return [], ColumnRows(PAIR_KEYS), _table(rejects)
     location = config.scene_locations.get(scene)
     files = component_images(
         root,
@@ -79,7 +80,7 @@ def index_component(
         rows.append(row)
         depth_files.append(depth_file)
     if not rows:
-        return [], [], rejects
+        return [], ColumnRows(PAIR_KEYS), _table(rejects)
     sub = _subset(model, np.asarray(keep, dtype=np.int64))
     rotations = sub.rotations()
     candidates = candidate_pairs(
@@ -95,7 +96,25 @@ def index_component(
     pairs, pair_rejects = depth_verified_pairs(
         scene, rows, depth_files, sub.K, rotations, sub.tvec, candidates, config, workers
     )
-    return rows, pairs, rejects + pair_rejects
+    table = _table(rejects)
+    table.extend(pair_rejects)
+    return rows, pairs, table
+
+
+def _without(values: list, prefix: str) -> list[str]:
+    """``str(v).replace(prefix, "")`` of each value, as one replace over the joined text when
+    no value holds the separator."""
+    texts = [str(v) for v in values]
+    joined = "\n".join(texts)
+    if "\n" in prefix or joined.count("\n") != max(0, len(texts) - 1):  # one at a time
+        return [text.replace(prefix, "") for text in texts]
+    return joined.replace(prefix, "").split("\n") if texts else []
+
+
+def _table(rejects: list[dict]) -> ColumnRows:
+    table = ColumnRows(REJECT_KEYS)
+    table.add_dicts(rejects)
+    return table
 
 
 def index_scene(
@@ -115,35 +134,41 @@ def index_scene(
     root = Path(root)
     components = find_components(root, scene)
     image_rows: list[dict] = []
-    pair_rows: list[dict] = []
-    reject_rows: list[dict] = []
+    pair_rows = ColumnRows(PAIR_KEYS)
+    reject_rows = ColumnRows(REJECT_KEYS)
     if not components:
         detail = f"no COLMAP model under {root}/MegaDepth_v1_SfM/{scene}/sparse/manhattan/<k>"
-        reject_rows.append(_reject_row(scene, scene, "index", "model_missing", detail))
+        reject_rows.add_dicts([_reject_row(scene, scene, "index", "model_missing", detail)])
     seen_ids: set[str] = set()
     for component in components:
         images, pairs, rejects = index_component(root, component, config, seen_ids, workers)
         image_rows += images
-        pair_rows += pairs
-        reject_rows += rejects
+        pair_rows.extend(pairs)
+        reject_rows.extend(rejects)
     # Items and details name files relative to the root: records (and manifests) do not depend
     # on where the data lies.
     prefix = f"{Path(root)}/"
-    for row in reject_rows:
-        row["item"] = str(row["item"]).replace(prefix, "")
-        row["detail"] = str(row["detail"]).replace(prefix, "")
+    for key in ("item", "detail"):
+        reject_rows.set_column(key, _without(reject_rows.column(key), prefix))
     return make_records(image_rows, pair_rows, reject_rows)
 
 
-def make_records(image_rows: list[dict], pair_rows: list[dict], reject_rows: list[dict]) -> Records:
-    """Records from row dicts, sorted by their ids (same input = same output)."""
+def make_records(
+    image_rows: list[dict],
+    pair_rows: list[dict] | ColumnRows,
+    reject_rows: list[dict] | ColumnRows,
+) -> Records:
+    """Records from rows (dicts or columns), sorted by their ids (same input = same output)."""
     records = Records()
     if image_rows:
         images = pd.DataFrame(image_rows)
         records.images = images.sort_values("image_id", kind="stable").reset_index(drop=True)
     records.pairs = pairs_frame(pair_rows)
-    if reject_rows:
-        rejects = pd.DataFrame(reject_rows)
+    if len(reject_rows):
+        if isinstance(reject_rows, ColumnRows):
+            rejects = reject_rows.frame()
+        else:
+            rejects = pd.DataFrame(reject_rows)
         records.rejects = rejects.sort_values(
             ["stage", "item", "reason"], kind="stable"
         ).reset_index(drop=True)

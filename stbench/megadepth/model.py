@@ -224,12 +224,17 @@ def _incidence(
     all_rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     all_ids = np.concatenate(point_ids) if point_ids else np.zeros(0, np.uint64)
     if len(existing):
-        found = np.minimum(np.searchsorted(existing, all_ids), len(existing) - 1)
+        found = _positions(existing, all_ids)
         usable = (all_ids != invalid) & (existing[found] == all_ids)
     else:
+        found = np.zeros(len(all_ids), dtype=np.int64)
         usable = np.zeros(len(all_ids), dtype=bool)
-    all_rows, all_ids = all_rows[usable], all_ids[usable]
-    unique_ids, columns = np.unique(all_ids, return_inverse=True)
+    all_rows, found = all_rows[usable], found[usable]
+    # the observed points, numbered by increasing id (what np.unique would give, no sort)
+    observed_points = np.zeros(len(existing), dtype=bool)
+    observed_points[found] = True
+    unique_ids = existing[observed_points]
+    columns = (np.cumsum(observed_points) - 1)[found]
     xyz = np.array([reconstruction.point3D(int(i)).xyz for i in unique_ids], dtype=np.float64)
     incidence = sp.csr_matrix(
         (np.ones(len(all_rows), dtype=np.float64), (all_rows, columns.reshape(-1))),
@@ -237,6 +242,18 @@ def _incidence(
     )
     incidence.data[:] = 1.0  # a point seen twice in one image (duplicates were summed)
     return incidence, xyz.reshape(-1, 3)
+
+
+def _positions(existing: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Index of each id in the sorted ``existing`` ids (where it would be inserted, clipped to
+    the last one, when absent): a lookup table when the ids are small, else a binary search."""
+    largest = int(existing[-1])
+    if largest < 4 * (len(existing) + len(ids)):
+        table = np.zeros(largest + 1, dtype=np.int64)
+        table[existing.astype(np.int64)] = np.arange(len(existing))
+        inside = ids <= np.uint64(largest)
+        return np.where(inside, table[np.where(inside, ids, 0).astype(np.int64)], len(existing) - 1)
+    return np.minimum(np.searchsorted(existing, ids), len(existing) - 1)
 
 
 #: One 2D point of COLMAP's images.bin: x, y (float64) and its 3D point id (uint64, -1 = none).

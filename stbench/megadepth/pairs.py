@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,13 +9,16 @@ import numpy as np
 import pandas as pd
 
 from stbench.errors import DataError
+from stbench.megadepth.columnrows import ColumnRows
 from stbench.megadepth.config import MegaDepthConfig
 from stbench.megadepth.covis import CandidatePairs
 from stbench.megadepth.depthcache import DepthCache, build_depth_cache
 from stbench.megadepth.verify import count_consistent, projection_matrices
-from stbench.schema import PAIR_ID_SEPARATOR, make_pair_id
+from stbench.schema import PAIR_ID_SEPARATOR
 
 __all__ = [
+    "PAIR_KEYS",
+    "REJECT_KEYS",
     "DepthLoad",
     "VerifiedPairs",
     "depth_verified_pairs",
@@ -83,12 +85,30 @@ class DepthLoad:
         return depth_map.depth
 
 
+#: Keys of pair rows and of reject rows, in column order.
+PAIR_KEYS = (
+    "pair_id", "image_id0", "image_id1", "scene", "kind", "covis_overlap_01", "covis_overlap_10",
+    "depth_overlap_01", "depth_overlap_10", "n_consistent", "scale_ratio", "view_angle_deg",
+)  # fmt: skip
+REJECT_KEYS = ("source", "scene", "item", "stage", "reason", "detail")
+
+
 @dataclass
 class VerifiedPairs:
-    """Outcome of verifying candidates: pair rows and reject rows (dicts)."""
+    """Outcome of verifying candidates: pair rows and reject rows, held as columns."""
 
-    rows: list[dict]
-    rejects: list[dict]
+    pair_table: ColumnRows
+    reject_table: ColumnRows
+
+    @property
+    def rows(self) -> list[dict]:
+        """The pair rows as dicts."""
+        return self.pair_table.dicts()
+
+    @property
+    def rejects(self) -> list[dict]:
+        """The reject rows as dicts."""
+        return self.reject_table.dicts()
 
 
 def load_depth_cache(
@@ -135,15 +155,29 @@ def verify_candidates(
     """Depth-check candidates in both directions and split them into pairs and rejects."""
     i, j = candidates.index0, candidates.index1
     both_usable = cache.usable[i] & cache.usable[j]
-    rejects = []
-    for e in np.flatnonzero(~both_usable):
-        bad = [n for n in (i[e], j[e]) if not cache.usable[n]]
-        reasons = "; ".join(f"{image_ids[n]}: {cache.problems.get(n, ('?', ''))[0]}" for n in bad)
-        rejects.append(
-            _reject(
-                scene, make_pair_id(image_ids[i[e]], image_ids[j[e]]), "depth_unavailable", reasons
+    # Canonical order image_id0 < image_id1 of pair ids (string order through each id's rank:
+    # the ids of a component are distinct).
+    ids = np.asarray(image_ids, dtype=object)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[sorted(range(len(ids)), key=image_ids.__getitem__)] = np.arange(len(ids))
+    rejects = ColumnRows(REJECT_KEYS)
+    unusable = np.flatnonzero(~both_usable)
+    if len(unusable):  # the images without usable depth of each pair, first then second
+        a, b = i[unusable], j[unusable]
+        swap = rank[a] > rank[b]
+        texts = [
+            f"{image_id}: {cache.problems.get(n, ('?', ''))[0]}"
+            for n, image_id in enumerate(image_ids)
+        ]
+        details = [
+            texts[y] if usable_x else (texts[x] if usable_y else f"{texts[x]}; {texts[y]}")
+            for x, y, usable_x, usable_y in zip(
+                a.tolist(), b.tolist(), cache.usable[a].tolist(), cache.usable[b].tolist(),
+                strict=True,
             )
-        )
+        ]  # fmt: skip
+        pair_ids = _pair_ids(ids, np.where(swap, b, a), np.where(swap, a, b))
+        rejects.add_columns(_reject_columns(scene, pair_ids, "depth_unavailable", details))
     checked = np.flatnonzero(both_usable)
     projections = projection_matrices(cache.K, rotations, translations)
     c01, c10, overlap01, overlap10 = _two_way_overlaps(
@@ -155,11 +189,9 @@ def verify_candidates(
     accepted = (np.minimum(overlap01, overlap10) >= config.min_depth_overlap) & (
         total >= config.min_consistent
     )
-    # Canonical order image_id0 < image_id1, for all checked pairs at once.
-    ids = np.asarray(image_ids, dtype=object)
     a, b = i[checked], j[checked]
-    swap = ids[a] > ids[b]
-    id0, id1 = np.where(swap, ids[b], ids[a]), np.where(swap, ids[a], ids[b])
+    swap = rank[a] > rank[b]
+    first, second = np.where(swap, b, a), np.where(swap, a, b)
     covis01 = candidates.covis_overlap_01[checked]
     covis10 = candidates.covis_overlap_10[checked]
     columns = dict(
@@ -168,38 +200,80 @@ def verify_candidates(
         depth_overlap_01=np.where(swap, overlap10, overlap01),
         depth_overlap_10=np.where(swap, overlap01, overlap10),
     )
-    pair_ids = [f"{x}{PAIR_ID_SEPARATOR}{y}" for x, y in zip(id0, id1, strict=True)]
-    for k in np.flatnonzero(~accepted).tolist():
-        overlaps = " ".join(
-            f"depth_overlap_{d}=" + ("not computed" if np.isnan(value) else f"{value:.3f}")
-            for d, value in (("01", columns["depth_overlap_01"][k]),
-                             ("10", columns["depth_overlap_10"][k]))
-        )  # fmt: skip
-        detail = (
-            f"{overlaps} n_consistent{'>=' if 'not' in overlaps else '='}{int(total[k])} "
-            f"(need min overlap >= "
-            f"{config.min_depth_overlap} and n_consistent >= {config.min_consistent})"
-        )
-        rejects.append(_reject(scene, pair_ids[k], "depth_overlap_low", detail))
+    pair_ids = _pair_ids(ids, first, second)
+    low = np.flatnonzero(~accepted)
+    if len(low):
+        rejects.add_columns(_reject_columns(
+            scene, [pair_ids[k] for k in low.tolist()], "depth_overlap_low",
+            _overlap_details(
+                columns["depth_overlap_01"][low], columns["depth_overlap_10"][low], total[low],
+                config,
+            ),
+        ))  # fmt: skip
     take = np.flatnonzero(accepted)
-    keys = ("pair_id", "image_id0", "image_id1", "scene", "kind", *columns, "n_consistent",
-            "scale_ratio", "view_angle_deg")  # fmt: skip
-    rows = [
-        dict(zip(keys, values, strict=True))
-        for values in zip(
-            [pair_ids[k] for k in take.tolist()],
-            id0[take].tolist(),
-            id1[take].tolist(),
-            itertools.repeat(scene, len(take)),
-            itertools.repeat("spatial", len(take)),
-            *(column[take].tolist() for column in columns.values()),
-            total[take].tolist(),
-            candidates.scale_ratio[checked[take]].tolist(),
-            candidates.view_angle_deg[checked[take]].tolist(),
-            strict=True,
+    rows = ColumnRows(PAIR_KEYS)
+    if len(take):
+        rows.add_columns(
+            dict(
+                pair_id=[pair_ids[k] for k in take.tolist()],
+                image_id0=ids[first[take]].tolist(),
+                image_id1=ids[second[take]].tolist(),
+                scene=[scene] * len(take),
+                kind=["spatial"] * len(take),
+                **{key: column[take] for key, column in columns.items()},
+                n_consistent=total[take],
+                scale_ratio=candidates.scale_ratio[checked[take]],
+                view_angle_deg=candidates.view_angle_deg[checked[take]],
+            )
         )
+    return VerifiedPairs(rows, rejects)
+
+
+def _pair_ids(ids: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[str]:
+    """``image_id0|image_id1`` of each pair (ids indexed by ``first``, ``second``)."""
+    return [
+        f"{x}{PAIR_ID_SEPARATOR}{y}"
+        for x, y in zip(ids[first].tolist(), ids[second].tolist(), strict=True)
     ]
-    return VerifiedPairs(rows=rows, rejects=rejects)
+
+
+def _overlap_details(
+    overlap01: np.ndarray, overlap10: np.ndarray, total: np.ndarray, config: MegaDepthConfig
+) -> list[str]:
+    """The detail of each ``depth_overlap_low`` reject: both overlaps (3 decimals, or "not
+    computed"), the consistent count (``>=`` when a direction was not computed), the thresholds.
+
+    Each distinct overlap is formatted once (overlaps are counts over ~1,024 samples: few
+    distinct values).
+    """
+    tail = (
+        f" (need min overlap >= {config.min_depth_overlap} and "
+        f"n_consistent >= {config.min_consistent})"
+    )
+    values = np.concatenate([overlap01, overlap10])
+    unique, where = np.unique(values, return_inverse=True)  # NaNs sort last
+    text = ["not computed" if np.isnan(v) else f"{v:.3f}" for v in unique.tolist()]
+    n = len(overlap01)
+    where = where.reshape(-1).tolist()
+    missing = (np.isnan(overlap01) | np.isnan(overlap10)).tolist()
+    return [
+        f"depth_overlap_01={text[w01]} depth_overlap_10={text[w10]} "
+        f"n_consistent{'>=' if miss else '='}{count}{tail}"
+        for w01, w10, miss, count in zip(where[:n], where[n:], missing, total.tolist(), strict=True)
+    ]
+
+
+def _reject_columns(scene: str, items: list[str], reason: str, details: list[str]) -> dict:
+    """Reject rows (``verify`` stage) of ``items`` as columns."""
+    n = len(items)
+    return dict(
+        source=["megadepth"] * n,
+        scene=[scene] * n,
+        item=items,
+        stage=["verify"] * n,
+        reason=[reason] * n,
+        detail=details,
+    )
 
 
 def _two_way_overlaps(
@@ -253,7 +327,7 @@ def depth_verified_pairs(
     candidates: CandidatePairs,
     config: MegaDepthConfig,
     workers: int = 1,
-) -> tuple[list[dict], list[dict]]:
+) -> tuple[ColumnRows, ColumnRows]:
     """Load the depth maps of ``rows`` (filling their ``depth_kind``) and verify candidates.
 
     Args:
@@ -261,7 +335,7 @@ def depth_verified_pairs(
         depth_files: absolute depth path per image (None: no depth map).
         K, rotations, translations: (N, 3, 3), (N, 3, 3), (N, 3) full-resolution cameras.
     Returns:
-        pair rows and reject rows (depth problems of images, rejected pairs).
+        pair rows and reject rows (depth problems of images, rejected pairs), as columns.
     """
     names = [row["image_id"] for row in rows]
     load = DepthLoad(
@@ -279,7 +353,10 @@ def depth_verified_pairs(
     verified = verify_candidates(
         candidates, names, scene, cache, rotations, translations, config, workers=workers
     )
-    return verified.rows, rejects + verified.rejects
+    table = ColumnRows(REJECT_KEYS)
+    table.add_dicts(rejects)
+    table.extend(verified.reject_table)
+    return verified.pair_table, table
 
 
 def _reject(scene: str, item: str, reason: str, detail: str) -> dict:
@@ -288,10 +365,11 @@ def _reject(scene: str, item: str, reason: str, detail: str) -> dict:
     )
 
 
-def pairs_frame(rows: list[dict]) -> pd.DataFrame:
+def pairs_frame(rows: list[dict] | ColumnRows) -> pd.DataFrame:
     """Pair rows as a DataFrame sorted by pair_id (deterministic output)."""
     from stbench.records import Records
 
-    if not rows:
+    if not len(rows):
         return Records().pairs
-    return pd.DataFrame(rows).sort_values("pair_id", kind="stable").reset_index(drop=True)
+    frame = rows.frame() if isinstance(rows, ColumnRows) else pd.DataFrame(rows)
+    return frame.sort_values("pair_id", kind="stable").reset_index(drop=True)

@@ -9,9 +9,12 @@ With A the (N, P) image x point incidence, every pair i < j that shares points g
   rays (V Vᵀ with V = [Vx | Vy | Vz]).
 
 :func:`pair_sums_kernel` (compiled with numba on first use, :mod:`stbench.megadepth.compiled`)
-visits image i's points in increasing order and, for each, the images j > i that see it (a
-pointer per point walks down its sorted column as i grows, so the lower triangle is never
-touched), accumulating into dense per-image sums that are emitted and reset after each row.
+takes the images in blocks of ``block`` rows. For a block it visits the points in increasing
+order and, for each image i of the block that sees the point, the images j > i that see it (a
+pointer per point walks down its sorted column as the blocks advance, so the lower triangle is
+never touched), accumulating into dense per-(row, partner) sums that are emitted and reset after
+each block. A point's column is streamed from memory once per block instead of once per row
+(the kernel is bound by that traffic: 3.0 instead of 4.5 CPU s at 1,000 dense views, block 16).
 
 The sums are bit-identical to the sparse products they replaced (a test compares them): scipy
 accumulates entry (i, j) along row i of the left operand, i.e. over the shared points in
@@ -28,7 +31,7 @@ import scipy.sparse as sp
 
 from stbench.megadepth.compiled import compiled
 
-__all__ = ["PairSums", "pair_sums_kernel", "upper_pair_sums"]
+__all__ = ["PairSums", "pair_sums_kernel", "to_columns", "upper_pair_sums"]
 
 
 @dataclass
@@ -48,6 +51,7 @@ def upper_pair_sums(
     values: np.ndarray,
     rays: np.ndarray,
     min_shared: int = 1,
+    block: int = 16,
 ) -> PairSums:
     """Shared-point counts and sums of the pairs i < j sharing at least ``min_shared`` points.
 
@@ -56,6 +60,7 @@ def upper_pair_sums(
         values: (nnz,) a value per observation, in the CSR order of ``incidence``.
         rays: (nnz, 3) a unit ray per observation, in the same order.
         min_shared: pairs sharing fewer points are left out.
+        block: images whose pairs are summed together (memory: 48 bytes x block x N).
 
     Raises:
         ValueError: unsorted or duplicate indices, or values / rays of another length.
@@ -77,25 +82,27 @@ def upper_pair_sums(
             f"({len(indices)},) and ({len(indices)}, 3), one per observation"
         )
     # the columns: per point, the observations that see it, images in increasing order
-    # (scipy's CSR -> CSC conversion is a stable counting sort: rows stay increasing)
-    positions = sp.csr_matrix((np.arange(len(indices), dtype=np.float64), indices, indptr), A.shape)
-    columns = positions.tocsc()
-    by_point = columns.data.astype(np.int64)  # the observations of each point, rows increasing
-    column_ptr = columns.indptr.astype(np.int64)
-    column_images = columns.indices.astype(np.int32)  # less memory traffic than int64
-    column_values = values[by_point]
-    column_rays = np.ascontiguousarray(rays[by_point].T)  # (3, nnz): one array per pass
+    n_points = A.shape[1]
+    column_ptr = np.zeros(n_points + 1, np.int64)
+    column_images = np.empty(len(indices), np.int32)  # less memory traffic than int64
+    column_values = np.empty(len(indices))
+    column_rays = np.empty((3, len(indices)))  # (3, nnz): one array per pass
+    compiled(to_columns)(
+        indptr, indices, values, rays, column_ptr, column_images, column_values, column_rays
+    )
     below = column_ptr[:-1].copy()
-    accumulators = np.zeros((4, n_images))  # count, log_sum0, log_sum1, cos_sum per partner
-    touched = np.zeros(n_images, np.int64)
+    block = max(1, min(int(block), n_images))
+    accumulators = np.zeros((block, n_images, 4))  # count, log_sum0, log_sum1, cos_sum
+    touched = np.zeros((block, n_images), np.int64)
+    n_touched = np.zeros(block, np.int64)
     capacity = max(1024, 8 * n_images)
     ints, sums = np.empty((capacity, 3), np.int64), np.empty((capacity, 3))
     kernel = compiled(pair_sums_kernel)
     row, m = 0, 0
-    while row < n_images:  # a full output resumes at the row that did not fit
+    while row < n_images:  # a full output resumes at the block that did not fit
         row, m = kernel(
-            indptr, indices, column_ptr, column_images, column_values, column_rays,
-            values, rays, int(min_shared), below, accumulators, touched, ints, sums, row, m,
+            column_ptr, column_images, column_values, column_rays, n_images, block,
+            int(min_shared), below, accumulators, touched, n_touched, ints, sums, row, m,
         )  # fmt: skip
         if row < n_images:
             capacity *= 2
@@ -109,80 +116,124 @@ def upper_pair_sums(
     )
 
 
-def pair_sums_kernel(
+def to_columns(
     indptr: np.ndarray,
     indices: np.ndarray,
+    values: np.ndarray,
+    rays: np.ndarray,
     column_ptr: np.ndarray,
     column_images: np.ndarray,
     column_values: np.ndarray,
     column_rays: np.ndarray,
-    values: np.ndarray,
-    rays: np.ndarray,
+) -> None:
+    """The incidence's columns (a stable counting sort of its CSR rows by point, compiled):
+    ``column_ptr`` (zeros on entry), and per entry the image, the value and the ray."""
+    for a in range(len(indices)):
+        column_ptr[indices[a] + 1] += 1
+    for p in range(len(column_ptr) - 1):
+        column_ptr[p + 1] += column_ptr[p]
+    fill = column_ptr[:-1].copy()
+    for i in range(len(indptr) - 1):
+        for a in range(indptr[i], indptr[i + 1]):
+            b = fill[indices[a]]
+            fill[indices[a]] += 1
+            column_images[b] = i
+            column_values[b] = values[a]
+            column_rays[0, b] = rays[a, 0]
+            column_rays[1, b] = rays[a, 1]
+            column_rays[2, b] = rays[a, 2]
+
+
+def pair_sums_kernel(
+    column_ptr: np.ndarray,
+    column_images: np.ndarray,
+    column_values: np.ndarray,
+    column_rays: np.ndarray,
+    n_images: int,
+    block: int,
     min_shared: int,
     below: np.ndarray,
     accumulators: np.ndarray,
     touched: np.ndarray,
+    n_touched: np.ndarray,
     ints: np.ndarray,
     sums: np.ndarray,
     row: int,
     m: int,
 ) -> tuple[int, int]:
-    """Rows ``row``, ``row + 1``, ... of the pairs i < j sharing >= ``min_shared`` points.
+    """The pairs i < j sharing >= ``min_shared`` points, for the blocks of rows from ``row`` on.
 
     Args:
-        indptr, indices: the incidence's CSR rows (sorted, no duplicates).
-        column_ptr, column_images, column_values, column_rays: its columns: entries
-            ``column_ptr[p]`` to ``column_ptr[p + 1]`` are the images that see point p
-            (increasing) and their observations' values and (3, nnz) rays: each pass streams
-            only what it adds (the columns are read once per row: memory traffic bounds it).
-        values, rays: (nnz,), (nnz, 3) per observation, in row (CSR) order.
-        below: per point, its column entry of image ``row`` (``column_ptr[:-1]`` at row 0).
-        accumulators: (4, N) zeros; touched: (N,) scratch.
+        column_ptr, column_images, column_values, column_rays: the incidence's columns:
+            entries ``column_ptr[p]`` to ``column_ptr[p + 1]`` are the images that see point p
+            (increasing) and their observations' values and (3, nnz) rays.
+        n_images: N; block: rows summed together.
+        below: per point, its first column entry of an image >= ``row``
+            (``column_ptr[:-1]`` at row 0).
+        accumulators: (block, N, 4) zeros; touched: (block, N), n_touched: (block,) scratch.
         ints, sums: (capacity, 3) outputs (i, j, n_shared), (log_sum0, log_sum1, cos_sum),
             filled from ``m`` on; a row's pairs come in the order its partners were met.
+
+    Every pair's sums add their terms in increasing point order (the block's points are visited
+    in that order), all x terms of the rays before the y terms, then the z terms.
     Returns:
         the first row not done (N when all are) and the number of pairs written.
     """
-    n_images = len(indptr) - 1
+    n_points = len(column_ptr) - 1
     capacity = len(ints)
-    count, log0, log1, cos = accumulators[0], accumulators[1], accumulators[2], accumulators[3]
-    for i in range(row, n_images):
-        n_touched = 0
-        for a in range(indptr[i], indptr[i + 1]):  # counts, value sums and the x terms
-            p = indices[a]
-            value = values[a]
-            ray = rays[a, 0]
-            for b in range(below[p] + 1, column_ptr[p + 1]):
-                j = column_images[b]
-                if count[j] == 0:
-                    touched[n_touched] = j
-                    n_touched += 1
-                count[j] += 1
-                log0[j] += value
-                log1[j] += column_values[b]
-                cos[j] += ray * column_rays[0, b]
+    acc = accumulators
+    for first in range(row, n_images, block):
+        last = min(first + block, n_images)  # rows first .. last - 1
+        for p in range(n_points):  # counts, value sums and the x terms
+            end = column_ptr[p + 1]
+            r = below[p]
+            while r < end and column_images[r] < last:
+                t = column_images[r] - first
+                value = column_values[r]
+                ray = column_rays[0, r]
+                for b in range(r + 1, end):
+                    j = column_images[b]
+                    if acc[t, j, 0] == 0:
+                        touched[t, n_touched[t]] = j
+                        n_touched[t] += 1
+                    acc[t, j, 0] += 1
+                    acc[t, j, 1] += value
+                    acc[t, j, 2] += column_values[b]
+                    acc[t, j, 3] += ray * column_rays[0, b]
+                r += 1
         for k in range(1, 3):  # [Vx | Vy | Vz]: after the x terms of all points, y, then z
-            for a in range(indptr[i], indptr[i + 1]):
-                p = indices[a]
-                ray = rays[a, k]
-                for b in range(below[p] + 1, column_ptr[p + 1]):
-                    cos[column_images[b]] += ray * column_rays[k, b]
-        if m + n_touched > capacity:  # no room: undo this row, the caller grows the outputs
-            for t in range(n_touched):
-                j = touched[t]
-                count[j] = log0[j] = log1[j] = cos[j] = 0.0
-            return i, m
-        for a in range(indptr[i], indptr[i + 1]):
-            below[indices[a]] += 1  # now the entry of the next image that sees the point
-        for t in range(n_touched):
-            j = touched[t]
-            if count[j] >= min_shared:
-                ints[m, 0] = i
-                ints[m, 1] = j
-                ints[m, 2] = int(count[j])
-                sums[m, 0] = log0[j]
-                sums[m, 1] = log1[j]
-                sums[m, 2] = cos[j]
-                m += 1
-            count[j] = log0[j] = log1[j] = cos[j] = 0.0
+            for p in range(n_points):
+                end = column_ptr[p + 1]
+                r = below[p]
+                while r < end and column_images[r] < last:
+                    t = column_images[r] - first
+                    ray = column_rays[k, r]
+                    for b in range(r + 1, end):
+                        acc[t, column_images[b], 3] += ray * column_rays[k, b]
+                    r += 1
+        needed = 0
+        for t in range(last - first):
+            needed += n_touched[t]
+        full = m + needed > capacity  # no room: undo this block, the caller grows the outputs
+        for t in range(last - first):
+            for q in range(n_touched[t]):
+                j = touched[t, q]
+                if not full and acc[t, j, 0] >= min_shared:
+                    ints[m, 0] = first + t
+                    ints[m, 1] = j
+                    ints[m, 2] = int(acc[t, j, 0])
+                    sums[m, 0] = acc[t, j, 1]
+                    sums[m, 1] = acc[t, j, 2]
+                    sums[m, 2] = acc[t, j, 3]
+                    m += 1
+                acc[t, j, 0] = acc[t, j, 1] = acc[t, j, 2] = acc[t, j, 3] = 0.0
+            n_touched[t] = 0
+        if full:
+            return first, m
+        for p in range(n_points):  # each point's entry of the next block's first image
+            end = column_ptr[p + 1]
+            r = below[p]
+            while r < end and column_images[r] < last:
+                r += 1
+            below[p] = r
     return n_images, m

@@ -27,12 +27,13 @@ import scipy.sparse as sp
 from stbench.errors import DataError
 from stbench.geometry import COLMAP_PIXEL_OFFSET, rotation_to_quaternion
 from stbench.imageio import unsafe_name_problem, verify_image
+from stbench.megadepth.columnrows import ColumnRows
 from stbench.megadepth.config import MegaDepthConfig
 from stbench.megadepth.covis import CandidatePairs, candidate_pairs
 from stbench.megadepth.images import DATASET, SOURCE, timestamp_fields, unresolved_timestamp
 from stbench.megadepth.layout import PHOENIX_PREFIX
 from stbench.megadepth.npzsafe import load_npz
-from stbench.megadepth.pairs import depth_verified_pairs
+from stbench.megadepth.pairs import REJECT_KEYS, depth_verified_pairs
 from stbench.paths import unsafe_path_reason
 from stbench.records import Records
 from stbench.schema import make_image_id
@@ -165,7 +166,10 @@ def index_scene_info(
     )
     from stbench.megadepth.index import make_records
 
-    return make_records(rows, pairs, rejects + pair_rejects)
+    table = ColumnRows(REJECT_KEYS)
+    table.add_dicts(rejects)
+    table.extend(pair_rejects)
+    return make_records(rows, pairs, table)
 
 
 def _check_lengths(npz: Path, data: dict) -> None:

@@ -128,7 +128,9 @@ def test_compiled_kernel_equals_its_python_definition():
     """The compiled kernel (llvm.fma) and the plain function (exact rational fma) agree."""
     cache, projections = _random_world(3, 6, size=(12, 9))
     source, target = np.array([0, 1, 2, 0]), np.array([1, 2, 0, 0])
-    arrays = (cache.samples_world, cache.sample_offsets, projections, cache.flat, cache.base,
+    assert (cache.samples_world[:, 3] == 1).all()  # the kernel takes x, y, z rows, w = 1
+    world = np.ascontiguousarray(cache.samples_world[:, :3].T)
+    arrays = (world, cache.sample_offsets, projections, cache.flat, cache.base,
               cache.stride, cache.width, cache.height, source, target, np.arange(4))  # fmt: skip
     compiled, plain = np.zeros(4, np.int64), np.zeros(4, np.int64)
     checkkernel.compiled_count_edges()(*arrays, 0.05, compiled)

@@ -109,3 +109,19 @@ def test_phoenix_prefix_layout(tmp_path):
     records = index_scene(moved, scene.scene, CONFIG)
     assert records.images.path.iloc[0].startswith("phoenix/S6/zl548/MegaDepth_v1/5001/dense0/")
     assert len(records.images) == 3 and len(records.pairs) >= 2
+
+
+def test_root_prefix_removal_equals_one_replace_per_value():
+    from stbench.megadepth.index import _without
+
+    prefix = "/data/root/"
+    values = [
+        "/data/root/a.h5 and /data/root/b.h5",
+        "plain",
+        "",
+        "x\ny /data/root/c",
+        "/data/root/",
+    ]
+    for subset in (values, values[:3], values[1:2], []):
+        assert _without(subset, prefix) == [str(v).replace(prefix, "") for v in subset]
+    assert _without(["a\n/data/r\noot/b"], "/data/r\noot/") == ["a\nb"]  # a prefix with "\n"

@@ -30,14 +30,15 @@ def _full_products(A, values, rays, min_shared):
     return i, j, shared.data[keep][order], log_sums[i, j], log_sums[j, i], cos_sums[i, j]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_upper_pair_sums_equal_the_full_products_bit_for_bit(seed):
+@pytest.mark.parametrize(("seed", "block"), [(0, 16), (1, 1), (2, 5), (3, 64)])
+def test_upper_pair_sums_equal_the_full_products_bit_for_bit(seed, block):
+    """Any block of rows summed together (1, 5, 16, more than the 37 images) gives the bits."""
     rng = np.random.default_rng(seed)
     A = _random_incidence(rng, 37, 400, 0.2)
     values = rng.normal(size=A.nnz) * 3
     rays = rng.normal(size=(A.nnz, 3))
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
-    sums = upper_pair_sums(A, values, rays, min_shared=3)
+    sums = upper_pair_sums(A, values, rays, min_shared=3, block=block)
     expected = _full_products(A, values, rays, min_shared=3)
     got = (sums.index0, sums.index1, sums.n_shared, sums.log_sum0, sums.log_sum1, sums.cos_sum)
     assert len(sums.index0) > 100 and (sums.index0 < sums.index1).all()
@@ -119,15 +120,50 @@ def test_an_infinite_value_does_not_spoil_the_counts():
     assert np.isinf(sums.log_sum0).any() or np.isinf(sums.log_sum1).any()
 
 
-def test_more_pairs_than_the_first_output_holds():
-    """60 images seeing most points: 1,770 pairs > the first 1,024 rows of output (regrown)."""
+@pytest.mark.parametrize("block", [16, 50])
+def test_more_pairs_than_the_first_output_holds(block):
+    """60 images seeing most points: 1,770 pairs > the first 1,024 rows of output (regrown; with
+    block 50 the first block alone has more pairs than fit)."""
     rng = np.random.default_rng(7)
     A = _random_incidence(rng, 60, 200, 0.6)
     values = rng.normal(size=A.nnz)
     rays = rng.normal(size=(A.nnz, 3))
-    sums = upper_pair_sums(A, values, rays, min_shared=1)
+    sums = upper_pair_sums(A, values, rays, min_shared=1, block=block)
     expected = _full_products(A, values, rays, min_shared=1)
     got = (sums.index0, sums.index1, sums.n_shared, sums.log_sum0, sums.log_sum1, sums.cos_sum)
     assert len(sums.index0) > 1024
     for name, a, b in zip(("i", "j", "n", "log0", "log1", "cos"), got, expected, strict=True):
         np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_observation_geometry_equals_the_numpy_expressions_bit_for_bit(plain):
+    """Depths and unit rays of the compiled pass (and of its plain definition) are the bits of
+    the einsum / norm expressions candidate_pairs used before."""
+    from stbench.megadepth.compiled import compiled
+    from stbench.megadepth.covis import observation_geometry
+
+    rng = np.random.default_rng(11)
+    n, n_points = (6, 50) if plain else (40, 3000)
+    A = _random_incidence(rng, n, n_points, 0.3)
+    points = rng.normal(size=(n_points, 3)) * 30 + [0, 0, 50]
+    q = rng.normal(size=(n, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    w, x, y, z = q.T
+    R = np.stack([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+    ]).transpose(2, 0, 1)  # fmt: skip
+    t = rng.normal(size=(n, 3)) * 10
+    rows = np.repeat(np.arange(n), np.diff(A.indptr))
+    expected_depth = (np.einsum("nij,nj->ni", R[rows], points[A.indices]) + t[rows])[:, 2]
+    centers = -np.einsum("nji,nj->ni", R, t)
+    expected_rays = points[A.indices] - centers[rows]
+    expected_rays /= np.linalg.norm(expected_rays, axis=1, keepdims=True)
+    depth, rays = np.empty(A.nnz), np.empty((A.nnz, 3))
+    kernel = observation_geometry if plain else compiled(observation_geometry)
+    kernel(A.indptr.astype(np.int64), A.indices.astype(np.int64), points, R, t, centers,
+           depth, rays)  # fmt: skip
+    np.testing.assert_array_equal(depth, expected_depth)
+    np.testing.assert_array_equal(rays, expected_rays)

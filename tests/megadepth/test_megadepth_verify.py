@@ -165,3 +165,52 @@ def test_no_candidates_give_no_pairs(cache_and_views):
     candidates.index0 = candidates.index1 = empty
     verified = verify_candidates(candidates, [], "5001", cache, R, t, MegaDepthConfig())
     assert verified.rows == [] and verified.rejects == []
+
+
+def _numpy_stratified_samples(valid, n_samples, rng):
+    """The numpy definition the compiled sampling replaced (the oracle)."""
+    h, w = valid.shape
+    flat = np.flatnonzero(valid)
+    if len(flat) > n_samples:
+        grid = int(np.ceil(np.sqrt(n_samples)))
+        rows = (np.arange(h) * grid // h).astype(np.int32)
+        cols = (np.arange(w) * grid // w).astype(np.int32)
+        cell = (rows[:, None] * grid + cols[None, :]).reshape(-1)[flat]
+        per_cell = np.bincount(cell, minlength=grid * grid)
+        cap = max(8, 2 * -(-n_samples // int(np.count_nonzero(per_cell))))
+        keep = rng.random(len(flat), dtype=np.float32) * per_cell[cell] < cap
+        if np.count_nonzero(keep) >= n_samples:
+            flat, cell = flat[keep], cell[keep]
+        shuffle = rng.permutation(len(flat))
+        order = shuffle[np.argsort(cell[shuffle], kind="stable")]
+        sorted_cells = cell[order]
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+        per_round = np.cumsum(np.bincount(rank))
+        last = int(np.searchsorted(per_round, n_samples))
+        taken = order[rank < last]
+        in_last = order[rank == last]
+        extra = in_last[rng.permutation(len(in_last))[: n_samples - len(taken)]]
+        flat = flat[np.sort(np.concatenate([taken, extra]))]
+    return np.stack([flat % w, flat // w], axis=1).astype(np.int64)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_sampling_equals_the_numpy_definition(seed):
+    """Same pixels and same random draws as the numpy sampling, on dense, sparse, clustered,
+    barely-enough and empty masks."""
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(5, 120, 2)
+    masks = [
+        rng.random((h, w)) < 0.9,
+        rng.random((h, w)) < 0.05,
+        np.zeros((h, w), bool),
+        np.pad(np.ones((h // 3, w // 4), bool), ((0, h - h // 3), (0, w - w // 4))),
+    ]
+    for valid in masks:
+        for n_samples in (1, 7, 64, int(valid.sum()), int(valid.sum()) + 1, 1024):
+            got = stratified_samples(valid, n_samples, np.random.default_rng(seed + 100))
+            expected = _numpy_stratified_samples(
+                valid, n_samples, np.random.default_rng(seed + 100)
+            )
+            np.testing.assert_array_equal(got, expected)
