@@ -230,10 +230,7 @@ def _fit_era(
     drifting: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
 ) -> EraFit:
     """Fit one era over days [lo, hi): constant offset, or linear drift if the days show one."""
-    n_days = len(stats.days)
-    weights = np.zeros(n_days)
-    weights[lo:hi] = 1.0
-    offset, corr = peak(stats.offsets_min, stats.corr(weights))
+    offset, corr = peak(stats.offsets_min, stats.corr_range(lo, hi))
     day_s = (stats.days[lo:hi].astype(np.float64) + 0.5) * 86400.0
     center = float(np.average(day_s, weights=stats.n[lo:hi]))
     slope = 0.0
@@ -256,9 +253,8 @@ def _drift(stats: SunStatistics, lo: int, hi: int, config: WebcamConfig, known: 
     halves = (days[: len(days) // 2], days[len(days) // 2 :])
     fits = []
     for half in halves:
-        weights = np.zeros(len(stats.days))
-        weights[half] = 1.0
-        offset, _ = peak(stats.offsets_min, stats.corr(weights))
+        # the days between the half's first and last have no frames, hence zero sums
+        offset, _ = peak(stats.offsets_min, stats.corr_range(int(half[0]), int(half[-1]) + 1))
         sigma = _bootstrap_sigma(stats, int(half[0]), int(half[-1]) + 1, config)
         center = float(np.average((stats.days[half] + 0.5) * 86400.0, weights=stats.n[half]))
         fits.append((offset, sigma, center))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stbench.webcams import shifted_sun, solarfit
+from stbench.webcams import shifted_sun, solarfit, sunstats
 from stbench.webcams.config import WebcamConfig
 from stbench.webcams.shifted_sun import ShiftedSun
 from stbench.webcams.sunstats import SHAPE_KNOTS, SunStatistics, ramp_shape, sun_table
@@ -111,9 +111,32 @@ def test_a_table_too_short_for_the_offsets_falls_back():
 def test_without_the_cache_the_fit_is_the_same(monkeypatch):
     config = WebcamConfig()
     times_s, brightness = faulty_stream(40, 0)
+    monkeypatch.setattr(sunstats, "_compiled_sums", lambda: False)  # the numpy path keeps rows
     kept = SunStatistics(times_s, brightness, LAT, LON, config)
     assert kept.sun._cache is not None
     monkeypatch.setattr(shifted_sun, "CACHE_BYTES", 0)
     fresh = SunStatistics(times_s, brightness, LAT, LON, config)
     assert fresh.sun._cache is None
     _same_statistics(kept, fresh)
+
+
+def test_compiled_sums_equal_numpy_with_long_and_short_days(monkeypatch):
+    """Days of 1, < 8, 8-128 and > 128 frames (numpy's pairwise blocks) sum to the same bits."""
+    rng = np.random.default_rng(3)
+    day0 = 1.5e9 - (1.5e9 % 86400)
+    per_day = [1, 5, 24, 130, 288, 600]
+    times_s = np.sort(
+        np.concatenate(
+            [day0 + 86400 * d + np.sort(rng.choice(86000, n, replace=False)) for d, n in
+             enumerate(per_day)]
+        )
+    ).astype(np.float64)  # fmt: skip
+    brightness = rng.uniform(0, 255, len(times_s))
+    config = WebcamConfig()
+    shape = np.clip((SHAPE_KNOTS + 8.0) / 30.0, 0.0, 1.0)
+    fast = SunStatistics(times_s, brightness, LAT, 0.0, config, shape)
+    assert fast.sun.exact_periodic
+    monkeypatch.setattr(sunstats, "_compiled_sums", lambda: False)
+    slow = SunStatistics(times_s, brightness, LAT, 0.0, config, shape)
+    assert sorted(slow.n.astype(int)) == sorted(per_day)
+    _same_statistics(fast, slow)
