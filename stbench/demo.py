@@ -15,6 +15,7 @@ With ``out`` everything goes under ``out`` (manifest/, train/, runs/, leaderboar
 from __future__ import annotations
 
 import json
+import resource
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,13 +81,22 @@ class DemoConfig:
         check_fields(self)
 
 
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that have ended (worker
+    processes of a stage's pool are counted once the pool is shut down)."""
+    own = time.process_time()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own + children.ru_utime + children.ru_stime
+
+
 @contextmanager
-def _stage(name: str, timings: dict[str, float]) -> Iterator[None]:
+def _stage(name: str, timings: dict[str, float], cpu: dict[str, float]) -> Iterator[None]:
     reporter().heading(name)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), _cpu_seconds()
     yield
     timings[name] = round(time.perf_counter() - start, 1)
-    reporter().message(f"[green]{name} done in {timings[name]:.1f} s")
+    cpu[name] = round(_cpu_seconds() - start_cpu, 1)
+    reporter().message(f"[green]{name} done in {timings[name]:.1f} s ({cpu[name]:.1f} s CPU)")
 
 
 def _build_demo_manifest(build_config, out: Path | None, demo_dir: Path, workers: int) -> Path:
@@ -135,13 +145,14 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
     out = Path(out) if out else stbench_home() / "demo"
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
 
-    with _stage("synth: the embedded world", timings):
+    with _stage("synth: the embedded world", timings, cpu):
         world = ensure_world(WorldConfig(config.preset, config.seed))
-    with _stage("build-manifest", timings):
+    with _stage("build-manifest", timings, cpu):
         build_config = BuildConfig(synthetic_preset=config.preset, synthetic_seed=config.seed)
         manifest_dir = _build_demo_manifest(build_config, None if shared else out, out, workers)
-    with _stage(f"train-baseline --preset {config.train_preset}", timings):
+    with _stage(f"train-baseline --preset {config.train_preset}", timings, cpu):
         train_dir = out / "train"
         train_config = preset_config(config.train_preset, config.train_overrides)
         resume = (train_dir / "checkpoint.pt").exists()
@@ -167,7 +178,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         options = {
             key: str(train_dir) if value == "<train>" else value for key, value in options.items()
         }
-        with _stage(f"evaluate --method {run_name}", timings):
+        with _stage(f"evaluate --method {run_name}", timings, cpu):
             run_dirs[run_name] = evaluate(
                 EvaluateConfig(
                     method,
@@ -193,6 +204,7 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         "runs": {name: str(path) for name, path in run_dirs.items()},
         "leaderboard": str(board),
         "seconds": timings,
+        "cpu_seconds": cpu,
         "threads": threads,
         "workers": workers,
     }

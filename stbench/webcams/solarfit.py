@@ -255,12 +255,14 @@ def _drift(stats: SunStatistics, lo: int, hi: int, config: WebcamConfig, known: 
     for half in halves:
         # the days between the half's first and last have no frames, hence zero sums
         offset, _ = peak(stats.offsets_min, stats.corr_range(int(half[0]), int(half[-1]) + 1))
-        sigma = _bootstrap_sigma(stats, int(half[0]), int(half[-1]) + 1, config)
         center = float(np.average((stats.days[half] + 0.5) * 86400.0, weights=stats.n[half]))
-        fits.append((offset, sigma, center))
-    (o1, s1, c1), (o2, s2, c2) = fits
+        fits.append((offset, center))
+    (o1, c1), (o2, c2) = fits
     change = o2 - o1
-    if not (np.isfinite(change) and np.isfinite(s1) and np.isfinite(s2)):
+    if not np.isfinite(change) or not (known or abs(change) >= config.min_drift_min):
+        return None  # (a change below min_drift_min is never significant: no bootstrap needed)
+    s1, s2 = (_bootstrap_sigma(stats, int(h[0]), int(h[-1]) + 1, config) for h in halves)
+    if not (np.isfinite(s1) and np.isfinite(s2)):
         return None
     significant = abs(change) >= config.min_drift_min and abs(change) > 2 * np.hypot(s1, s2)
     if not (significant or known):

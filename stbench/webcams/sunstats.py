@@ -11,10 +11,18 @@ import importlib.util
 import numpy as np
 
 from stbench.webcams.config import WebcamConfig
-from stbench.webcams.daysums import shifted_day_sums
+from stbench.webcams.daysums import is_compiled, shifted_day_sums
 from stbench.webcams.shifted_sun import ShiftedSun
 
-__all__ = ["SHAPE_KNOTS", "SunStatistics", "fit_shape", "peak", "ramp_shape", "sun_table"]
+__all__ = [
+    "COMPILED_MIN_VALUES",
+    "SHAPE_KNOTS",
+    "SunStatistics",
+    "fit_shape",
+    "peak",
+    "ramp_shape",
+    "sun_table",
+]
 
 
 _SUN_STEP_S = 300.0  # solar elevation is tabulated every 5 min and interpolated
@@ -61,7 +69,7 @@ class SunStatistics:
         self.n = np.add.reduceat(np.ones_like(b), starts)
         self.sb = np.add.reduceat(b, starts)
         self.sbb = np.add.reduceat(b * b, starts)
-        if sun.exact_periodic and _compiled_sums():
+        if sun.exact_periodic and _compiled_sums(len(self.offsets_min) * len(self.times_s)):
             # one compiled pass, the same bits as the numpy passes below (stbench.webcams.daysums)
             self.sg, self.sgg, self.sgb = shifted_day_sums(
                 sun.plan, len(self.offsets_min), sun.elevation, SHAPE_KNOTS, self.shape, b, starts
@@ -139,9 +147,19 @@ class SunStatistics:
         )
 
 
-def _compiled_sums() -> bool:
-    """Whether the compiled day sums can run (numba, of the ``build`` extra, is installed)."""
-    return importlib.util.find_spec("numba") is not None
+#: Offsets x frames from which the compiled day sums are used in a process that has not compiled
+#: them yet: compiling costs ~1-2 s of CPU once per process and saves ~25 ns per value (numpy:
+#: about 80 ns per value over the three rounds, and a row cache of 8 bytes per value).
+COMPILED_MIN_VALUES = 20_000_000
+
+
+def _compiled_sums(values: int) -> bool:
+    """Whether the compiled day sums run for ``values`` offsets x frames: numba (of the
+    ``build`` extra) is installed, and the kernel is compiled already or the fit is big enough
+    to pay for compiling it (:data:`COMPILED_MIN_VALUES`). Both paths give the same bits."""
+    if importlib.util.find_spec("numba") is None:
+        return False
+    return is_compiled() or values >= COMPILED_MIN_VALUES
 
 
 def sun_table(times_s: np.ndarray, lat: float, lon: float, config: WebcamConfig):
