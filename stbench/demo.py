@@ -2,7 +2,9 @@
 
 synth -> build-manifest -> train-baseline (quick) -> evaluate the built-in methods -> leaderboard.
 Every stage is the library's own stage function, and a rerun reuses what is already built with the
-same config. Without ``out`` the demo leaves its outputs where the other commands look:
+same config. Training is one process; the methods that do not evaluate the model it trains run
+beside it on the cores it leaves (:func:`alongside_training`), the quick model's evaluation after
+it. ``demo.json`` records each stage's wall and CPU seconds (this process and its ended children). Without ``out`` the demo leaves its outputs where the other commands look:
 
 - the manifest in ``$STBENCH_HOME/manifests/<name>`` (``default`` for the default world), as
   ``stbench build-manifest`` writes it, so ``stbench evaluate`` / ``train-baseline`` find it;
