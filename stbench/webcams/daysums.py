@@ -33,6 +33,7 @@ from stbench.extras import import_optional
 __all__ = ["interp_slopes", "is_compiled", "knot_lookup", "pairwise_sum", "shifted_day_sums"]
 
 _BLOCK = 128  # numpy's PW_BLOCKSIZE
+_DAYS_PER_BLOCK = 16  # days of frames whose sun table rows are reused across all offsets
 
 
 def interp_slopes(knots: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -118,48 +119,54 @@ def _day_sums_kernel(
 ) -> None:
     n_days = len(bounds) - 1
     last, n_bins = len(knots) - 1, len(bins)
+    inv_width = 1.0 / width  # the bin is a guess (corrected below): rounding does not matter
     longest = 1
     for d in range(n_days):
         longest = max(longest, bounds[d + 1] - bounds[d])
     g = np.empty(longest)
     gg = np.empty(longest)
     gb = np.empty(longest)
-    for k in range(sg.shape[0]):
-        r = k % period
-        base = shift * (k // period)
-        for d in range(n_days):
-            lo, hi = bounds[d], bounds[d + 1]
-            for i in range(lo, hi):
-                j = base + cells[r, i]
-                x = slopes[j] * distances[r, i]
-                x = x + elevation[j]
-                # np.interp(x, knots, values), written out here (a helper call costs 10x)
-                if x != x:  # NaN
-                    value = x
-                elif x < knots[0]:
-                    value = values[0]
-                elif x >= knots[last]:
-                    value = values[last]
-                else:
-                    c = bins[min(int((x - origin) / width), n_bins - 1)]
-                    while c > 0 and x < knots[c]:  # the bin's rounding, either way
-                        c -= 1
-                    while c < last - 1 and x >= knots[c + 1]:
-                        c += 1
-                    if knots[c] == x:
-                        value = values[c]
+    # blocks of days, all offsets per block: the sun table rows a block reads stay in the CPU
+    # cache across the offsets (offset by offset over all frames, the scattered gathers
+    # streamed the table from memory once per offset)
+    for first in range(0, n_days, _DAYS_PER_BLOCK):
+        stop = min(first + _DAYS_PER_BLOCK, n_days)
+        for k in range(sg.shape[0]):
+            r = k % period
+            base = shift * (k // period)
+            for d in range(first, stop):
+                lo, hi = bounds[d], bounds[d + 1]
+                for i in range(lo, hi):
+                    j = base + cells[r, i]
+                    x = slopes[j] * distances[r, i]
+                    x = x + elevation[j]
+                    # np.interp(x, knots, values), written out here (a helper call costs 10x)
+                    if x != x:  # NaN
+                        value = x
+                    elif x < knots[0]:
+                        value = values[0]
+                    elif x >= knots[last]:
+                        value = values[last]
                     else:
-                        value = knot_slopes[c] * (x - knots[c]) + values[c]
-                        if value != value:  # numpy's retry from the right knot
-                            value = knot_slopes[c] * (x - knots[c + 1]) + values[c + 1]
-                            if value != value and values[c] == values[c + 1]:
-                                value = values[c]
-                g[i - lo] = value
-                gg[i - lo] = value * value
-                gb[i - lo] = value * brightness[i]
-            sg[k, d] = _segment_sum(g, hi - lo)
-            sgg[k, d] = _segment_sum(gg, hi - lo)
-            sgb[k, d] = _segment_sum(gb, hi - lo)
+                        c = bins[min(int((x - origin) * inv_width), n_bins - 1)]
+                        while c > 0 and x < knots[c]:  # the bin's rounding, either way
+                            c -= 1
+                        while c < last - 1 and x >= knots[c + 1]:
+                            c += 1
+                        if knots[c] == x:
+                            value = values[c]
+                        else:
+                            value = knot_slopes[c] * (x - knots[c]) + values[c]
+                            if value != value:  # numpy's retry from the right knot
+                                value = knot_slopes[c] * (x - knots[c + 1]) + values[c + 1]
+                                if value != value and values[c] == values[c + 1]:
+                                    value = values[c]
+                    g[i - lo] = value
+                    gg[i - lo] = value * value
+                    gb[i - lo] = value * brightness[i]
+                sg[k, d] = _segment_sum(g, hi - lo)
+                sgg[k, d] = _segment_sum(gg, hi - lo)
+                sgb[k, d] = _segment_sum(gb, hi - lo)
 
 
 def is_compiled() -> bool:
