@@ -78,3 +78,18 @@ def test_cli_prints_the_board_and_the_outputs_after_the_demo(tmp_path, monkeypat
     assert "--manifest M" in out and f"--board {tmp_path / 'board.csv'}" in out
     _print_finished(tmp_path, shared=True)
     assert "--manifest" not in capsys.readouterr().out
+
+
+def test_runs_alongside_training_use_only_the_cores_it_leaves():
+    from stbench.demo import alongside_training
+
+    runs = list(DEMO_METHODS)
+    chosen, workers = alongside_training(runs, cores=2, threads=1)
+    assert [name for name, _, _ in chosen] == ["sift", "reference", "colorstats", "exif"]
+    assert workers == 1  # 1 training thread + 1 worker x 1 thread = 2 cores
+    assert alongside_training(runs, cores=1, threads=1) == ([], 0)  # one after the other
+    assert alongside_training(runs, cores=2, threads=2) == ([], 0)
+    chosen, workers = alongside_training(runs, cores=8, threads=2)
+    assert workers == 3 and 2 + workers * 2 <= 8
+    only_quick = [run for run in runs if run[0] == "reference-quick"]
+    assert alongside_training(only_quick, cores=4, threads=1) == ([], 3)

@@ -88,6 +88,7 @@ def _pool_calls() -> dict[str, int]:
 
 def test_every_process_pool_goes_through_stbench_parallel():
     assert set(_pool_calls()) == {
+        "demo.py",  # the evaluations beside the quick training
         "evaluate/score.py",
         "manifest/tasks.py",
         "megadepth/run.py",

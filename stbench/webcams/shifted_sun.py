@@ -59,6 +59,12 @@ class ShiftedSun:
         return self.grid, self.elevation
 
     @property
+    def plan(self) -> tuple | None:
+        """(period, table shift per period, cells (P, N), distances (P, N), table slopes) of
+        the periodic gathers, or None (rows by ``np.interp``)."""
+        return self._plan
+
+    @property
     def exact_periodic(self) -> bool:
         """Whether rows are built from the periodic gathers (else by ``np.interp``)."""
         return self._plan is not None

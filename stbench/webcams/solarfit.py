@@ -234,10 +234,7 @@ def _fit_era(
     drifting: set[tuple[int, int]] = frozenset(),  # type: ignore[assignment]
 ) -> EraFit:
     """Fit one era over days [lo, hi): constant offset, or linear drift if the days show one."""
-    n_days = len(stats.days)
-    weights = np.zeros(n_days)
-    weights[lo:hi] = 1.0
-    offset, corr = peak(stats.offsets_min, stats.corr(weights))
+    offset, corr = peak(stats.offsets_min, stats.corr_range(lo, hi))
     day_s = (stats.days[lo:hi].astype(np.float64) + 0.5) * 86400.0
     center = float(np.average(day_s, weights=stats.n[lo:hi]))
     slope = 0.0
@@ -260,15 +257,16 @@ def _drift(stats: SunStatistics, lo: int, hi: int, config: WebcamConfig, known: 
     halves = (days[: len(days) // 2], days[len(days) // 2 :])
     fits = []
     for half in halves:
-        weights = np.zeros(len(stats.days))
-        weights[half] = 1.0
-        offset, _ = peak(stats.offsets_min, stats.corr(weights))
-        sigma = _bootstrap_sigma(stats, int(half[0]), int(half[-1]) + 1, config)
+        # the days between the half's first and last have no frames, hence zero sums
+        offset, _ = peak(stats.offsets_min, stats.corr_range(int(half[0]), int(half[-1]) + 1))
         center = float(np.average((stats.days[half] + 0.5) * 86400.0, weights=stats.n[half]))
-        fits.append((offset, sigma, center))
-    (o1, s1, c1), (o2, s2, c2) = fits
+        fits.append((offset, center))
+    (o1, c1), (o2, c2) = fits
     change = o2 - o1
-    if not (np.isfinite(change) and np.isfinite(s1) and np.isfinite(s2)):
+    if not np.isfinite(change) or not (known or abs(change) >= config.min_drift_min):
+        return None  # (a change below min_drift_min is never significant: no bootstrap needed)
+    s1, s2 = (_bootstrap_sigma(stats, int(h[0]), int(h[-1]) + 1, config) for h in halves)
+    if not (np.isfinite(s1) and np.isfinite(s2)):
         return None
     significant = abs(change) >= config.min_drift_min and abs(change) > 2 * np.hypot(s1, s2)
     if not (significant or known):

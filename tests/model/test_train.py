@@ -40,7 +40,7 @@ def test_overfit_tiny_batch(toy_manifest, tiny_config):
 
 def test_presets_and_span_curriculum():
     quick = preset_config("quick", {"seed": 3})
-    assert quick.seed == 3 and quick.epochs == 6
+    assert quick.seed == 3 and quick.epochs == 3
     weights = quick.span_weights(0.0)
     assert weights == {"season": 1.0, "month": 0.0, "week": 0.0, "hour": 0.0}
     half = TrainConfig(curriculum_stagger=0.2).span_weights(0.1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stbench.webcams import shifted_sun, solarfit
+from stbench.webcams import shifted_sun, solarfit, sunstats
 from stbench.webcams.config import WebcamConfig
 from stbench.webcams.shifted_sun import ShiftedSun
 from stbench.webcams.sunstats import SHAPE_KNOTS, SunStatistics, ramp_shape, sun_table
@@ -48,8 +48,16 @@ def _same_statistics(a: SunStatistics, b: SunStatistics) -> None:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
 
 
+@pytest.fixture
+def compiled(monkeypatch):
+    """The compiled day sums for any size (by default only big fits compile them)."""
+    monkeypatch.setattr(sunstats, "COMPILED_MIN_VALUES", 0)
+
+
+@pytest.mark.parametrize("compiled_sums", [False, True])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_statistics_equal_the_former_construction_bit_for_bit(seed):
+def test_statistics_equal_the_former_construction_bit_for_bit(seed, compiled_sums, monkeypatch):
+    monkeypatch.setattr(sunstats, "_compiled_sums", lambda values: compiled_sums)
     config = WebcamConfig()
     times_s, brightness = faulty_stream(60, seed)
     fast = SunStatistics(times_s, brightness, LAT, LON, config)
@@ -63,7 +71,7 @@ def test_statistics_equal_the_former_construction_bit_for_bit(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_clock_fit_equals_the_former_fit(seed, monkeypatch):
+def test_clock_fit_equals_the_former_fit(seed, monkeypatch, compiled):
     config = WebcamConfig()
     times_s, brightness = faulty_stream(90, seed)
     fit = solarfit.fit_clock(times_s, brightness, LAT, LON, config)
@@ -111,9 +119,34 @@ def test_a_table_too_short_for_the_offsets_falls_back():
 def test_without_the_cache_the_fit_is_the_same(monkeypatch):
     config = WebcamConfig()
     times_s, brightness = faulty_stream(40, 0)
+    monkeypatch.setattr(
+        sunstats, "_compiled_sums", lambda values: False
+    )  # the numpy path keeps rows
     kept = SunStatistics(times_s, brightness, LAT, LON, config)
     assert kept.sun._cache is not None
     monkeypatch.setattr(shifted_sun, "CACHE_BYTES", 0)
     fresh = SunStatistics(times_s, brightness, LAT, LON, config)
     assert fresh.sun._cache is None
     _same_statistics(kept, fresh)
+
+
+def test_compiled_sums_equal_numpy_with_long_and_short_days(monkeypatch, compiled):
+    """Days of 1, < 8, 8-128 and > 128 frames (numpy's pairwise blocks) sum to the same bits."""
+    rng = np.random.default_rng(3)
+    day0 = 1.5e9 - (1.5e9 % 86400)
+    per_day = [1, 5, 24, 130, 288, 600]
+    times_s = np.sort(
+        np.concatenate(
+            [day0 + 86400 * d + np.sort(rng.choice(86000, n, replace=False)) for d, n in
+             enumerate(per_day)]
+        )
+    ).astype(np.float64)  # fmt: skip
+    brightness = rng.uniform(0, 255, len(times_s))
+    config = WebcamConfig()
+    shape = np.clip((SHAPE_KNOTS + 8.0) / 30.0, 0.0, 1.0)
+    fast = SunStatistics(times_s, brightness, LAT, 0.0, config, shape)
+    assert fast.sun.exact_periodic and fast.sun._cache is None  # compiled: no row cache
+    monkeypatch.setattr(sunstats, "_compiled_sums", lambda values: False)
+    slow = SunStatistics(times_s, brightness, LAT, 0.0, config, shape)
+    assert sorted(slow.n.astype(int)) == sorted(per_day)
+    _same_statistics(fast, slow)
