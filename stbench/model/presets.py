@@ -144,8 +144,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     ),
     # The recipe of the bundled weights on a 2-core CPU (2 torchrun processes): quick sizes, a
     # larger temporal batch, more epochs, and the proposal's design: the temporal MLP on the
-    # decoder output, trained jointly with the matcher (issue #14; the bundled weights predate
-    # it and had the head on the image statistics, `colour`).
+    # decoder output, trained jointly with the matcher (issue #14; the bundled weights were
+    # trained with it on manifests/benchmark).
     "reference": dict(
         model=temporal_input_fields("decoder"),
         epochs=24,
