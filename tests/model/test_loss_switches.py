@@ -3,11 +3,10 @@ temporal input choices of ModelConfig, used by the ablations (issue #14)."""
 
 import pytest
 import torch
+from toydata import fixed_batch
 
 from stbench.errors import ConfigError
-from stbench.manifest.io import load_manifest
 from stbench.model.config import TEMPORAL_INPUTS, ModelConfig, temporal_input_fields
-from stbench.model.data import PairDataset, TemporalDataset
 from stbench.model.network import SpatioTemporalMatcher
 from stbench.model.presets import TrainConfig, preset_config
 from stbench.model.train import compute_losses
@@ -17,11 +16,7 @@ SMALL = dict(channels=[8, 16, 24, 32], attention_dim=8, descriptor_dim=16)
 
 def _gradients(toy_manifest, config):
     """Loss report and per-part gradient norms of one training step."""
-    manifest = load_manifest(toy_manifest)
-    pairs = PairDataset(manifest, "train", config.image_size, 48, random_crops=False)
-    images = TemporalDataset(manifest, "train", config.model.spans, config.temporal_size, False)
-    batch = {k: v[None] for k, v in pairs[0].items()}
-    temporal = {k: torch.stack([images[i][k] for i in range(4)]) for k in ("image", "labels")}
+    batch, temporal = fixed_batch(toy_manifest, config)
     torch.manual_seed(0)
     model = SpatioTemporalMatcher(config.model)
     loss, report = compute_losses(

@@ -2,10 +2,10 @@ import json
 
 import pytest
 import torch
+from toydata import fixed_batch
 
 from stbench.errors import ConfigError, DataError, OutputExistsError
 from stbench.manifest.io import load_manifest
-from stbench.model.data import PairDataset, TemporalDataset
 from stbench.model.network import SpatioTemporalMatcher
 from stbench.model.presets import TrainConfig, preset_config
 from stbench.model.train import compute_losses, run
@@ -14,11 +14,7 @@ from stbench.model.train import compute_losses, run
 def test_overfit_tiny_batch(toy_manifest, tiny_config):
     # One fixed pair and four labelled frames: the loss drops to near zero in 100 steps.
     config = tiny_config(curriculum=False, margin=0.5)
-    manifest = load_manifest(toy_manifest)
-    pairs = PairDataset(manifest, "train", config.image_size, 48, random_crops=False)
-    images = TemporalDataset(manifest, "train", config.model.spans, config.temporal_size, False)
-    batch = {k: v[None] for k, v in pairs[0].items()}
-    temporal = {k: torch.stack([images[i][k] for i in range(4)]) for k in ("image", "labels")}
+    batch, temporal = fixed_batch(toy_manifest, config)
     torch.manual_seed(0)
     model = SpatioTemporalMatcher(config.model)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)

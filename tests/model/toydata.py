@@ -286,3 +286,19 @@ def write_toy_manifest(
     }
     (manifest_dir / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return manifest_dir
+
+
+def fixed_batch(manifest_dir: Path, config, n_images: int = 4) -> tuple[dict, dict]:
+    """One unaugmented pair (batch of 1) and ``n_images`` labelled frames of the train split."""
+    import torch
+
+    from stbench.manifest.io import load_manifest
+    from stbench.model.data import PairDataset, TemporalDataset
+
+    manifest = load_manifest(manifest_dir)
+    pairs = PairDataset(manifest, "train", config.image_size, 48, random_crops=False)
+    images = TemporalDataset(manifest, "train", config.model.spans, config.temporal_size, False)
+    batch = {k: v[None] for k, v in pairs[0].items()}
+    keys = ("image", "labels")
+    temporal = {k: torch.stack([images[i][k] for i in range(n_images)]) for k in keys}
+    return batch, temporal
