@@ -4,7 +4,8 @@ synth -> build-manifest -> train-baseline (quick) -> evaluate the built-in metho
 Every stage is the library's own stage function, and a rerun reuses what is already built with the
 same config. Training is one process; the methods that do not evaluate the model it trains run
 beside it on the cores it leaves (:func:`alongside_training`), the quick model's evaluation after
-it. ``demo.json`` records each stage's wall and CPU seconds (this process and its ended children). Without ``out`` the demo leaves its outputs where the other commands look:
+it. ``demo.json`` records each stage's wall and CPU seconds (this process and its ended
+children). Without ``out`` the demo leaves its outputs where the other commands look:
 
 - the manifest in ``$STBENCH_HOME/manifests/<name>`` (``default`` for the default world), as
   ``stbench build-manifest`` writes it, so ``stbench evaluate`` / ``train-baseline`` find it;
@@ -41,8 +42,6 @@ DEMO_METHODS: tuple[tuple[str, str, dict], ...] = (
     ("colorstats", "colorstats", {}),
     ("exif", "exif", {}),
 )
-
-DEMO_METHODS_OPTIONS = {name: options for name, _, options in DEMO_METHODS}
 
 
 def demo_label(run_name: str, method: str) -> str:
@@ -133,7 +132,7 @@ def alongside_training(
     side_workers = (cores - threads) // threads
     if side_workers < 1:
         return [], 0
-    independent = [run for run in runs if "<train>" not in DEMO_METHODS_OPTIONS[run[0]].values()]
+    independent = [run for run in runs if "<train>" not in run[2].values()]
     return independent, side_workers
 
 
