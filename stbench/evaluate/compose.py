@@ -31,6 +31,7 @@ from stbench.atomic import atomic_directory
 from stbench.errors import ConfigError, DataError
 from stbench.evaluate.clusters import ClusterSpec
 from stbench.evaluate.leaderboard import DEFAULT_TRACK, config_digest, load_summary
+from stbench.evaluate.run import PER_IMAGE_FILE, PER_PAIR_FILE
 from stbench.evaluate.score import declared_same_span
 from stbench.evaluate.summary import summarize
 from stbench.spans import CLASS_SPANS
@@ -136,7 +137,7 @@ def read_run(run_dir: str | Path) -> RunResults:
         if not summary.get(key):
             raise DataError(f"{directory}/summary.json has no {key!r}: not an evaluation run")
     frames = []
-    for name in ("per_pair.parquet", "per_image.parquet"):
+    for name in (PER_PAIR_FILE, PER_IMAGE_FILE):
         path = directory / name
         if not path.is_file():
             raise DataError(
@@ -401,10 +402,6 @@ def compose_results(
     return per_pair, per_image
 
 
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_parquet(path, index=False)
-
-
 def compose_runs(
     match_run: str | Path,
     time_runs: Sequence[str | Path],
@@ -491,8 +488,8 @@ def compose_runs(
     )
     run_dir = Path(out) if out is not None else default_run_dir(match.manifest_name, name)
     with atomic_directory(run_dir, overwrite=overwrite) as tmp:
-        _write_parquet(per_pair, tmp / "per_pair.parquet")
-        _write_parquet(per_image, tmp / "per_image.parquet")
+        per_pair.to_parquet(tmp / PER_PAIR_FILE, index=False)
+        per_image.to_parquet(tmp / PER_IMAGE_FILE, index=False)
         config_path = match.directory / "config.json"
         if config_path.is_file():
             (tmp / "config.json").write_text(config_path.read_text())
