@@ -136,6 +136,12 @@ def alongside_training(
     return independent, side_workers
 
 
+def _with_train_dir(run: tuple[str, str, dict], train_dir: Path) -> tuple[str, str, dict]:
+    """The run with its ``"<train>"`` option values replaced by the demo's training directory."""
+    name, method, options = run
+    return name, method, {k: str(train_dir) if v == "<train>" else v for k, v in options.items()}
+
+
 def _evaluate_runs(
     runs: list[tuple[str, str, dict]],
     manifest_dir: Path,
@@ -201,12 +207,11 @@ def run_demo(config: DemoConfig | None = None, out: Path | None = None) -> Path:
         build_config = BuildConfig(synthetic_preset=config.preset, synthetic_seed=config.seed)
         manifest_dir = _build_demo_manifest(build_config, None if shared else out, out, workers)
     train_dir = out / "train"
-    runs = [
-        (name, method, {k: str(train_dir) if v == "<train>" else v for k, v in options.items()})
-        for name, method, options in DEMO_METHODS
-        if name in config.methods
-    ]
-    alongside, side_workers = alongside_training(runs, available_cores(), threads)
+    chosen = [run for run in DEMO_METHODS if run[0] in config.methods]
+    # decided on the templates: once "<train>" is replaced, a run no longer says it needs the model
+    alongside, side_workers = alongside_training(chosen, available_cores(), threads)
+    runs = [_with_train_dir(run, train_dir) for run in chosen]
+    alongside = [_with_train_dir(run, train_dir) for run in alongside]
     eval_settings = (manifest_dir, out / "runs", config.max_pairs, config.max_images)
     run_dirs: dict[str, Path] = {}
     overlap: dict[str, float] = {}  # wall time of the evaluations run beside the training

@@ -93,3 +93,46 @@ def test_runs_alongside_training_use_only_the_cores_it_leaves():
     assert workers == 3 and 2 + workers * 2 <= 8
     only_quick = [run for run in runs if run[0] == "reference-quick"]
     assert alongside_training(only_quick, cores=4, threads=1) == ([], 3)
+
+
+def test_the_quick_model_is_evaluated_after_training_with_the_weights_it_wrote(
+    tmp_path, monkeypatch
+):
+    """Regression: the runs beside the training were once chosen after "<train>" had been
+    replaced by the path, so the quick model was evaluated before its weights existed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import stbench.demo as demo
+    import stbench.evaluate.leaderboard as leaderboard
+    import stbench.model.train as train
+    import stbench.parallel as parallel
+    import stbench.synth as synth
+    import stbench.threads as threads
+
+    events = []
+
+    def fake_train(config, manifest_dir, out_dir, **kwargs):
+        events.append(("trained", out_dir))
+
+    def fake_evaluate(runs, manifest_dir, runs_dir, *args):
+        done = {}
+        for name, _, options in runs:
+            events.append((name, options.get("weights")))
+            done[name] = runs_dir / name
+        return done
+
+    monkeypatch.setattr(synth, "ensure_world", lambda config: tmp_path / "world")
+    monkeypatch.setattr(demo, "_build_demo_manifest", lambda *a: tmp_path / "manifest")
+    monkeypatch.setattr(train, "run", fake_train)
+    monkeypatch.setattr(demo, "_evaluate_runs", fake_evaluate)
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "process_pool", lambda *a, **k: ThreadPoolExecutor(1))
+    monkeypatch.setattr(leaderboard, "leaderboard_add", lambda *a, **k: None)
+
+    config = DemoConfig(methods=("sift", "reference-quick"), threads=1, workers=1)
+    out = demo.run_demo(config, out=tmp_path / "demo")
+    quick = [i for i, event in enumerate(events) if event[0] == "reference-quick"]
+    trained = events.index(("trained", out / "train"))
+    assert len(quick) == 1 and quick[0] > trained
+    assert events[quick[0]][1] == str(out / "train")
+    assert ("sift", None) in events
