@@ -30,6 +30,7 @@ import numpy as np
 from stbench.errors import ConfigError
 
 __all__ = [
+    "CHOSEN",
     "FINE_MODES",
     "MIN_PATCH_STD",
     "FineSettings",
@@ -77,6 +78,11 @@ class FineSettings:
             "fine_search": values["search_cells"],
         }
 
+
+#: The setting chosen on val of the benchmark world (docs/reference-model.md, "Fine stage"):
+#: what ``train-baseline`` writes into a new model's ``inference`` block and what the bundled
+#: ``reference.json`` holds. Weights without the keys keep ``fine: none``.
+CHOSEN = FineSettings("ncc", 11, 0.8, 1.5)
 
 _KEYS = {
     "fine": "mode",
