@@ -61,7 +61,7 @@ class FineSettings:
 
     mode: str = "none"
     patch: int = 11
-    min_score: float = 0.8
+    min_score: float = 0.7
     search_cells: float = 1.5
 
     @property
@@ -82,7 +82,7 @@ class FineSettings:
 #: The setting chosen on val of the benchmark world (docs/reference-model.md, "Fine stage"):
 #: what ``train-baseline`` writes into a new model's ``inference`` block and what the bundled
 #: ``reference.json`` holds. Weights without the keys keep ``fine: none``.
-CHOSEN = FineSettings("ncc", 11, 0.8, 1.5)
+CHOSEN = FineSettings("ncc", 11, 0.7, 1.5)
 
 _KEYS = {
     "fine": "mode",

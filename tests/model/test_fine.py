@@ -201,7 +201,7 @@ def test_reference_method_options_reach_the_matcher_and_its_identity(tmp_path):
     coarse = Reference(weights=str(weights))
     assert not coarse.matcher.fine.active and "fine" not in coarse.config()
     fine = Reference(weights=str(weights), fine="ncc", fine_patch=15)
-    assert fine.matcher.fine == FineSettings("ncc", 15, 0.8, 1.5)
+    assert fine.matcher.fine == FineSettings("ncc", 15, 0.7, 1.5)
     assert fine.config()["fine"]["fine_patch"] == 15 and fine.config() != coarse.config()
     with pytest.raises(ConfigError, match="option fine must be one of none, ncc"):
         Reference(weights=str(weights), fine="yes")
