@@ -29,7 +29,9 @@ class Reference(Method):
     """Wraps ``stbench.model.load_matcher(weights, device)``: matching and time prediction.
 
     Options: ``weights`` (a .safetensors path; default: the bundled weights), ``device``,
-    ``use_latitude``. By default the method is on the ``pixels`` track and sees no latitude:
+    ``use_latitude``, and the fine stage's ``fine`` (``none`` or ``ncc``), ``fine_patch``,
+    ``fine_min_score`` and ``fine_search`` (default: the weights JSON's ``inference`` block; see
+    :mod:`stbench.model.fine`). By default the method is on the ``pixels`` track and sees no latitude:
     ``month`` and ``week`` are then read as in the northern hemisphere (no half-year shift).
     ``use_latitude=true`` gives it the record's latitude to shift them for southern cameras,
     which puts it on the ``metadata`` track.
@@ -38,7 +40,14 @@ class Reference(Method):
     name = "reference"
 
     def __init__(
-        self, weights: str | None = None, device: str = "cpu", use_latitude: bool = False
+        self,
+        weights: str | None = None,
+        device: str = "cpu",
+        use_latitude: bool = False,
+        fine: str | None = None,
+        fine_patch: int | None = None,
+        fine_min_score: float | None = None,
+        fine_search: float | None = None,
     ) -> None:
         if not isinstance(use_latitude, bool):
             raise ConfigError(
@@ -55,8 +64,19 @@ class Reference(Method):
             ) from exc
         self.weights = weights
         self.device = device
+        from stbench.model.fine import fine_settings
+
         self.matcher = load_matcher(Path(weights) if weights else None, device=device)
         meta = getattr(self.matcher, "meta", None) or {}
+        overrides = {
+            "fine": fine,
+            "fine_patch": fine_patch,
+            "fine_min_score": fine_min_score,
+            "fine_search": fine_search,
+        }
+        self.matcher.fine = fine_settings(
+            meta.get("inference", {}), overrides, f"reference weights {_weights_file(weights)}"
+        )
         self._weights_digest = file_digest(_weights_file(weights))
         # the version names the weights themselves: a retrained model never passes for the
         # bundled one (on the board, in caches and reports)
@@ -67,14 +87,19 @@ class Reference(Method):
 
     def config(self) -> dict[str, Any]:
         """Weights path (None = bundled), version and digests of the weights and their
-        metadata (retrained weights invalidate cached predictions); the device does not."""
-        return {
+        metadata (retrained weights invalidate cached predictions); the device does not. The
+        fine stage's resolved settings appear when it is on (a coarse run keeps the identity
+        it had before the fine stage existed, and never shares a cache with a fine one)."""
+        config = {
             "weights": self.weights,
             "model_version": self.version,
             "weights_sha256_16": self._weights_digest,
             "meta_sha256_16": self._meta_digest,
             "use_latitude": self.use_latitude,
         }
+        if self.matcher.fine.active:
+            config["fine"] = self.matcher.fine.as_dict()
+        return config
 
     def match(self, image0: np.ndarray, image1: np.ndarray) -> MatchResult:
         """Match with the co-attention matcher."""

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from stbench.errors import DataError
+from stbench.model.fine import FineSettings, fine_settings
 from stbench.model.matching import REFINE_RADIUS
 
 __all__ = ["BUNDLED_WEIGHTS", "Matcher", "bundled_weights_path", "check_rgb_image", "load_matcher"]
@@ -49,6 +50,8 @@ class Matcher:
     Attributes:
         model: the network (eval mode). meta: the weights' JSON metadata.
         top_k: keypoints per image. spans: the spans ``predict_time`` returns.
+        fine: the full-resolution fine stage (:mod:`stbench.model.fine`), from the
+            ``inference`` block (``fine: none`` when absent); replace it to override.
     """
 
     def __init__(self, model, meta: dict[str, Any], device: str | torch.device = "cpu") -> None:
@@ -61,6 +64,7 @@ class Matcher:
         self.top_k = int(inference.get("top_k", 1024))
         self.refine_radius = int(inference.get("refine_radius", REFINE_RADIUS))
         self.temperature = float(inference.get("temperature", 0.1))
+        self.fine: FineSettings = fine_settings(inference)
         self.spans = list(model.config.spans)
 
     def _resize_for_matching(self, image: np.ndarray):
@@ -88,12 +92,15 @@ class Matcher:
         Returns:
             ``keypoints0`` (N, 2) float32, ``keypoints1`` (M, 2) float32 (pixels of the input
             images, centers at integers), ``matches`` (K, 2) int64 indices into them, ``scores``
-            (K,) float32 distinctiveness-weighted cosine similarity.
+            (K,) float32 distinctiveness-weighted cosine similarity. With the fine stage on, a
+            matched keypoint of image 1 is at its full-resolution refined position.
         """
         from stbench.model.matching import match_outputs
 
-        resized0, scale0 = self._resize_for_matching(check_rgb_image(image0, "image0"))
-        resized1, scale1 = self._resize_for_matching(check_rgb_image(image1, "image1"))
+        image0 = check_rgb_image(image0, "image0")
+        image1 = check_rgb_image(image1, "image1")
+        resized0, scale0 = self._resize_for_matching(image0)
+        resized1, scale1 = self._resize_for_matching(image1)
         out = self.model(self._tensor(resized0), self._tensor(resized1), with_time=False)
         kpts0, kpts1, matches, scores = match_outputs(
             out,
@@ -102,12 +109,37 @@ class Matcher:
             self.refine_radius,
             self.temperature,
         )
+        keypoints0 = ((kpts0.cpu().numpy() + 0.5) / scale0 - 0.5).astype(np.float32)
+        keypoints1 = ((kpts1.cpu().numpy() + 0.5) / scale1 - 0.5).astype(np.float32)
+        matches = matches.cpu().numpy().astype(np.int64)
+        if self.fine.active and len(matches):
+            keypoints1 = self._refine(image0, image1, keypoints0, keypoints1, matches, scale1)
         return {
-            "keypoints0": ((kpts0.cpu().numpy() + 0.5) / scale0 - 0.5).astype(np.float32),
-            "keypoints1": ((kpts1.cpu().numpy() + 0.5) / scale1 - 0.5).astype(np.float32),
-            "matches": matches.cpu().numpy().astype(np.int64),
+            "keypoints0": keypoints0,
+            "keypoints1": keypoints1,
+            "matches": matches,
             "scores": scores.cpu().numpy().astype(np.float32),
         }
+
+    def _refine(self, image0, image1, keypoints0, keypoints1, matches, scale1) -> np.ndarray:
+        """keypoints1 with each matched entry moved by the fine stage (mutual nearest
+        neighbours match a keypoint of image 1 at most once, so each entry has one match)."""
+        from stbench.model.fine import refine_ncc, search_pixels, to_gray
+
+        if len(np.unique(matches[:, 1])) != len(matches):
+            raise RuntimeError("matches reuse a keypoint of image 1; the fine stage needs 1:1")
+        refined, _ = refine_ncc(
+            to_gray(image0),
+            to_gray(image1),
+            keypoints0[matches[:, 0]],
+            keypoints1[matches[:, 1]],
+            search_pixels(self.fine.search_cells, self.model.config.descriptor_stride, scale1),
+            self.fine.patch,
+            self.fine.min_score,
+        )
+        keypoints1 = keypoints1.copy()
+        keypoints1[matches[:, 1]] = refined
+        return keypoints1
 
     @torch.no_grad()
     def predict_time(

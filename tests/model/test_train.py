@@ -67,6 +67,10 @@ def test_run_writes_outputs_and_resume_is_equivalent(toy_manifest, tiny_config, 
     assert saved["model"]["channels"] == [8, 16, 24, 32]
     meta = json.loads((straight / "model.json").read_text())
     assert meta["training"]["epochs"] == 2 and meta["model"]["descriptor_dim"] == 16
+    # a new model's inference block carries the fine stage chosen on val
+    from stbench.model.fine import CHOSEN, fine_settings
+
+    assert fine_settings(meta["inference"]) == CHOSEN and CHOSEN.active
     # The record a retrain reproduces: recipe, data (name + content hash), steps, wall time,
     # validation figures on val before and after training.
     training = meta["training"]
