@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 import torch
@@ -170,3 +171,17 @@ def test_cli_records_the_preset_and_temporal_inputs(
     model = training["recipe"]["config"]["model"]
     assert model["temporal_decoder_features"] is False and model["temporal_image_statistics"]
     assert model["channels"] == tiny["model"]["channels"]  # the preset's model kept
+
+
+@pytest.mark.parametrize("preset", ["quick", "reference", "full"])
+def test_every_preset_trains_a_few_steps_on_cpu(preset, toy_manifest, tmp_path):
+    """Each preset's own model, crops and batches run on a CPU (``full`` is meant for a GPU,
+    which is never required); only the budget and the validation's size are cut."""
+    overrides = {"epochs": 1, "steps_per_epoch": 2, "val_max_pairs": 2, "val_max_images": 4}
+    out = run(preset_config(preset, overrides), toy_manifest, tmp_path / preset, device="cpu")
+    history = json.loads((out / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [0, 1]
+    assert math.isfinite(history[-1]["train_loss"])
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["training"]["steps"] == 2
+    assert meta["model"]["channels"] == list(preset_config(preset).model.channels)
