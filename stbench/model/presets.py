@@ -145,10 +145,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The recipe of the bundled weights on a 2-core CPU (2 torchrun processes): quick sizes, a
     # larger temporal batch, more epochs, and the proposal's design: the temporal MLP on the
     # decoder output, trained jointly with the matcher (issue #14; the bundled weights were
-    # trained with it on manifests/benchmark).
+    # trained with it on manifests/benchmark). 72 x 40 steps: val matching flattens after
+    # ~2,000 (docs/reference-model.md, learning curves); 75 min with 2 CPU processes.
     "reference": dict(
         model=temporal_input_fields("decoder"),
-        epochs=24,
+        epochs=72,
         steps_per_epoch=40,
         learning_rate=3e-3,
         temporal_batch_size=16,
