@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights-json", type=Path, default=None, help="default: bundled")
     parser.add_argument("--history", type=Path, default=HERE / "reference_history.json")
     parser.add_argument("--tolerance", type=float, default=1e-6)
+    parser.add_argument(
+        "--overwrite", action="store_true", help="discard a training checkpoint in --out"
+    )
     args = parser.parse_args(argv)
 
     from stbench.config import config_from_dict
@@ -65,7 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     from stbench.model.train import run
 
     weights_json = args.weights_json or bundled_weights_path().with_suffix(".json")
-    training = json.loads(weights_json.read_text())["training"]
+    for path, what in ((weights_json, "--weights-json"), (args.history, "--history")):
+        if not path.is_file():
+            sys.exit(f"{what}: {path} not found")
+    try:
+        training = json.loads(weights_json.read_text())["training"]
+        recorded = json.loads(args.history.read_text())
+    except (ValueError, KeyError) as exc:
+        sys.exit(f"{weights_json} or {args.history} is not what this script expects: {exc!r}")
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size != training["world_size"]:
         sys.exit(
@@ -82,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         config,
         args.manifest,
         args.out,
-        overwrite=True,
+        overwrite=args.overwrite,
         threads=1,
         preset=training["recipe"]["preset"],
         stop_after_epochs=args.epochs,
@@ -91,7 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("RANK", "0") != "0":
         return 0
     rerun = json.loads((args.out / "history.json").read_text())
-    recorded = json.loads(args.history.read_text())
     worst = 0.0
     print(f"recorded: {training['command']} (manifest {training['manifest_content_hash'][:8]})")
     for epoch, n, diff in compare_histories(rerun, recorded):

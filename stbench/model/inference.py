@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from stbench.errors import DataError
-from stbench.model.fine import FineSettings, fine_settings
+from stbench.model.fine import FineSettings, fine_settings, refine_ncc, search_pixels, to_gray
 from stbench.model.matching import REFINE_RADIUS
 
 __all__ = ["BUNDLED_WEIGHTS", "Matcher", "bundled_weights_path", "check_rgb_image", "load_matcher"]
@@ -124,8 +124,6 @@ class Matcher:
     def _refine(self, image0, image1, keypoints0, keypoints1, matches, scale1) -> np.ndarray:
         """keypoints1 with each matched entry moved by the fine stage (mutual nearest
         neighbours match a keypoint of image 1 at most once, so each entry has one match)."""
-        from stbench.model.fine import refine_ncc, search_pixels, to_gray
-
         if len(np.unique(matches[:, 1])) != len(matches):
             raise RuntimeError("matches reuse a keypoint of image 1; the fine stage needs 1:1")
         refined, _ = refine_ncc(

@@ -38,3 +38,15 @@ def test_the_committed_history_is_the_bundled_weights_run():
     assert [row["epoch"] for row in history] == list(range(training["epochs"] + 1))
     assert history[0] == {**history[0], **training["untrained_validation"]}
     assert history[-1] == {**history[-1], **training["validation"]}
+
+
+def test_missing_inputs_and_a_wrong_process_count_are_clear_errors(
+    reproduce, tmp_path, monkeypatch
+):
+    base = ["--manifest", str(ROOT / "manifests" / "benchmark"), "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit, match=r"--history: .* not found"):
+        reproduce.main([*base, "--history", str(tmp_path / "none.json")])
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    with pytest.raises(SystemExit, match="torchrun --nproc_per_node 2"):
+        reproduce.main(base)
+    assert not (tmp_path / "out").exists()  # nothing written before the checks pass
