@@ -20,7 +20,13 @@ shared machine the wall clock also counts the time other processes hold the core
 also in wall seconds; prints the times, the ratios (CPU), and the growth exponent (time ~ views^k),
 with the date and ``uptime``'s load before and after.
 
+With ``--workers N`` (default 2) stbench runs a second time with N threads (pair sums, depth
+maps and the depth check split between them); that run's records are checked equal to the
+single-threaded ones, and its wall seconds are printed against the peer's (single-threaded, as
+D2-Net publishes it): the time a user waits on a machine with N cores.
+
 Run:  PYTHONPATH=. nice python benchmarks/pair_mining.py [--views 250,500,1000] [--full]
+      [--workers 2]
 """
 
 from __future__ import annotations
@@ -120,18 +126,23 @@ def peer_pairs(ndepths: list[dict], pairs: list[tuple[int, int]]) -> int:
     return len(scale)
 
 
-def run_peer(root: Path, sample: int | None, rng) -> tuple[float, bool]:
+def run_peer(root: Path, sample: int | None, rng) -> tuple[float, float, bool]:
+    """CPU and wall seconds of the peer (its pair loop extrapolated from ``sample`` pairs)."""
     model = text_model(root)
-    start = time.process_time()
+    start, wall = time.process_time(), time.perf_counter()
     ndepths, _ = peer_parse(model)
-    parse_s = time.process_time() - start
+    parse_s, parse_wall = time.process_time() - start, time.perf_counter() - wall
     n = len(ndepths)
     all_pairs = n * (n - 1) // 2
     if sample is None or sample >= all_pairs:
         pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-        start = time.process_time()
+        start, wall = time.process_time(), time.perf_counter()
         peer_pairs(ndepths, pairs)
-        return parse_s + time.process_time() - start, False
+        return (
+            parse_s + time.process_time() - start,
+            parse_wall + time.perf_counter() - wall,
+            False,
+        )
     flat = rng.choice(all_pairs, size=sample, replace=False)
     i = (n - 0.5 - np.sqrt((n - 0.5) ** 2 - 2 * flat)).astype(np.int64)  # row of a flat index
     i = np.clip(i, 0, n - 2)
@@ -139,9 +150,14 @@ def run_peer(root: Path, sample: int | None, rng) -> tuple[float, bool]:
     i = np.where(flat < first, i - 1, i)
     first = i * (2 * n - i - 1) // 2
     j = i + 1 + (flat - first)
-    start = time.process_time()
+    start, wall = time.process_time(), time.perf_counter()
     peer_pairs(ndepths, list(zip(i.tolist(), j.tolist(), strict=True)))
-    return parse_s + (time.process_time() - start) * all_pairs / sample, True
+    scale = all_pairs / sample
+    return (
+        parse_s + (time.process_time() - start) * scale,
+        parse_wall + (time.perf_counter() - wall) * scale,
+        True,
+    )
 
 
 # ---- fair cached baseline -----------------------------------------------------------------
@@ -180,13 +196,24 @@ def run_fair(root: Path, config: MegaDepthConfig, sample: int | None, rng) -> tu
     return setup_s + loop_s, len(chosen) < len(edges)
 
 
-def run_stbench(root: Path, config: MegaDepthConfig) -> tuple[float, float, int, int]:
-    """CPU and wall seconds of ``index_scene``, its pairs and its depth_overlap_low rejects."""
+def run_stbench(root: Path, config: MegaDepthConfig, workers: int = 1):
+    """CPU and wall seconds of ``index_scene`` with ``workers`` threads, and its records."""
     wall, cpu = time.perf_counter(), time.process_time()
-    records = index_scene(root, SCENE.scene, config)
+    records = index_scene(root, SCENE.scene, config, workers=workers)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    n_rejected = int((records.rejects["reason"] == "depth_overlap_low").sum())
-    return cpu, wall, len(records.pairs), n_rejected
+    return cpu, wall, records
+
+
+def same_records(a, b) -> bool:
+    """Whether two ``index_scene`` results hold equal images, pairs and rejects (dtypes too)."""
+    import pandas as pd
+
+    try:
+        for name in ("images", "pairs", "rejects"):
+            pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+    except AssertionError:
+        return False
+    return True
 
 
 def uptime() -> str:
@@ -205,6 +232,10 @@ def main() -> None:
     parser.add_argument("--peer-sample", type=int, default=20000, help="pairs timed (peer)")
     parser.add_argument("--fair-sample", type=int, default=3000, help="pairs timed (fair)")
     parser.add_argument("--full", action="store_true", help="time every pair of peer and fair")
+    parser.add_argument(
+        "--workers", type=int, default=2,
+        help="threads of stbench's second, wall-clock run (1: no second run)",
+    )  # fmt: skip
     args = parser.parse_args()
     config = MegaDepthConfig(timestamps=False)
     views = [int(v) for v in args.views.split(",")]
@@ -221,9 +252,16 @@ def main() -> None:
     print(f"{'views':>5} {'pairs':>7} {'rejected':>8} {'stbench':>9} {'(wall)':>8} {'peer':>10}"
           f" {'fair':>10} {'peer/stb':>8} {'fair/stb':>8} {'load':>5}")  # fmt: skip
     times: dict[str, list[float]] = {"stbench": [], "peer": [], "fair": []}
+    walls = []
     for n in views:
-        stb, stb_wall, n_pairs, n_rejected = run_stbench(roots[n], config)
-        peer, peer_est = run_peer(roots[n], None if args.full else args.peer_sample, rng)
+        stb, stb_wall, records = run_stbench(roots[n], config)
+        n_pairs = len(records.pairs)
+        n_rejected = int((records.rejects["reason"] == "depth_overlap_low").sum())
+        if args.workers > 1:
+            _, threaded_wall, threaded = run_stbench(roots[n], config, args.workers)
+            if not same_records(records, threaded):
+                raise SystemExit(f"{n} views: {args.workers} threads changed the records")
+        peer, peer_wall, peer_est = run_peer(roots[n], None if args.full else args.peer_sample, rng)
         fair, fair_est = run_fair(roots[n], config, None if args.full else args.fair_sample, rng)
         times["stbench"].append(stb)
         times["peer"].append(peer)
@@ -234,6 +272,20 @@ def main() -> None:
             f" {'~' if fair_est else ' '}{fair:8.1f}s {peer / stb:7.1f}x {fair / stb:7.1f}x"
             f" {os.getloadavg()[0]:5.2f}"
         )
+        if args.workers > 1:
+            walls.append((n, stb_wall, threaded_wall, peer_wall, peer_est))
+    if walls:
+        print(
+            f"wall seconds: stbench with 1 and {args.workers} threads (same records, checked),"
+            " the peer (single-threaded, as published)"
+        )
+        print(f"{'views':>5} {'1 thread':>9} {f'{args.workers} threads':>10} {'peer':>10}"
+              f" {'peer/stb':>8}")  # fmt: skip
+        for n, one, threaded_wall, peer_wall, peer_est in walls:
+            print(
+                f"{n:5d} {one:8.1f}s {threaded_wall:9.1f}s {'~' if peer_est else ' '}"
+                f"{peer_wall:8.1f}s {peer_wall / threaded_wall:7.1f}x"
+            )
     if len(views) > 1:
         growth = {
             name: np.polyfit(np.log(views), np.log(values), 1)[0] for name, values in times.items()

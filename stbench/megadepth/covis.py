@@ -17,6 +17,7 @@ of itself, so the work grows with the number of co-visible pairs, not with N².
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,8 @@ def candidate_pairs(
     min_covis_overlap: float = 0.01,
     max_scale_ratio: float | None = None,
     usable: np.ndarray | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
 ) -> CandidatePairs:
     """Co-visible image pairs with D2-Net-style statistics.
 
@@ -64,6 +67,9 @@ def candidate_pairs(
         focal: (N,) mean focal length in pixels (fx + fy) / 2.
         min_shared_points, min_covis_overlap, max_scale_ratio: thresholds (see MegaDepthConfig).
         usable: (N,) bool, images that may appear in pairs (default all).
+        workers: threads for the pair sums (the same values whatever their number).
+        executor: a pool of ``workers`` threads to sum on, shared with other work
+            (:func:`stbench.megadepth.pairsums.upper_pair_sums`).
     Returns:
         Pairs i < j sorted by (i, j).
     """
@@ -90,7 +96,9 @@ def candidate_pairs(
     n_seen = np.asarray(A.sum(axis=1)).reshape(-1)
     valid_depth = depth > 0
     log_ndepth = np.log(np.where(valid_depth, depth, 1.0) / focal[rows])
-    sums = upper_pair_sums(A, log_ndepth, rays, min_shared_points)
+    sums = upper_pair_sums(
+        A, log_ndepth, rays, min_shared_points, workers=workers, executor=executor
+    )
     index0, index1, n_shared = sums.index0, sums.index1, sums.n_shared
     with np.errstate(divide="ignore", invalid="ignore"):
         covis01 = n_shared / n_seen[index0]

@@ -13,7 +13,13 @@ from stbench.megadepth.covis import candidate_pairs
 from stbench.megadepth.images import SOURCE, component_images
 from stbench.megadepth.layout import Component, find_components, list_scenes
 from stbench.megadepth.model import ComponentModel, read_component_model
-from stbench.megadepth.pairs import PAIR_KEYS, REJECT_KEYS, depth_verified_pairs, pairs_frame
+from stbench.megadepth.pairs import (
+    PAIR_KEYS,
+    REJECT_KEYS,
+    depth_verified_pairs,
+    pairs_frame,
+    read_depths,
+)
 from stbench.records import Records
 from stbench.schema import make_image_id
 
@@ -83,19 +89,38 @@ def index_component(
         return [], ColumnRows(PAIR_KEYS), _table(rejects)
     sub = _subset(model, np.asarray(keep, dtype=np.int64))
     rotations = sub.rotations()
-    candidates = candidate_pairs(
-        sub.incidence,
-        sub.points_xyz,
-        rotations,
-        sub.tvec,
-        focal=(sub.K[:, 0, 0] + sub.K[:, 1, 1]) / 2,
-        min_shared_points=config.min_shared_points,
-        min_covis_overlap=config.min_covis_overlap,
-        max_scale_ratio=config.max_scale_ratio,
-    )
+
+    def candidates_on(executor=None):
+        return candidate_pairs(
+            sub.incidence,
+            sub.points_xyz,
+            rotations,
+            sub.tvec,
+            focal=(sub.K[:, 0, 0] + sub.K[:, 1, 1]) / 2,
+            min_shared_points=config.min_shared_points,
+            min_covis_overlap=config.min_covis_overlap,
+            max_scale_ratio=config.max_scale_ratio,
+            workers=workers,
+            executor=executor,
+        )
+
+    if workers > 1:
+        # one thread reads the depth maps (mostly under the GIL) while the others, then all,
+        # sum the candidates' shared points (compiled, without the GIL)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            reading = pool.submit(
+                read_depths, rows, depth_files, sub.K, rotations, sub.tvec, config, 1
+            )
+            candidates = candidates_on(pool)
+            depths = reading.result()
+    else:
+        candidates, depths = candidates_on(), None
     pairs, pair_rejects = depth_verified_pairs(
-        scene, rows, depth_files, sub.K, rotations, sub.tvec, candidates, config, workers
-    )
+        scene, rows, depth_files, sub.K, rotations, sub.tvec, candidates, config, workers,
+        depths=depths,
+    )  # fmt: skip
     table = _table(rejects)
     table.extend(pair_rejects)
     return rows, pairs, table
@@ -126,7 +151,7 @@ def index_scene(
         root: MegaDepth root (holding ``MegaDepth_v1`` and ``MegaDepth_v1_SfM``).
         scene: scene id, e.g. ``"0015"``.
         config: settings (defaults if None).
-        workers: threads for reading depth maps and verifying pairs of this scene.
+        workers: threads for the pair sums, reading depth maps and verifying pairs of this scene.
     Returns:
         Records whose images, pairs and rejects follow stbench.schema (subset of columns).
     """

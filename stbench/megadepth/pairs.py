@@ -24,6 +24,7 @@ __all__ = [
     "depth_verified_pairs",
     "load_depth_cache",
     "pairs_frame",
+    "read_depths",
     "verify_candidates",
 ]
 
@@ -317,6 +318,33 @@ def _two_way_overlaps(
     return c01, c10, overlap01, overlap10
 
 
+def read_depths(
+    rows: list[dict],
+    depth_files: list[Path | None],
+    K: np.ndarray,
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    config: MegaDepthConfig,
+    workers: int = 1,
+) -> tuple[DepthLoad, DepthCache]:
+    """Read the depth maps of ``rows`` once into the cache the verification uses.
+
+    Args:
+        rows: image rows (with image_id, width, height).
+        depth_files: absolute depth path per image (None: no depth map).
+        K, rotations, translations: (N, 3, 3), (N, 3, 3), (N, 3) full-resolution cameras.
+    Returns:
+        the load (each map's kind and problems) and the cache.
+    """
+    load = DepthLoad(
+        files=depth_files,
+        sizes=[(int(row["width"]), int(row["height"])) for row in rows],
+        invalid_depth=config.invalid_depth,
+    )
+    names = [row["image_id"] for row in rows]
+    return load, load_depth_cache(load, names, K, rotations, translations, config, workers)
+
+
 def depth_verified_pairs(
     scene: str,
     rows: list[dict],
@@ -327,6 +355,7 @@ def depth_verified_pairs(
     candidates: CandidatePairs,
     config: MegaDepthConfig,
     workers: int = 1,
+    depths: tuple[DepthLoad, DepthCache] | None = None,
 ) -> tuple[ColumnRows, ColumnRows]:
     """Load the depth maps of ``rows`` (filling their ``depth_kind``) and verify candidates.
 
@@ -334,16 +363,14 @@ def depth_verified_pairs(
         rows: image rows (with image_id, width, height) of the images the candidates index.
         depth_files: absolute depth path per image (None: no depth map).
         K, rotations, translations: (N, 3, 3), (N, 3, 3), (N, 3) full-resolution cameras.
+        depths: what :func:`read_depths` returned for these rows, when already read.
     Returns:
         pair rows and reject rows (depth problems of images, rejected pairs), as columns.
     """
     names = [row["image_id"] for row in rows]
-    load = DepthLoad(
-        files=depth_files,
-        sizes=[(int(row["width"]), int(row["height"])) for row in rows],
-        invalid_depth=config.invalid_depth,
-    )
-    cache = load_depth_cache(load, names, K, rotations, translations, config, workers)
+    if depths is None:
+        depths = read_depths(rows, depth_files, K, rotations, translations, config, workers)
+    load, cache = depths
     rejects = []
     for index, row in enumerate(rows):
         row["depth_kind"] = load.kinds.get(index)

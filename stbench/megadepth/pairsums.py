@@ -24,6 +24,7 @@ kernel adds the same terms in the same order, starting from 0.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +53,8 @@ def upper_pair_sums(
     rays: np.ndarray,
     min_shared: int = 1,
     block: int = 16,
+    workers: int = 1,
+    executor: Executor | None = None,
 ) -> PairSums:
     """Shared-point counts and sums of the pairs i < j sharing at least ``min_shared`` points.
 
@@ -60,7 +63,15 @@ def upper_pair_sums(
         values: (nnz,) a value per observation, in the CSR order of ``incidence``.
         rays: (nnz, 3) a unit ray per observation, in the same order.
         min_shared: pairs sharing fewer points are left out.
-        block: images whose pairs are summed together (memory: 48 bytes x block x N).
+        block: images whose pairs are summed together (memory: 48 bytes x block x N per
+            worker).
+        workers: threads (the compiled kernel releases the GIL); each sums the pairs of a
+            contiguous range of rows holding about an equal share of the work. A pair's sums
+            are made by one thread in the same order whatever ``workers`` is, so every value
+            is the same.
+        executor: a thread pool of ``workers`` threads to sum on instead of a new one, when
+            its threads have other work too (e.g. reading depth maps): the rows are then cut
+            into 4 x ``workers`` ranges, taken in turn as threads free up.
 
     Raises:
         ValueError: unsorted or duplicate indices, or values / rays of another length.
@@ -90,30 +101,82 @@ def upper_pair_sums(
     compiled(to_columns)(
         indptr, indices, values, rays, column_ptr, column_images, column_values, column_rays
     )
-    below = column_ptr[:-1].copy()
-    block = max(1, min(int(block), n_images))
-    accumulators = np.zeros((block, n_images, 4))  # count, log_sum0, log_sum1, cos_sum
-    touched = np.zeros((block, n_images), np.int64)
-    n_touched = np.zeros(block, np.int64)
-    capacity = max(1024, 8 * n_images)
-    ints, sums = np.empty((capacity, 3), np.int64), np.empty((capacity, 3))
     kernel = compiled(pair_sums_kernel)
-    row, m = 0, 0
-    while row < n_images:  # a full output resumes at the block that did not fit
-        row, m = kernel(
-            column_ptr, column_images, column_values, column_rays, n_images, block,
-            int(min_shared), below, accumulators, touched, n_touched, ints, sums, row, m,
-        )  # fmt: skip
-        if row < n_images:
-            capacity *= 2
-            ints = np.concatenate([ints[:m], np.empty((capacity - m, 3), np.int64)])
-            sums = np.concatenate([sums[:m], np.empty((capacity - m, 3))])
-    ints, sums = ints[:m], sums[:m]
+    block = max(1, min(int(block), n_images))
+    workers = max(1, int(workers))
+    # one range per thread of a pool of its own (more, taken in turn, cost ~10 % more CPU);
+    # a shared pool's threads free up at other times, so smaller ranges keep them all busy
+    parts = 4 * workers if executor is not None else workers
+    bounds = _row_ranges(column_ptr, column_images, n_images, parts)
+    arrays = (column_ptr, column_images, column_values, column_rays)
+
+    def rows_between(start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        return _sum_rows(kernel, arrays, n_images, block, int(min_shared), start, end)
+
+    if len(bounds) <= 2 and executor is None:
+        ints, sums = rows_between(0, n_images)
+    else:
+        if executor is not None:
+            results = list(executor.map(rows_between, bounds[:-1], bounds[1:]))
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                results = list(pool.map(rows_between, bounds[:-1], bounds[1:]))
+        ints = np.concatenate([part[0] for part in results])
+        sums = np.concatenate([part[1] for part in results])
     order = np.argsort(ints[:, 0] * max(1, n_images) + ints[:, 1], kind="stable")  # (i, j)
     ints, sums = ints[order], sums[order]
     return PairSums(
         ints[:, 0], ints[:, 1], ints[:, 2].astype(np.float64), sums[:, 0], sums[:, 1], sums[:, 2]
     )
+
+
+def _row_ranges(
+    column_ptr: np.ndarray, column_images: np.ndarray, n_images: int, parts: int
+) -> list[int]:
+    """Row bounds ``0 = b0 < b1 < ... = N`` of at most ``parts`` contiguous ranges, each with
+    about an equal share of the kernel's work (an entry costs one step per later entry of its
+    column: the rows of the upper triangle's first images cost most)."""
+    if parts <= 1 or n_images <= 1:
+        return [0, n_images]
+    n_entries = np.diff(column_ptr)
+    position = np.arange(len(column_images)) - np.repeat(column_ptr[:-1], n_entries)
+    later = np.repeat(n_entries, n_entries) - position  # this entry and the later ones
+    work = np.cumsum(np.bincount(column_images, weights=later, minlength=n_images))
+    if work[-1] <= 0:
+        return [0, n_images]
+    cuts = np.searchsorted(work, work[-1] * np.arange(1, parts) / parts) + 1
+    return sorted({0, n_images, *(int(c) for c in cuts if 0 < c < n_images)})
+
+
+def _sum_rows(
+    kernel, arrays: tuple, n_images: int, block: int, min_shared: int, start: int, end: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j, n_shared) and sums of the pairs of rows ``start`` to ``end`` - 1, in the order
+    the kernel emits them (its outputs grow when full)."""
+    column_ptr, column_images = arrays[0], arrays[1]
+    n_points = len(column_ptr) - 1
+    below = column_ptr[:-1].copy()  # per point, its first entry of an image >= start
+    if start > 0:
+        entry_point = np.repeat(np.arange(n_points), np.diff(column_ptr))
+        below += np.bincount(entry_point[column_images < start], minlength=n_points)
+    accumulators = np.zeros((block, n_images, 4))  # count, log_sum0, log_sum1, cos_sum
+    touched = np.zeros((block, n_images), np.int64)
+    n_touched = np.zeros(block, np.int64)
+    capacity = max(1024, 8 * n_images)
+    ints, sums = np.empty((capacity, 3), np.int64), np.empty((capacity, 3))
+    row, m = start, 0
+    while row < end:  # a full output resumes at the block that did not fit
+        row, m = kernel(
+            *arrays, n_images, end, block, min_shared, below, accumulators, touched,
+            n_touched, ints, sums, row, m,
+        )  # fmt: skip
+        if row < end:
+            capacity *= 2
+            ints = np.concatenate([ints[:m], np.empty((capacity - m, 3), np.int64)])
+            sums = np.concatenate([sums[:m], np.empty((capacity - m, 3))])
+    return ints[:m], sums[:m]
 
 
 def to_columns(
@@ -150,6 +213,7 @@ def pair_sums_kernel(
     column_values: np.ndarray,
     column_rays: np.ndarray,
     n_images: int,
+    stop: int,
     block: int,
     min_shared: int,
     below: np.ndarray,
@@ -167,7 +231,8 @@ def pair_sums_kernel(
         column_ptr, column_images, column_values, column_rays: the incidence's columns:
             entries ``column_ptr[p]`` to ``column_ptr[p + 1]`` are the images that see point p
             (increasing) and their observations' values and (3, nnz) rays.
-        n_images: N; block: rows summed together.
+        n_images: N; stop: the rows ``row`` to ``stop`` - 1 are summed; block: rows summed
+            together.
         below: per point, its first column entry of an image >= ``row``
             (``column_ptr[:-1]`` at row 0).
         accumulators: (block, N, 4) zeros; touched: (block, N), n_touched: (block,) scratch.
@@ -177,13 +242,13 @@ def pair_sums_kernel(
     Every pair's sums add their terms in increasing point order (the block's points are visited
     in that order), all x terms of the rays before the y terms, then the z terms.
     Returns:
-        the first row not done (N when all are) and the number of pairs written.
+        the first row not done (``stop`` when all are) and the number of pairs written.
     """
     n_points = len(column_ptr) - 1
     capacity = len(ints)
     acc = accumulators
-    for first in range(row, n_images, block):
-        last = min(first + block, n_images)  # rows first .. last - 1
+    for first in range(row, stop, block):
+        last = min(first + block, stop)  # rows first .. last - 1
         for p in range(n_points):  # counts, value sums and the x terms
             end = column_ptr[p + 1]
             r = below[p]
@@ -236,4 +301,4 @@ def pair_sums_kernel(
             while r < end and column_images[r] < last:
                 r += 1
             below[p] = r
-    return n_images, m
+    return stop, m

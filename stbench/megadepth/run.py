@@ -75,7 +75,8 @@ def index_megadepth(
         progress: report progress (one task, a step per scene) to
             :func:`stbench.progress.reporter`.
         workers: scenes indexed in parallel processes (1: in this process).
-        threads: threads per scene for reading depth maps and verifying pairs.
+        threads: threads per scene for the pair sums, reading depth maps and verifying pairs
+            (the same records whatever their number).
         scenes: scene ids to index (default: all of :func:`list_scenes`).
         scene_info: D2-Net / LoFTR ``.npz`` files to convert instead of reading COLMAP models
             (the scene id comes from each file name); found automatically when the root has

@@ -99,3 +99,17 @@ def test_an_unexpected_error_in_one_scene_is_reported_after_the_others(
         index_megadepth(config, root, tmp_path / "out")
     assert (tmp_path / "out" / "5001" / "pairs.parquet").exists()
     assert not (tmp_path / "out" / "0001").exists()
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_per_scene_give_the_same_records(pinhole_scene, tmp_path, threads):
+    """Pair sums, depth reading and checks split between threads: equal frames, dtypes too."""
+    import pandas as pd
+
+    config = MegaDepthConfig(timestamps=False, samples_per_direction=256)
+    one = index_megadepth(config, pinhole_scene.root, tmp_path / "a")
+    many = index_megadepth(config, pinhole_scene.root, tmp_path / "b", threads=threads)
+    a, b = read_records(one / "5001"), read_records(many / "5001")
+    assert len(a.pairs) > 0
+    for name in ("images", "pairs", "rejects"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)

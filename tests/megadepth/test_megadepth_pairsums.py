@@ -30,15 +30,19 @@ def _full_products(A, values, rays, min_shared):
     return i, j, shared.data[keep][order], log_sums[i, j], log_sums[j, i], cos_sums[i, j]
 
 
-@pytest.mark.parametrize(("seed", "block"), [(0, 16), (1, 1), (2, 5), (3, 64)])
-def test_upper_pair_sums_equal_the_full_products_bit_for_bit(seed, block):
-    """Any block of rows summed together (1, 5, 16, more than the 37 images) gives the bits."""
+@pytest.mark.parametrize(
+    ("seed", "block", "workers"), [(0, 16, 1), (1, 1, 1), (2, 5, 1), (3, 64, 1), (4, 16, 2),
+                                   (5, 5, 3), (6, 1, 40)],
+)  # fmt: skip
+def test_upper_pair_sums_equal_the_full_products_bit_for_bit(seed, block, workers):
+    """Any block of rows summed together (1, 5, 16, more than the 37 images), by any number of
+    threads (more than the images too), gives the bits."""
     rng = np.random.default_rng(seed)
     A = _random_incidence(rng, 37, 400, 0.2)
     values = rng.normal(size=A.nnz) * 3
     rays = rng.normal(size=(A.nnz, 3))
     rays /= np.linalg.norm(rays, axis=1, keepdims=True)
-    sums = upper_pair_sums(A, values, rays, min_shared=3, block=block)
+    sums = upper_pair_sums(A, values, rays, min_shared=3, block=block, workers=workers)
     expected = _full_products(A, values, rays, min_shared=3)
     got = (sums.index0, sums.index1, sums.n_shared, sums.log_sum0, sums.log_sum1, sums.cos_sum)
     assert len(sums.index0) > 100 and (sums.index0 < sums.index1).all()
@@ -120,15 +124,15 @@ def test_an_infinite_value_does_not_spoil_the_counts():
     assert np.isinf(sums.log_sum0).any() or np.isinf(sums.log_sum1).any()
 
 
-@pytest.mark.parametrize("block", [16, 50])
-def test_more_pairs_than_the_first_output_holds(block):
+@pytest.mark.parametrize(("block", "workers"), [(16, 1), (50, 1), (16, 2)])
+def test_more_pairs_than_the_first_output_holds(block, workers):
     """60 images seeing most points: 1,770 pairs > the first 1,024 rows of output (regrown; with
     block 50 the first block alone has more pairs than fit)."""
     rng = np.random.default_rng(7)
     A = _random_incidence(rng, 60, 200, 0.6)
     values = rng.normal(size=A.nnz)
     rays = rng.normal(size=(A.nnz, 3))
-    sums = upper_pair_sums(A, values, rays, min_shared=1, block=block)
+    sums = upper_pair_sums(A, values, rays, min_shared=1, block=block, workers=workers)
     expected = _full_products(A, values, rays, min_shared=1)
     got = (sums.index0, sums.index1, sums.n_shared, sums.log_sum0, sums.log_sum1, sums.cos_sum)
     assert len(sums.index0) > 1024
@@ -167,3 +171,20 @@ def test_observation_geometry_equals_the_numpy_expressions_bit_for_bit(plain):
            depth, rays)  # fmt: skip
     np.testing.assert_array_equal(depth, expected_depth)
     np.testing.assert_array_equal(rays, expected_rays)
+
+
+def test_row_ranges_share_the_work_and_cover_every_row():
+    """The threads' row ranges are contiguous, cover 0..N, and the upper triangle's first rows
+    (which meet the most later entries) get fewer rows each."""
+    from stbench.megadepth.pairsums import _row_ranges
+
+    n = 100
+    A = sp.csr_matrix(np.ones((n, 50)))
+    column_ptr = np.arange(0, n * 50 + 1, n, dtype=np.int64)
+    column_images = np.tile(np.arange(n, dtype=np.int32), 50)
+    assert A.nnz == len(column_images)
+    bounds = _row_ranges(column_ptr, column_images, n, 2)
+    assert bounds[0] == 0 and bounds[-1] == n and len(bounds) == 3
+    assert 20 < bounds[1] < 40  # half of sum(n - i) is reached near n (1 - 1/sqrt 2) = 29
+    assert _row_ranges(column_ptr, column_images, n, 1) == [0, n]
+    assert _row_ranges(column_ptr[:1] * 0, column_images[:0], 0, 4) == [0, 0]
