@@ -357,6 +357,35 @@ def write_webcam_streams(
     Raises:
         ConfigError: no sites, or a site the preset names is not among them.
     """
+    records, jobs = webcam_jobs(world_dir, sites, preset, seed, frame_source)
+    if workers is None:
+        from stbench.threads import available_cores
+
+        workers = min(available_cores(), len(jobs))
+    if workers <= 1:
+        results = [write_camera(job) for job in jobs]
+    else:
+        from stbench.parallel import process_pool
+
+        with process_pool(workers) as pool:
+            results = list(pool.map(write_camera, jobs))
+    return finish_webcams(world_dir, records, results)
+
+
+def webcam_jobs(
+    world_dir: Path,
+    sites: Sequence[SiteLike],
+    preset: WebcamPreset,
+    seed: int,
+    frame_source: FrameSourceFactory | None = None,
+) -> tuple[list[dict[str, Any]], list[tuple]]:
+    """The camera records and one picklable job per camera (for :func:`write_camera`), so that
+    a caller can run them on a process pool it shares with other work; then
+    :func:`finish_webcams`.
+
+    Raises:
+        ConfigError: no sites, or a site the preset names is not among them.
+    """
     if not sites:
         raise ConfigError("write_webcams needs at least one site")
     world_dir = Path(world_dir)
@@ -378,18 +407,22 @@ def write_webcam_streams(
                 frame_source,
             )
         )
-    if workers is None:
-        from stbench.threads import available_cores
+    return records, jobs
 
-        workers = min(available_cores(), len(jobs))
-    if workers <= 1:
-        results = [_write_camera(*job) for job in jobs]
-    else:
-        from stbench.parallel import process_pool
 
-        with process_pool(workers) as pool:
-            results = list(pool.map(_write_camera, *zip(*jobs, strict=True)))
+def write_camera(job: tuple) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Render and write one camera of :func:`webcam_jobs`; its frame and fault truth tables."""
+    return _write_camera(*job)
 
+
+def finish_webcams(
+    world_dir: Path,
+    records: list[dict[str, Any]],
+    results: Sequence[tuple[pd.DataFrame, pd.DataFrame]],
+) -> list[dict[str, Any]]:
+    """Write the camera list and the frame and fault truth of the cameras :func:`write_camera`
+    wrote (``results`` in camera order); returns ``records``."""
+    world_dir = Path(world_dir)
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(("id", "name", "lat", "lon"))

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from stbench.errors import ConfigError, StbenchError
 from stbench.progress import Progress, reporter
@@ -126,9 +129,13 @@ def write_megadepth(
     seed: int,
     workers: int | None = None,
     progress: Progress | None = None,
+    pool: Executor | None = None,
 ):
     """Render and write the preset's tourist-photo scenes under ``world/megadepth``.
 
+    Args:
+        workers: rendering processes (default: the CPUs available; 1 renders in this process).
+        pool: a process pool to render on instead of a new one (shared with other work).
     Returns:
         The truth table (one row per photo) as a pandas DataFrame.
     """
@@ -153,7 +160,7 @@ def write_megadepth(
         for spec, views, points in plans
         for i in range(0, len(views), VIEWS_PER_TASK)
     ]
-    if n_workers == 1:
+    if pool is None and n_workers == 1:
         for spec, chunk, points in chunks:
             results[spec.scene] += md.render_views_task(str(root), spec, chunk, points)
             advance(len(chunk))
@@ -161,12 +168,12 @@ def write_megadepth(
         from stbench.parallel import process_pool
 
         # each spawned worker imports and builds the texture bank on its first task (1.3 s)
-        with process_pool(n_workers) as pool:
+        with nullcontext(pool) if pool is not None else process_pool(n_workers) as executor:
             futures = [
                 (
                     spec,
                     len(chunk),
-                    pool.submit(md.render_views_task, str(root), spec, chunk, points),
+                    executor.submit(md.render_views_task, str(root), spec, chunk, points),
                 )
                 for spec, chunk, points in chunks
             ]
@@ -182,6 +189,27 @@ def write_megadepth(
         "datetime64[us, UTC]"
     )
     return truth
+
+
+def _write_all_on_one_pool(
+    world: Path, preset: str, seed: int, workers: int, progress: Progress
+) -> tuple[Any, list[dict]]:
+    """The tourist photos and the webcams on one pool of ``workers`` processes: the cameras
+    (the longest jobs, ~10 s each on the default world) are queued first and the photo chunks
+    (~4 s) fill in behind them, so no process waits while another finishes a last camera, and
+    the texture bank is built once per process. The files are those of :func:`write_megadepth`
+    and :func:`stbench.synth.webcams.write_webcams` run one after the other."""
+    from stbench.parallel import process_pool
+    from stbench.synth.webcams import PRESETS as WEBCAM_PRESETS
+    from stbench.synth.webcams import finish_webcams, preset_sites, webcam_jobs, write_camera
+
+    records, jobs = webcam_jobs(world, list(preset_sites(preset)), WEBCAM_PRESETS[preset], seed)
+    with process_pool(workers) as pool:
+        cameras = [pool.submit(write_camera, job) for job in jobs]
+        truth = write_megadepth(world, preset, seed, workers, progress, pool=pool)
+        progress.task("webcams (see log)", total=None)
+        finish_webcams(world, records, [future.result() for future in cameras])
+    return truth, records
 
 
 def generate_world(
@@ -217,19 +245,23 @@ def generate_world(
         raise ConfigError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
     final = Path(out) if out is not None else default_world_dir(preset, seed)
     bar = reporter().progress() if progress else Progress()
+    n_workers = _workers(workers)
     with bar, atomic_directory(final, overwrite=overwrite) as tmp:
+        cameras: list[dict] = []
         try:
             (tmp / "truth").mkdir()
-            truth = write_megadepth(tmp, preset, seed, workers, bar)
+            if config.webcams and n_workers > 1:
+                truth, cameras = _write_all_on_one_pool(tmp, preset, seed, n_workers, bar)
+            else:
+                truth = write_megadepth(tmp, preset, seed, n_workers, bar)
         except PermissionError as exc:
             raise StbenchError(f"cannot write the world under {final.parent}: {exc}") from exc
         truth.to_parquet(tmp / "truth" / "megadepth_images.parquet", index=False)
-        cameras: list[dict] = []
-        if config.webcams:
+        if config.webcams and n_workers == 1:
             from stbench.synth.webcams import preset_sites, write_webcams
 
             bar.task("webcams (see log)", total=None)
-            cameras = write_webcams(tmp, list(preset_sites(preset)), preset, seed)
+            cameras = write_webcams(tmp, list(preset_sites(preset)), preset, seed, workers=1)
         meta = {
             "preset": preset,
             "seed": seed,
