@@ -13,9 +13,9 @@ by ``benchmarks/dense_scene.py``), for each number of views:
   stbench, then a vectorised numpy warp per pair and direction (``tests/megadepth/numpy_check.py``,
   the check stbench ran before its compiled kernel; no batching over partners).
 
-The peer and the fair baseline are slow; by default each is timed on a random sample of its
-pairs and its loop time extrapolated linearly to all pairs (printed as ``~``); ``--full`` runs
-them completely. Each way is timed in CPU seconds of this process (``time.process_time``: on a
+The peer and the fair baseline are slow; by default each is timed on random whole rows of its
+loop (an image and all its pairs, ~20,000 and ~3,000 pairs) and its loop time extrapolated
+linearly to all pairs (printed as ``~``); ``--full`` runs them completely. Each way is timed in CPU seconds of this process (``time.process_time``: on a
 shared machine the wall clock also counts the time other processes hold the cores) and stbench
 also in wall seconds; prints the times, the ratios (CPU), and the growth exponent (time ~ views^k),
 with the date and ``uptime``'s load before and after.
@@ -64,6 +64,19 @@ def text_model(root: Path) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         pycolmap.Reconstruction(str(model)).write_text(str(out))
     return out
+
+
+def sampled_rows(pairs_per_row: np.ndarray, sample: int, rng) -> np.ndarray:
+    """Random whole rows (image i and all its pairs, in the order a full loop visits them)
+    until they hold at least ``sample`` pairs, in increasing order.
+
+    Whole rows keep the full loop's memory locality (the row's image stays in the CPU caches):
+    random single pairs each miss it, which made the extrapolated peer and fair times 10-15 %
+    slower than complete runs (2026-12-06: 149.5 s sampled vs 130.0 s complete for the peer at
+    1,000 views, 53.6 vs 48.2 s for the fair baseline)."""
+    order = rng.permutation(len(pairs_per_row))
+    take = np.searchsorted(np.cumsum(pairs_per_row[order]), sample) + 1
+    return np.sort(order[:take])
 
 
 # ---- peer: D2-Net's algorithm (co-visibility overlap and scale ratio of all pairs) ----------
@@ -143,13 +156,10 @@ def run_peer(root: Path, sample: int | None, rng) -> tuple[float, float, bool]:
             parse_wall + time.perf_counter() - wall,
             False,
         )
-    flat = rng.choice(all_pairs, size=sample, replace=False)
-    i = (n - 0.5 - np.sqrt((n - 0.5) ** 2 - 2 * flat)).astype(np.int64)  # row of a flat index
-    i = np.clip(i, 0, n - 2)
-    first = i * (2 * n - i - 1) // 2
-    i = np.where(flat < first, i - 1, i)
-    first = i * (2 * n - i - 1) // 2
-    j = i + 1 + (flat - first)
+    rows = sampled_rows(np.arange(n - 1, -1, -1), sample, rng)  # row i has n - 1 - i pairs
+    i = np.repeat(rows, n - 1 - rows)
+    j = np.concatenate([np.arange(r + 1, n) for r in rows.tolist()])
+    sample = len(i)
     start, wall = time.process_time(), time.perf_counter()
     peer_pairs(ndepths, list(zip(i.tolist(), j.tolist(), strict=True)))
     scale = all_pairs / sample
@@ -185,7 +195,11 @@ def run_fair(root: Path, config: MegaDepthConfig, sample: int | None, rng) -> tu
     projections = projection_matrices(cache.K, rotations, model.tvec)
     setup_s = time.process_time() - start
     edges = np.flatnonzero(cache.usable[candidates.index0] & cache.usable[candidates.index1])
-    chosen = edges if sample is None or sample >= len(edges) else rng.choice(edges, sample, False)
+    chosen = edges  # sorted by (i, j), as stbench's candidates come
+    if sample is not None and sample < len(edges):
+        per_row = np.bincount(candidates.index0[edges], minlength=len(model.names))
+        rows = sampled_rows(per_row, sample, rng)
+        chosen = edges[np.isin(candidates.index0[edges], rows)]
     start = time.process_time()
     for e in chosen:
         i, j = int(candidates.index0[e]), int(candidates.index1[e])

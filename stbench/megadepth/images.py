@@ -94,6 +94,7 @@ def component_images(
     model: ComponentModel,
     read_timestamps: bool = True,
     location: tuple[float, float] | None = None,
+    workers: int = 1,
 ) -> ComponentImages:
     """Check each model image against the files on disk and build its record row.
 
@@ -103,24 +104,40 @@ def component_images(
     its header's size: truncated, forged header, not an image), ``image_size_mismatch`` (file
     size differs from the undistorted camera). A missing depth map is not a reject here: the image is kept
     with ``depth_path`` null (the verification stage records ``depth_missing``).
+
+    ``workers`` threads decode the images (the decoders release the GIL); the result is the
+    same.
     """
     keep, rows, depth_files, rejects = [], [], [], []
     images_dir = component.dense_dir / "imgs"
     depths_dir = component.dense_dir / "depths"
-    for index, name in enumerate(model.names):
-        path = images_dir / name
+
+    def check(name: str) -> tuple[str, str] | tuple[int, int]:
+        """The image's verified (width, height), or (reason, detail) of its reject."""
         unsafe = unsafe_name_problem(name)
-        if unsafe is not None:
-            rejects.append(ModelReject(name, "image_unsafe_name", unsafe))
-            continue
+        if unsafe is not None:  # never touch the file system with such a name
+            return "image_unsafe_name", unsafe
+        path = images_dir / name
         if not path.is_file():
-            rejects.append(ModelReject(name, "image_missing", f"{path} does not exist"))
-            continue
+            return "image_missing", f"{path} does not exist"
         try:
-            width, height = read_verified_size(path)
+            return read_verified_size(path)
         except DataError as exc:
-            rejects.append(ModelReject(name, "image_unreadable", str(exc)))
+            return "image_unreadable", str(exc)
+
+    if workers > 1 and len(model.names) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            checks = list(pool.map(check, model.names))
+    else:
+        checks = [check(name) for name in model.names]
+    for index, (name, checked) in enumerate(zip(model.names, checks, strict=True)):
+        if isinstance(checked[0], str):
+            rejects.append(ModelReject(name, checked[0], checked[1]))
             continue
+        path = images_dir / name
+        width, height = checked
         if (width, height) != (int(model.width[index]), int(model.height[index])):
             detail = (
                 f"{path} is {width}x{height} but the undistorted camera is "

@@ -68,6 +68,7 @@ def index_component(
         model,
         read_timestamps=config.timestamps,
         location=(float(location[0]), float(location[1])) if location else None,
+        workers=workers,
     )
     for r in files.rejects:
         rejects.append(

@@ -140,14 +140,22 @@ def _row_ranges(
     column: the rows of the upper triangle's first images cost most)."""
     if parts <= 1 or n_images <= 1:
         return [0, n_images]
-    n_entries = np.diff(column_ptr)
-    position = np.arange(len(column_images)) - np.repeat(column_ptr[:-1], n_entries)
-    later = np.repeat(n_entries, n_entries) - position  # this entry and the later ones
-    work = np.cumsum(np.bincount(column_images, weights=later, minlength=n_images))
+    work = np.zeros(n_images, np.int64)
+    compiled(row_work)(column_ptr, column_images, work)
+    work = np.cumsum(work)
     if work[-1] <= 0:
         return [0, n_images]
     cuts = np.searchsorted(work, work[-1] * np.arange(1, parts) / parts) + 1
     return sorted({0, n_images, *(int(c) for c in cuts if 0 < c < n_images)})
+
+
+def row_work(column_ptr: np.ndarray, column_images: np.ndarray, work: np.ndarray) -> None:
+    """``work[i]`` += per entry of row i, that entry and the later ones of its column
+    (compiled)."""
+    for p in range(len(column_ptr) - 1):
+        end = column_ptr[p + 1]
+        for b in range(column_ptr[p], end):
+            work[column_images[b]] += end - b
 
 
 def _sum_rows(

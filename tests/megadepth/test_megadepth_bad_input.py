@@ -139,3 +139,16 @@ def test_records_do_not_depend_on_where_the_root_lies(damaged, tmp_path):
     assert not records.rejects["detail"].str.contains(str(scene.root)).any()
     assert again.rejects.equals(records.rejects)
     assert again.images.equals(records.images)
+
+
+def test_threads_give_the_same_rejects_and_records(damaged):
+    """Images decoded, depth maps read and pairs checked by 3 threads: every reject and row
+    as with one (the damaged scene has rejects of each stage)."""
+    import pandas as pd
+
+    scene, records = damaged
+    threaded = index_scene(scene.root, scene.scene, CONFIG, workers=3)
+    for name in ("images", "pairs", "rejects"):
+        pd.testing.assert_frame_equal(
+            getattr(threaded, name), getattr(records, name), check_exact=True
+        )
