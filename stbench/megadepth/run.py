@@ -74,7 +74,9 @@ def index_megadepth(
         overwrite: rebuild scenes that exist (and accept a changed config).
         progress: report progress (one task, a step per scene) to
             :func:`stbench.progress.reporter`.
-        workers: scenes indexed in parallel processes (1: in this process).
+        workers: scenes indexed in parallel processes (1: in this process); with fewer
+            scenes than workers, one process per scene and the spare workers' share of the
+            cores become threads of the scenes.
         threads: threads per scene for the pair sums, reading depth maps and verifying pairs
             (the same records whatever their number).
         scenes: scene ids to index (default: all of :func:`list_scenes`).
@@ -134,16 +136,20 @@ def index_megadepth(
         if on_scene:
             on_scene(scene, records)
 
+    # Fewer scenes than processes: the spare processes' cores go to the scenes' threads (Python
+    # threads around GIL-free kernels and decoders, which never spin), workers x threads as set.
+    processes = max(1, min(workers, len(todo)))
+    threads *= workers // processes
     with reporter().progress() if progress else Progress() as bars:
         advance = bars.task("index megadepth", total=len(todo))
-        if workers == 1:
+        if processes == 1:
             for kind, scene, item in todo:
                 store(scene, lambda k=kind, i=item: _task(k, str(root), i, config, threads))
                 advance()
         else:
             from stbench.parallel import process_pool
 
-            with process_pool(workers) as pool:
+            with process_pool(processes) as pool:
                 futures = [
                     (scene, pool.submit(_task, kind, str(root), item, config, threads))
                     for kind, scene, item in todo

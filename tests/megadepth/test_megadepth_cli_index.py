@@ -113,3 +113,22 @@ def test_threads_per_scene_give_the_same_records(pinhole_scene, tmp_path, thread
     assert len(a.pairs) > 0
     for name in ("images", "pairs", "rejects"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+
+
+def test_spare_workers_become_the_scene_threads(pinhole_scene, tmp_path, monkeypatch):
+    """One scene and 3 workers: indexed in this process with 3 threads (not a pool of 3 for
+    one task); 2 threads per worker give it 6."""
+    import stbench.megadepth.run as run
+
+    seen = []
+    original = run._task
+
+    def spy(kind, root, item, config, threads):
+        seen.append(threads)
+        return original(kind, root, item, config, threads)
+
+    monkeypatch.setattr(run, "_task", spy)
+    config = MegaDepthConfig(timestamps=False, samples_per_direction=128)
+    index_megadepth(config, pinhole_scene.root, tmp_path / "a", workers=3)
+    index_megadepth(config, pinhole_scene.root, tmp_path / "b", workers=3, threads=2)
+    assert seen == [3, 6]
