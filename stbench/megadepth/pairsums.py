@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from stbench.megadepth.compiled import compiled
 
-__all__ = ["PairSums", "pair_sums_kernel", "to_columns", "upper_pair_sums"]
+__all__ = ["PairSums", "pair_sums_kernel", "row_work", "to_columns", "upper_pair_sums"]
 
 
 @dataclass

@@ -51,10 +51,13 @@ __all__ = [
     "WebcamPreset",
     "camera_ids",
     "camera_records",
+    "finish_webcams",
     "plan_cameras",
     "preset_sites",
     "spread_cameras",
     "town_frame_source",
+    "webcam_jobs",
+    "write_camera",
     "write_webcam_streams",
     "write_webcams",
 ]
