@@ -15,13 +15,14 @@ by ``benchmarks/dense_scene.py``), for each number of views:
 
 The peer and the fair baseline are slow; by default each is timed on random whole rows of its
 loop (an image and all its pairs, ~20,000 and ~3,000 pairs) and its loop time extrapolated
-linearly to all pairs (printed as ``~``); ``--full`` runs them completely. Each way is timed in CPU seconds of this process (``time.process_time``: on a
-shared machine the wall clock also counts the time other processes hold the cores) and stbench
-also in wall seconds; prints the times, the ratios (CPU), and the growth exponent (time ~ views^k),
-with the date and ``uptime``'s load before and after.
+linearly to all pairs (printed as ``~``); ``--full`` runs them completely. Each way is timed in
+CPU seconds of this process (``time.process_time``: on a shared machine the wall clock also
+counts the time other processes hold the cores) and stbench also in wall seconds; prints the
+times, the ratios (CPU), and the growth exponent (time ~ views^k), with the date and
+``uptime``'s load before and after.
 
 With ``--workers N`` (default 2) stbench runs a second time with N threads (pair sums, depth
-maps and the depth check split between them); that run's records are checked equal to the
+maps, image checks and the depth check split between them); that run's records are checked equal to the
 single-threaded ones, and its wall seconds are printed against the peer's (single-threaded, as
 D2-Net publishes it): the time a user waits on a machine with N cores.
 

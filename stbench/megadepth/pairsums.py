@@ -25,6 +25,7 @@ kernel adds the same terms in the same order, starting from 0.
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,14 @@ import scipy.sparse as sp
 
 from stbench.megadepth.compiled import compiled
 
-__all__ = ["PairSums", "pair_sums_kernel", "row_work", "to_columns", "upper_pair_sums"]
+__all__ = [
+    "PairSums",
+    "first_entries",
+    "pair_sums_kernel",
+    "row_work",
+    "to_columns",
+    "upper_pair_sums",
+]
 
 
 @dataclass
@@ -116,13 +124,10 @@ def upper_pair_sums(
     if len(bounds) <= 2 and executor is None:
         ints, sums = rows_between(0, n_images)
     else:
-        if executor is not None:
-            results = list(executor.map(rows_between, bounds[:-1], bounds[1:]))
-        else:
-            from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(workers) as pool:
-                results = list(pool.map(rows_between, bounds[:-1], bounds[1:]))
+        with nullcontext(executor) if executor is not None else ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(rows_between, bounds[:-1], bounds[1:]))
         ints = np.concatenate([part[0] for part in results])
         sums = np.concatenate([part[1] for part in results])
     order = np.argsort(ints[:, 0] * max(1, n_images) + ints[:, 1], kind="stable")  # (i, j)
@@ -158,17 +163,27 @@ def row_work(column_ptr: np.ndarray, column_images: np.ndarray, work: np.ndarray
             work[column_images[b]] += end - b
 
 
+def first_entries(
+    column_ptr: np.ndarray, column_images: np.ndarray, start: int, below: np.ndarray
+) -> None:
+    """``below[p]``: point p's first column entry of an image >= ``start`` (its column's
+    images increase; compiled)."""
+    for p in range(len(column_ptr) - 1):
+        r = column_ptr[p]
+        while r < column_ptr[p + 1] and column_images[r] < start:
+            r += 1
+        below[p] = r
+
+
 def _sum_rows(
     kernel, arrays: tuple, n_images: int, block: int, min_shared: int, start: int, end: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(i, j, n_shared) and sums of the pairs of rows ``start`` to ``end`` - 1, in the order
     the kernel emits them (its outputs grow when full)."""
     column_ptr, column_images = arrays[0], arrays[1]
-    n_points = len(column_ptr) - 1
     below = column_ptr[:-1].copy()  # per point, its first entry of an image >= start
     if start > 0:
-        entry_point = np.repeat(np.arange(n_points), np.diff(column_ptr))
-        below += np.bincount(entry_point[column_images < start], minlength=n_points)
+        compiled(first_entries)(column_ptr, column_images, start, below)
     accumulators = np.zeros((block, n_images, 4))  # count, log_sum0, log_sum1, cos_sum
     touched = np.zeros((block, n_images), np.int64)
     n_touched = np.zeros(block, np.int64)
