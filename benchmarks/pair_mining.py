@@ -11,7 +11,10 @@ by ``benchmarks/dense_scene.py``), for each number of views:
   intersection of 3D point ids) and the minimum scale ratio over shared points. No depth check.
 - **fair**: the same model reading, candidates and depth cache (working maps and samples) as
   stbench, then a vectorised numpy warp per pair and direction (``tests/megadepth/numpy_check.py``,
-  the check stbench ran before its compiled kernel; no batching over partners).
+  the check stbench ran before its compiled kernel; no batching over partners). Its check loop
+  is also printed alone against stbench's verification (``verify_candidates``, 1 thread,
+  records included) on the same candidates and cache: the comparison issue #18 quotes "for
+  verification".
 
 The peer and the fair baseline are slow; by default each is timed on random whole rows of its
 loop (an image and all its pairs, ~20,000 and ~3,000 pairs) and its loop time extrapolated
@@ -19,7 +22,10 @@ linearly to all pairs (printed as ``~``); ``--full`` runs them completely. Each 
 CPU seconds of this process (``time.process_time``: on a shared machine the wall clock also
 counts the time other processes hold the cores) and stbench also in wall seconds; prints the
 times, the ratios (CPU), and the growth exponent (time ~ views^k), with the date and
-``uptime``'s load before and after.
+``uptime``'s load before and after. stbench's time is the median of ``--repeat`` runs (default
+3: back-to-back runs of the same scene differ by 10-15 % here), after an untimed warm-up that
+pays the process's one-off imports and numba compiles (printed; ~3 CPU s, which a first
+``stbench index`` in a fresh process pays once); the peer and the fair baseline run once.
 
 With ``--workers N`` (default 2) stbench runs a second time with N threads (pair sums, depth
 maps, image checks and the depth check split between them); that run's records are checked equal to the
@@ -27,7 +33,7 @@ single-threaded ones, and its wall seconds are printed against the peer's (singl
 D2-Net publishes it): the time a user waits on a machine with N cores.
 
 Run:  PYTHONPATH=. nice python benchmarks/pair_mining.py [--views 250,500,1000] [--full]
-      [--workers 2]
+      [--workers 2] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -174,8 +180,14 @@ def run_peer(root: Path, sample: int | None, rng) -> tuple[float, float, bool]:
 # ---- fair cached baseline -----------------------------------------------------------------
 
 
-def run_fair(root: Path, config: MegaDepthConfig, sample: int | None, rng) -> tuple[float, bool]:
+def run_fair(
+    root: Path, config: MegaDepthConfig, sample: int | None, rng
+) -> tuple[float, float, float, bool]:
+    """CPU seconds of the fair baseline end to end and of its check loop alone (extrapolated
+    from ``sample`` pairs), and of stbench's verification (``verify_candidates``, 1 thread) on
+    the same candidates and depth cache."""
     from stbench.megadepth.layout import find_components
+    from stbench.megadepth.pairs import verify_candidates
 
     start = time.process_time()
     component = find_components(root, SCENE.scene)[0]
@@ -195,6 +207,9 @@ def run_fair(root: Path, config: MegaDepthConfig, sample: int | None, rng) -> tu
     cache = load_depth_cache(load, model.names, model.K, rotations, model.tvec, config)
     projections = projection_matrices(cache.K, rotations, model.tvec)
     setup_s = time.process_time() - start
+    start = time.process_time()
+    verify_candidates(candidates, model.names, SCENE.scene, cache, rotations, model.tvec, config)
+    verify_s = time.process_time() - start
     edges = np.flatnonzero(cache.usable[candidates.index0] & cache.usable[candidates.index1])
     chosen = edges  # sorted by (i, j), as stbench's candidates come
     if sample is not None and sample < len(edges):
@@ -208,15 +223,19 @@ def run_fair(root: Path, config: MegaDepthConfig, sample: int | None, rng) -> tu
             _, world = cache.samples(a)
             count_block(world, projections[b][None], cache, np.array([b]), config.tau)
     loop_s = (time.process_time() - start) * len(edges) / max(1, len(chosen))
-    return setup_s + loop_s, len(chosen) < len(edges)
+    return setup_s + loop_s, loop_s, verify_s, len(chosen) < len(edges)
 
 
-def run_stbench(root: Path, config: MegaDepthConfig, workers: int = 1):
-    """CPU and wall seconds of ``index_scene`` with ``workers`` threads, and its records."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    records = index_scene(root, SCENE.scene, config, workers=workers)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return cpu, wall, records
+def run_stbench(root: Path, config: MegaDepthConfig, workers: int = 1, repeat: int = 1):
+    """Median CPU and wall seconds of ``repeat`` runs of ``index_scene`` with ``workers``
+    threads, and the records of the last (all runs give the same records)."""
+    cpus, walls = [], []
+    for _ in range(max(1, repeat)):
+        wall, cpu = time.perf_counter(), time.process_time()
+        records = index_scene(root, SCENE.scene, config, workers=workers)
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return float(np.median(cpus)), float(np.median(walls)), records
 
 
 def same_records(a, b) -> bool:
@@ -248,6 +267,9 @@ def main() -> None:
     parser.add_argument("--fair-sample", type=int, default=3000, help="pairs timed (fair)")
     parser.add_argument("--full", action="store_true", help="time every pair of peer and fair")
     parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of stbench per row (the median is printed)"
+    )
+    parser.add_argument(
         "--workers", type=int, default=2,
         help="threads of stbench's second, wall-clock run (1: no second run)",
     )  # fmt: skip
@@ -263,21 +285,35 @@ def main() -> None:
         f"date {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, 1 worker; uptime: {uptime()}"
     )
-    print("CPU seconds (wall seconds of stbench in brackets); ~ = extrapolated from a sample")
+    # the process's one-off imports and numba compiles (both thread paths), not in the rows below
+    warm_cpu = time.process_time()
+    for workers in sorted({1, args.workers}):
+        index_scene(roots[min(views)], SCENE.scene, config, workers=workers)
+    print(
+        f"warm-up (imports and numba compiles, then one index of {min(views)} views with 1 and"
+        f" {args.workers} threads; not in the rows): {time.process_time() - warm_cpu:.1f} CPU s"
+    )
+    print(
+        f"CPU seconds (wall seconds of stbench in brackets; stbench: median of {args.repeat}"
+        " runs); ~ = extrapolated from a sample"
+    )
     print(f"{'views':>5} {'pairs':>7} {'rejected':>8} {'stbench':>9} {'(wall)':>8} {'peer':>10}"
           f" {'fair':>10} {'peer/stb':>8} {'fair/stb':>8} {'load':>5}")  # fmt: skip
     times: dict[str, list[float]] = {"stbench": [], "peer": [], "fair": []}
-    walls = []
+    walls, checks = [], []
     for n in views:
-        stb, stb_wall, records = run_stbench(roots[n], config)
+        stb, stb_wall, records = run_stbench(roots[n], config, 1, args.repeat)
         n_pairs = len(records.pairs)
         n_rejected = int((records.rejects["reason"] == "depth_overlap_low").sum())
         if args.workers > 1:
-            _, threaded_wall, threaded = run_stbench(roots[n], config, args.workers)
+            _, threaded_wall, threaded = run_stbench(roots[n], config, args.workers, args.repeat)
             if not same_records(records, threaded):
                 raise SystemExit(f"{n} views: {args.workers} threads changed the records")
         peer, peer_wall, peer_est = run_peer(roots[n], None if args.full else args.peer_sample, rng)
-        fair, fair_est = run_fair(roots[n], config, None if args.full else args.fair_sample, rng)
+        fair, fair_loop, stb_verify, fair_est = run_fair(
+            roots[n], config, None if args.full else args.fair_sample, rng
+        )
+        checks.append((n, stb_verify, fair_loop, fair_est))
         times["stbench"].append(stb)
         times["peer"].append(peer)
         times["fair"].append(fair)
@@ -301,6 +337,16 @@ def main() -> None:
                 f"{n:5d} {one:8.1f}s {threaded_wall:9.1f}s {'~' if peer_est else ' '}"
                 f"{peer_wall:8.1f}s {peer_wall / threaded_wall:7.1f}x"
             )
+    print(
+        "verification alone, CPU seconds on the same candidates and depth cache: stbench's"
+        " verify_candidates (1 thread, records included) and the fair baseline's check loop"
+    )
+    print(f"{'views':>5} {'stbench':>9} {'fair':>10} {'fair/stb':>8}")
+    for n, stb_verify, fair_loop, fair_est in checks:
+        print(
+            f"{n:5d} {stb_verify:8.1f}s {'~' if fair_est else ' '}{fair_loop:8.1f}s"
+            f" {fair_loop / stb_verify:7.1f}x"
+        )
     if len(views) > 1:
         growth = {
             name: np.polyfit(np.log(views), np.log(values), 1)[0] for name, values in times.items()
