@@ -77,6 +77,10 @@ class ColorStats(Method):
         """The resolved settings."""
         return asdict(self.settings)
 
+    def features(self, image: np.ndarray) -> np.ndarray:
+        """(D,) float32 inputs of the forests: :func:`color_features` (subclasses read others)."""
+        return color_features(image)
+
     def fit(self, train_images: Iterable[tuple[np.ndarray, dict, dict[str, int]]]) -> None:
         """Fit one classifier per span on (image, record, labels) triples (read one at a time).
 
@@ -89,7 +93,7 @@ class ColorStats(Method):
         for count, (image, _, image_labels) in enumerate(train_images):
             if count >= self.settings.max_train_images:
                 break
-            features.append(color_features(image))
+            features.append(self.features(image))
             labels.append(image_labels)
         for span_name in CLASS_SPANS:
             rows = [i for i, image_labels in enumerate(labels) if span_name in image_labels]
@@ -114,7 +118,7 @@ class ColorStats(Method):
         """Class probabilities per span (classes unseen in training get 0)."""
         if not self.classifiers:
             raise RuntimeError("colorstats.predict_time called before fit()")
-        features = color_features(image)[None]
+        features = self.features(image)[None]
         out = {}
         for span_name, classifier in self.classifiers.items():
             probabilities = np.zeros(get_span(span_name).n_classes, np.float32)

@@ -48,6 +48,7 @@ BUILTINS: dict[str, str] = {
     "reference": "stbench.methods.reference:Reference",
     "exif": "stbench.methods.exif:Exif",
     "colorstats": "stbench.methods.colorstats:ColorStats",
+    "featureprobe": "stbench.methods.featureprobe:FeatureProbe",
     "predictions": STORED_PREDICTIONS_FACTORY,
     "majority": "stbench.methods.trivial:Majority",
     "constant": "stbench.methods.trivial:Constant",

@@ -167,6 +167,18 @@ class Matcher:
             out[span] = probabilities
         return out
 
+    @torch.no_grad()
+    def decoder_features(self, image: np.ndarray) -> np.ndarray:
+        """(D,) float32 pooled decoder features of one image, on the crop ``predict_time``
+        uses: the decoder's share of the temporal head's input (for probes of what the
+        matcher's features carry about time, e.g. :mod:`stbench.methods.featureprobe`)."""
+        from stbench.model.data import apply_crop, plan_crop
+
+        image = check_rgb_image(image)
+        crop = plan_crop(image.shape[1], image.shape[0], self.temporal_size)
+        pooled = self.model.decoder_features(self._tensor(apply_crop(image, crop)))
+        return pooled[0].cpu().numpy().astype(np.float32)
+
 
 def load_matcher(weights: str | Path | None = None, device: str = "cpu") -> Matcher:
     """Load the reference model for inference (no network access).

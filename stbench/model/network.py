@@ -267,14 +267,7 @@ class SpatioTemporalMatcher(nn.Module):
     ) -> dict[str, torch.Tensor | dict]:
         """Descriptors, distinctiveness and (``with_time``) time logits from (conditioned)
         encoder features and the (B, 3, H, W) input image they came from."""
-        x = features[-1]
-        pools = []
-        skips = [features[k] for k in range(len(features) - 2, self.descriptor_level - 1, -1)]
-        for block, skip in zip(self.decoder, skips, strict=True):
-            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-            x = block(torch.cat([x, skip], dim=1))
-            pools.append(x)
-        pools.append(features[-1])
+        x, pools = self._decoder_maps(features)
         out = {
             "descriptors": F.normalize(self.descriptor_head(x), dim=1),
             "distinctiveness": torch.sigmoid(self.distinctiveness_head(x.detach())),
@@ -283,11 +276,42 @@ class SpatioTemporalMatcher(nn.Module):
             out["time_logits"] = self.time_logits(pools, image)
         return out
 
+    def _decoder_maps(
+        self, features: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The decoder's finest map and the maps the temporal head pools (every decoder level,
+        then the coarsest encoder level)."""
+        x = features[-1]
+        pools = []
+        skips = [features[k] for k in range(len(features) - 2, self.descriptor_level - 1, -1)]
+        for block, skip in zip(self.decoder, skips, strict=True):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, skip], dim=1))
+            pools.append(x)
+        pools.append(features[-1])
+        return x, pools
+
+    @staticmethod
+    def pooled_features(pools: list[torch.Tensor]) -> torch.Tensor:
+        """(B, D) the global mean and max of every map in ``pools``: the decoder features
+        the temporal head reads."""
+        return torch.cat([torch.cat([p.mean((2, 3)), p.amax((2, 3))], 1) for p in pools], 1)
+
+    def decoder_features(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, D) pooled decoder features of (B, 3, H, W) images, each conditioned on itself
+        (what the temporal head sees of the decoder, whether or not the config feeds them
+        to it)."""
+        self.check_image(image)
+        features = self.encode(image)
+        for level, attention in enumerate(self.attention, start=self.attention_start):
+            features[level] = attention.attend(features[level], features[level])
+        return self.pooled_features(self._decoder_maps(features)[1])
+
     def time_logits(self, pools: list[torch.Tensor], image: torch.Tensor) -> dict:
         """span -> (B, n_classes) logits from decoder feature maps and the input image."""
         inputs = []
         if self.config.temporal_decoder_features:
-            pooled = torch.cat([torch.cat([p.mean((2, 3)), p.amax((2, 3))], 1) for p in pools], 1)
+            pooled = self.pooled_features(pools)
             inputs.append(scale_gradient(pooled, self.config.temporal_feature_gradient))
         if self.config.temporal_image_statistics:
             inputs.append(image_statistics(image, self.config.temporal_image_grid))

@@ -1,0 +1,96 @@
+"""A probe of what the reference network's features carry about time: colorstats' forests on
+its frozen decoder features.
+
+The reference model's time head is a small MLP trained jointly with the matcher; the
+``colorstats`` baseline is a random forest per span on colour statistics. When the two differ,
+the input (decoder features vs colour statistics) and the learner (a jointly trained MLP vs
+forests fitted to convergence) are confounded. This method holds the learner fixed: the same
+forests, settings and training images as ``colorstats``, on
+
+- ``inputs=decoder``: the pooled decoder features of the reference network (the decoder's share
+  of its time head's input, :meth:`stbench.model.inference.Matcher.decoder_features`, on the
+  crop its time head sees),
+- ``inputs=colour``: the colour statistics (exactly ``colorstats``),
+- ``inputs=both``: the two concatenated.
+
+It is a pixels-track time method (no matching). Like every learned baseline it is chosen and
+read on val (docs/evaluation.md); docs/reference-model.md reports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from stbench.config import check_fields
+from stbench.errors import ConfigError
+from stbench.methods.colorstats import ColorStats, ColorStatsConfig, color_features
+
+__all__ = ["FeatureProbe", "FeatureProbeConfig", "PROBE_INPUTS"]
+
+#: What the forests read (``inputs``).
+PROBE_INPUTS = ("decoder", "colour", "both")
+
+
+@dataclass
+class FeatureProbeConfig(ColorStatsConfig):
+    """colorstats' forest settings, plus the inputs and the network that gives them.
+
+    ``weights``: reference weights (a ``.safetensors`` file or a training output folder); None
+    = the bundled weights. ``device``: where the network runs (not part of the result).
+    """
+
+    inputs: str = "decoder"
+    weights: str | None = None
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.inputs not in PROBE_INPUTS:
+            raise ConfigError(
+                f"featureprobe: inputs must be one of {', '.join(PROBE_INPUTS)}, "
+                f"not {self.inputs!r}"
+            )
+
+
+class FeatureProbe(ColorStats):
+    """Per-span random forests (colorstats' learner) on the reference network's frozen
+    decoder features, the colour statistics, or both."""
+
+    name = "featureprobe"
+    version = "1"
+
+    def __init__(self, **options: Any) -> None:
+        from stbench.config import config_from_dict
+
+        self.settings = config_from_dict(
+            FeatureProbeConfig, options, where="featureprobe options"
+        )
+        self.classifiers: dict[str, Any] = {}
+        self.matcher = None
+        self._weights_digest = None
+        if self.settings.inputs != "colour":
+            from stbench.methods.base import file_digest
+            from stbench.methods.reference import _weights_file
+            from stbench.model import load_matcher
+
+            self.matcher = load_matcher(self.settings.weights, device=self.settings.device)
+            self._weights_digest = file_digest(_weights_file(self.settings.weights))
+
+    def config(self) -> dict[str, Any]:
+        """The forest settings, the inputs and the weights (path and digest); not the device."""
+        config = asdict(self.settings)
+        config.pop("device")
+        config["weights_sha256_16"] = self._weights_digest
+        return config
+
+    def features(self, image: np.ndarray) -> np.ndarray:
+        """(D,) float32: decoder features, colour statistics, or both (in that order)."""
+        parts = []
+        if self.matcher is not None:
+            parts.append(self.matcher.decoder_features(image))
+        if self.settings.inputs != "decoder":
+            parts.append(color_features(image))
+        return np.concatenate(parts).astype(np.float32)
