@@ -19,7 +19,7 @@ read on val (docs/evaluation.md); docs/reference-model.md reports it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from stbench.config import check_fields
 from stbench.errors import ConfigError
 from stbench.methods.colorstats import ColorStats, ColorStatsConfig, color_features
 
-__all__ = ["FeatureProbe", "FeatureProbeConfig", "PROBE_INPUTS"]
+__all__ = ["PROBE_INPUTS", "FeatureProbe", "FeatureProbeConfig"]
 
 #: What the forests read (``inputs``).
 PROBE_INPUTS = ("decoder", "colour", "both")
@@ -65,9 +65,7 @@ class FeatureProbe(ColorStats):
     def __init__(self, **options: Any) -> None:
         from stbench.config import config_from_dict
 
-        self.settings = config_from_dict(
-            FeatureProbeConfig, options, where="featureprobe options"
-        )
+        self.settings = config_from_dict(FeatureProbeConfig, options, where="featureprobe options")
         self.classifiers: dict[str, Any] = {}
         self.matcher = None
         self._weights_digest = None
