@@ -71,11 +71,11 @@ class FeatureProbe(ColorStats):
         self._weights_digest = None
         if self.settings.inputs != "colour":
             from stbench.methods.base import file_digest
-            from stbench.methods.reference import _weights_file
+            from stbench.methods.reference import weights_file
             from stbench.model import load_matcher
 
             self.matcher = load_matcher(self.settings.weights, device=self.settings.device)
-            self._weights_digest = file_digest(_weights_file(self.settings.weights))
+            self._weights_digest = file_digest(weights_file(self.settings.weights))
 
     def config(self) -> dict[str, Any]:
         """The forest settings, the inputs and the weights (path and digest); not the device."""

@@ -13,10 +13,12 @@ import pandas as pd
 from stbench.errors import ConfigError
 from stbench.methods.base import MatchResult, Method, file_digest
 
-__all__ = ["Reference"]
+__all__ = ["Reference", "weights_file"]
 
 
-def _weights_file(weights: str | None) -> Path:
+def weights_file(weights: str | None) -> Path:
+    """The ``.safetensors`` file of a ``weights`` option (None: the bundled weights; a folder:
+    its ``model.safetensors``)."""
     if weights is None:
         from importlib import resources
 
@@ -75,9 +77,9 @@ class Reference(Method):
             "fine_search": fine_search,
         }
         self.matcher.fine = fine_settings(
-            meta.get("inference", {}), overrides, f"reference weights {_weights_file(weights)}"
+            meta.get("inference", {}), overrides, f"reference weights {weights_file(weights)}"
         )
-        self._weights_digest = file_digest(_weights_file(weights))
+        self._weights_digest = file_digest(weights_file(weights))
         # the version names the weights themselves: a retrained model never passes for the
         # bundled one (on the board, in caches and reports)
         self.version = (self._weights_digest or "unknown")[:12]
