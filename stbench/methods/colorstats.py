@@ -81,14 +81,27 @@ class ColorStats(Method):
         """(D,) float32 inputs of the forests: :func:`color_features` (subclasses read others)."""
         return color_features(image)
 
+    def classifier(self) -> Any:
+        """A new unfitted classifier for one span: a random forest."""
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(
+            n_estimators=self.settings.n_estimators,
+            min_samples_leaf=self.settings.min_samples_leaf,
+            random_state=self.settings.seed,
+            n_jobs=1,
+        )
+
+    def probabilities(self, classifier: Any, features: np.ndarray) -> np.ndarray:
+        """(B, n_seen_classes) probabilities of a fitted classifier (a forest's, fast)."""
+        return forest_probabilities(classifier, features)
+
     def fit(self, train_images: Iterable[tuple[np.ndarray, dict, dict[str, int]]]) -> None:
         """Fit one classifier per span on (image, record, labels) triples (read one at a time).
 
         Raises:
             DataError: no training image has a label.
         """
-        from sklearn.ensemble import RandomForestClassifier
-
         features, labels = [], []
         for count, (image, _, image_labels) in enumerate(train_images):
             if count >= self.settings.max_train_images:
@@ -100,12 +113,7 @@ class ColorStats(Method):
             if not rows:
                 continue
             targets = np.array([labels[i][span_name] for i in rows])
-            classifier = RandomForestClassifier(
-                n_estimators=self.settings.n_estimators,
-                min_samples_leaf=self.settings.min_samples_leaf,
-                random_state=self.settings.seed,
-                n_jobs=1,
-            )
+            classifier = self.classifier()
             classifier.fit(np.stack([features[i] for i in rows]), targets)
             self.classifiers[span_name] = classifier
         if not self.classifiers:
@@ -122,7 +130,7 @@ class ColorStats(Method):
         out = {}
         for span_name, classifier in self.classifiers.items():
             probabilities = np.zeros(get_span(span_name).n_classes, np.float32)
-            probabilities[classifier.classes_.astype(np.int64)] = forest_probabilities(
+            probabilities[classifier.classes_.astype(np.int64)] = self.probabilities(
                 classifier, features
             )[0]
             out[span_name] = probabilities

@@ -19,7 +19,7 @@ read on val (docs/evaluation.md); docs/reference-model.md reports it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,10 +28,12 @@ from stbench.config import check_fields
 from stbench.errors import ConfigError
 from stbench.methods.colorstats import ColorStats, ColorStatsConfig, color_features
 
-__all__ = ["PROBE_INPUTS", "FeatureProbe", "FeatureProbeConfig"]
+__all__ = ["PROBE_INPUTS", "PROBE_LEARNERS", "FeatureProbe", "FeatureProbeConfig"]
 
-#: What the forests read (``inputs``).
+#: What the classifiers read (``inputs``).
 PROBE_INPUTS = ("decoder", "colour", "both")
+#: Which classifiers (``learner``): colorstats' random forests, or a one-hidden-layer MLP.
+PROBE_LEARNERS = ("forest", "mlp")
 
 
 @dataclass
@@ -40,11 +42,18 @@ class FeatureProbeConfig(ColorStatsConfig):
 
     ``weights``: reference weights (a ``.safetensors`` file or a training output folder); None
     = the bundled weights. ``device``: where the network runs (not part of the result).
+    ``learner``: ``forest`` (colorstats' forests, ``n_estimators`` and ``min_samples_leaf``) or
+    ``mlp`` (standardised inputs, one hidden layer of ``hidden`` ReLU units (64: the width
+    of the reference's time head), Adam for up to 300 epochs; sklearn's ``MLPClassifier``.
+    Its early stopping is not used: it needs two training images of every class, which a
+    week or an hour of 2,000 images may not have).
     """
 
     inputs: str = "decoder"
     weights: str | None = None
     device: str = "cpu"
+    learner: str = "forest"
+    hidden: int = field(default=64, metadata={"min": 1})
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -52,6 +61,11 @@ class FeatureProbeConfig(ColorStatsConfig):
             raise ConfigError(
                 f"featureprobe: inputs must be one of {', '.join(PROBE_INPUTS)}, "
                 f"not {self.inputs!r}"
+            )
+        if self.learner not in PROBE_LEARNERS:
+            raise ConfigError(
+                f"featureprobe: learner must be one of {', '.join(PROBE_LEARNERS)}, "
+                f"not {self.learner!r}"
             )
 
 
@@ -83,6 +97,29 @@ class FeatureProbe(ColorStats):
         config.pop("device")
         config["weights_sha256_16"] = self._weights_digest
         return config
+
+    def classifier(self) -> Any:
+        """A new unfitted classifier for one span (``learner``)."""
+        if self.settings.learner == "forest":
+            return super().classifier()
+        from sklearn.neural_network import MLPClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(
+            StandardScaler(),
+            MLPClassifier(
+                hidden_layer_sizes=(self.settings.hidden,),
+                max_iter=300,
+                random_state=self.settings.seed,
+            ),
+        )
+
+    def probabilities(self, classifier: Any, features: np.ndarray) -> np.ndarray:
+        """(B, n_seen_classes) probabilities of a fitted classifier."""
+        if self.settings.learner == "forest":
+            return super().probabilities(classifier, features)
+        return classifier.predict_proba(features)
 
     def features(self, image: np.ndarray) -> np.ndarray:
         """(D,) float32: decoder features, colour statistics, or both (in that order)."""

@@ -84,9 +84,28 @@ def test_decoder_and_both_inputs(weights_dir):
         assert "device" not in config
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 300 epochs, toy
+def test_mlp_learner_predicts_probabilities_and_learns_the_hour():
+    """The MLP learner on colour statistics: valid probabilities, and the toy hour (brightness)
+    is learned (above the 1/6 of chance on held-out images)."""
+    probe = FeatureProbe(inputs="colour", learner="mlp", hidden=16)
+    probe.fit(_train_images(120))
+    held_out = _train_images(60, seed=3)
+    right = 0
+    for image, record, labels in held_out:
+        out = probe.predict_time(image, record)
+        for probabilities in out.values():
+            assert probabilities.dtype == np.float32 and abs(probabilities.sum() - 1) < 1e-5
+        right += int(np.argmax(out["hour"]) == labels["hour"])
+    assert right / len(held_out) > 0.5
+    assert probe.config()["learner"] == "mlp"
+
+
 def test_bad_inputs_and_unknown_options_are_refused():
     with pytest.raises(ConfigError, match="decoder, colour, both"):
         FeatureProbe(inputs="pixels")
+    with pytest.raises(ConfigError, match="forest, mlp"):
+        FeatureProbe(learner="svm")
     with pytest.raises(ConfigError, match="unknown key"):
         FeatureProbe(input="decoder")
 
