@@ -86,7 +86,7 @@ def candidate_pairs(
     depth = np.empty(A.nnz)
     rays = np.empty((A.nnz, 3))
     compiled(observation_geometry)(
-        A.indptr.astype(np.int64), A.indices.astype(np.int64),
+        A.indptr, A.indices,  # int32 or int64: the kernel takes either
         np.ascontiguousarray(points_xyz, dtype=np.float64),
         np.ascontiguousarray(rotations, dtype=np.float64),
         np.ascontiguousarray(translations, dtype=np.float64),
