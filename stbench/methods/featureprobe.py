@@ -13,6 +13,9 @@ forests, settings and training images as ``colorstats``, on
 - ``inputs=colour``: the colour statistics (exactly ``colorstats``),
 - ``inputs=both``: the two concatenated.
 
+``learner=mlp`` swaps the forests for a one-hidden-layer MLP per span (the width of the
+reference's time head), fitted on the same frozen inputs.
+
 It is a pixels-track time method (no matching). Like every learned baseline it is chosen and
 read on val (docs/evaluation.md); docs/reference-model.md reports it.
 """
@@ -70,8 +73,8 @@ class FeatureProbeConfig(ColorStatsConfig):
 
 
 class FeatureProbe(ColorStats):
-    """Per-span random forests (colorstats' learner) on the reference network's frozen
-    decoder features, the colour statistics, or both."""
+    """Per-span classifiers (colorstats' random forests, or an MLP) on the reference network's
+    frozen decoder features, the colour statistics, or both."""
 
     name = "featureprobe"
     version = "1"
