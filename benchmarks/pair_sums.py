@@ -7,7 +7,7 @@ unit rays V = [Vx | Vy | Vz] exactly as ``candidate_pairs`` makes them, then
 - **stbench**: ``stbench.megadepth.pairsums.upper_pair_sums`` (counts, value sums and the ray
   sum of every pair i < j in one compiled pass, 1 thread);
 - **scipy**: the definition it replaced, the sparse products A Aᵀ, L Aᵀ and V Vᵀ read at i < j
-  (scipy's CSR product, 1 thread).
+  (scipy's CSR product, 1 thread; ``tests/megadepth/sparse_products.py``, the tests' oracle).
 
 Each is timed ``--repeat`` times (CPU seconds of this process, the median printed) after an
 untimed run (numba's compile, first touches); the two results are compared: counts and value
@@ -30,8 +30,10 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "megadepth"))
 
 from dense_scene import SCENE, scene_root
+from sparse_products import sparse_pair_sums  # the definition the kernel replaced
 
 from stbench.megadepth.compiled import compiled
 from stbench.megadepth.covis import observation_geometry
@@ -60,19 +62,6 @@ def observations(n_views: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     return A, values, rays
 
 
-def scipy_sums(A: sp.csr_matrix, values: np.ndarray, rays: np.ndarray, min_shared: int):
-    """(i, j, n_shared, log_sum0, log_sum1, cos_sum) of the pairs i < j from sparse products."""
-    layout = (A.indices, A.indptr)
-    L = sp.csr_matrix((values, *layout), shape=A.shape)
-    V = sp.hstack([sp.csr_matrix((rays[:, k], *layout), shape=A.shape) for k in range(3)]).tocsr()
-    shared = sp.triu(A @ A.T, k=1).tocoo()
-    keep = shared.data >= min_shared
-    order = np.lexsort((shared.col[keep], shared.row[keep]))
-    i, j = shared.row[keep][order], shared.col[keep][order]
-    log_sums, cos_sums = (L @ A.T).toarray(), (V @ V.T).toarray()  # N x N: small
-    return i, j, shared.data[keep][order], log_sums[i, j], log_sums[j, i], cos_sums[i, j]
-
-
 def median_cpu(function, repeat: int) -> tuple[float, object]:
     """Median CPU seconds of ``repeat`` calls after one untimed call, and the last result."""
     result = function()
@@ -97,7 +86,7 @@ def main() -> None:
         f"{args.views} views, {A.nnz:,} observations of {A.shape[1]:,} points"
     )
     stb_s, sums = median_cpu(lambda: upper_pair_sums(A, values, rays, args.min_shared), args.repeat)
-    ref_s, ref = median_cpu(lambda: scipy_sums(A, values, rays, args.min_shared), args.repeat)
+    ref_s, ref = median_cpu(lambda: sparse_pair_sums(A, values, rays, args.min_shared), args.repeat)
     got = (sums.index0, sums.index1, sums.n_shared, sums.log_sum0, sums.log_sum1, sums.cos_sum)
     for name, a, b in zip(("i", "j", "n_shared", "log_sum0", "log_sum1"), got, ref, strict=False):
         if not np.array_equal(a, b):

@@ -6,6 +6,7 @@ over the shared points for the ray sums (one dot product per point: the product 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sparse_products import sparse_pair_sums
 
 from stbench.megadepth.covis import candidate_pairs
 from stbench.megadepth.pairsums import upper_pair_sums
@@ -20,19 +21,12 @@ def _random_incidence(rng, n_images, n_points, density):
 
 
 def _full_products(A, values, rays, min_shared):
-    """The previous definition: A Aᵀ, L Aᵀ and [Vx|Vy|Vz] [Vx|Vy|Vz]ᵀ, read at i < j."""
-    layout = (A.indices, A.indptr)
-    L = sp.csr_matrix((values, *layout), shape=A.shape)
-    V = sp.hstack([sp.csr_matrix((rays[:, k], *layout), shape=A.shape) for k in range(3)]).tocsr()
-    shared = sp.triu(A @ A.T, k=1).tocoo()
-    keep = shared.data >= min_shared
-    order = np.lexsort((shared.col[keep], shared.row[keep]))
-    i, j = shared.row[keep][order], shared.col[keep][order]
-    log_sums, cos_sums = (L @ A.T).toarray(), (V @ V.T).toarray()
+    """The previous definition (sparse products), with the ray sums of :func:`_dot_sums`."""
+    i, j, shared, log0, log1, stacked = sparse_pair_sums(A, values, rays, min_shared)
     cos = _dot_sums(A, rays, i, j)
     # the same terms as the stacked product, in another order: equal up to the last bits
-    np.testing.assert_allclose(cos, cos_sums[i, j], rtol=0, atol=1e-12 * A.shape[1])
-    return i, j, shared.data[keep][order], log_sums[i, j], log_sums[j, i], cos
+    np.testing.assert_allclose(cos, stacked, rtol=0, atol=1e-12 * A.shape[1])
+    return i, j, shared, log0, log1, cos
 
 
 def _dot_sums(A, rays, index0, index1):
