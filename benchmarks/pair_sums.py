@@ -35,31 +35,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "megadept
 from dense_scene import SCENE, scene_root
 from sparse_products import sparse_pair_sums  # the definition the kernel replaced
 
-from stbench.megadepth.compiled import compiled
-from stbench.megadepth.covis import observation_geometry
+from stbench.megadepth.covis import observation_values
 from stbench.megadepth.layout import find_components
 from stbench.megadepth.model import read_component_model
 from stbench.megadepth.pairsums import upper_pair_sums
 
 
 def observations(n_views: int) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """The incidence, log normalised depths and unit rays of the first ``n_views`` views."""
+    """The incidence, log normalised depths and unit rays of the first ``n_views`` views, as
+    ``candidate_pairs`` sums them."""
     component = find_components(scene_root(n_views), SCENE.scene)[0]
     model = read_component_model(component.model_dir)
-    rotations = model.rotations()
-    A = sp.csr_matrix(model.incidence, dtype=np.float64, copy=True)
-    A.sum_duplicates()
-    A.data[:] = 1.0
-    centers = -np.einsum("nji,nj->ni", rotations, model.tvec)
-    depth, rays = np.empty(A.nnz), np.empty((A.nnz, 3))
-    compiled(observation_geometry)(
-        A.indptr, A.indices, np.ascontiguousarray(model.points_xyz), rotations, model.tvec,
-        centers, depth, rays,
-    )  # fmt: skip
     focal = (model.K[:, 0, 0] + model.K[:, 1, 1]) / 2
-    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-    values = np.log(np.where(depth > 0, depth, 1.0) / focal[rows])
-    return A, values, rays
+    return observation_values(
+        model.incidence, model.points_xyz, model.rotations(), model.tvec, focal
+    )
 
 
 def median_cpu(function, repeat: int) -> tuple[float, object]:

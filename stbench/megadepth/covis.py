@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from stbench.megadepth.compiled import compiled
 from stbench.megadepth.pairsums import upper_pair_sums
 
-__all__ = ["CandidatePairs", "candidate_pairs", "observation_geometry"]
+__all__ = ["CandidatePairs", "candidate_pairs", "observation_geometry", "observation_values"]
 
 
 @dataclass
@@ -73,29 +73,9 @@ def candidate_pairs(
     Returns:
         Pairs i < j sorted by (i, j).
     """
-    n_images = incidence.shape[0]
-    A = sp.csr_matrix(incidence, dtype=np.float64, copy=True)
-    A.sum_duplicates()
-    A.data[:] = 1.0
-    if usable is not None:
-        A = sp.diags(np.asarray(usable, dtype=np.float64)) @ A
-        A.eliminate_zeros()
-        A.sort_indices()
-    rows = np.repeat(np.arange(n_images), np.diff(A.indptr))
-    centers = -np.einsum("nji,nj->ni", rotations, translations)
-    depth = np.empty(A.nnz)
-    rays = np.empty((A.nnz, 3))
-    compiled(observation_geometry)(
-        A.indptr, A.indices,  # int32 or int64: the kernel takes either
-        np.ascontiguousarray(points_xyz, dtype=np.float64),
-        np.ascontiguousarray(rotations, dtype=np.float64),
-        np.ascontiguousarray(translations, dtype=np.float64),
-        np.ascontiguousarray(centers, dtype=np.float64), depth, rays,
-    )  # fmt: skip
-
+    A, log_ndepth, rays = observation_values(incidence, points_xyz, rotations, translations, focal,
+                                             usable)  # fmt: skip
     n_seen = np.asarray(A.sum(axis=1)).reshape(-1)
-    valid_depth = depth > 0
-    log_ndepth = np.log(np.where(valid_depth, depth, 1.0) / focal[rows])
     sums = upper_pair_sums(
         A, log_ndepth, rays, min_shared_points, workers=workers, executor=executor
     )
@@ -124,6 +104,43 @@ def candidate_pairs(
         scale_ratio=scale_ratio[keep],
         view_angle_deg=view_angle[keep],
     )
+
+
+def observation_values(
+    incidence: sp.csr_matrix,
+    points_xyz: np.ndarray,
+    rotations: np.ndarray,
+    translations: np.ndarray,
+    focal: np.ndarray,
+    usable: np.ndarray | None = None,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """What the pair sums of :func:`candidate_pairs` sum: the incidence as ones (duplicates
+    merged, rows of unusable images emptied), and per observation in its CSR order the log
+    normalised depth log(z / focal) (z taken as 1 where z <= 0) and the unit ray camera centre -> point.
+
+    Args: as :func:`candidate_pairs`. Returns: A (N, P) CSR, (nnz,) values, (nnz, 3) rays.
+    """
+    n_images = incidence.shape[0]
+    A = sp.csr_matrix(incidence, dtype=np.float64, copy=True)
+    A.sum_duplicates()
+    A.data[:] = 1.0
+    if usable is not None:
+        A = sp.diags(np.asarray(usable, dtype=np.float64)) @ A
+        A.eliminate_zeros()
+        A.sort_indices()
+    rows = np.repeat(np.arange(n_images), np.diff(A.indptr))
+    centers = -np.einsum("nji,nj->ni", rotations, translations)
+    depth = np.empty(A.nnz)
+    rays = np.empty((A.nnz, 3))
+    compiled(observation_geometry)(
+        A.indptr, A.indices,  # int32 or int64: the kernel takes either
+        np.ascontiguousarray(points_xyz, dtype=np.float64),
+        np.ascontiguousarray(rotations, dtype=np.float64),
+        np.ascontiguousarray(translations, dtype=np.float64),
+        np.ascontiguousarray(centers, dtype=np.float64), depth, rays,
+    )  # fmt: skip
+    log_ndepth = np.log(np.where(depth > 0, depth, 1.0) / focal[rows])
+    return A, log_ndepth, rays
 
 
 def observation_geometry(

@@ -67,10 +67,13 @@ class ColorStats(Method):
     name = "colorstats"
     version = "2"
 
+    #: The dataclass of the options (a subclass may extend it).
+    settings_class: type = ColorStatsConfig
+
     def __init__(self, **options: Any) -> None:
         from stbench.config import config_from_dict
 
-        self.settings = config_from_dict(ColorStatsConfig, options, where="colorstats options")
+        self.settings = config_from_dict(self.settings_class, options, where=f"{self.name} options")
         self.classifiers: dict[str, Any] = {}
 
     def config(self) -> dict[str, Any]:
@@ -118,7 +121,7 @@ class ColorStats(Method):
             self.classifiers[span_name] = classifier
         if not self.classifiers:
             raise DataError(
-                "colorstats found no training images with trusted timestamps in the manifest's "
+                f"{self.name} found no training images with trusted timestamps in the manifest's "
                 "train split; build a manifest with webcam frames (or give --split with labels)"
             )
 

@@ -79,11 +79,10 @@ class FeatureProbe(ColorStats):
     name = "featureprobe"
     version = "1"
 
-    def __init__(self, **options: Any) -> None:
-        from stbench.config import config_from_dict
+    settings_class = FeatureProbeConfig
 
-        self.settings = config_from_dict(FeatureProbeConfig, options, where="featureprobe options")
-        self.classifiers: dict[str, Any] = {}
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.matcher = None
         self._weights_digest = None
         if self.settings.inputs != "colour":

@@ -302,10 +302,14 @@ class SpatioTemporalMatcher(nn.Module):
         (what the temporal head sees of the decoder, whether or not the config feeds them
         to it)."""
         self.check_image(image)
+        return self.pooled_features(self._decoder_maps(self._encode_alone(image))[1])
+
+    def _encode_alone(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """Encoder features of checked images, each conditioned on itself."""
         features = self.encode(image)
         for level, attention in enumerate(self.attention, start=self.attention_start):
             features[level] = attention.attend(features[level], features[level])
-        return self.pooled_features(self._decoder_maps(features)[1])
+        return features
 
     def time_logits(self, pools: list[torch.Tensor], image: torch.Tensor) -> dict:
         """span -> (B, n_classes) logits from decoder feature maps and the input image."""
@@ -345,13 +349,12 @@ class SpatioTemporalMatcher(nn.Module):
             for a pair); shapes in the class docstring.
         """
         self.check_image(image0, "image0")
-        features0 = self.encode(image0)
         if image1 is None:
-            for level, attention in enumerate(self.attention, start=self.attention_start):
-                features0[level] = attention.attend(features0[level], features0[level])
+            features0 = self._encode_alone(image0)
             return {
                 f"{key}0": value for key, value in self.decode(features0, image0, with_time).items()
             }
+        features0 = self.encode(image0)
         self.check_image(image1, "image1")
         if image1.shape[0] != image0.shape[0]:
             raise ValueError(f"batch sizes differ: {image0.shape[0]} vs {image1.shape[0]}")
