@@ -73,6 +73,16 @@ VARIANTS: tuple[Variant, ...] = (
         "mse_only", "temporal loss: MSE in steps alone (ce_weight 0)",
         {"model": _DECODER, "ce_weight": 0.0},
     ),
+    Variant(
+        "time_gradient_full",
+        "time loss shapes the shared features at full strength (temporal_feature_gradient 1)",
+        {"model": {**_DECODER, "temporal_feature_gradient": 1.0}},
+    ),
+    Variant(
+        "time_detached",
+        "time head on detached decoder features (temporal_feature_gradient 0)",
+        {"model": {**_DECODER, "temporal_feature_gradient": 0.0}},
+    ),
 )  # fmt: skip
 
 #: (summary metric, column label) of the table, in order.

@@ -20,11 +20,17 @@ def test_variant_configs_change_only_what_they_name():
         "no_time_loss": ("decoder", 1.0, 0.0, 1.0),
         "no_match_loss": ("decoder", 0.0, 0.5, 1.0),
         "mse_only": ("decoder", 1.0, 0.5, 0.0),
+        "time_gradient_full": ("decoder", 1.0, 0.5, 1.0),
+        "time_detached": ("decoder", 1.0, 0.5, 1.0),
     }
+    gradients = {"time_gradient_full": 1.0, "time_detached": 0.0}
     assert [v.name for v in VARIANTS] == list(expected)
     for name, (inputs, matching, temporal, ce) in expected.items():
         config = variant_config(name, seed=3)
         assert config.model.temporal_inputs == inputs
+        assert config.model.temporal_feature_gradient == gradients.get(
+            name, quick.model.temporal_feature_gradient
+        )
         assert (config.matching_weight, config.temporal_weight, config.ce_weight) == (
             matching,
             temporal,
