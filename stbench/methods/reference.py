@@ -33,7 +33,8 @@ class Reference(Method):
     Options: ``weights`` (a .safetensors path; default: the bundled weights), ``device``,
     ``use_latitude``, and the fine stage's ``fine`` (``none`` or ``ncc``), ``fine_patch``,
     ``fine_min_score`` and ``fine_search`` (default: the weights JSON's ``inference`` block; see
-    :mod:`stbench.model.fine`). By default the method is on the ``pixels`` track and sees no latitude:
+    :mod:`stbench.model.fine`), and ``match_ratio``, the ratio test on the mutual nearest
+    neighbours (in (0, 1], 1 off; default: the JSON's ``inference.match_ratio``, else 1). By default the method is on the ``pixels`` track and sees no latitude:
     ``month`` and ``week`` are then read as in the northern hemisphere (no half-year shift).
     ``use_latitude=true`` gives it the record's latitude to shift them for southern cameras,
     which puts it on the ``metadata`` track.
@@ -50,6 +51,7 @@ class Reference(Method):
         fine_patch: int | None = None,
         fine_min_score: float | None = None,
         fine_search: float | None = None,
+        match_ratio: float | None = None,
     ) -> None:
         if not isinstance(use_latitude, bool):
             raise ConfigError(
@@ -79,6 +81,10 @@ class Reference(Method):
         self.matcher.fine = fine_settings(
             meta.get("inference", {}), overrides, f"reference weights {weights_file(weights)}"
         )
+        if match_ratio is not None:
+            from stbench.model.matching import check_match_ratio
+
+            self.matcher.match_ratio = check_match_ratio(match_ratio, "reference: match_ratio")
         self._weights_digest = file_digest(weights_file(weights))
         # the version names the weights themselves: a retrained model never passes for the
         # bundled one (on the board, in caches and reports)
@@ -91,7 +97,8 @@ class Reference(Method):
         """Weights path (None = bundled), version and digests of the weights and their
         metadata (retrained weights invalidate cached predictions); the device does not. The
         fine stage's resolved settings appear when it is on (a coarse run keeps the identity
-        it had before the fine stage existed, and never shares a cache with a fine one)."""
+        it had before the fine stage existed, and never shares a cache with a fine one), and
+        the ratio test's threshold when it is on."""
         config = {
             "weights": self.weights,
             "model_version": self.version,
@@ -101,6 +108,8 @@ class Reference(Method):
         }
         if self.matcher.fine.active:
             config["fine"] = self.matcher.fine.as_dict()
+        if self.matcher.match_ratio < 1:
+            config["match_ratio"] = self.matcher.match_ratio
         return config
 
     def match(self, image0: np.ndarray, image1: np.ndarray) -> MatchResult:

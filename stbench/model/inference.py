@@ -18,7 +18,7 @@ import torch
 
 from stbench.errors import DataError
 from stbench.model.fine import FineSettings, fine_settings, refine_ncc, search_pixels, to_gray
-from stbench.model.matching import REFINE_RADIUS
+from stbench.model.matching import REFINE_RADIUS, check_match_ratio
 
 __all__ = ["BUNDLED_WEIGHTS", "Matcher", "bundled_weights_path", "check_rgb_image", "load_matcher"]
 
@@ -52,6 +52,9 @@ class Matcher:
         top_k: keypoints per image. spans: the spans ``predict_time`` returns.
         fine: the full-resolution fine stage (:mod:`stbench.model.fine`), from the
             ``inference`` block (``fine: none`` when absent); replace it to override.
+        match_ratio: the ratio test's threshold on the mutual nearest neighbours
+            (:func:`stbench.model.matching.mutual_nearest_neighbours`), from
+            ``inference.match_ratio`` (1, the test off, when absent); replace it to override.
     """
 
     def __init__(self, model, meta: dict[str, Any], device: str | torch.device = "cpu") -> None:
@@ -64,6 +67,9 @@ class Matcher:
         self.top_k = int(inference.get("top_k", 1024))
         self.refine_radius = int(inference.get("refine_radius", REFINE_RADIUS))
         self.temperature = float(inference.get("temperature", 0.1))
+        self.match_ratio = check_match_ratio(
+            inference.get("match_ratio", 1.0), "the weights JSON's inference.match_ratio"
+        )
         self.fine: FineSettings = fine_settings(inference)
         self.spans = list(model.config.spans)
 
@@ -108,6 +114,7 @@ class Matcher:
             self.top_k,
             self.refine_radius,
             self.temperature,
+            self.match_ratio,
         )
         keypoints0 = ((kpts0.cpu().numpy() + 0.5) / scale0 - 0.5).astype(np.float32)
         keypoints1 = ((kpts1.cpu().numpy() + 0.5) / scale1 - 0.5).astype(np.float32)

@@ -2,7 +2,9 @@
 
 Keypoints are the descriptor-grid cells with the highest distinctiveness (top-k); matches are
 mutual nearest neighbours on the distinctiveness-weighted cosine similarity
-``s0_i * s1_j * <d0_i, d1_j>`` (D2D's test-time rule), scored by that weighted similarity.
+``s0_i * s1_j * <d0_i, d1_j>`` (D2D's test-time rule), scored by that weighted similarity, and
+optionally ratio-tested both ways on the descriptor distances (``max_ratio``; the weights JSON's
+``inference.match_ratio``).
 :func:`refine_positions` then moves each match's second keypoint off the grid: the expected
 position under a softmax of the first descriptor's similarity to the dense descriptors around
 it (a soft-argmax, at the temperature the descriptors were trained with). :func:`match_outputs`
@@ -13,8 +15,11 @@ from __future__ import annotations
 
 import torch
 
+from stbench.errors import ConfigError
+
 __all__ = [
     "REFINE_RADIUS",
+    "check_match_ratio",
     "grid_keypoints",
     "match_outputs",
     "mutual_nearest_neighbours",
@@ -64,17 +69,25 @@ def mutual_nearest_neighbours(
     descriptors1: torch.Tensor,
     scores0: torch.Tensor,
     scores1: torch.Tensor,
-    min_similarity: float = 0.0,
+    max_ratio: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mutual nearest neighbours on distinctiveness-weighted similarity.
+    """Mutual nearest neighbours on distinctiveness-weighted similarity, ratio-tested.
+
+    A mutual pair (i, j) is kept when its descriptor distance is below ``max_ratio`` times the
+    distance from i to the nearest *other* descriptor of image 1, and below ``max_ratio`` times
+    the distance from j to the nearest other descriptor of image 0 (Lowe's ratio test, both
+    ways, on the unweighted L2 distances ``sqrt(2 - 2 <d0_i, d1_j>)`` of unit descriptors).
+    At ``max_ratio`` 1 the test is off and every mutual pair is kept (the rule before the test
+    existed).
 
     Args:
         descriptors0: (N, D), descriptors1: (M, D) L2-normalised.
         scores0: (N,), scores1: (M,) distinctiveness.
-        min_similarity: drop matches whose (unweighted) cosine similarity is below this.
+        max_ratio: in (0, 1]; 1 turns the ratio test off.
     Returns:
         matches (K, 2) int64 [index into 0, index into 1], scores (K,) float32 weighted similarity.
     """
+    check_match_ratio(max_ratio)
     if descriptors0.shape[0] == 0 or descriptors1.shape[0] == 0:
         return torch.zeros((0, 2), dtype=torch.int64), torch.zeros(0)
     similarity = descriptors0 @ descriptors1.T
@@ -83,9 +96,43 @@ def mutual_nearest_neighbours(
     best0 = weighted.argmax(dim=0)  # for each j in 1
     index0 = torch.arange(descriptors0.shape[0], device=descriptors0.device)
     mutual = best0[best1] == index0
-    mutual &= similarity[index0, best1] >= min_similarity
-    matches = torch.stack([index0[mutual], best1[mutual]], dim=1)
-    return matches.long(), weighted[index0[mutual], best1[mutual]].float()
+    index0, index1 = index0[mutual], best1[mutual]
+    if max_ratio < 1 and len(index0):
+        keep = _ratio_passes(similarity, index0, index1, max_ratio)
+        keep &= _ratio_passes(similarity.T, index1, index0, max_ratio)
+        index0, index1 = index0[keep], index1[keep]
+    matches = torch.stack([index0, index1], dim=1)
+    return matches.long(), weighted[index0, index1].float()
+
+
+def _ratio_passes(
+    similarity: torch.Tensor, rows: torch.Tensor, partners: torch.Tensor, max_ratio: float
+) -> torch.Tensor:
+    """Whether ``distance(row, partner) < max_ratio * distance(row, nearest other column)``
+    for each row of a cosine ``similarity`` matrix; a row with no other column fails."""
+    if similarity.shape[1] < 2:
+        return torch.zeros(len(rows), dtype=torch.bool, device=rows.device)
+    chosen = similarity[rows, partners]
+    others = similarity[rows].clone()
+    others[torch.arange(len(rows), device=rows.device), partners] = -torch.inf
+    nearest_other = others.max(dim=1).values
+    distance = torch.sqrt(torch.clamp(2 - 2 * chosen, min=0))
+    other_distance = torch.sqrt(torch.clamp(2 - 2 * nearest_other, min=0))
+    return distance < max_ratio * other_distance
+
+
+def check_match_ratio(value: object, source: str = "max_ratio") -> float:
+    """``value`` as a ratio-test threshold in (0, 1] (1: off).
+
+    Raises:
+        ConfigError: not a number in (0, 1], naming ``source`` and the valid values.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ConfigError(
+            f"{source} must be a number in (0, 1] (Lowe's ratio of descriptor distances; "
+            f"1 turns the ratio test off), not {value!r}"
+        )
+    return float(value)
 
 
 def refine_positions(
@@ -129,6 +176,7 @@ def match_outputs(
     top_k: int,
     refine_radius: int = REFINE_RADIUS,
     temperature: float = 0.1,
+    max_ratio: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Keypoints, mutual-nearest-neighbour matches and refined positions of one pair.
 
@@ -136,6 +184,7 @@ def match_outputs(
         out: the network's pair outputs (``descriptors0/1`` (1, D, h, w), ``distinctiveness0/1``
             (1, 1, h, w)). stride, top_k: as :func:`top_k_keypoints`.
         refine_radius, temperature: as :func:`refine_positions` (radius 0: grid positions).
+        max_ratio: as :func:`mutual_nearest_neighbours` (1: no ratio test).
     Returns:
         keypoints0 (N, 2), keypoints1 (M, 2) float32 (pixels of the network input; a matched
         keypoint of image 1 at its refined position), matches (K, 2) int64, scores (K,).
@@ -146,7 +195,7 @@ def match_outputs(
     keypoints1, desc1, score1 = top_k_keypoints(
         out["descriptors1"][0], out["distinctiveness1"][0], stride, top_k
     )
-    matches, scores = mutual_nearest_neighbours(desc0, desc1, score0, score1)
+    matches, scores = mutual_nearest_neighbours(desc0, desc1, score0, score1, max_ratio)
     if len(matches) and refine_radius > 0:
         keypoints1 = keypoints1.clone()
         keypoints1[matches[:, 1]] = refine_positions(
