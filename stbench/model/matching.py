@@ -18,6 +18,7 @@ import torch
 from stbench.errors import ConfigError
 
 __all__ = [
+    "CHOSEN_MATCH_RATIO",
     "REFINE_RADIUS",
     "check_match_ratio",
     "grid_keypoints",
@@ -29,6 +30,11 @@ __all__ = [
 
 #: Cells on each side of a match searched by the sub-pixel refinement (1: a 3 x 3 window).
 REFINE_RADIUS = 1
+
+#: The ratio test's threshold chosen on val of the benchmark world (docs/reference-model.md,
+#: "Ratio test"): what ``train-baseline`` writes into a new model's ``inference.match_ratio``
+#: and what the bundled ``reference.json`` holds. Weights without the key keep 1 (no test).
+CHOSEN_MATCH_RATIO = 0.95
 
 
 def grid_keypoints(height: int, width: int, stride: int, device=None) -> torch.Tensor:

@@ -37,7 +37,7 @@ from stbench.model.distributed import (
     shard_indices,
 )
 from stbench.model.fine import CHOSEN as CHOSEN_FINE
-from stbench.model.matching import REFINE_RADIUS
+from stbench.model.matching import CHOSEN_MATCH_RATIO, REFINE_RADIUS
 from stbench.model.presets import TrainConfig
 from stbench.progress import Advance, Progress, reporter
 
@@ -416,6 +416,7 @@ def _save_outputs(
         "top_k": 1024,
         "refine_radius": REFINE_RADIUS,
         "temperature": config.contrastive_temperature,
+        "match_ratio": CHOSEN_MATCH_RATIO,
         **CHOSEN_FINE.as_dict(),
     }
     training = training_record(config, recipe, history, manifest, command, world_size)

@@ -158,4 +158,7 @@ def test_bundled_weights_load_when_shipped():
         pytest.skip("no bundled weights in this checkout")
     matcher = load_matcher()
     assert matcher.meta["training"]["epochs"] >= 1
+    from stbench.model.matching import CHOSEN_MATCH_RATIO
+
+    assert matcher.match_ratio == CHOSEN_MATCH_RATIO
     assert bundled_weights_path().stat().st_size <= 20 * 1024 * 1024

@@ -72,6 +72,10 @@ def test_run_writes_outputs_and_resume_is_equivalent(toy_manifest, tiny_config, 
     from stbench.model.fine import CHOSEN, fine_settings
 
     assert fine_settings(meta["inference"]) == CHOSEN and CHOSEN.active
+    # and the ratio test chosen on val
+    from stbench.model.matching import CHOSEN_MATCH_RATIO
+
+    assert meta["inference"]["match_ratio"] == CHOSEN_MATCH_RATIO < 1
     # The record a retrain reproduces: recipe, data (name + content hash), steps, wall time,
     # validation figures on val before and after training.
     training = meta["training"]
