@@ -1,4 +1,5 @@
 import hashlib
+import importlib
 import sys
 import types
 from pathlib import Path
@@ -151,6 +152,7 @@ def test_reference_wraps_the_model_contract(monkeypatch):
 
     class FakeMatcher:
         version = "7"
+        match_ratio = 1.0
 
         def match(self, image0, image1):
             points = np.array([[1.0, 2.0]], np.float32)
@@ -165,9 +167,9 @@ def test_reference_wraps_the_model_contract(monkeypatch):
         calls["args"] = (weights, device)
         return FakeMatcher()
 
-    monkeypatch.setitem(
-        sys.modules, "stbench.model", types.SimpleNamespace(load_matcher=load_matcher)
-    )
+    # the real package with a fake load_matcher (replacing the package in sys.modules would hide
+    # its submodules, e.g. stbench.model.fine, from a test run alone)
+    monkeypatch.setattr(importlib.import_module("stbench.model"), "load_matcher", load_matcher)
     method = resolve_method("reference", {"device": "cpu"})
     # the version is the weights' digest (here the bundled file's), whatever the model says
     from importlib import resources
@@ -193,11 +195,12 @@ def test_reference_wraps_the_model_contract(monkeypatch):
 def test_reference_version_follows_the_weights(tmp_path, monkeypatch):
     class FakeMatcher:
         version = "bundled"
+        match_ratio = 1.0
 
-    monkeypatch.setitem(
-        sys.modules,
-        "stbench.model",
-        types.SimpleNamespace(load_matcher=lambda weights=None, device="cpu": FakeMatcher()),
+    monkeypatch.setattr(
+        importlib.import_module("stbench.model"),
+        "load_matcher",
+        lambda weights=None, device="cpu": FakeMatcher(),
     )
     first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
     first.write_bytes(b"weights one")
