@@ -83,6 +83,11 @@ VARIANTS: tuple[Variant, ...] = (
         "time head on detached decoder features (temporal_feature_gradient 0)",
         {"model": {**_DECODER, "temporal_feature_gradient": 0.0}},
     ),
+    Variant(
+        "head_dropout",
+        "dropout 0.3 on the time head's standardised inputs (temporal_dropout 0.3)",
+        {"model": {**_DECODER, "temporal_dropout": 0.3}},
+    ),
 )  # fmt: skip
 
 #: (summary metric, column label) of the table, in order.

@@ -42,6 +42,10 @@ class ModelConfig:
         descriptor_stride: 2 or 4 (descriptors at 1/2 or 1/4 of the input resolution).
         distinctiveness_hidden: width of the distinctiveness MLP (1x1 convs).
         temporal_hidden: width of the temporal MLP.
+        temporal_dropout: dropout on the temporal MLP's standardised inputs in training (after
+            its BatchNorm1d, before its first Linear; 0 = none, the recipes' default). A
+            regulariser against fitting the training cameras; parameter-free, so weights
+            trained with or without it load alike.
         temporal_feature_gradient: scale of the temporal head's gradient into the shared
             encoder/decoder (1 = plain sharing, 0 = detached like the distinctiveness head). At
             1 the temporal loss, growing as the curriculum adds narrow spans, collapsed the
@@ -78,6 +82,7 @@ class ModelConfig:
     descriptor_stride: int = 2
     distinctiveness_hidden: int = 32
     temporal_hidden: int = 64
+    temporal_dropout: float = field(default=0.0, metadata={"min": 0.0, "max": 0.9})
     temporal_feature_gradient: float = 0.1
     temporal_decoder_features: bool = True
     temporal_image_statistics: bool = True

@@ -319,7 +319,9 @@ class SpatioTemporalMatcher(nn.Module):
             inputs.append(scale_gradient(pooled, self.config.temporal_feature_gradient))
         if self.config.temporal_image_statistics:
             inputs.append(image_statistics(image, self.config.temporal_image_grid))
-        logits = self.temporal_head(torch.cat(inputs, dim=1))
+        standardised = self.temporal_head[0](torch.cat(inputs, dim=1))  # BatchNorm1d
+        standardised = F.dropout(standardised, self.config.temporal_dropout, self.training)
+        logits = self.temporal_head[1:](standardised)
         return dict(
             zip(self.n_classes, logits.split(list(self.n_classes.values()), 1), strict=True)
         )

@@ -22,6 +22,7 @@ def test_variant_configs_change_only_what_they_name():
         "mse_only": ("decoder", 1.0, 0.5, 0.0),
         "time_gradient_full": ("decoder", 1.0, 0.5, 1.0),
         "time_detached": ("decoder", 1.0, 0.5, 1.0),
+        "head_dropout": ("decoder", 1.0, 0.5, 1.0),
     }
     gradients = {"time_gradient_full": 1.0, "time_detached": 0.0}
     assert [v.name for v in VARIANTS] == list(expected)
@@ -31,6 +32,7 @@ def test_variant_configs_change_only_what_they_name():
         assert config.model.temporal_feature_gradient == gradients.get(
             name, quick.model.temporal_feature_gradient
         )
+        assert config.model.temporal_dropout == (0.3 if name == "head_dropout" else 0.0)
         assert (config.matching_weight, config.temporal_weight, config.ce_weight) == (
             matching,
             temporal,

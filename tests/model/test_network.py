@@ -79,6 +79,26 @@ def test_temporal_head_sees_the_image_statistics():
         ModelConfig(temporal_image_statistics=False, temporal_image_grid=4)
 
 
+def test_temporal_dropout_acts_in_training_only_and_keeps_the_weights_layout():
+    torch.manual_seed(0)
+    plain = SpatioTemporalMatcher(ModelConfig(**SMALL))
+    dropped = SpatioTemporalMatcher(ModelConfig(**SMALL, temporal_dropout=0.5))
+    assert plain.state_dict().keys() == dropped.state_dict().keys()  # parameter-free
+    dropped.load_state_dict(plain.state_dict())
+    images = torch.rand(4, 3, 32, 48)
+    plain.eval(), dropped.eval()
+    for span, logits in plain.predict_time_logits(images).items():
+        assert torch.equal(dropped.predict_time_logits(images)[span], logits)  # eval: no dropout
+    plain.train(), dropped.train()
+    torch.manual_seed(1)
+    with_dropout = dropped.predict_time_logits(images)["hour"]
+    torch.manual_seed(1)
+    without = plain.predict_time_logits(images)["hour"]
+    assert not torch.allclose(with_dropout, without)
+    with pytest.raises(ConfigError, match="temporal_dropout"):
+        ModelConfig(temporal_dropout=1.0)
+
+
 def test_co_attention_conditions_on_the_partner():
     # Train mode: BatchNorm uses batch statistics (fresh running statistics shrink features);
     # the temporal head's BatchNorm1d needs at least 2 images per batch.
