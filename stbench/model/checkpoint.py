@@ -65,7 +65,7 @@ def load_checkpoint(path: Path, config: dict[str, Any]) -> dict[str, Any]:
             f"checkpoint {path} is not an stbench training checkpoint of format "
             f"{CHECKPOINT_FORMAT}; use another --out directory or drop --resume"
         )
-    saved = state.get("config", {})
+    saved = _with_defaults(state.get("config", {}))
     changed = sorted(
         key
         for key in set(saved) | set(config)
@@ -78,6 +78,19 @@ def load_checkpoint(path: Path, config: dict[str, Any]) -> dict[str, Any]:
             "rerun with the same preset and options, or use another --out directory"
         )
     return state
+
+
+def _with_defaults(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved training config with the fields added since it was written at their defaults
+    (a checkpoint from before a new, default-off option resumes); unchanged when it does not
+    load as a :class:`stbench.model.presets.TrainConfig` (a field since removed or renamed:
+    the comparison then names it)."""
+    from stbench.model.presets import TrainConfig
+
+    try:
+        return config_to_dict(config_from_dict(TrainConfig, saved, "the checkpoint's config"))
+    except ConfigError:
+        return saved
 
 
 def export_weights(

@@ -189,3 +189,26 @@ def test_every_preset_trains_a_few_steps_on_cpu(preset, toy_manifest, tmp_path):
     meta = json.loads((out / "model.json").read_text())
     assert meta["training"]["steps"] == 2
     assert meta["model"]["channels"] == list(preset_config(preset).model.channels)
+
+
+def test_a_checkpoint_from_before_a_new_default_field_resumes(tmp_path):
+    from stbench.config import config_to_dict
+    from stbench.model.checkpoint import load_checkpoint, save_checkpoint
+    from stbench.model.presets import preset_config
+
+    config = config_to_dict(preset_config("quick"))
+    older = json.loads(json.dumps(config))
+    del older["model"]["temporal_dropout"]  # written before the field existed (default 0)
+    path = save_checkpoint(tmp_path / "old.pt", {"config": older, "epoch": 3})
+    assert load_checkpoint(path, config)["epoch"] == 3
+    # a field the run sets away from its default is still a different model
+    changed = json.loads(json.dumps(config))
+    changed["model"]["temporal_dropout"] = 0.3
+    with pytest.raises(ConfigError, match=r"incompatible.*model"):
+        load_checkpoint(path, changed)
+    # a field since removed is named, not dropped
+    removed = json.loads(json.dumps(older))
+    removed["model"]["no_such_field"] = 1
+    path = save_checkpoint(tmp_path / "removed.pt", {"config": removed, "epoch": 3})
+    with pytest.raises(ConfigError, match=r"incompatible.*model"):
+        load_checkpoint(path, config)
