@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from stbench.errors import DataError
+from stbench.errors import ConfigError, DataError
 from stbench.model.fine import FineSettings, fine_settings, refine_ncc, search_pixels, to_gray
 from stbench.model.matching import REFINE_RADIUS, check_match_ratio
 
@@ -209,4 +209,7 @@ def load_matcher(weights: str | Path | None = None, device: str = "cpu") -> Matc
                 "`stbench train-baseline` and pass the output directory as weights"
             )
     model, meta = load_weights(Path(weights), device)
-    return Matcher(model, meta, device)
+    try:
+        return Matcher(model, meta, device)
+    except ConfigError as exc:  # a bad inference setting: name the weights it came from
+        raise ConfigError(f"reference weights {weights}: {exc}") from exc

@@ -138,7 +138,9 @@ def test_match_ratio_from_the_weights_json_and_the_method_option(weights_dir):
         Reference(weights=str(weights_dir), match_ratio=1.2)
     meta["inference"]["match_ratio"] = 0
     (weights_dir / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(ConfigError, match=r"inference.match_ratio must be a number in \(0, 1\]"):
+    with pytest.raises(
+        ConfigError, match=r"reference weights .*: the weights JSON.s inference.match_ratio must be"
+    ):
         load_matcher(weights_dir)
 
 
