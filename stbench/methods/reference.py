@@ -32,7 +32,7 @@ class Reference(Method):
 
     Options: ``weights`` (a .safetensors path; default: the bundled weights), ``device``,
     ``use_latitude``, the fine stage's ``fine`` (``none`` or ``ncc``), ``fine_patch``,
-    ``fine_min_score`` and ``fine_search`` (default: the weights JSON's ``inference`` block; see
+    ``fine_min_score``, ``fine_search`` and ``fine_back_check`` (default: the weights JSON's ``inference`` block; see
     :mod:`stbench.model.fine`), and ``match_ratio``, the ratio test on the mutual nearest
     neighbours (in (0, 1], 1 off; default: the JSON's ``inference.match_ratio``, else 1).
     By default the method is on the ``pixels`` track and sees no latitude:
@@ -52,6 +52,7 @@ class Reference(Method):
         fine_patch: int | None = None,
         fine_min_score: float | None = None,
         fine_search: float | None = None,
+        fine_back_check: float | None = None,
         match_ratio: float | None = None,
     ) -> None:
         if not isinstance(use_latitude, bool):
@@ -78,6 +79,7 @@ class Reference(Method):
             "fine_patch": fine_patch,
             "fine_min_score": fine_min_score,
             "fine_search": fine_search,
+            "fine_back_check": fine_back_check,
         }
         self.matcher.fine = fine_settings(
             meta.get("inference", {}), overrides, f"reference weights {weights_file(weights)}"

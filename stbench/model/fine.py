@@ -57,26 +57,34 @@ class FineSettings:
         min_score: lowest normalised cross-correlation that moves a keypoint (in (0, 1]).
         search_cells: search half-width in descriptor-grid cells (converted to original pixels
             with the image's resize scale; > 0).
+        back_check: when > 0, a move is kept only if correlating back (a patch of image 1 at
+            the refined position, searched in image 0 around keypoint 0) lands within this many
+            pixels of keypoint 0; 0 = no back check (the behaviour before it existed).
     """
 
     mode: str = "none"
     patch: int = 11
     min_score: float = 0.7
     search_cells: float = 1.5
+    back_check: float = 0.0
 
     @property
     def active(self) -> bool:
         return self.mode != "none"
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings under their JSON / option names."""
+        """The settings under their JSON / option names (``fine_back_check`` only when on, so
+        settings from before it existed keep their identity)."""
         values = asdict(self)
-        return {
+        out = {
             "fine": values["mode"],
             "fine_patch": values["patch"],
             "fine_min_score": values["min_score"],
             "fine_search": values["search_cells"],
         }
+        if values["back_check"] > 0:
+            out["fine_back_check"] = values["back_check"]
+        return out
 
 
 #: The setting chosen on val of the benchmark world (docs/reference-model.md, "Fine stage"):
@@ -89,6 +97,7 @@ _KEYS = {
     "fine_patch": "patch",
     "fine_min_score": "min_score",
     "fine_search": "search_cells",
+    "fine_back_check": "back_check",
 }
 
 
@@ -142,7 +151,18 @@ def fine_settings(
         raise ConfigError(
             f"{sources['search_cells']} must be a number of grid cells in (0, 8], not {search!r}"
         )
-    return FineSettings(mode, int(patch), float(min_score), float(search))
+    back = values.get("back_check", settings.back_check)
+    if (
+        isinstance(back, bool)
+        or not isinstance(back, int | float)
+        or not 0 <= back <= 8
+        or not math.isfinite(back)
+    ):
+        raise ConfigError(
+            f"{sources['back_check']} must be a number of pixels in [0, 8] (0: no back check), "
+            f"not {back!r}"
+        )
+    return FineSettings(mode, int(patch), float(min_score), float(search), float(back))
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -185,6 +205,7 @@ def refine_ncc(
     search_px: int,
     patch: int,
     min_score: float,
+    back_check: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Full-resolution NCC refinement of matched positions in image 1.
 
@@ -193,6 +214,9 @@ def refine_ncc(
         points0, points1: (K, 2) matched positions (x, y; pixel centres at integers).
         search_px: search half-width in pixels (>= 1). patch: odd patch side (pixels).
         min_score: lowest correlation that moves a point.
+        back_check: when > 0, keep a move only if the same search from image 1 back to image 0
+            (patch at the refined position, window around keypoint 0, same ``search_px``,
+            ``min_score`` and sub-pixel fit) lands within ``back_check`` pixels of keypoint 0.
     Returns:
         refined (K, 2) float32 positions in image 1 (the coarse ones where not moved) and
         moved (K,) bool.
@@ -221,26 +245,63 @@ def refine_ncc(
         & (centre1[:, 1] >= reach)
         & (centre1[:, 1] < height1 - reach)
     )
-    size = 2 * search_px + 1
     for k in np.flatnonzero(inside):
-        (x0, y0), (x1, y1) = centre0[k], centre1[k]
-        template = gray0[y0 - half : y0 + half + 1, x0 - half : x0 + half + 1]
-        if template.std() < MIN_PATCH_STD:
+        shift = _best_shift(gray0, gray1, centre0[k], centre1[k], half, search_px, min_score)
+        if shift is None:
             continue
-        window = gray1[y1 - reach : y1 + reach + 1, x1 - reach : x1 + reach + 1]
-        scores = _correlate(template, window)
-        row, col = np.unravel_index(int(scores.argmax()), scores.shape)
-        best = float(scores[row, col])
-        if best < min_score or not (0 < row < size - 1 and 0 < col < size - 1):
-            continue
-        dx = _parabola(scores[row, col - 1], best, scores[row, col + 1])
-        dy = _parabola(scores[row - 1, col], best, scores[row + 1, col])
         # the peak is where patch 0's centre lands; keypoint 0 sits (p0 - centre0) from it
-        refined[k] = (
-            centre1[k] + (col - search_px + dx, row - search_px + dy) + points0[k] - centre0[k]
-        )
+        position = centre1[k] + shift + points0[k] - centre0[k]
+        if back_check > 0:
+            back_centre = np.rint(position).astype(np.int64)
+            if not _fits(back_centre, half, width1, height1) or not _fits(
+                centre0[k], reach, width0, height0
+            ):
+                continue
+            back = _best_shift(gray1, gray0, back_centre, centre0[k], half, search_px, min_score)
+            if back is None:
+                continue
+            landed = centre0[k] + back + position - back_centre
+            if np.hypot(*(landed - points0[k])) > back_check:
+                continue
+        refined[k] = position
         moved[k] = True
     return refined, moved
+
+
+def _fits(centre: np.ndarray, margin: int, width: int, height: int) -> bool:
+    """Whether a square of half-side ``margin`` around ``centre`` lies inside the image."""
+    x, y = int(centre[0]), int(centre[1])
+    return margin <= x < width - margin and margin <= y < height - margin
+
+
+def _best_shift(
+    source: np.ndarray,
+    target: np.ndarray,
+    centre_source: np.ndarray,
+    centre_target: np.ndarray,
+    half: int,
+    search_px: int,
+    min_score: float,
+) -> np.ndarray | None:
+    """Sub-pixel (dx, dy) from ``centre_target`` where the patch of ``source`` around
+    ``centre_source`` correlates best within ``search_px``; None when the patch is flat, the
+    peak is below ``min_score`` or on the window's border (both squares must fit their
+    images: the caller checks)."""
+    (xs, ys), (xt, yt) = centre_source, centre_target
+    template = source[ys - half : ys + half + 1, xs - half : xs + half + 1]
+    if template.std() < MIN_PATCH_STD:
+        return None
+    reach = half + search_px
+    window = target[yt - reach : yt + reach + 1, xt - reach : xt + reach + 1]
+    scores = _correlate(template, window)
+    size = 2 * search_px + 1
+    row, col = np.unravel_index(int(scores.argmax()), scores.shape)
+    best = float(scores[row, col])
+    if best < min_score or not (0 < row < size - 1 and 0 < col < size - 1):
+        return None
+    dx = _parabola(scores[row, col - 1], best, scores[row, col + 1])
+    dy = _parabola(scores[row - 1, col], best, scores[row + 1, col])
+    return np.array([col - search_px + dx, row - search_px + dy])
 
 
 def search_pixels(search_cells: float, stride: int, scale: np.ndarray) -> int:

@@ -141,6 +141,7 @@ class Matcher:
             search_pixels(self.fine.search_cells, self.model.config.descriptor_stride, scale1),
             self.fine.patch,
             self.fine.min_score,
+            self.fine.back_check,
         )
         keypoints1 = keypoints1.copy()
         keypoints1[matches[:, 1]] = refined

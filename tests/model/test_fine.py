@@ -105,6 +105,28 @@ def test_patches_touching_the_image_border_keep_the_coarse_position():
     assert np.linalg.norm(refined[3] - (points0[3] + SHIFT)) < 0.3
 
 
+def test_back_check_keeps_true_moves_and_drops_chance_peaks():
+    image0 = _texture()
+    points0 = _points(200)
+    coarse = points0 + SHIFT + np.random.default_rng(2).uniform(-5, 5, points0.shape)
+    # a true shift: correlating back lands on keypoint 0, so every move stays, unchanged
+    image1 = _shifted(image0)
+    plain, moved = refine_ncc(image0, image1, points0, coarse, 9, 11, 0.8)
+    checked, moved_checked = refine_ncc(image0, image1, points0, coarse, 9, 11, 0.8, 1.0)
+    assert moved.mean() > 0.95 and np.array_equal(moved_checked, moved)
+    assert np.array_equal(checked, plain)
+    # unrelated texture with a lenient threshold: chance peaks move many points, and the
+    # back check drops those whose way back misses keypoint 0 (here 68 of 136: a chance peak
+    # is often the best way back too, so the check halves them rather than removing them);
+    # it never adds a move
+    unrelated = _texture(seed=7)
+    _, moved = refine_ncc(image0, unrelated, points0, coarse, 9, 11, 0.4)
+    refined, moved_checked = refine_ncc(image0, unrelated, points0, coarse, 9, 11, 0.4, 1.0)
+    assert moved.sum() > 100 and moved_checked.sum() <= 0.6 * moved.sum()
+    assert not (moved_checked & ~moved).any()
+    assert np.array_equal(refined[~moved_checked], coarse[~moved_checked].astype(np.float32))
+
+
 def test_search_window_follows_the_resize_scale():
     # 640x360 seen at 228x128 (scale ~0.356): a cell of stride 2 is ~5.6 px
     assert search_pixels(1.0, 2, np.array([228 / 640, 128 / 360])) == 6
@@ -138,6 +160,14 @@ def test_settings_defaults_overrides_and_errors():
     for bad in (0, float("nan"), 9, "wide"):
         with pytest.raises(ConfigError, match="option fine_search"):
             fine_settings({}, {"fine_search": bad})
+    # the back check: off by default and then absent from as_dict (identities of settings from
+    # before it existed are unchanged); named in as_dict when on
+    checked = fine_settings({"fine": "ncc"}, {"fine_back_check": 1})
+    assert checked.back_check == 1.0 and checked.as_dict()["fine_back_check"] == 1.0
+    assert "fine_back_check" not in fine_settings({"fine": "ncc"}).as_dict()
+    for bad in (-1, 9, float("nan"), True, "1"):
+        with pytest.raises(ConfigError, match=r"option fine_back_check must be a number"):
+            fine_settings({}, {"fine_back_check": bad})
 
 
 SMALL = dict(channels=[8, 16, 24, 32], attention_dim=8, descriptor_dim=16)
