@@ -90,7 +90,7 @@ class FineSettings:
 #: The setting chosen on val of the benchmark world (docs/reference-model.md, "Fine stage"):
 #: what ``train-baseline`` writes into a new model's ``inference`` block and what the bundled
 #: ``reference.json`` holds. Weights without the keys keep ``fine: none``.
-CHOSEN = FineSettings("ncc", 11, 0.7, 1.5)
+CHOSEN = FineSettings("ncc", 11, 0.6, 1.5, 1.0)
 
 _KEYS = {
     "fine": "mode",

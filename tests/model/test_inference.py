@@ -163,4 +163,7 @@ def test_bundled_weights_load_when_shipped():
     from stbench.model.matching import CHOSEN_MATCH_RATIO
 
     assert matcher.match_ratio == CHOSEN_MATCH_RATIO
+    from stbench.model.fine import CHOSEN
+
+    assert matcher.fine == CHOSEN  # the bundled JSON holds the fine stage chosen on val
     assert bundled_weights_path().stat().st_size <= 20 * 1024 * 1024
