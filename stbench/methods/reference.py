@@ -32,11 +32,12 @@ class Reference(Method):
 
     Options: ``weights`` (a .safetensors path; default: the bundled weights), ``device``,
     ``use_latitude``, the fine stage's ``fine`` (``none`` or ``ncc``), ``fine_patch``,
-    ``fine_min_score``, ``fine_search`` and ``fine_back_check`` (default: the weights JSON's ``inference`` block; see
-    :mod:`stbench.model.fine`), and ``match_ratio``, the ratio test on the mutual nearest
-    neighbours (in (0, 1], 1 off; default: the JSON's ``inference.match_ratio``, else 1).
-    By default the method is on the ``pixels`` track and sees no latitude:
-    ``month`` and ``week`` are then read as in the northern hemisphere (no half-year shift).
+    ``fine_min_score``, ``fine_search`` and ``fine_back_check`` (default: the weights JSON's
+    ``inference`` block; see :mod:`stbench.model.fine`), and ``match_ratio``, the ratio test on
+    the mutual nearest neighbours (in (0, 1], 1 off; default: the JSON's
+    ``inference.match_ratio``, else 1). By default the method is on the ``pixels`` track and
+    sees no latitude: ``month`` and ``week`` are then read as in the northern hemisphere (no
+    half-year shift).
     ``use_latitude=true`` gives it the record's latitude to shift them for southern cameras,
     which puts it on the ``metadata`` track.
     """

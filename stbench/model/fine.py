@@ -233,18 +233,9 @@ def refine_ncc(
     reach = half + search_px
     centre0 = np.rint(points0).astype(np.int64)
     centre1 = np.rint(points1).astype(np.int64)
-    height0, width0 = gray0.shape
-    height1, width1 = gray1.shape
-    inside = (
-        (centre0[:, 0] >= half)
-        & (centre0[:, 0] < width0 - half)
-        & (centre0[:, 1] >= half)
-        & (centre0[:, 1] < height0 - half)
-        & (centre1[:, 0] >= reach)
-        & (centre1[:, 0] < width1 - reach)
-        & (centre1[:, 1] >= reach)
-        & (centre1[:, 1] < height1 - reach)
-    )
+    inside = _fits(centre0, half, gray0.shape) & _fits(centre1, reach, gray1.shape)
+    # the way back searches image 0 around keypoint 0: its window must fit there too
+    back_fits = _fits(centre0, reach, gray0.shape)
     for k in np.flatnonzero(inside):
         shift = _best_shift(gray0, gray1, centre0[k], centre1[k], half, search_px, min_score)
         if shift is None:
@@ -253,9 +244,7 @@ def refine_ncc(
         position = centre1[k] + shift + points0[k] - centre0[k]
         if back_check > 0:
             back_centre = np.rint(position).astype(np.int64)
-            if not _fits(back_centre, half, width1, height1) or not _fits(
-                centre0[k], reach, width0, height0
-            ):
+            if not (back_fits[k] and _fits(back_centre, half, gray1.shape)):
                 continue
             back = _best_shift(gray1, gray0, back_centre, centre0[k], half, search_px, min_score)
             if back is None:
@@ -268,10 +257,12 @@ def refine_ncc(
     return refined, moved
 
 
-def _fits(centre: np.ndarray, margin: int, width: int, height: int) -> bool:
-    """Whether a square of half-side ``margin`` around ``centre`` lies inside the image."""
-    x, y = int(centre[0]), int(centre[1])
-    return margin <= x < width - margin and margin <= y < height - margin
+def _fits(centres: np.ndarray, margin: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Whether squares of half-side ``margin`` around integer ``centres`` (..., 2) (x, y) lie
+    inside an image of ``shape`` (height, width)."""
+    height, width = shape[:2]
+    x, y = centres[..., 0], centres[..., 1]
+    return (x >= margin) & (x < width - margin) & (y >= margin) & (y < height - margin)
 
 
 def _best_shift(
